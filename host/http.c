@@ -1,0 +1,353 @@
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "alloc.h"
+#include "clock.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "probes.h"
+#include "random.h"
+#include "response.h"
+
+/* ---- listening sockets ---- */
+
+static int open_socket(const mf_options_t *o, int port, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    const char *host = o->listen_host;
+    int one = 1, fd = -1;
+
+    memset(&ss, 0, sizeof ss);
+    if (!*host) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_addr = in6addr_any;
+        a->sin6_port = htons((uint16_t)port);
+        sslen = sizeof *a;
+    } else if (strchr(host, ':')) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        sslen = sizeof *a;
+        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+            goto bad_host;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        sslen = sizeof *a;
+        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+            goto bad_host;
+    }
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one))
+        goto sys_fail;
+    if (ss.ss_family == AF_INET6 && !*host) {
+        int zero = 0; /* "every address" means IPv4 too */
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    }
+    if (bind(fd, (struct sockaddr *)&ss, sslen) || listen(fd, 1024))
+        goto sys_fail;
+    return fd;
+bad_host:
+    snprintf(err, errlen, "listen address '%s' is not a numeric IPv4 or IPv6 address", host);
+    return -1;
+sys_fail:
+    snprintf(err, errlen, "cannot listen on %s%s%s:%d: %s", strchr(host, ':') ? "[" : "",
+             *host ? host : "*", strchr(host, ':') ? "]" : "", port, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+int mf_http_listen(const mf_options_t *o, int n, int *fds, int *port, char *err, size_t errlen)
+{
+    int p = o->listen_port;
+    for (int i = 0; i < n; i++) {
+        fds[i] = open_socket(o, p, err, errlen);
+        if (fds[i] < 0) {
+            while (i-- > 0)
+                close(fds[i]);
+            return -1;
+        }
+        if (p == 0) {
+            struct sockaddr_storage ss;
+            socklen_t len = sizeof ss;
+            getsockname(fds[i], (struct sockaddr *)&ss, &len);
+            p = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                               : ((struct sockaddr_in *)&ss)->sin_port);
+        }
+    }
+    *port = p;
+    return 0;
+}
+
+/* ---- one request ---- */
+
+static int request_id_ok(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (n >= MF_REQUEST_ID_MAX || !(c == '-' || c == '_' || c == '.' || c == ':' ||
+                                         (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
+            return 0;
+    }
+    return n > 0;
+}
+
+/* Called by libmicrohttpd with the raw request target, before it decodes anything: the router
+ * works on raw segments so that an encoded '/' (%2F) stays inside its segment. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    mf_worker_t *w = cls;
+    mf_request_t *r = mf_xcalloc(1, sizeof *r);
+    const char *target = uri;
+    (void)conn;
+
+    r->start_ns = mf_now_ns();
+    /* absolute-form (a proxy's request line): keep only the path */
+    if (!strncmp(target, "http://", 7) || !strncmp(target, "https://", 8)) {
+        const char *slash = strchr(strstr(target, "//") + 2, '/');
+        target = slash ? slash : "/";
+    }
+    r->target = mf_xstrdup(target);
+    char *q = strchr(r->target, '?');
+    char *hash = strchr(r->target, '#');
+    if (hash)
+        *hash = '\0';
+    if (q) {
+        r->path_len = (size_t)(q - r->target);
+        r->query = q + 1;
+        r->query_len = strlen(q + 1);
+    } else {
+        r->path_len = strlen(r->target);
+    }
+    atomic_fetch_add_explicit(&w->in_flight, 1, memory_order_relaxed);
+    return r;
+}
+
+static void request_free(mf_request_t *r)
+{
+    free(r->target);
+    free(r->body);
+    free(r);
+}
+
+static void access_log(mf_request_t *r)
+{
+    mf_jsonbuf_t l;
+    mf_log_begin(&l, MF_LOG_INFO, "request", 7, r->id);
+    mf_jsonbuf_cstr(&l, "method", r->method ? r->method : "");
+    mf_jsonbuf_str(&l, "path", r->target, r->path_len);
+    if (r->route)
+        mf_jsonbuf_cstr(&l, "route", r->route);
+    mf_jsonbuf_int(&l, "status", r->status);
+    char ms[32];
+    int n = snprintf(ms, sizeof ms, "%.3f", (double)(mf_now_ns() - r->start_ns) / 1e6);
+    mf_jsonbuf_raw(&l, "duration_ms", ms, (size_t)n);
+    mf_log_end(&l);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    mf_worker_t *w = cls;
+    mf_request_t *r = *con_cls;
+    (void)conn;
+    if (!r)
+        return;
+    if (r->status && mf_log_access_enabled() && mf_log_enabled(MF_LOG_INFO))
+        access_log(r);
+    else if (!r->status && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
+             mf_log_enabled(MF_LOG_DEBUG))
+        mf_log_msg(MF_LOG_DEBUG, "connection ended before a response (code %d)", (int)toe);
+    request_free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub_explicit(&w->in_flight, 1, memory_order_relaxed);
+}
+
+static enum MHD_Result queue(struct MHD_Connection *conn, mf_request_t *r, int status,
+                             struct MHD_Response *resp)
+{
+    if (mf_lifecycle_get() >= MF_DRAINING)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    r->status = status;
+    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static enum MHD_Result queue_error(struct MHD_Connection *conn, mf_request_t *r, int status,
+                                   const char *message)
+{
+    return queue(conn, r, status, mf_response_error(message, r->id));
+}
+
+static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_request_t *r)
+{
+    char allow[128];
+    int status;
+
+    if (r->target[0] != '/')
+        return queue_error(conn, r, 400, "request target must be a path");
+    if (mf_probes_owns(r->target, r->path_len)) {
+        struct MHD_Response *resp = mf_probes_answer(r->target, r->path_len, &status);
+        return resp ? queue(conn, r, status, resp) : MHD_NO;
+    }
+    int rc = mf_router_match(w->scripts->router, r->method, r->target, r->path_len, &r->match,
+                             allow, sizeof allow);
+    if (rc == MF_ROUTER_NOT_FOUND)
+        return queue_error(conn, r, 404, "not found");
+    if (rc == MF_ROUTER_METHOD_NOT_ALLOWED) {
+        struct MHD_Response *resp = mf_response_error("method not allowed", r->id);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+        return queue(conn, r, 405, resp);
+    }
+    r->route = r->match.route;
+    struct MHD_Response *resp = mf_vm_run(w->vm, r);
+    return queue(conn, r, r->status, resp);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    mf_worker_t *w = cls;
+    mf_request_t *r = *con_cls;
+    (void)url;
+    (void)version;
+
+    if (!r)
+        return MHD_NO; /* on_uri always runs first; without it there is nothing to serve */
+    if (!r->headers_done) {
+        /* The first call carries the head. Answering here would make libmicrohttpd close
+         * the connection, so only refusals that must not read the body answer now. */
+        r->headers_done = 1;
+        r->conn = conn;
+        r->method = method;
+        const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+        if (rid && request_id_ok(rid))
+            strcpy(r->id, rid);
+        else
+            mf_random_hex(r->id, 16);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (errno || *end || (size_t)n > w->opts->max_body)
+                return queue_error(conn, r, 413, "request body too large");
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (r->body_too_large)
+            return MHD_YES;
+        if (r->body_len + n > w->opts->max_body) {
+            /* A chunked body past the limit: stop storing it and refuse it at once when the
+             * HTTP layer allows, or after the rest is read. */
+            r->body_too_large = 1;
+            free(r->body);
+            r->body = NULL;
+            r->body_len = r->body_cap = 0;
+            return MHD_YES;
+        }
+        if (r->body_len + n > r->body_cap) {
+            size_t cap = r->body_cap ? r->body_cap * 2 : 4096;
+            while (cap < r->body_len + n)
+                cap *= 2;
+            if (cap > w->opts->max_body)
+                cap = w->opts->max_body;
+            r->body = mf_xrealloc(r->body, cap);
+            r->body_cap = cap;
+        }
+        memcpy(r->body + r->body_len, upload_data, n);
+        r->body_len += n;
+        return MHD_YES;
+    }
+    if (r->body_too_large)
+        return queue_error(conn, r, 413, "request body too large");
+    return dispatch(w, conn, r);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    (void)cls;
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    while (n > 0 && (size_t)n < sizeof msg && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    if (mf_log_enabled(MF_LOG_DEBUG))
+        mf_log_msg(MF_LOG_DEBUG, "http: %s", msg);
+}
+
+int mf_http_start(mf_worker_t *w, char *err, size_t errlen)
+{
+    const mf_options_t *o = w->opts;
+    unsigned timeout_s = (unsigned)((o->idle_timeout_ms + 999) / 1000);
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_LISTEN_SOCKET, w->listen_fd, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, timeout_s ? timeout_s : 1, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)o->max_header, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, o->max_connections, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_connections_per_ip, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, w},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, w},
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL},
+        {MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    w->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                                     MHD_USE_ERROR_LOG,
+                                 0, NULL, NULL, on_request, w, MHD_OPTION_ARRAY, opts,
+                                 MHD_OPTION_END);
+    if (!w->daemon) {
+        snprintf(err, errlen, "worker %d: the HTTP daemon did not start", w->id);
+        return -1;
+    }
+    w->listen_fd = -1; /* the daemon owns it now */
+    return 0;
+}
+
+void mf_http_quiesce(mf_worker_t *w)
+{
+    if (!w->daemon || w->listen_fd >= 0)
+        return;
+    MHD_socket fd = MHD_quiesce_daemon(w->daemon);
+    if (fd != MHD_INVALID_SOCKET) {
+        /* A quiesced socket still completes handshakes that nobody serves: shut it. */
+        shutdown(fd, SHUT_RDWR);
+        w->listen_fd = fd;
+    }
+}
+
+void mf_http_stop(mf_worker_t *w)
+{
+    if (w->daemon) {
+        MHD_stop_daemon(w->daemon);
+        w->daemon = NULL;
+    }
+    if (w->listen_fd >= 0) {
+        close(w->listen_fd);
+        w->listen_fd = -1;
+    }
+}

@@ -1,0 +1,40 @@
+/* The HTTP layer: one single-threaded libmicrohttpd daemon per worker, each on its own listening
+ * socket bound with SO_REUSEPORT so the kernel spreads connections evenly, each owning one Lua
+ * state. */
+#ifndef MF_HTTP_H
+#define MF_HTTP_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "options.h"
+#include "scripts.h"
+#include "vm.h"
+
+struct MHD_Daemon;
+
+typedef struct {
+    int id;
+    int listen_fd; /* owned until the daemon starts, and again after mf_http_quiesce */
+    struct MHD_Daemon *daemon;
+    mf_vm_t *vm;
+    const mf_options_t *opts;
+    const mf_scripts_t *scripts;
+    atomic_long in_flight; /* written by the worker thread only */
+} mf_worker_t;
+
+/* Opens n listening sockets on the same address (port 0: the first picks one, the rest share
+ * it). Returns 0 and fills fds and *port, or -1 with a message (nothing left open). */
+int mf_http_listen(const mf_options_t *o, int n, int *fds, int *port, char *err, size_t errlen);
+
+/* Starts w's daemon on w->listen_fd. Returns 0 or -1 with a message. */
+int mf_http_start(mf_worker_t *w, char *err, size_t errlen);
+
+/* Stops accepting: the listening socket is shut down so the kernel sends new connections to
+ * other sockets or refuses them; connections already open are still served. */
+void mf_http_quiesce(mf_worker_t *w);
+
+/* Closes every connection and stops the daemon's thread. */
+void mf_http_stop(mf_worker_t *w);
+
+#endif

@@ -1,0 +1,182 @@
+#include "jsonbuf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+
+static void reserve(mf_jsonbuf_t *j, size_t n)
+{
+    if (j->len + n <= j->cap)
+        return;
+    size_t cap = j->cap * 2;
+    while (cap < j->len + n)
+        cap *= 2;
+    if (j->buf == j->inline_buf) {
+        j->buf = mf_xmalloc(cap);
+        memcpy(j->buf, j->inline_buf, j->len);
+    } else {
+        j->buf = mf_xrealloc(j->buf, cap);
+    }
+    j->cap = cap;
+}
+
+void mf_jsonbuf_append(mf_jsonbuf_t *j, const char *s, size_t n)
+{
+    reserve(j, n);
+    memcpy(j->buf + j->len, s, n);
+    j->len += n;
+}
+
+void mf_jsonbuf_open(mf_jsonbuf_t *j)
+{
+    j->buf = j->inline_buf;
+    j->cap = sizeof j->inline_buf;
+    j->len = 0;
+    j->fields = 0;
+    mf_jsonbuf_append(j, "{", 1);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t avail)
+{
+    unsigned c = s[0], cp, min;
+    size_t n;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, min = 0x10000;
+    else
+        return 0;
+    if (avail < n)
+        return 0;
+    cp = c & (0x3f >> (n - 1));
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+void mf_jsonbuf_escape(mf_jsonbuf_t *j, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    reserve(j, len + 2);
+    while (p < end) {
+        const unsigned char *run = p;
+        while (p < end && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+            p++;
+        if (p > run)
+            mf_jsonbuf_append(j, (const char *)run, (size_t)(p - run));
+        if (p >= end)
+            break;
+        unsigned c = *p;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            mf_jsonbuf_append(j, e, 2);
+            p++;
+        } else if (c < 0x20 || c == 0x7f) {
+            const char *named = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+            if (named) {
+                mf_jsonbuf_append(j, named, 2);
+            } else {
+                char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                mf_jsonbuf_append(j, e, 6);
+            }
+            p++;
+        } else {
+            size_t n = utf8_seq(p, (size_t)(end - p));
+            if (n) {
+                mf_jsonbuf_append(j, (const char *)p, n);
+                p += n;
+            } else {
+                mf_jsonbuf_append(j, "\\ufffd", 6);
+                p++;
+            }
+        }
+    }
+}
+
+static void key(mf_jsonbuf_t *j, const char *k)
+{
+    if (j->fields++)
+        mf_jsonbuf_append(j, ",", 1);
+    mf_jsonbuf_append(j, "\"", 1);
+    mf_jsonbuf_escape(j, k, strlen(k));
+    mf_jsonbuf_append(j, "\":", 2);
+}
+
+void mf_jsonbuf_str(mf_jsonbuf_t *j, const char *k, const char *s, size_t len)
+{
+    key(j, k);
+    mf_jsonbuf_append(j, "\"", 1);
+    mf_jsonbuf_escape(j, s, len);
+    mf_jsonbuf_append(j, "\"", 1);
+}
+
+void mf_jsonbuf_cstr(mf_jsonbuf_t *j, const char *k, const char *s)
+{
+    mf_jsonbuf_str(j, k, s, strlen(s));
+}
+
+void mf_jsonbuf_int(mf_jsonbuf_t *j, const char *k, int64_t v)
+{
+    char b[32];
+    key(j, k);
+    mf_jsonbuf_append(j, b, (size_t)snprintf(b, sizeof b, "%lld", (long long)v));
+}
+
+void mf_jsonbuf_num(mf_jsonbuf_t *j, const char *k, double v)
+{
+    char b[40];
+    key(j, k);
+    if (v != v || v > 1e300 || v < -1e300)
+        mf_jsonbuf_append(j, "null", 4);
+    else
+        mf_jsonbuf_append(j, b, (size_t)snprintf(b, sizeof b, "%.17g", v));
+}
+
+void mf_jsonbuf_bool(mf_jsonbuf_t *j, const char *k, int v)
+{
+    key(j, k);
+    mf_jsonbuf_append(j, v ? "true" : "false", v ? 4 : 5);
+}
+
+void mf_jsonbuf_raw(mf_jsonbuf_t *j, const char *k, const char *json, size_t len)
+{
+    key(j, k);
+    mf_jsonbuf_append(j, json, len);
+}
+
+char *mf_jsonbuf_close(mf_jsonbuf_t *j, size_t *len)
+{
+    char *out;
+    mf_jsonbuf_append(j, "}", 1);
+    if (j->buf == j->inline_buf) {
+        out = mf_xstrndup(j->buf, j->len);
+    } else {
+        reserve(j, 1);
+        j->buf[j->len] = '\0';
+        out = j->buf;
+    }
+    if (len)
+        *len = j->len;
+    j->buf = NULL;
+    return out;
+}
+
+void mf_jsonbuf_discard(mf_jsonbuf_t *j)
+{
+    if (j->buf && j->buf != j->inline_buf)
+        free(j->buf);
+    j->buf = NULL;
+}

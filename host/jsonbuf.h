@@ -1,0 +1,35 @@
+/* A JSON object written into a growable buffer: log lines and the host's error bodies. Strings
+ * are escaped so that no input can break the object: quotes, backslashes and control bytes
+ * escaped, invalid UTF-8 replaced by U+FFFD. Lives on the caller's stack. */
+#ifndef MF_JSONBUF_H
+#define MF_JSONBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    int fields;
+    char inline_buf[1024];
+} mf_jsonbuf_t;
+
+void mf_jsonbuf_open(mf_jsonbuf_t *j);
+void mf_jsonbuf_str(mf_jsonbuf_t *j, const char *key, const char *s, size_t len);
+void mf_jsonbuf_cstr(mf_jsonbuf_t *j, const char *key, const char *s);
+void mf_jsonbuf_int(mf_jsonbuf_t *j, const char *key, int64_t v);
+void mf_jsonbuf_num(mf_jsonbuf_t *j, const char *key, double v);
+void mf_jsonbuf_bool(mf_jsonbuf_t *j, const char *key, int v);
+/* key and an already encoded JSON value */
+void mf_jsonbuf_raw(mf_jsonbuf_t *j, const char *key, const char *json, size_t len);
+/* Appends raw bytes (no escaping, no separator). */
+void mf_jsonbuf_append(mf_jsonbuf_t *j, const char *s, size_t n);
+/* Appends s as the inside of a JSON string. */
+void mf_jsonbuf_escape(mf_jsonbuf_t *j, const char *s, size_t len);
+/* Closes the object and returns it as a malloc'd NUL-terminated string the caller frees
+ * (*len gets its length when not NULL); j is finished. */
+char *mf_jsonbuf_close(mf_jsonbuf_t *j, size_t *len);
+/* Frees what j allocated without producing anything. */
+void mf_jsonbuf_discard(mf_jsonbuf_t *j);
+
+#endif

@@ -1,0 +1,37 @@
+/* The Lua-visible host modules, one lapi_<module>.c each. Each luaopen_* pushes the module's
+ * table (unfrozen: vm.c freezes it into the shared globals). */
+#ifndef MF_LAPI_H
+#define MF_LAPI_H
+
+#include <lua.h>
+
+#include "request.h"
+
+int luaopen_mayfly_json(lua_State *L);
+int luaopen_mayfly_log(lua_State *L);
+int luaopen_mayfly_env(lua_State *L);
+int luaopen_mayfly_redis(lua_State *L);
+int luaopen_mayfly_config_values(lua_State *L);
+
+/* print(...) as a log line at info level. */
+int mf_lapi_print(lua_State *L);
+
+/* JSON through the host's private lua-cjson instance, whose settings no script can change. */
+/* Pushes json(value at idx) and returns 0, or pushes an error message and returns -1. */
+int mf_json_encode(lua_State *L, int idx);
+/* Pushes the private decode function. */
+void mf_json_push_decode(lua_State *L);
+/* Pushes a new instance of lua-cjson (safe = cjson.safe) for one request's require. */
+void mf_json_push_new_instance(lua_State *L, int safe); /* may raise */
+
+/* Pushes the request object of r: method, path, id and params are fields; headers, query, body,
+ * remote_addr are built on first access; req:json() decodes the body. */
+void mf_request_push(lua_State *L, mf_request_t *r); /* may raise */
+
+/* Raises an error that the host answers with `status` and `message` instead of 500. */
+int mf_lapi_http_error(lua_State *L, int status, const char *message); /* raises */
+/* When the value at idx is such an error, returns its status and points *message at its text
+ * (valid while the value is on the stack); returns 0 otherwise. */
+int mf_lapi_http_error_status(lua_State *L, int idx, const char **message);
+
+#endif

@@ -1,0 +1,73 @@
+/* mayfly: HTTP handlers in Lua, a fresh environment per request, built for replicas. */
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "log.h"
+#include "options.h"
+#include "server.h"
+
+static const char usage[] =
+    "usage: mayfly <command> [flags]\n"
+    "\n"
+    "commands:\n"
+    "  serve [flags]      serve the scripts folder over HTTP\n"
+    "  check [dir]        compile every script, print the routes; exit 1 if it would not serve\n"
+    "  version            print the version\n"
+    "  help, --help       this text\n"
+    "\n"
+    "serve's settings (environment variable first, the flag overrides it):\n";
+
+static void print_help(FILE *f)
+{
+    fputs(usage, f);
+    fputs(mf_options_help, f);
+}
+
+int main(int argc, char **argv)
+{
+    mf_options_t opts;
+    char err[512];
+
+    if (argc < 2) {
+        print_help(stderr);
+        return MF_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        print_help(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("mayfly %s\n", MAYFLY_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "serve")) {
+        if (mf_options_load(&opts, argc - 2, argv + 2, err, sizeof err)) {
+            fprintf(stderr, "mayfly serve: %s\n", err);
+            return MF_EXIT_USAGE;
+        }
+        mf_log_setup(opts.log_level, opts.access_log);
+        return mf_server_run(&opts);
+    }
+    if (!strcmp(cmd, "check")) {
+        const char *dir = NULL;
+        int nflags = 0;
+        char *flags[64];
+        for (int i = 2; i < argc; i++) {
+            if (argv[i][0] != '-' && !dir)
+                dir = argv[i];
+            else if (nflags < 64)
+                flags[nflags++] = argv[i];
+        }
+        if (mf_options_load(&opts, nflags, flags, err, sizeof err)) {
+            fprintf(stderr, "mayfly check: %s\n", err);
+            return MF_EXIT_USAGE;
+        }
+        mf_log_setup(MF_LOG_WARN, 0);
+        return mf_check_run(&opts, dir ? dir : opts.scripts_dir);
+    }
+    fprintf(stderr, "mayfly: unknown command '%s'\n\n", cmd);
+    print_help(stderr);
+    return MF_EXIT_USAGE;
+}

@@ -1,0 +1,45 @@
+/* The host's settings: environment variables first, command-line flags override. */
+#ifndef MF_OPTIONS_H
+#define MF_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { MF_LOG_DEBUG = 0, MF_LOG_INFO, MF_LOG_WARN, MF_LOG_ERROR };
+
+typedef struct {
+    char listen_host[64]; /* numeric address; "" is every IPv4 and IPv6 address */
+    int listen_port;      /* 0 picks a free port (logged at start) */
+    const char *scripts_dir;
+    const char *config_dir; /* NULL: no config folder */
+    const char *redis_url;  /* NULL: Redis calls fail with a clear error */
+    int workers;
+    int64_t drain_delay_ms;
+    int64_t shutdown_timeout_ms;
+    int64_t request_timeout_ms;
+    int64_t idle_timeout_ms;
+    size_t max_body;
+    size_t max_header;
+    int max_connections;
+    int max_connections_per_ip;
+    int log_level;
+    int access_log;
+} mf_options_t;
+
+/* Fills defaults, then MAYFLY_* variables, then the flags in argv[0..argc) (the words after the
+ * subcommand). Returns 0, or -1 with a one-line message in err (the caller exits 2).
+ * The strings in opts point into argv or the environment: they live as long as the process. */
+int mf_options_load(mf_options_t *opts, int argc, char **argv, char *err, size_t errlen);
+
+/* The parsers behind it, for the rest of the host and for the tests. Each returns 0 or -1. */
+int mf_parse_duration_ms(const char *s, int64_t *ms);
+int mf_parse_size(const char *s, size_t *bytes);
+int mf_parse_bool(const char *s, int *b);
+int mf_parse_int(const char *s, long min, long max, long *v);
+int mf_parse_listen(const char *s, char *host, size_t hostlen, int *port);
+int mf_parse_log_level(const char *s, int *level);
+
+/* The help text of `serve`'s settings, one line each, for `mayfly --help`. */
+extern const char mf_options_help[];
+
+#endif

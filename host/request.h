@@ -1,0 +1,33 @@
+/* One HTTP request as the host holds it from its first byte to the completion callback. */
+#ifndef MF_REQUEST_H
+#define MF_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "router.h"
+
+struct MHD_Connection;
+
+#define MF_REQUEST_ID_MAX 64
+
+typedef struct mf_request {
+    struct MHD_Connection *conn;
+    const char *method; /* owned by libmicrohttpd, valid until completion */
+    char *target;       /* the raw request target as received (owned) */
+    size_t path_len;    /* the path is target[0, path_len) */
+    const char *query;  /* after '?', or NULL */
+    size_t query_len;
+    char id[MF_REQUEST_ID_MAX + 1];
+    char *body; /* owned; NULL when empty */
+    size_t body_len, body_cap;
+    int64_t start_ns;
+    int headers_done; /* the first access-handler call has been seen */
+    int body_too_large;
+    mf_route_match_t match;
+    /* What the access log reports. */
+    int status;
+    const char *route; /* pattern, or NULL when no route matched */
+} mf_request_t;
+
+#endif

@@ -1,0 +1,253 @@
+#include "response.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include <lauxlib.h>
+#include <microhttpd.h>
+
+#include "alloc.h"
+#include "lapi.h"
+#include "jsonbuf.h"
+
+#define TEXT_PLAIN "text/plain; charset=utf-8"
+#define APP_JSON "application/json"
+
+int mf_response_header_ok(const char *name, size_t name_len, const char *value, size_t value_len)
+{
+    static const char tchar_extra[] = "!#$%&'*+-.^_`|~";
+    if (name_len == 0)
+        return 0;
+    for (size_t i = 0; i < name_len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
+              (c && strchr(tchar_extra, c))))
+            return 0;
+    }
+    for (size_t i = 0; i < value_len; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+/* Headers the host writes itself: a script's value would contradict the framing. */
+static int host_owned(const char *name)
+{
+    return !strcasecmp(name, "content-length") || !strcasecmp(name, "transfer-encoding");
+}
+
+typedef struct {
+    int status;
+    int has_ctype;
+    const char *ctype;
+    int body_idx;    /* stack index of the body string, 0 for none */
+    int headers_idx; /* stack index of a validated {name, value, name, value...} array */
+    int nheaders;
+    char *err;
+    size_t errlen;
+} conv_t;
+
+/* Appends name/value pairs from the value at vidx (a string, number or array of them) to the
+ * array at out. Returns 0 or -1 with conv->err set. */
+static int add_header(lua_State *L, conv_t *c, int out, int nameidx, int vidx)
+{
+    size_t nlen, vlen;
+    const char *name = lua_tolstring(L, nameidx, &nlen);
+    if (lua_type(L, vidx) == LUA_TTABLE) {
+        int n = (int)lua_objlen(L, vidx);
+        for (int i = 1; i <= n; i++) {
+            lua_rawgeti(L, vidx, i);
+            int rc = add_header(L, c, out, nameidx, lua_gettop(L));
+            lua_pop(L, 1);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    if (lua_type(L, vidx) != LUA_TSTRING && lua_type(L, vidx) != LUA_TNUMBER) {
+        snprintf(c->err, c->errlen, "header '%s' has a %s value; expected a string", name,
+                 luaL_typename(L, vidx));
+        return -1;
+    }
+    const char *value = lua_tolstring(L, vidx, &vlen);
+    if (!mf_response_header_ok(name, nlen, value, vlen) || strlen(name) != nlen) {
+        snprintf(c->err, c->errlen,
+                 "header '%.64s' refused: names must be HTTP tokens and values must not hold "
+                 "CR, LF, NUL or other control bytes",
+                 name);
+        return -1;
+    }
+    if (host_owned(name))
+        return 0;
+    if (!strcasecmp(name, "content-type")) {
+        c->has_ctype = 1;
+    }
+    lua_pushvalue(L, nameidx);
+    lua_rawseti(L, out, ++c->nheaders);
+    lua_pushvalue(L, vidx);
+    lua_rawseti(L, out, ++c->nheaders);
+    return 0;
+}
+
+/* Reads the result at idx into c, leaving what it needs on the stack. Returns 0 or -1. */
+static int read_result(lua_State *L, int idx, conv_t *c)
+{
+    c->status = 200;
+    c->ctype = TEXT_PLAIN;
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+    case LUA_TNONE:
+        c->status = 204;
+        return 0;
+    case LUA_TSTRING:
+        c->body_idx = idx;
+        return 0;
+    case LUA_TTABLE:
+        break;
+    default:
+        snprintf(c->err, c->errlen, "handler returned a %s; return a string or a table",
+                 luaL_typename(L, idx));
+        return -1;
+    }
+
+    lua_getfield(L, idx, "status");
+    if (!lua_isnil(L, -1)) {
+        lua_Number n = lua_tonumber(L, -1);
+        if (lua_type(L, -1) != LUA_TNUMBER || n != (lua_Number)(int)n || n < 200 || n > 599) {
+            snprintf(c->err, c->errlen, "invalid status %s; expected an integer from 200 to 599",
+                     lua_tostring(L, -1) ? lua_tostring(L, -1) : luaL_typename(L, -1));
+            return -1;
+        }
+        c->status = (int)n;
+    }
+    lua_pop(L, 1);
+
+    lua_getfield(L, idx, "json");
+    if (!lua_isnil(L, -1)) {
+        if (mf_json_encode(L, lua_gettop(L))) {
+            snprintf(c->err, c->errlen, "json= cannot be encoded: %s", lua_tostring(L, -1));
+            return -1;
+        }
+        c->body_idx = lua_gettop(L);
+        c->ctype = APP_JSON;
+    } else {
+        lua_pop(L, 1);
+        lua_getfield(L, idx, "body");
+        if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) {
+            lua_tostring(L, -1);
+            c->body_idx = lua_gettop(L);
+        } else if (!lua_isnil(L, -1)) {
+            snprintf(c->err, c->errlen, "body is a %s; expected a string (or use json=)",
+                     luaL_typename(L, -1));
+            return -1;
+        }
+    }
+
+    lua_getfield(L, idx, "headers");
+    int hidx = lua_gettop(L);
+    if (!lua_isnil(L, hidx)) {
+        if (!lua_istable(L, hidx)) {
+            snprintf(c->err, c->errlen, "headers is a %s; expected a table",
+                     luaL_typename(L, hidx));
+            return -1;
+        }
+        lua_newtable(L);
+        c->headers_idx = lua_gettop(L);
+        lua_pushnil(L);
+        while (lua_next(L, hidx)) {
+            if (lua_type(L, -2) != LUA_TSTRING) {
+                snprintf(c->err, c->errlen, "header names must be strings");
+                return -1;
+            }
+            if (add_header(L, c, c->headers_idx, lua_gettop(L) - 1, lua_gettop(L)))
+                return -1;
+            lua_pop(L, 1);
+        }
+    }
+    return 0;
+}
+
+/* Runs read_result protected: a table with metamethods may raise while being read. */
+static int read_result_protected(lua_State *L)
+{
+    conv_t *c = lua_touserdata(L, 1);
+    lua_pushinteger(L, read_result(L, 2, c) ? -1 : 0);
+    lua_replace(L, 1);
+    return lua_gettop(L);
+}
+
+struct MHD_Response *mf_response_from_lua(lua_State *L, int idx, int *status, char *err,
+                                          size_t errlen)
+{
+    conv_t c = {.err = err, .errlen = errlen};
+    int top = lua_gettop(L);
+    struct MHD_Response *resp = NULL;
+
+    err[0] = '\0';
+    if (idx < 0)
+        idx = top + idx + 1;
+    lua_pushcfunction(L, read_result_protected);
+    lua_pushlightuserdata(L, &c);
+    lua_pushvalue(L, idx);
+    int base = lua_gettop(L) - 2; /* stack indexes inside the call are relative to this */
+    if (lua_pcall(L, 2, LUA_MULTRET, 0) != 0) {
+        snprintf(err, errlen, "invalid response: %s", lua_tostring(L, -1));
+        goto done;
+    }
+    if (lua_tointeger(L, base) != 0)
+        goto done;
+    if (c.body_idx)
+        c.body_idx += base - 1;
+    if (c.headers_idx)
+        c.headers_idx += base - 1;
+
+    size_t len = 0;
+    const char *body = c.body_idx ? lua_tolstring(L, c.body_idx, &len) : "";
+    if (c.status == 204 || c.status == 304)
+        len = 0;
+    resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!resp) {
+        snprintf(err, errlen, "out of memory building the response");
+        goto done;
+    }
+    for (int i = 1; i < c.nheaders; i += 2) {
+        lua_rawgeti(L, c.headers_idx, i);
+        lua_rawgeti(L, c.headers_idx, i + 1);
+        if (MHD_add_response_header(resp, lua_tostring(L, -2), lua_tostring(L, -1)) != MHD_YES) {
+            snprintf(err, errlen, "header '%.64s' refused by the HTTP layer",
+                     lua_tostring(L, -2));
+            MHD_destroy_response(resp);
+            resp = NULL;
+            goto done;
+        }
+        lua_pop(L, 2);
+    }
+    if (!c.has_ctype && c.status != 204 && c.status != 304)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, c.ctype);
+    *status = c.status;
+done:
+    lua_settop(L, top);
+    return resp;
+}
+
+struct MHD_Response *mf_response_error(const char *message, const char *request_id)
+{
+    mf_jsonbuf_t j;
+    size_t len;
+    mf_jsonbuf_open(&j);
+    mf_jsonbuf_cstr(&j, "error", message);
+    if (request_id)
+        mf_jsonbuf_cstr(&j, "request_id", request_id);
+    char *json = mf_jsonbuf_close(&j, &len);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, json, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        fprintf(stderr, "mayfly: fatal: out of memory building an error response\n");
+        abort();
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, APP_JSON);
+    return resp;
+}

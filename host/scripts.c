@@ -1,0 +1,267 @@
+#include "scripts.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lua.h>
+
+#include "alloc.h"
+#include "vm.h"
+
+#define MAX_SCRIPT_SIZE (8 * 1024 * 1024)
+
+static const char *const hook_keys[] = {"on_start", "on_ready_check", "on_config", "on_shutdown",
+                                        "every", NULL};
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int read_source(const char *path, char **out, size_t *len, char *err, size_t errlen)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char *buf = NULL;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (st.st_size > MAX_SCRIPT_SIZE) {
+        snprintf(err, errlen, "%s: larger than %d bytes", path, MAX_SCRIPT_SIZE);
+        goto fail;
+    }
+    buf = mf_xmalloc((size_t)st.st_size + 1);
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            goto fail;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    buf[got] = '\0';
+    close(fd);
+    *out = buf;
+    *len = got;
+    return 0;
+fail:
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    return -1;
+}
+
+/* FNV-1a over names and contents: a version label, not a security measure. */
+static void compute_version(mf_scripts_t *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (int i = 0; i < s->nfiles; i++) {
+        const char *parts[2] = {s->files[i].name, s->files[i].source};
+        size_t lens[2] = {strlen(s->files[i].name) + 1, s->files[i].len};
+        for (int p = 0; p < 2; p++)
+            for (size_t k = 0; k < lens[p]; k++)
+                h = (h ^ (unsigned char)parts[p][k]) * 1099511628211ULL;
+    }
+    snprintf(s->version, sizeof s->version, "%016llx", (unsigned long long)h);
+}
+
+static int read_folder(mf_scripts_t *s, const char *dir, char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char **names = NULL;
+    int n = 0, cap = 0, rc = -1;
+
+    if (!d) {
+        snprintf(err, errlen, "scripts folder %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        /* Dot entries are a ConfigMap volume's plumbing (..data, ..2024_01_01...). */
+        if (e->d_name[0] == '.' || len < 5 || strcmp(e->d_name + len - 4, ".lua") != 0)
+            continue;
+        if (len >= 9 && !strcmp(e->d_name + len - 9, "_spec.lua"))
+            continue; /* spec files are for `mayfly test`, not served */
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            names = mf_xrealloc(names, (size_t)cap * sizeof *names);
+        }
+        names[n++] = mf_xstrdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof *names, cmp_names);
+
+    s->files = mf_xcalloc((size_t)(n ? n : 1), sizeof *s->files);
+    for (int i = 0; i < n; i++) {
+        mf_script_file_t *f = &s->files[i];
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        f->name = names[i];
+        names[i] = NULL;
+        s->nfiles = i + 1;
+        f->module = mf_xstrndup(f->name, strlen(f->name) - 4);
+        f->chunkname = mf_xmalloc(strlen(f->name) + 2);
+        sprintf(f->chunkname, "@%s", f->name);
+        if (read_source(path, &f->source, &f->len, err, errlen))
+            goto done;
+    }
+    rc = 0;
+done:
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+typedef struct {
+    mf_scripts_t *s;
+    int file;
+    int nroutes, nhooks;
+    int failed;
+    char *err;
+    size_t errlen;
+} probe_t;
+
+static int is_hook_key(const char *key)
+{
+    for (int i = 0; hook_keys[i]; i++)
+        if (!strcmp(key, hook_keys[i]))
+            return 1;
+    return 0;
+}
+
+/* "GET /x", "POST /": an uppercase word, a space, a slash. Anything else is not a route key. */
+static int looks_like_route(const char *key)
+{
+    const char *p = key;
+    while (*p >= 'A' && *p <= 'Z')
+        p++;
+    return p > key && *p == ' ';
+}
+
+static void on_key(void *ud, const char *key, int type)
+{
+    probe_t *p = ud;
+    mf_scripts_t *s = p->s;
+    const char *file = s->files[p->file].name;
+    if (p->failed)
+        return;
+    if (is_hook_key(key)) {
+        p->nhooks++;
+        return;
+    }
+    if (!looks_like_route(key))
+        return;
+    if (type != LUA_TFUNCTION) {
+        snprintf(p->err, p->errlen, "%s: route '%s' is a %s, not a function", file, key,
+                 lua_typename(NULL, type));
+        p->failed = 1;
+        return;
+    }
+    s->routes = mf_xrealloc(s->routes, (size_t)(s->nroutes + 1) * sizeof *s->routes);
+    mf_route_t *route = &s->routes[s->nroutes++];
+    route->file = p->file;
+    route->key = mf_xstrdup(key);
+    p->nroutes++;
+}
+
+static int build_router(mf_scripts_t *s, char *err, size_t errlen)
+{
+    char why[256];
+    s->router = mf_router_new();
+    for (int i = 0; i < s->nroutes; i++) {
+        void *conflict = NULL;
+        int rc = mf_router_add(s->router, s->routes[i].key, &s->routes[i], &conflict, why,
+                               sizeof why);
+        if (rc == MF_ROUTER_ECONFLICT) {
+            const mf_route_t *other = conflict;
+            snprintf(err, errlen, "route conflict: '%s' in %s and '%s' in %s claim the same "
+                     "method and path", other->key, s->files[other->file].name, s->routes[i].key,
+                     s->files[s->routes[i].file].name);
+            return -1;
+        }
+        if (rc != MF_ROUTER_OK) {
+            snprintf(err, errlen, "%s: invalid route '%s': %s", s->files[s->routes[i].file].name,
+                     s->routes[i].key, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int mf_scripts_load(const char *dir, const mf_options_t *opts, mf_scripts_t **out, char *err,
+                    size_t errlen)
+{
+    mf_scripts_t *s = mf_xcalloc(1, sizeof *s);
+    mf_vm_t *vm = NULL;
+
+    s->dir = mf_xstrdup(dir);
+    if (read_folder(s, dir, err, errlen))
+        goto fail;
+    compute_version(s);
+    vm = mf_vm_new(opts, -1, err, errlen);
+    if (!vm || mf_vm_compile(vm, s, err, errlen))
+        goto fail;
+    for (int i = 0; i < s->nfiles; i++) {
+        probe_t p = {.s = s, .file = i, .err = err, .errlen = errlen};
+        int is_table = 0;
+        char why[1024];
+        if (mf_vm_probe(vm, i, on_key, &p, &is_table, why, sizeof why)) {
+            snprintf(err, errlen, "%s: error while loading: %s", s->files[i].name, why);
+            goto fail;
+        }
+        if (p.failed)
+            goto fail;
+        s->files[i].kind = p.nroutes || p.nhooks ? MF_SCRIPT_ROUTES : MF_SCRIPT_MODULE;
+        s->files[i].nhooks = p.nhooks;
+    }
+    if (build_router(s, err, errlen))
+        goto fail;
+    mf_vm_free(vm);
+    *out = s;
+    return 0;
+fail:
+    mf_vm_free(vm);
+    mf_scripts_free(s);
+    return -1;
+}
+
+void mf_scripts_free(mf_scripts_t *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->nfiles; i++) {
+        free(s->files[i].name);
+        free(s->files[i].module);
+        free(s->files[i].chunkname);
+        free(s->files[i].source);
+    }
+    for (int i = 0; i < s->nroutes; i++)
+        free(s->routes[i].key);
+    free(s->files);
+    free(s->routes);
+    mf_router_free(s->router);
+    free(s->dir);
+    free(s);
+}
+
+int mf_scripts_find_module(const mf_scripts_t *s, const char *module, size_t len)
+{
+    for (int i = 0; i < s->nfiles; i++)
+        if (strlen(s->files[i].module) == len && !memcmp(s->files[i].module, module, len))
+            return i;
+    return -1;
+}

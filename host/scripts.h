@@ -1,0 +1,50 @@
+/* A version of the scripts folder: every *.lua file's source, which files serve routes and which
+ * are modules, and the route table. Immutable once loaded; workers compile it into their states. */
+#ifndef MF_SCRIPTS_H
+#define MF_SCRIPTS_H
+
+#include <stddef.h>
+
+#include "options.h"
+#include "router.h"
+
+enum { MF_SCRIPT_MODULE = 0, MF_SCRIPT_ROUTES = 1 };
+
+typedef struct {
+    char *name;   /* "hello.lua" */
+    char *module; /* "hello": the name require() finds it by */
+    char *chunkname; /* "@hello.lua", as tracebacks show it */
+    char *source;
+    size_t len;
+    int kind;
+    int nhooks;
+} mf_script_file_t;
+
+/* What the router hands back for a route: the file whose chunk returns the handler table, and
+ * the key of the handler in it. */
+typedef struct {
+    int file;
+    char *key;
+} mf_route_t;
+
+typedef struct mf_scripts {
+    char *dir;
+    mf_script_file_t *files;
+    int nfiles;
+    mf_route_t *routes;
+    int nroutes;
+    mf_router_t *router;
+    char version[17]; /* hex digest of the file names and contents */
+} mf_scripts_t;
+
+/* Reads, compiles and probes every *.lua file of dir (not recursive: a ConfigMap volume is flat)
+ * and builds the route table. Returns 0 and *out (the caller frees it with mf_scripts_free), or
+ * -1 with a message naming the file (and line, or both files of a route conflict) in err. */
+int mf_scripts_load(const char *dir, const mf_options_t *opts, mf_scripts_t **out, char *err,
+                    size_t errlen);
+void mf_scripts_free(mf_scripts_t *s);
+
+/* The file index of a module name, or -1. */
+int mf_scripts_find_module(const mf_scripts_t *s, const char *module, size_t len);
+
+#endif

@@ -1,0 +1,550 @@
+#include "vm.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <luajit.h>
+#include <lualib.h>
+#include <microhttpd.h>
+
+#include "alloc.h"
+#include "clock.h"
+#include "lapi.h"
+#include "log.h"
+#include "random.h"
+#include "response.h"
+#include "sandbox.h"
+#include "stdlib_modules.h"
+
+struct mf_vm {
+    lua_State *L;
+    const mf_options_t *opts;
+    int worker_id;
+    size_t mem;
+
+    const mf_scripts_t *scripts; /* the version requests run on */
+    int chunks_ref;              /* registry: array of compiled chunks, by file index */
+
+    mf_request_t *req; /* the request being served */
+    int loaded_ref;    /* registry: this request's require() cache, LUA_NOREF until used */
+
+    /* The request timeout: the watchdog thread reads deadline and sets timed_out; the lock
+     * orders that against the start and the end of a request. */
+    pthread_mutex_t timeout_lock;
+    int64_t deadline_ns; /* 0 while idle */
+    atomic_int timed_out;
+};
+
+/* Registry keys. */
+static char modules_key;   /* host modules by require name */
+static char traceback_key; /* the real debug.traceback */
+static char randomseed_key;
+
+mf_vm_t *mf_vm_of(lua_State *L)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+lua_State *mf_vm_state(mf_vm_t *vm)
+{
+    return vm->L;
+}
+
+const mf_options_t *mf_vm_options(mf_vm_t *vm)
+{
+    return vm->opts;
+}
+
+mf_request_t *mf_vm_request(mf_vm_t *vm)
+{
+    return vm->req;
+}
+
+size_t mf_vm_memory(mf_vm_t *vm)
+{
+    return vm->mem;
+}
+
+static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    mf_vm_t *vm = ud;
+    if (nsize == 0) {
+        free(ptr);
+        vm->mem -= osize;
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (p)
+        vm->mem += nsize - osize;
+    return p;
+}
+
+/* ---- the request timeout ---- */
+
+/* Installed by the watchdog with a count of 1 once a request is late: it raises on every Lua
+ * instruction, so no pcall, xpcall or coroutine.resume in the script can swallow it for long. */
+static void on_timeout_hook(lua_State *L, lua_Debug *ar)
+{
+    mf_vm_t *vm = mf_vm_of(L);
+    (void)ar;
+    if (atomic_load(&vm->timed_out))
+        luaL_error(L, "mayfly: request timed out after %lldms",
+                   (long long)vm->opts->request_timeout_ms);
+    lua_sethook(L, NULL, 0, 0);
+}
+
+void mf_vm_watch(mf_vm_t *vm, int64_t now_ns)
+{
+    pthread_mutex_lock(&vm->timeout_lock);
+    if (vm->deadline_ns && now_ns > vm->deadline_ns && !atomic_load(&vm->timed_out)) {
+        atomic_store(&vm->timed_out, 1);
+        lua_sethook(vm->L, on_timeout_hook, LUA_MASKCOUNT, 1);
+    }
+    pthread_mutex_unlock(&vm->timeout_lock);
+}
+
+static void run_begin(mf_vm_t *vm, mf_request_t *r)
+{
+    pthread_mutex_lock(&vm->timeout_lock);
+    vm->req = r;
+    vm->deadline_ns = vm->opts->request_timeout_ms > 0
+                          ? mf_now_ns() + vm->opts->request_timeout_ms * 1000000
+                          : 0;
+    pthread_mutex_unlock(&vm->timeout_lock);
+}
+
+/* Returns whether the run timed out. */
+static int run_end(mf_vm_t *vm)
+{
+    pthread_mutex_lock(&vm->timeout_lock);
+    int late = atomic_exchange(&vm->timed_out, 0);
+    vm->deadline_ns = 0;
+    vm->req = NULL;
+    if (late)
+        lua_sethook(vm->L, NULL, 0, 0);
+    pthread_mutex_unlock(&vm->timeout_lock);
+    if (vm->loaded_ref != LUA_NOREF) {
+        luaL_unref(vm->L, LUA_REGISTRYINDEX, vm->loaded_ref);
+        vm->loaded_ref = LUA_NOREF;
+    }
+    return late;
+}
+
+/* ---- require ---- */
+
+static void push_modules(lua_State *L)
+{
+    lua_pushlightuserdata(L, &modules_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+}
+
+/* require(name): host modules (shared, read-only); lua-cjson as a new instance; files of the
+ * scripts folder, run in the request's environment once per request. */
+static int l_require(lua_State *L)
+{
+    mf_vm_t *vm = mf_vm_of(L);
+    size_t len;
+    const char *name = luaL_checklstring(L, 1, &len);
+    lua_settop(L, 1);
+
+    push_modules(L);
+    lua_pushvalue(L, 1);
+    lua_rawget(L, -2);
+    if (!lua_isnil(L, -1))
+        return 1;
+    lua_settop(L, 1);
+
+    /* Per-request cache, so a module required twice in one request is one value. */
+    if (vm->loaded_ref == LUA_NOREF) {
+        lua_newtable(L);
+        vm->loaded_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->loaded_ref);
+    int loaded = lua_gettop(L);
+    lua_pushvalue(L, 1);
+    lua_rawget(L, loaded);
+    if (lua_toboolean(L, -1) && !lua_islightuserdata(L, -1))
+        return 1;
+    if (lua_islightuserdata(L, -1))
+        return luaL_error(L, "mayfly: require '%s': loop in the requires between modules", name);
+    lua_pop(L, 1);
+
+    if (!strcmp(name, "cjson") || !strcmp(name, "cjson.safe")) {
+        mf_json_push_new_instance(L, name[5] == '.');
+    } else {
+        int file = vm->scripts ? mf_scripts_find_module(vm->scripts, name, len) : -1;
+        if (file < 0)
+            return luaL_error(L,
+                              "mayfly: module '%s' not found: not a host module and no %s.lua "
+                              "in the scripts folder",
+                              name, name);
+        lua_pushvalue(L, 1);
+        lua_pushlightuserdata(L, vm); /* marks "loading" to catch loops */
+        lua_rawset(L, loaded);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, vm->chunks_ref);
+        lua_rawgeti(L, -1, file + 1);
+        lua_remove(L, -2);
+        lua_pushvalue(L, LUA_GLOBALSINDEX);
+        lua_setfenv(L, -2);
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 1);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            lua_pushboolean(L, 1);
+        }
+    }
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, loaded);
+    return 1;
+}
+
+/* Registers the value on top (popped) as a host module: frozen, and findable by require. */
+static void add_module(lua_State *L, const char *name)
+{
+    mf_sandbox_freeze(L, -1, name);
+    push_modules(L);
+    lua_pushstring(L, name);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    lua_pop(L, 3);
+}
+
+/* ---- building the state ---- */
+
+static int open_stdlib(lua_State *L, char *err, size_t errlen)
+{
+    /* Host Lua modules run once, in an environment of their own over the shared globals, and
+     * are frozen like the C ones. Their functions keep JIT compilation. */
+    for (const mf_stdlib_module_t *m = mf_stdlib_modules; m->module; m++) {
+        if (luaL_loadbuffer(L, m->source, m->len, m->chunkname) != 0) {
+            snprintf(err, errlen, "%s", lua_tostring(L, -1));
+            return -1;
+        }
+        lua_newtable(L);
+        lua_newtable(L);
+        mf_sandbox_push_globals(L);
+        lua_setfield(L, -2, "__index");
+        lua_setmetatable(L, -2);
+        mf_sandbox_freeze(L, -1, m->module);
+        lua_remove(L, -2);
+        lua_setfenv(L, -2);
+        lua_pushstring(L, m->module);
+        if (lua_pcall(L, 1, 1, 0) != 0) {
+            snprintf(err, errlen, "%s", lua_tostring(L, -1));
+            return -1;
+        }
+        add_module(L, m->module);
+    }
+    return 0;
+}
+
+static int build_state(mf_vm_t *vm, char *err, size_t errlen)
+{
+    lua_State *L = vm->L;
+    luaL_openlibs(L);
+
+    lua_getfield(L, LUA_GLOBALSINDEX, "debug");
+    lua_pushlightuserdata(L, &traceback_key);
+    lua_getfield(L, -2, "traceback");
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    lua_pop(L, 1);
+    lua_getfield(L, LUA_GLOBALSINDEX, "math");
+    lua_pushlightuserdata(L, &randomseed_key);
+    lua_getfield(L, -2, "randomseed");
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    lua_pop(L, 1);
+
+    mf_sandbox_open(L);
+    lua_pushlightuserdata(L, &modules_key);
+    lua_newtable(L);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+
+    /* The standard libraries are modules too (require "string" works as in plain Lua). */
+    mf_sandbox_push_globals(L);
+    static const char *libs[] = {"string", "table", "math", "os", "coroutine", "bit", "debug",
+                                 NULL};
+    for (int i = 0; libs[i]; i++) {
+        push_modules(L);
+        lua_getfield(L, -2, libs[i]);
+        lua_setfield(L, -2, libs[i]);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    /* The fork's pure table extensions, by the names it registers them under. */
+    static const char *table_ext[] = {"table.new",   "table.clear",   "table.clone",
+                                      "table.nkeys", "table.isempty", "table.isarray", NULL};
+    lua_getfield(L, LUA_GLOBALSINDEX, "package");
+    lua_getfield(L, -1, "preload");
+    for (int i = 0; table_ext[i]; i++) {
+        lua_getfield(L, -1, table_ext[i]);
+        if (lua_isfunction(L, -1)) {
+            lua_pushstring(L, table_ext[i]);
+            lua_call(L, 1, 1);
+            push_modules(L);
+            lua_insert(L, -2);
+            lua_setfield(L, -2, table_ext[i]);
+            lua_pop(L, 1);
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 2);
+
+    lua_pushcfunction(L, l_require);
+    mf_sandbox_set_global(L, "require");
+    lua_pushcfunction(L, mf_lapi_print);
+    mf_sandbox_set_global(L, "print");
+
+    /* C modules, then the mayfly table that gathers them. */
+    luaopen_mayfly_json(L);
+    add_module(L, "mayfly.json");
+    luaopen_mayfly_env(L);
+    add_module(L, "mayfly.env");
+    luaopen_mayfly_log(L);
+    add_module(L, "mayfly.log");
+    luaopen_mayfly_redis(L);
+    add_module(L, "mayfly.redis");
+    luaopen_mayfly_config_values(L);
+    add_module(L, "mayfly._config_source");
+    if (open_stdlib(L, err, errlen))
+        return -1;
+
+    push_modules(L);
+    lua_newtable(L); /* mayfly */
+    lua_pushnil(L);
+    while (lua_next(L, -3)) {
+        const char *name = lua_tostring(L, -2);
+        if (!strncmp(name, "mayfly.", 7) && name[7] != '_') {
+            lua_pushstring(L, name + 7);
+            lua_insert(L, -2);
+            lua_rawset(L, -4);
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+    lua_pushliteral(L, MAYFLY_VERSION);
+    lua_setfield(L, -2, "version");
+    mf_sandbox_freeze(L, -1, "mayfly");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -4, "mayfly");
+    mf_sandbox_set_global(L, "mayfly");
+    lua_pop(L, 1);
+    /* The short names every environment has. */
+    static const char *const globals[][2] = {
+        {"redis", "mayfly.redis"}, {"log", "mayfly.log"}, {"config", "mayfly.config"}};
+    for (size_t i = 0; i < sizeof globals / sizeof globals[0]; i++) {
+        lua_getfield(L, -1, globals[i][1]);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, -3, globals[i][0]);
+        mf_sandbox_set_global(L, globals[i][0]);
+    }
+    lua_pop(L, 1);
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    return 0;
+}
+
+/* Reached only by a Lua error outside any protected call: a bug in the host. */
+static int on_panic(lua_State *L)
+{
+    fprintf(stderr, "mayfly: fatal: unprotected Lua error: %s\n",
+            lua_tostring(L, -1) ? lua_tostring(L, -1) : "(not a string)");
+    abort();
+}
+
+mf_vm_t *mf_vm_new(const mf_options_t *opts, int worker_id, char *err, size_t errlen)
+{
+    mf_vm_t *vm = mf_xcalloc(1, sizeof *vm);
+    vm->opts = opts;
+    vm->worker_id = worker_id;
+    vm->chunks_ref = LUA_NOREF;
+    vm->loaded_ref = LUA_NOREF;
+    pthread_mutex_init(&vm->timeout_lock, NULL);
+    vm->L = lua_newstate(vm_alloc, vm);
+    if (!vm->L) {
+        snprintf(err, errlen, "cannot create a Lua state");
+        goto fail;
+    }
+    lua_atpanic(vm->L, on_panic);
+    if (build_state(vm, err, errlen))
+        goto fail;
+    return vm;
+fail:
+    mf_vm_free(vm);
+    return NULL;
+}
+
+void mf_vm_free(mf_vm_t *vm)
+{
+    if (!vm)
+        return;
+    if (vm->L)
+        lua_close(vm->L);
+    pthread_mutex_destroy(&vm->timeout_lock);
+    free(vm);
+}
+
+/* ---- scripts ---- */
+
+int mf_vm_compile(mf_vm_t *vm, const mf_scripts_t *s, char *err, size_t errlen)
+{
+    lua_State *L = vm->L;
+    lua_createtable(L, s->nfiles, 0);
+    for (int i = 0; i < s->nfiles; i++) {
+        const mf_script_file_t *f = &s->files[i];
+        if (luaL_loadbuffer(L, f->source, f->len, f->chunkname) != 0) {
+            snprintf(err, errlen, "%s", lua_tostring(L, -1));
+            lua_pop(L, 2);
+            return -1;
+        }
+        mf_sandbox_nojit(L, -1);
+        lua_rawseti(L, -2, i + 1);
+    }
+    if (vm->chunks_ref != LUA_NOREF)
+        luaL_unref(L, LUA_REGISTRYINDEX, vm->chunks_ref);
+    vm->chunks_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    vm->scripts = s;
+    return 0;
+}
+
+/* Pushes the traceback handler and a fresh environment, runs file's chunk in it. Leaves
+ * [traceback, env, result] on the stack and returns 0, or [traceback, env, error] and -1. */
+static int run_chunk(mf_vm_t *vm, int file)
+{
+    lua_State *L = vm->L;
+    lua_pushlightuserdata(L, &traceback_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    int msgh = lua_gettop(L);
+    mf_sandbox_enter_env(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->chunks_ref);
+    lua_rawgeti(L, -1, file + 1);
+    lua_remove(L, -2);
+    lua_pushvalue(L, -2);
+    lua_setfenv(L, -2);
+    lua_pushstring(L, vm->scripts->files[file].module);
+    return lua_pcall(L, 1, 1, msgh) ? -1 : 0;
+}
+
+int mf_vm_probe(mf_vm_t *vm, int file, void (*fn)(void *ud, const char *key, int type), void *ud,
+                int *is_table, char *err, size_t errlen)
+{
+    lua_State *L = vm->L;
+    int top = lua_gettop(L), rc = 0;
+    if (run_chunk(vm, file)) {
+        snprintf(err, errlen, "%s", lua_tostring(L, -1));
+        rc = -1;
+        goto done;
+    }
+    *is_table = lua_istable(L, -1);
+    if (*is_table) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            if (lua_type(L, -2) == LUA_TSTRING)
+                fn(ud, lua_tostring(L, -2), lua_type(L, -1));
+            lua_pop(L, 1);
+        }
+    }
+done:
+    lua_settop(L, top);
+    mf_sandbox_leave_env(L);
+    run_end(vm);
+    return rc;
+}
+
+/* ---- one request ---- */
+
+static void reseed_random(lua_State *L)
+{
+    /* A fresh unpredictable seed each request: math.randomseed(x) in one request makes only
+     * that request's sequence repeatable. */
+    lua_pushlightuserdata(L, &randomseed_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_pushnumber(L, (lua_Number)(mf_random_u64() >> 11));
+    lua_call(L, 1, 0);
+}
+
+static struct MHD_Response *answer_error(mf_vm_t *vm, mf_request_t *r, int timed_out)
+{
+    lua_State *L = vm->L;
+    const char *message = NULL;
+    int status = mf_lapi_http_error_status(L, -1, &message);
+    if (status) {
+        r->status = status;
+        return mf_response_error(message, r->id);
+    }
+    const char *text = lua_tostring(L, -1);
+    if (!text)
+        text = luaL_typename(L, -1);
+    r->status = timed_out ? 504 : 500;
+    if (mf_log_enabled(MF_LOG_ERROR)) {
+        mf_jsonbuf_t l;
+        const char *tb = strstr(text, "\nstack traceback:");
+        size_t first = tb ? (size_t)(tb - text) : strlen(text);
+        mf_log_begin(&l, MF_LOG_ERROR, timed_out ? "request timed out" : "handler error",
+                     timed_out ? 17 : 13, r->id);
+        mf_jsonbuf_cstr(&l, "route", r->route ? r->route : "");
+        mf_jsonbuf_str(&l, "error", text, first);
+        if (tb)
+            mf_jsonbuf_cstr(&l, "traceback", tb + 1);
+        mf_log_end(&l);
+    }
+    return mf_response_error(timed_out ? "request timed out" : "internal server error", r->id);
+}
+
+/* Protected: the result table may have metamethods and building req may run out of memory.
+ * Arguments: the table the chunk returned, the route, the request. */
+static int dispatch(lua_State *L)
+{
+    const mf_route_t *route = lua_touserdata(L, 2);
+    mf_request_t *r = lua_touserdata(L, 3);
+    if (!lua_istable(L, 1))
+        return luaL_error(L, "%s returned a %s instead of its table of routes",
+                          mf_vm_of(L)->scripts->files[route->file].name, luaL_typename(L, 1));
+    lua_getfield(L, 1, route->key);
+    if (!lua_isfunction(L, -1))
+        return luaL_error(L, "route '%s' is not a function in this run of %s", route->key,
+                          mf_vm_of(L)->scripts->files[route->file].name);
+    mf_request_push(L, r);
+    lua_call(L, 1, 1);
+    return 1;
+}
+
+struct MHD_Response *mf_vm_run(mf_vm_t *vm, mf_request_t *r)
+{
+    lua_State *L = vm->L;
+    const mf_route_t *route = r->match.handler;
+    struct MHD_Response *resp;
+    char err[512];
+
+    run_begin(vm, r);
+    reseed_random(L);
+    if (run_chunk(vm, route->file)) {
+        resp = answer_error(vm, r, atomic_load(&vm->timed_out));
+        goto done;
+    }
+    /* stack: traceback, env, result */
+    lua_pushcfunction(L, dispatch);
+    lua_insert(L, -2);
+    lua_pushlightuserdata(L, (void *)route);
+    lua_pushlightuserdata(L, r);
+    if (lua_pcall(L, 3, 1, 1) != 0) {
+        resp = answer_error(vm, r, atomic_load(&vm->timed_out));
+        goto done;
+    }
+    resp = mf_response_from_lua(L, -1, &r->status, err, sizeof err);
+    if (!resp) {
+        lua_pushstring(L, err);
+        resp = answer_error(vm, r, 0);
+    }
+done:
+    lua_settop(L, 0);
+    mf_sandbox_leave_env(L);
+    run_end(vm);
+    return resp;
+}

@@ -1,0 +1,51 @@
+/* A worker's Lua state: the sandbox and host modules, the compiled scripts, and the run of one
+ * request in a fresh environment. A vm belongs to one thread; only mf_vm_watch may be called
+ * from another (the watchdog). */
+#ifndef MF_VM_H
+#define MF_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lua.h>
+
+#include "options.h"
+#include "request.h"
+#include "scripts.h"
+
+struct MHD_Response;
+typedef struct mf_vm mf_vm_t;
+
+/* Returns NULL with a message in err when the state cannot be built. */
+mf_vm_t *mf_vm_new(const mf_options_t *opts, int worker_id, char *err, size_t errlen);
+void mf_vm_free(mf_vm_t *vm);
+
+/* The vm of a state (its allocator's userdata): how C functions find their context. */
+mf_vm_t *mf_vm_of(lua_State *L);
+lua_State *mf_vm_state(mf_vm_t *vm);
+const mf_options_t *mf_vm_options(mf_vm_t *vm);
+/* The request being served, or NULL (start-up, probes of the scripts). */
+mf_request_t *mf_vm_request(mf_vm_t *vm);
+
+/* Compiles every file of s into the state; s becomes the version requests run on. s must outlive
+ * its use by the vm. Returns 0, or -1 with "file:line: message" in err. */
+int mf_vm_compile(mf_vm_t *vm, const mf_scripts_t *s, char *err, size_t errlen);
+
+/* Runs file's chunk once in a fresh environment, as a request would, and reports the keys of the
+ * table it returns: fn(ud, key, lua type of the value). *is_table is 0 when it returns something
+ * else. Returns 0 or -1 with the error in err. */
+int mf_vm_probe(mf_vm_t *vm, int file, void (*fn)(void *ud, const char *key, int type), void *ud,
+                int *is_table, char *err, size_t errlen);
+
+/* Runs the handler r->match names. Returns the response to queue (the caller destroys it after
+ * queuing) with r->status set; errors in the script become 500 (or 504 past the request
+ * timeout, 400 for a body that is not JSON) with the request id, logged with the traceback. */
+struct MHD_Response *mf_vm_run(mf_vm_t *vm, mf_request_t *r);
+
+/* Called by the watchdog: interrupts the running request when it is past its deadline. */
+void mf_vm_watch(mf_vm_t *vm, int64_t now_ns);
+
+/* Lua memory in use, in bytes. */
+size_t mf_vm_memory(mf_vm_t *vm);
+
+#endif
