@@ -205,6 +205,8 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
 
     if (r->target[0] != '/')
         return queue_error(conn, r, 400, "request target must be a path");
+    if (!mf_response_header_ok(r->method, strlen(r->method), "", 0))
+        return queue_error(conn, r, 400, "invalid method");
     if (mf_probes_owns(r->target, r->path_len)) {
         struct MHD_Response *resp = mf_probes_answer(r->target, r->path_len, &status);
         return resp ? queue(conn, r, status, resp) : MHD_NO;

@@ -24,7 +24,9 @@ void mf_json_push_decode(lua_State *L);
 /* Pushes a new instance of lua-cjson (safe = cjson.safe) for one request's require. */
 void mf_json_push_new_instance(lua_State *L, int safe); /* may raise */
 
-/* Pushes the request object of r: method, path, id and params are fields; headers, query, body,
+/* Registers the request object's metatable in a new state. */
+void mf_request_open(lua_State *L);
+/* Pushes the request object of r: method is a field; path, id, params, headers, query, body and
  * remote_addr are built on first access; req:json() decodes the body. */
 void mf_request_push(lua_State *L, mf_request_t *r); /* may raise */
 

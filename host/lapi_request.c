@@ -1,5 +1,5 @@
-/* The request object handlers receive. Fields a handler may never read (headers, query, body,
- * remote address) are built on first access, so a hello-world handler pays only for what it uses. */
+/* The request object handlers receive. Every field but method is built on first access, so a
+ * handler pays only for what it reads. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <string.h>
@@ -10,7 +10,7 @@
 #include "lapi.h"
 #include "vm.h"
 
-static char request_mt_key, http_error_mt_key;
+static char http_error_mt_key;
 
 /* ---- percent-decoding ---- */
 
@@ -155,12 +155,24 @@ static int l_request_index(lua_State *L)
     if (!k || lua_type(L, 2) != LUA_TSTRING)
         return 0;
     if (!strcmp(k, "json")) {
-        lua_pushcfunction(L, l_request_json);
+        mf_vm_push_ref(L, MF_REF_REQUEST_JSON);
         return 1;
     }
     if (!r)
         return luaL_error(L, "mayfly: req.%s read outside of its request", k);
-    if (!strcmp(k, "headers")) {
+    if (!strcmp(k, "path")) {
+        lua_pushlstring(L, r->target, r->path_len);
+    } else if (!strcmp(k, "id")) {
+        lua_pushstring(L, r->id);
+    } else if (!strcmp(k, "params")) {
+        lua_createtable(L, 0, r->match.nparams);
+        for (int i = 0; i < r->match.nparams; i++) {
+            const mf_route_param_t *p = &r->match.params[i];
+            lua_pushlstring(L, p->name, p->name_len);
+            push_decoded(L, p->value, p->value_len, 0);
+            lua_rawset(L, -3);
+        }
+    } else if (!strcmp(k, "headers")) {
         lua_newtable(L);
         if (r->conn)
             MHD_get_connection_values(r->conn, MHD_HEADER_KIND, on_header, L);
@@ -179,37 +191,24 @@ static int l_request_index(lua_State *L)
     return 1;
 }
 
+void mf_request_open(lua_State *L)
+{
+    lua_createtable(L, 0, 2);
+    lua_pushcfunction(L, l_request_index);
+    lua_setfield(L, -2, "__index");
+    lua_pushliteral(L, "mayfly: request");
+    lua_setfield(L, -2, "__metatable");
+    mf_vm_set_ref(L, MF_REF_REQUEST_MT);
+    lua_pushcfunction(L, l_request_json);
+    mf_vm_set_ref(L, MF_REF_REQUEST_JSON);
+}
+
 void mf_request_push(lua_State *L, mf_request_t *r)
 {
-    lua_createtable(L, 0, 8);
+    lua_createtable(L, 0, 4);
     lua_pushstring(L, r->method);
     lua_setfield(L, -2, "method");
-    lua_pushlstring(L, r->target, r->path_len);
-    lua_setfield(L, -2, "path");
-    lua_pushstring(L, r->id);
-    lua_setfield(L, -2, "id");
-    lua_createtable(L, 0, r->match.nparams);
-    for (int i = 0; i < r->match.nparams; i++) {
-        const mf_route_param_t *p = &r->match.params[i];
-        lua_pushlstring(L, p->name, p->name_len);
-        push_decoded(L, p->value, p->value_len, 0);
-        lua_rawset(L, -3);
-    }
-    lua_setfield(L, -2, "params");
-
-    lua_pushlightuserdata(L, &request_mt_key);
-    lua_rawget(L, LUA_REGISTRYINDEX);
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        lua_createtable(L, 0, 2);
-        lua_pushcfunction(L, l_request_index);
-        lua_setfield(L, -2, "__index");
-        lua_pushliteral(L, "mayfly: request");
-        lua_setfield(L, -2, "__metatable");
-        lua_pushlightuserdata(L, &request_mt_key);
-        lua_pushvalue(L, -2);
-        lua_rawset(L, LUA_REGISTRYINDEX);
-    }
+    mf_vm_push_ref(L, MF_REF_REQUEST_MT);
     lua_setmetatable(L, -2);
 }
 

@@ -11,6 +11,7 @@
 #include "alloc.h"
 #include "lapi.h"
 #include "jsonbuf.h"
+#include "vm.h"
 
 #define TEXT_PLAIN "text/plain; charset=utf-8"
 #define APP_JSON "application/json"
@@ -171,13 +172,20 @@ static int read_result(lua_State *L, int idx, conv_t *c)
     return 0;
 }
 
-/* Runs read_result protected: a table with metamethods may raise while being read. */
+/* Runs read_result protected: a table with metamethods may raise while being read. Returns
+ * its status first, then what it left on the stack. */
 static int read_result_protected(lua_State *L)
 {
     conv_t *c = lua_touserdata(L, 1);
     lua_pushinteger(L, read_result(L, 2, c) ? -1 : 0);
     lua_replace(L, 1);
     return lua_gettop(L);
+}
+
+void mf_response_open(lua_State *L)
+{
+    lua_pushcfunction(L, read_result_protected);
+    mf_vm_set_ref(L, MF_REF_READ_RESULT);
 }
 
 struct MHD_Response *mf_response_from_lua(lua_State *L, int idx, int *status, char *err,
@@ -190,20 +198,26 @@ struct MHD_Response *mf_response_from_lua(lua_State *L, int idx, int *status, ch
     err[0] = '\0';
     if (idx < 0)
         idx = top + idx + 1;
-    lua_pushcfunction(L, read_result_protected);
-    lua_pushlightuserdata(L, &c);
-    lua_pushvalue(L, idx);
-    int base = lua_gettop(L) - 2; /* stack indexes inside the call are relative to this */
-    if (lua_pcall(L, 2, LUA_MULTRET, 0) != 0) {
-        snprintf(err, errlen, "invalid response: %s", lua_tostring(L, -1));
-        goto done;
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        c.status = 200; /* the common case needs no protection */
+        c.ctype = TEXT_PLAIN;
+        c.body_idx = idx;
+    } else {
+        mf_vm_push_ref(L, MF_REF_READ_RESULT);
+        lua_pushlightuserdata(L, &c);
+        lua_pushvalue(L, idx);
+        int base = top + 1; /* where the call's results start; its index 2 is base + 1 */
+        if (lua_pcall(L, 2, LUA_MULTRET, 0) != 0) {
+            snprintf(err, errlen, "invalid response: %s", lua_tostring(L, -1));
+            goto done;
+        }
+        if (lua_tointeger(L, base) != 0)
+            goto done;
+        if (c.body_idx)
+            c.body_idx += base - 1;
+        if (c.headers_idx)
+            c.headers_idx += base - 1;
     }
-    if (lua_tointeger(L, base) != 0)
-        goto done;
-    if (c.body_idx)
-        c.body_idx += base - 1;
-    if (c.headers_idx)
-        c.headers_idx += base - 1;
 
     size_t len = 0;
     const char *body = c.body_idx ? lua_tolstring(L, c.body_idx, &len) : "";

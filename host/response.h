@@ -9,6 +9,9 @@
 
 struct MHD_Response;
 
+/* Registers what mf_response_from_lua needs in a new state. */
+void mf_response_open(lua_State *L);
+
 /* Converts the handler result at idx. Returns the response with *status set, or NULL with the
  * reason in err (the caller answers 500). Never raises. */
 struct MHD_Response *mf_response_from_lua(lua_State *L, int idx, int *status, char *err,

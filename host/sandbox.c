@@ -7,11 +7,11 @@
 #include <luajit.h>
 #include <lualib.h>
 
+#include "vm.h"
+
 /* Registry keys: the addresses are what is unique. */
 static char frozen_key;  /* proxy -> real table, for every frozen proxy */
 static char globals_key; /* the shared globals behind every environment */
-static char env_mt_key;  /* the metatable of every request environment */
-static char idle_env_key;
 
 static int absidx(lua_State *L, int idx)
 {
@@ -467,17 +467,14 @@ void mf_sandbox_open(lua_State *L)
     lua_pushvalue(L, g);
     lua_rawset(L, LUA_REGISTRYINDEX);
 
-    lua_pushlightuserdata(L, &env_mt_key);
     lua_createtable(L, 0, 2);
     lua_pushvalue(L, g);
     lua_setfield(L, -2, "__index");
     lua_pushliteral(L, "mayfly: request environment");
     lua_setfield(L, -2, "__metatable");
-    lua_rawset(L, LUA_REGISTRYINDEX);
-
-    lua_pushlightuserdata(L, &idle_env_key);
+    mf_vm_set_ref(L, MF_REF_ENV_MT);
     lua_newtable(L);
-    lua_rawset(L, LUA_REGISTRYINDEX);
+    mf_vm_set_ref(L, MF_REF_IDLE_ENV);
 
     lua_settop(L, top);
 }
@@ -500,8 +497,7 @@ void mf_sandbox_push_globals(lua_State *L)
 void mf_sandbox_enter_env(lua_State *L)
 {
     lua_createtable(L, 0, 4);
-    lua_pushlightuserdata(L, &env_mt_key);
-    lua_rawget(L, LUA_REGISTRYINDEX);
+    mf_vm_push_ref(L, MF_REF_ENV_MT);
     lua_setmetatable(L, -2);
     lua_pushvalue(L, -1);
     lua_setfield(L, -2, "_G");
@@ -511,8 +507,7 @@ void mf_sandbox_enter_env(lua_State *L)
 
 void mf_sandbox_leave_env(lua_State *L)
 {
-    lua_pushlightuserdata(L, &idle_env_key);
-    lua_rawget(L, LUA_REGISTRYINDEX);
+    mf_vm_push_ref(L, MF_REF_IDLE_ENV);
     lua_replace(L, LUA_GLOBALSINDEX);
 }
 

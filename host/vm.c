@@ -25,6 +25,8 @@ struct mf_vm {
     const mf_options_t *opts;
     int worker_id;
     size_t mem;
+    lua_Alloc base_alloc; /* LuaJIT's own allocator, which vm_alloc accounts for */
+    void *base_alloc_ud;
 
     const mf_scripts_t *scripts; /* the version requests run on */
     int chunks_ref;              /* registry: array of compiled chunks, by file index */
@@ -32,17 +34,19 @@ struct mf_vm {
     mf_request_t *req; /* the request being served */
     int loaded_ref;    /* registry: this request's require() cache, LUA_NOREF until used */
 
-    /* The request timeout: the watchdog thread reads deadline and sets timed_out; the lock
-     * orders that against the start and the end of a request. */
-    pthread_mutex_t timeout_lock;
-    int64_t deadline_ns; /* 0 while idle */
-    atomic_int timed_out;
+    /* The request timeout. The worker publishes gen and deadline_ns per request without locks;
+     * the watchdog marks a late request by storing its gen in late_gen and installs the hook.
+     * hook_lock orders the two threads' lua_sethook calls. */
+    _Atomic uint64_t gen;
+    _Atomic int64_t deadline_ns; /* 0 while idle */
+    _Atomic uint64_t late_gen;
+    pthread_mutex_t hook_lock;
+    int rng_seeded; /* math.random has its seed for this request */
+    int refs[MF_REF_COUNT];
 };
 
 /* Registry keys. */
 static char modules_key;   /* host modules by require name */
-static char traceback_key; /* the real debug.traceback */
-static char randomseed_key;
 
 mf_vm_t *mf_vm_of(lua_State *L)
 {
@@ -66,21 +70,31 @@ mf_request_t *mf_vm_request(mf_vm_t *vm)
     return vm->req;
 }
 
+void mf_vm_set_ref(lua_State *L, int which)
+{
+    mf_vm_t *vm = mf_vm_of(L);
+    if (vm->refs[which] != LUA_NOREF)
+        luaL_unref(L, LUA_REGISTRYINDEX, vm->refs[which]);
+    vm->refs[which] = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+void mf_vm_push_ref(lua_State *L, int which)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, mf_vm_of(L)->refs[which]);
+}
+
 size_t mf_vm_memory(mf_vm_t *vm)
 {
     return vm->mem;
 }
 
+/* Counts the state's memory on top of LuaJIT's own allocator (faster than malloc for the many
+ * small objects a request makes); its userdata is how any C function finds its vm. */
 static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     mf_vm_t *vm = ud;
-    if (nsize == 0) {
-        free(ptr);
-        vm->mem -= osize;
-        return NULL;
-    }
-    void *p = realloc(ptr, nsize);
-    if (p)
+    void *p = vm->base_alloc(vm->base_alloc_ud, ptr, osize, nsize);
+    if (p || nsize == 0)
         vm->mem += nsize - osize;
     return p;
 }
@@ -93,47 +107,108 @@ static void on_timeout_hook(lua_State *L, lua_Debug *ar)
 {
     mf_vm_t *vm = mf_vm_of(L);
     (void)ar;
-    if (atomic_load(&vm->timed_out))
+    if (atomic_load(&vm->late_gen) == atomic_load(&vm->gen))
         luaL_error(L, "mayfly: request timed out after %lldms",
                    (long long)vm->opts->request_timeout_ms);
+    /* Left over from a request that ended before the watchdog's mark landed. */
+    pthread_mutex_lock(&vm->hook_lock);
     lua_sethook(L, NULL, 0, 0);
+    pthread_mutex_unlock(&vm->hook_lock);
 }
 
 void mf_vm_watch(mf_vm_t *vm, int64_t now_ns)
 {
-    pthread_mutex_lock(&vm->timeout_lock);
-    if (vm->deadline_ns && now_ns > vm->deadline_ns && !atomic_load(&vm->timed_out)) {
-        atomic_store(&vm->timed_out, 1);
+    int64_t deadline = atomic_load(&vm->deadline_ns);
+    uint64_t gen = atomic_load(&vm->gen);
+    if (!deadline || now_ns <= deadline)
+        return;
+    pthread_mutex_lock(&vm->hook_lock);
+    if (atomic_load(&vm->gen) == gen && atomic_load(&vm->deadline_ns) == deadline) {
+        atomic_store(&vm->late_gen, gen);
+        /* Set again at every tick while late: a stale-hook clear may have raced it. */
         lua_sethook(vm->L, on_timeout_hook, LUA_MASKCOUNT, 1);
     }
-    pthread_mutex_unlock(&vm->timeout_lock);
+    pthread_mutex_unlock(&vm->hook_lock);
 }
 
 static void run_begin(mf_vm_t *vm, mf_request_t *r)
 {
-    pthread_mutex_lock(&vm->timeout_lock);
     vm->req = r;
-    vm->deadline_ns = vm->opts->request_timeout_ms > 0
-                          ? mf_now_ns() + vm->opts->request_timeout_ms * 1000000
-                          : 0;
-    pthread_mutex_unlock(&vm->timeout_lock);
+    vm->rng_seeded = 0;
+    atomic_store(&vm->gen, atomic_load(&vm->gen) + 1);
+    atomic_store(&vm->deadline_ns, vm->opts->request_timeout_ms > 0
+                                       ? mf_now_ns() + vm->opts->request_timeout_ms * 1000000
+                                       : 0);
 }
 
-/* Returns whether the run timed out. */
+static int is_late(mf_vm_t *vm)
+{
+    return atomic_load(&vm->late_gen) == atomic_load(&vm->gen);
+}
+
+/* Returns whether the run was late. */
 static int run_end(mf_vm_t *vm)
 {
-    pthread_mutex_lock(&vm->timeout_lock);
-    int late = atomic_exchange(&vm->timed_out, 0);
-    vm->deadline_ns = 0;
-    vm->req = NULL;
-    if (late)
+    int late = is_late(vm);
+    atomic_store(&vm->deadline_ns, 0);
+    if (late) {
+        pthread_mutex_lock(&vm->hook_lock);
         lua_sethook(vm->L, NULL, 0, 0);
-    pthread_mutex_unlock(&vm->timeout_lock);
+        pthread_mutex_unlock(&vm->hook_lock);
+    }
+    vm->req = NULL;
     if (vm->loaded_ref != LUA_NOREF) {
         luaL_unref(vm->L, LUA_REGISTRYINDEX, vm->loaded_ref);
         vm->loaded_ref = LUA_NOREF;
     }
     return late;
+}
+
+/* ---- math.random: seeded unpredictably, per request, on first use ---- */
+
+static void seed_random(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushnumber(L, (lua_Number)(mf_random_u64() >> 11));
+    lua_call(L, 1, 0);
+}
+
+static int l_math_random(lua_State *L)
+{
+    mf_vm_t *vm = mf_vm_of(L);
+    if (!vm->rng_seeded) {
+        seed_random(L);
+        vm->rng_seeded = 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* math.randomseed(x) makes only the current request's sequence repeatable. */
+static int l_math_randomseed(lua_State *L)
+{
+    mf_vm_of(L)->rng_seeded = 1;
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 0);
+    return 0;
+}
+
+/* Replaces math.random and math.randomseed before the sandbox freezes math. */
+static void wrap_random(lua_State *L)
+{
+    lua_getfield(L, LUA_GLOBALSINDEX, "math");
+    lua_getfield(L, -1, "random");
+    lua_getfield(L, -2, "randomseed");
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -2);
+    lua_pushcclosure(L, l_math_random, 2);
+    lua_setfield(L, -4, "random");
+    lua_pushcclosure(L, l_math_randomseed, 2);
+    lua_setfield(L, -2, "randomseed");
+    lua_pop(L, 1);
 }
 
 /* ---- require ---- */
@@ -216,6 +291,8 @@ static void add_module(lua_State *L, const char *name)
     lua_pop(L, 3);
 }
 
+static int dispatch(lua_State *L);
+
 /* ---- building the state ---- */
 
 static int open_stdlib(lua_State *L, char *err, size_t errlen)
@@ -251,16 +328,14 @@ static int build_state(mf_vm_t *vm, char *err, size_t errlen)
     luaL_openlibs(L);
 
     lua_getfield(L, LUA_GLOBALSINDEX, "debug");
-    lua_pushlightuserdata(L, &traceback_key);
-    lua_getfield(L, -2, "traceback");
-    lua_rawset(L, LUA_REGISTRYINDEX);
+    lua_getfield(L, -1, "traceback");
+    mf_vm_set_ref(L, MF_REF_TRACEBACK);
     lua_pop(L, 1);
-    lua_getfield(L, LUA_GLOBALSINDEX, "math");
-    lua_pushlightuserdata(L, &randomseed_key);
-    lua_getfield(L, -2, "randomseed");
-    lua_rawset(L, LUA_REGISTRYINDEX);
-    lua_pop(L, 1);
-
+    lua_pushcfunction(L, dispatch);
+    mf_vm_set_ref(L, MF_REF_DISPATCH);
+    mf_response_open(L);
+    mf_request_open(L);
+    wrap_random(L);
     mf_sandbox_open(L);
     lua_pushlightuserdata(L, &modules_key);
     lua_newtable(L);
@@ -347,6 +422,10 @@ static int build_state(mf_vm_t *vm, char *err, size_t errlen)
     }
     lua_pop(L, 1);
     lua_gc(L, LUA_GCCOLLECT, 0);
+    /* The live heap (sandbox, host modules, compiled scripts) is re-marked by every GC cycle
+     * while each request leaves only short-lived garbage: cycles started later cost less per
+     * request, for a heap a few times larger (a few MiB per worker). */
+    lua_gc(L, LUA_GCSETPAUSE, 1000);
     return 0;
 }
 
@@ -365,12 +444,16 @@ mf_vm_t *mf_vm_new(const mf_options_t *opts, int worker_id, char *err, size_t er
     vm->worker_id = worker_id;
     vm->chunks_ref = LUA_NOREF;
     vm->loaded_ref = LUA_NOREF;
-    pthread_mutex_init(&vm->timeout_lock, NULL);
-    vm->L = lua_newstate(vm_alloc, vm);
+    for (int i = 0; i < MF_REF_COUNT; i++)
+        vm->refs[i] = LUA_NOREF;
+    pthread_mutex_init(&vm->hook_lock, NULL);
+    vm->L = luaL_newstate();
     if (!vm->L) {
         snprintf(err, errlen, "cannot create a Lua state");
         goto fail;
     }
+    vm->base_alloc = lua_getallocf(vm->L, &vm->base_alloc_ud);
+    lua_setallocf(vm->L, vm_alloc, vm);
     lua_atpanic(vm->L, on_panic);
     if (build_state(vm, err, errlen))
         goto fail;
@@ -386,7 +469,7 @@ void mf_vm_free(mf_vm_t *vm)
         return;
     if (vm->L)
         lua_close(vm->L);
-    pthread_mutex_destroy(&vm->timeout_lock);
+    pthread_mutex_destroy(&vm->hook_lock);
     free(vm);
 }
 
@@ -418,8 +501,7 @@ int mf_vm_compile(mf_vm_t *vm, const mf_scripts_t *s, char *err, size_t errlen)
 static int run_chunk(mf_vm_t *vm, int file)
 {
     lua_State *L = vm->L;
-    lua_pushlightuserdata(L, &traceback_key);
-    lua_rawget(L, LUA_REGISTRYINDEX);
+    mf_vm_push_ref(L, MF_REF_TRACEBACK);
     int msgh = lua_gettop(L);
     mf_sandbox_enter_env(L);
     lua_rawgeti(L, LUA_REGISTRYINDEX, vm->chunks_ref);
@@ -458,16 +540,6 @@ done:
 }
 
 /* ---- one request ---- */
-
-static void reseed_random(lua_State *L)
-{
-    /* A fresh unpredictable seed each request: math.randomseed(x) in one request makes only
-     * that request's sequence repeatable. */
-    lua_pushlightuserdata(L, &randomseed_key);
-    lua_rawget(L, LUA_REGISTRYINDEX);
-    lua_pushnumber(L, (lua_Number)(mf_random_u64() >> 11));
-    lua_call(L, 1, 0);
-}
 
 static struct MHD_Response *answer_error(mf_vm_t *vm, mf_request_t *r, int timed_out)
 {
@@ -523,18 +595,17 @@ struct MHD_Response *mf_vm_run(mf_vm_t *vm, mf_request_t *r)
     char err[512];
 
     run_begin(vm, r);
-    reseed_random(L);
     if (run_chunk(vm, route->file)) {
-        resp = answer_error(vm, r, atomic_load(&vm->timed_out));
+        resp = answer_error(vm, r, is_late(vm));
         goto done;
     }
     /* stack: traceback, env, result */
-    lua_pushcfunction(L, dispatch);
+    mf_vm_push_ref(L, MF_REF_DISPATCH);
     lua_insert(L, -2);
     lua_pushlightuserdata(L, (void *)route);
     lua_pushlightuserdata(L, r);
     if (lua_pcall(L, 3, 1, 1) != 0) {
-        resp = answer_error(vm, r, atomic_load(&vm->timed_out));
+        resp = answer_error(vm, r, is_late(vm));
         goto done;
     }
     resp = mf_response_from_lua(L, -1, &r->status, err, sizeof err);

@@ -27,6 +27,23 @@ const mf_options_t *mf_vm_options(mf_vm_t *vm);
 /* The request being served, or NULL (start-up, probes of the scripts). */
 mf_request_t *mf_vm_request(mf_vm_t *vm);
 
+/* Values the request path pushes often, kept in the registry's array part (by integer, no
+ * hashing). Owners set them once while building the state. */
+enum {
+    MF_REF_TRACEBACK,
+    MF_REF_DISPATCH,
+    MF_REF_ENV_MT,
+    MF_REF_IDLE_ENV,
+    MF_REF_REQUEST_MT,
+    MF_REF_REQUEST_JSON,
+    MF_REF_READ_RESULT,
+    MF_REF_COUNT
+};
+/* Pops the value on top into slot which. */
+void mf_vm_set_ref(lua_State *L, int which);
+/* Pushes the value of slot which (nil when unset). */
+void mf_vm_push_ref(lua_State *L, int which);
+
 /* Compiles every file of s into the state; s becomes the version requests run on. s must outlive
  * its use by the vm. Returns 0, or -1 with "file:line: message" in err. */
 int mf_vm_compile(mf_vm_t *vm, const mf_scripts_t *s, char *err, size_t errlen);

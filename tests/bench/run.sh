@@ -22,11 +22,11 @@
 # over the rounds, the spread of req/s ((max - min) / median) and each round's req/s. The
 # ratios (mayfly / mhd_hello: how much of the HTTP layer's ceiling mayfly keeps; mayfly /
 # nginx-lua: how it compares with the peer) are what carry over between machines; absolute
-# numbers do not. A ratio means little unless it is well outside the spread: on a quiet machine
-# the spread is a few percent, on a shared VM it can reach 10-30% (the script warns when other
-# load was running, but not about noisy neighbours on the host); prefer the full run's five
-# rounds of 10 s over --quick for any decision. Machine-readable results go to
-# $MAYFLY_BUILD_DIR/bench-results.txt (default build/), one "name mode rps p99_ms" line per
+# numbers do not. A ratio means little unless it is well outside the spread: a few percent on a
+# quiet machine, 10-30% on a shared VM. Before each measurement the script waits up to 30 s for
+# other local load to stop and warns if it does not; it cannot see noisy neighbours on the host.
+# Prefer the full run (5 rounds of 10 s) over --quick for any decision. Machine-readable results
+# go to $MAYFLY_BUILD_DIR/bench-results.txt (default build/), one "name mode rps p99_ms" line per
 # measured pair. Exit status is non-zero only if a server failed to start or wrk failed.
 #
 # Needs wrk and nginx-extras (installed with apt-get when missing) and a build of mayfly and
@@ -195,6 +195,20 @@ free_port() {
     return 1
 }
 
+# Warns if a process other than ours (or their children) listens on PORT: with SO_REUSEPORT
+# any process of the same user can bind the port too and take a share of wrk's connections.
+check_port_owner() {
+    local what=$1 port=$2 pid ppid ours
+    for pid in $(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 |
+        sort -u); do
+        ppid=$(awk '{ print $4 }' "/proc/$pid/stat" 2>/dev/null || true)
+        for ours in "${SERVER_PIDS[@]}"; do
+            [[ $pid != "$ours" && $ppid != "$ours" ]] || continue 2
+        done
+        warn "$what: pid $pid ($(cat "/proc/$pid/comm" 2>/dev/null)) also listens on port $port"
+    done
+}
+
 # Sets CURL_ARGS to the curl options sending NAME's request (method, body); URLs go after them.
 curl_request_args() {
     local name=$1
@@ -232,7 +246,8 @@ check_keepalive() {
     curl_request_args "$name"
     if ! curl -sv -o /dev/null -o /dev/null --max-time 5 "${CURL_ARGS[@]}" "$url" "$url" 2>&1 |
         grep -q 'Re-using existing connection'; then
-        warn "$name ($MODE): curl did not reuse the connection for a second request (keep-alive broken?)"
+        warn "$name ($MODE): curl did not reuse the connection for a second request" \
+            "(keep-alive broken?)"
     fi
 }
 declare -A KEEPALIVE_CHECKED
@@ -278,6 +293,17 @@ background_cpu() {
         printf "%.0f\n", (total > 0 ? 100 * (total - idle) / total : 0) }'
 }
 
+# wait_quiet WHAT: waits (30 s at most) until the machine is quiet before measuring WHAT;
+# warns if it never is.
+wait_quiet() {
+    local busy i
+    for ((i = 0; i < 60; i++)); do
+        busy=$(background_cpu)
+        ((busy >= 10)) || return 0
+    done
+    warn "$1: $busy% of the CPUs busy with other work before the measurement (noisy)"
+}
+
 median() {
     printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END {
         if (NR == 0) { print "nan"; exit }
@@ -300,7 +326,10 @@ ensure_tools() {
     ((${#missing[@]})) || return 0
     log "installing: ${missing[*]}"
     if ((EUID != 0)); then
-        command -v sudo >/dev/null || { log "run.sh: need root or sudo to install ${missing[*]}"; exit 1; }
+        if ! command -v sudo >/dev/null; then
+            log "run.sh: need root or sudo to install ${missing[*]}"
+            exit 1
+        fi
         sudo=(sudo)
     fi
     if ! { "${sudo[@]}" apt-get update -qq >"$TMP/apt.log" 2>&1 &&
@@ -325,7 +354,10 @@ ensure_built() {
         MHD_HELLO_BIN=$TMP/mhd_hello
         # shellcheck disable=SC2046
         cc -O2 -Wall -Wextra -Wshadow -Werror "$BENCH_DIR/mhd_hello.c" -o "$MHD_HELLO_BIN" \
-            $(pkg-config --cflags --libs libmicrohttpd) || { log "run.sh: cannot build mhd_hello"; exit 1; }
+            $(pkg-config --cflags --libs libmicrohttpd) || {
+            log "run.sh: cannot build mhd_hello"
+            exit 1
+        }
         return 0
     fi
     if [[ ! -x $MHD_HELLO_BIN ]] && ! cmake --build "$BUILD_DIR" -j2 --target mhd_hello \
@@ -347,11 +379,12 @@ FAILURES=0
 
 # measure NAME ROUND: start NAME, wait for it, warm up, run wrk, stop it, record the result.
 measure() {
-    local name=$1 round=$2 key="$1|$MODE" url out script rps p99 non2xx sockerr
+    local name=$1 round=$2 key="$1|$MODE" url out script rps p99 non2xx sockerr status
     local wrk_args=(-t"$WRK_THREADS" -c"$WRK_CONNS" --latency)
     SERVER_LOG=$TMP/$name-$MODE-$round.log
     SERVER_DIR=$(mktemp -d "$TMP/$name-$MODE-$round.XXXXXX")
     chmod 755 "$SERVER_DIR"
+    wait_quiet "$name ($MODE, round $round)"
     if ! free_port; then
         FAILED[$key]="no free port"
         return 1
@@ -365,7 +398,8 @@ measure() {
         stop_servers
         return 1
     fi
-    log "  $name: pid ${SERVER_PIDS[0]}, port $PORT, $(head -c 60 "$SERVER_DIR/first-response" | tr '\n' ' ')"
+    log "  $name: pid ${SERVER_PIDS[0]}, port $PORT, answers:" \
+        "$(head -c 60 "$SERVER_DIR/first-response" | tr '\n' ' ')"
     check_keepalive "$name" "$url" "$key"
     script=$(wrk_script "$name")
     [[ -z $script ]] || wrk_args+=(-s "$script")
@@ -376,6 +410,15 @@ measure() {
         FAILED[$key]="wrk failed"
         log "  $name: wrk FAILED:"
         sed 's/^/    | /' "$out" >&2
+        stop_servers
+        return 1
+    fi
+    check_port_owner "$name ($MODE, round $round)" "$PORT"
+    if ! kill -0 "${SERVER_PIDS[0]}" 2>/dev/null; then
+        wait "${SERVER_PIDS[0]}" && status=0 || status=$?
+        FAILED[$key]="died during the measurement (exit status $status)"
+        log "  $name: server DIED during the measurement (exit status $status); its log:"
+        sed 's/^/    | /' "$SERVER_LOG" >&2
         stop_servers
         return 1
     fi
@@ -416,11 +459,14 @@ if ! taskset -c 0,1 true 2>/dev/null; then
     MODES=(unpinned)
 fi
 
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null || true)
+build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null ||
+    true)
+cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 log "mayfly bench: $ROUNDS rounds x ${DURATION}s per server and mode (+${WARMUP}s warm-up)"
-log "  host: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(uname -sr)"
+log "  host: $(nproc) CPUs, $cpu_model, $(uname -sr)"
 log "  build: $BUILD_DIR (${build_type:-unknown build type})"
-log "  $(wrk -v 2>&1 | head -n1 || true); $(nginx -v 2>&1 || true); libmicrohttpd $(pkg-config --modversion libmicrohttpd 2>/dev/null || echo '?')"
+log "  $(wrk -v 2>&1 | head -n1 || true); $(nginx -v 2>&1 || true);" \
+    "libmicrohttpd $(pkg-config --modversion libmicrohttpd 2>/dev/null || echo '?')"
 [[ -z $build_type || $build_type == Release ]] || warn "build type is $build_type, not Release"
 
 for MODE in "${MODES[@]}"; do
@@ -432,9 +478,7 @@ for MODE in "${MODES[@]}"; do
         PIN_SERVER=() PIN_WRK=()
     fi
     for ((round = 1; round <= ROUNDS; round++)); do
-        busy=$(background_cpu)
-        log "== $MODE, round $round/$ROUNDS (workers $WORKERS, wrk -t$WRK_THREADS -c$WRK_CONNS; CPU busy before: $busy%)"
-        ((busy < 10)) || warn "$MODE round $round: $busy% of the CPUs busy before the round (other load makes numbers noisy)"
+        log "== $MODE, round $round/$ROUNDS (workers $WORKERS, wrk -t$WRK_THREADS -c$WRK_CONNS)"
         n=${#selected[@]}
         for ((i = 0; i < n; i++)); do
             # Rotate the order each round so no server always runs first or last.
@@ -470,8 +514,10 @@ declare -A MED_RPS MED_P99
             MED_RPS[$key]=$(median "${rps_rounds[@]}")
             MED_P99[$key]=$(median "${p99_rounds[@]}")
             # spread: (max - min) / median of the rounds' req/s.
-            spread=$(printf '%s\n' "${rps_rounds[@]}" | sort -g | awk -v m="${MED_RPS[$key]}" \
-                'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f%%", (m > 0 ? 100 * (hi - lo) / m : 0) }')
+            spread=$(printf '%s\n' "${rps_rounds[@]}" | sort -g | awk -v m="${MED_RPS[$key]}" '
+                NR == 1 { lo = $1 }
+                { hi = $1 }
+                END { printf "%.0f%%", (m > 0 ? 100 * (hi - lo) / m : 0) }')
             printf '%-9s %-18s %10.0f %8s %8.2f   %s%s\n' "$MODE" "$name" "${MED_RPS[$key]}" \
                 "$spread" "${MED_P99[$key]}" "$(printf '%.0f ' "${rps_rounds[@]}")" \
                 "${FAILED[$key]:+ (then ${FAILED[$key]})}"
@@ -491,7 +537,8 @@ declare -A MED_RPS MED_P99
             awk -v m="$MODE" -v p="$num / $den" -v rn="${MED_RPS[$num|$MODE]}" \
                 -v rd="${MED_RPS[$den|$MODE]}" -v ln="${MED_P99[$num|$MODE]}" \
                 -v ld="${MED_P99[$den|$MODE]}" 'BEGIN {
-                    printf "%-9s %-36s req/s %.2fx   p99 %.2fx\n", m, p, rn / rd, (ld > 0 ? ln / ld : 0) }'
+                    printf "%-9s %-36s req/s %.2fx   p99 %.2fx\n", m, p, rn / rd,
+                        (ld > 0 ? ln / ld : 0) }'
         done
     done
     if ((${#WARNINGS[@]})); then

@@ -1,0 +1,108 @@
+# Shared by the integration tests: start the real binary (and a real redis-server when a test
+# needs one) on free loopback ports, drive it with curl and raw sockets, count results.
+# Each test script sources this, calls mf_start ..., runs checks, and ends with mf_finish.
+set -u
+
+MAYFLY_BIN=${MAYFLY_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/mayfly}
+MAYFLY_SOURCE_DIR=${MAYFLY_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+TESTS_DIR="$MAYFLY_SOURCE_DIR/tests/integration"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/mayfly-test.XXXXXX")
+PASSED=0
+FAILED=0
+MF_PID=
+MF_PORT=
+MF_LOG=
+
+cleanup() {
+  [ -n "$MF_PID" ] && kill -KILL "$MF_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+pass() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+fail() {
+  FAILED=$((FAILED + 1))
+  echo "not ok - $1"
+  local line
+  for line in "${@:2}"; do printf '    %s\n' "${line:0:300}"; done
+  return 0
+}
+
+# check NAME CONDITION-COMMAND...: passes when the command succeeds.
+check() {
+  local name=$1; shift
+  if "$@"; then pass "$name"; else fail "$name" "failed: $*"; fi
+}
+
+# mf_start SCRIPTS_DIR [VAR=value ...]: starts mayfly on a free port, waits for "listening".
+mf_start() {
+  local dir=$1; shift
+  MF_LOG="$WORK/mayfly.$RANDOM.log"
+  env MAYFLY_LISTEN=127.0.0.1:0 MAYFLY_SCRIPTS="$dir" MAYFLY_DRAIN_DELAY=0 "$@" \
+    "$MAYFLY_BIN" serve >"$MF_LOG" 2>&1 &
+  MF_PID=$!
+  for _ in $(seq 1 200); do
+    MF_PORT=$(grep -o '"msg":"listening".*"port":[0-9]*' "$MF_LOG" 2>/dev/null | grep -o '"port":[0-9]*' | cut -d: -f2)
+    [ -n "$MF_PORT" ] && return 0
+    kill -0 "$MF_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "mayfly did not start:"; cat "$MF_LOG"
+  MF_PID=
+  return 1
+}
+
+# mf_stop: SIGTERM, waits, sets MF_EXIT to the exit code.
+mf_stop() {
+  MF_EXIT=
+  [ -n "$MF_PID" ] || return 0
+  kill -TERM "$MF_PID" 2>/dev/null
+  wait "$MF_PID"
+  MF_EXIT=$?
+  MF_PID=
+}
+
+mf_alive() { [ -n "$MF_PID" ] && kill -0 "$MF_PID" 2>/dev/null; }
+
+url() { echo "http://127.0.0.1:$MF_PORT$1"; }
+
+# http METHOD PATH [curl args...]: sets STATUS, BODY and HEADERS (file).
+http() {
+  local method=$1 path=$2; shift 2
+  HEADERS="$WORK/headers"
+  BODY=$(curl -s -S -X "$method" -D "$HEADERS" -o - -w '\n%{http_code}' --max-time 10 "$@" "$(url "$path")" 2>"$WORK/curl.err")
+  STATUS=${BODY##*$'\n'}
+  BODY=${BODY%$'\n'*}
+}
+
+# expect NAME METHOD PATH STATUS [BODY-SUBSTRING] [-- curl args...]
+expect() {
+  local name=$1 method=$2 path=$3 status=$4 want=${5:-}
+  shift 4; [ $# -gt 0 ] && shift
+  [ "${1:-}" = "--" ] && shift
+  http "$method" "$path" "$@"
+  if [ "$STATUS" != "$status" ]; then
+    fail "$name" "expected status $status, got $STATUS" "body: ${BODY:0:300}"
+  elif [ -n "$want" ] && [[ "$BODY" != *"$want"* ]]; then
+    fail "$name" "body lacks '$want'" "body: ${BODY:0:300}"
+  else
+    pass "$name"
+  fi
+}
+
+header_of() { grep -i "^$1:" "$HEADERS" | head -1 | cut -d: -f2- | tr -d '\r' | sed 's/^ //'; }
+
+# raw BYTES [TIMEOUT]: sends bytes (printf format) over a fresh TCP connection and prints what
+# comes back until the server closes or TIMEOUT seconds pass.
+raw() {
+  local data=$1 t=${2:-3}
+  timeout "$t" bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$MF_PORT"'; printf "$1" >&3; cat <&3' _ "$data" 2>/dev/null
+}
+
+log_has() { grep -q -- "$1" "$MF_LOG"; }
+
+mf_finish() {
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+  exit $?
+}
