@@ -1,0 +1,150 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+#include "test.h"
+
+TEST(durations)
+{
+    int64_t ms;
+    ASSERT_EQ_INT(mf_parse_duration_ms("5s", &ms), 0);
+    ASSERT_EQ_INT(ms, 5000);
+    ASSERT_EQ_INT(mf_parse_duration_ms("250ms", &ms), 0);
+    ASSERT_EQ_INT(ms, 250);
+    ASSERT_EQ_INT(mf_parse_duration_ms("2m", &ms), 0);
+    ASSERT_EQ_INT(ms, 120000);
+    ASSERT_EQ_INT(mf_parse_duration_ms("1h", &ms), 0);
+    ASSERT_EQ_INT(ms, 3600000);
+    ASSERT_EQ_INT(mf_parse_duration_ms("1.5s", &ms), 0);
+    ASSERT_EQ_INT(ms, 1500);
+    ASSERT_EQ_INT(mf_parse_duration_ms("30", &ms), 0);
+    ASSERT_EQ_INT(ms, 30000);
+    ASSERT_EQ_INT(mf_parse_duration_ms("0", &ms), 0);
+    ASSERT_EQ_INT(ms, 0);
+    ASSERT_EQ_INT(mf_parse_duration_ms("", &ms), -1);
+    ASSERT_EQ_INT(mf_parse_duration_ms("-1s", &ms), -1);
+    ASSERT_EQ_INT(mf_parse_duration_ms("5 s", &ms), -1);
+    ASSERT_EQ_INT(mf_parse_duration_ms("5d", &ms), -1);
+    ASSERT_EQ_INT(mf_parse_duration_ms("fast", &ms), -1);
+    ASSERT_EQ_INT(mf_parse_duration_ms("1e30s", &ms), -1);
+}
+
+TEST(sizes)
+{
+    size_t n;
+    ASSERT_EQ_INT(mf_parse_size("1048576", &n), 0);
+    ASSERT_EQ_INT(n, 1048576);
+    ASSERT_EQ_INT(mf_parse_size("1MiB", &n), 0);
+    ASSERT_EQ_INT(n, 1048576);
+    ASSERT_EQ_INT(mf_parse_size("64KiB", &n), 0);
+    ASSERT_EQ_INT(n, 65536);
+    ASSERT_EQ_INT(mf_parse_size("64k", &n), 0);
+    ASSERT_EQ_INT(n, 65536);
+    ASSERT_EQ_INT(mf_parse_size("2MB", &n), 0);
+    ASSERT_EQ_INT(n, 2000000);
+    ASSERT_EQ_INT(mf_parse_size("1gib", &n), 0);
+    ASSERT_EQ_INT(n, 1073741824);
+    ASSERT_EQ_INT(mf_parse_size("lots", &n), -1);
+    ASSERT_EQ_INT(mf_parse_size("-1", &n), -1);
+    ASSERT_EQ_INT(mf_parse_size("1TiB", &n), -1);
+    ASSERT_EQ_INT(mf_parse_size("", &n), -1);
+}
+
+TEST(bools_levels_ints)
+{
+    int b, level;
+    long v;
+    ASSERT_EQ_INT(mf_parse_bool("on", &b), 0);
+    ASSERT_EQ_INT(b, 1);
+    ASSERT_EQ_INT(mf_parse_bool("FALSE", &b), 0);
+    ASSERT_EQ_INT(b, 0);
+    ASSERT_EQ_INT(mf_parse_bool("maybe", &b), -1);
+    ASSERT_EQ_INT(mf_parse_log_level("warning", &level), 0);
+    ASSERT_EQ_INT(level, MF_LOG_WARN);
+    ASSERT_EQ_INT(mf_parse_log_level("loud", &level), -1);
+    ASSERT_EQ_INT(mf_parse_int("12", 1, 256, &v), 0);
+    ASSERT_EQ_INT(v, 12);
+    ASSERT_EQ_INT(mf_parse_int("0", 1, 256, &v), -1);
+    ASSERT_EQ_INT(mf_parse_int("12x", 1, 256, &v), -1);
+    ASSERT_EQ_INT(mf_parse_int(" 12", 1, 256, &v), -1);
+    ASSERT_EQ_INT(mf_parse_int("99999999999999999999", 1, 256, &v), -1);
+}
+
+TEST(listen_addresses)
+{
+    char host[64];
+    int port;
+    ASSERT_EQ_INT(mf_parse_listen("0.0.0.0:8080", host, sizeof host, &port), 0);
+    ASSERT_EQ_STR(host, "0.0.0.0");
+    ASSERT_EQ_INT(port, 8080);
+    ASSERT_EQ_INT(mf_parse_listen("[::1]:9000", host, sizeof host, &port), 0);
+    ASSERT_EQ_STR(host, "::1");
+    ASSERT_EQ_INT(port, 9000);
+    ASSERT_EQ_INT(mf_parse_listen(":80", host, sizeof host, &port), 0);
+    ASSERT_EQ_STR(host, "");
+    ASSERT_EQ_INT(mf_parse_listen("8081", host, sizeof host, &port), 0);
+    ASSERT_EQ_STR(host, "");
+    ASSERT_EQ_INT(port, 8081);
+    ASSERT_EQ_INT(mf_parse_listen("127.0.0.1:0", host, sizeof host, &port), 0);
+    ASSERT_EQ_INT(port, 0);
+    ASSERT_EQ_INT(mf_parse_listen("::1:80", host, sizeof host, &port), -1);
+    ASSERT_EQ_INT(mf_parse_listen("host:99999", host, sizeof host, &port), -1);
+    ASSERT_EQ_INT(mf_parse_listen("[::1]80", host, sizeof host, &port), -1);
+    ASSERT_EQ_INT(mf_parse_listen("nowhere", host, sizeof host, &port), -1);
+}
+
+TEST(defaults_env_and_flags)
+{
+    mf_options_t o;
+    char err[256];
+    unsetenv("MAYFLY_WORKERS");
+    unsetenv("MAYFLY_LISTEN");
+    ASSERT_EQ_INT(mf_options_load(&o, 0, NULL, err, sizeof err), 0);
+    ASSERT_EQ_STR(o.listen_host, "0.0.0.0");
+    ASSERT_EQ_INT(o.listen_port, 8080);
+    ASSERT_EQ_STR(o.scripts_dir, "./scripts");
+    ASSERT_TRUE(o.config_dir == NULL);
+    ASSERT_TRUE(o.redis_url == NULL);
+    ASSERT_EQ_INT(o.drain_delay_ms, 5000);
+    ASSERT_EQ_INT(o.shutdown_timeout_ms, 25000);
+    ASSERT_EQ_INT(o.request_timeout_ms, 30000);
+    ASSERT_EQ_INT(o.max_body, 1048576);
+    ASSERT_EQ_INT(o.log_level, MF_LOG_INFO);
+    ASSERT_EQ_INT(o.access_log, 1);
+    ASSERT_TRUE(o.workers >= 1);
+
+    setenv("MAYFLY_WORKERS", "3", 1);
+    setenv("MAYFLY_LISTEN", "127.0.0.1:9999", 1);
+    char *argv[] = {"--workers", "5", "--access-log=off", "--scripts", "/srv/s"};
+    ASSERT_EQ_INT(mf_options_load(&o, 5, argv, err, sizeof err), 0);
+    ASSERT_EQ_INT(o.workers, 5); /* the flag overrides the environment */
+    ASSERT_EQ_INT(o.access_log, 0);
+    ASSERT_EQ_STR(o.scripts_dir, "/srv/s");
+    ASSERT_EQ_STR(o.listen_host, "127.0.0.1");
+    ASSERT_EQ_INT(o.listen_port, 9999);
+
+    setenv("MAYFLY_WORKERS", "none", 1);
+    ASSERT_EQ_INT(mf_options_load(&o, 0, NULL, err, sizeof err), -1);
+    ASSERT_TRUE(strstr(err, "MAYFLY_WORKERS") != NULL);
+    unsetenv("MAYFLY_WORKERS");
+    unsetenv("MAYFLY_LISTEN");
+
+    char *bad[] = {"--nope"};
+    ASSERT_EQ_INT(mf_options_load(&o, 1, bad, err, sizeof err), -1);
+    ASSERT_TRUE(strstr(err, "unknown flag '--nope'") != NULL);
+    char *missing[] = {"--workers"};
+    ASSERT_EQ_INT(mf_options_load(&o, 1, missing, err, sizeof err), -1);
+    ASSERT_TRUE(strstr(err, "needs a value") != NULL);
+    char *positional[] = {"serve"};
+    ASSERT_EQ_INT(mf_options_load(&o, 1, positional, err, sizeof err), -1);
+}
+
+int main(void)
+{
+    RUN(durations);
+    RUN(sizes);
+    RUN(bools_levels_ints);
+    RUN(listen_addresses);
+    RUN(defaults_env_and_flags);
+    TEST_MAIN_END();
+}

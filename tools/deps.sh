@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs, with apt-get, whatever of mayfly's build and test dependencies is missing.
+# Usage: tools/deps.sh [extra-package ...]. Needs root (or sudo) when something is missing.
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config libmicrohttpd-dev libhiredis-dev lua-cjson-dev
+          redis-server curl python3 "$@")
+# LuaJIT: OpenResty's fork by default; Debian's LuaJIT works too, and the two conflict, so an
+# installed one of either family is kept.
+if ! dpkg-query -W -f='${Status}' libluajit-5.1-dev 2>/dev/null | grep -q "ok installed"; then
+  packages+=(libluajit2-5.1-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
