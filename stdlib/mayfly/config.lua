@@ -1,6 +1,6 @@
 -- config: values from the config folder (a ConfigMap), overridden by MAYFLY_CFG_<NAME>.
--- Values are strings (one file per key) or, from config.json, any JSON value; tables come back
--- read-only from get() and as fresh copies from all().
+-- Values are strings (one file per key) or, from config.json, any JSON value. Tables come back
+-- as fresh copies: a script may change its copy, and the next request sees the original.
 local source = require "mayfly._config_source"
 
 local type, tonumber, tostring, pairs, error = type, tonumber, tostring, pairs, error
@@ -22,10 +22,17 @@ local function raw(name)
   return source.values[name]
 end
 
+local function copy(v)
+  if type(v) ~= "table" then return v end
+  local t = {}
+  for k, x in pairs(v) do t[k] = copy(x) end
+  return t
+end
+
 function _M.get(name, default)
   local v = raw(name)
   if v == nil then return default end
-  return v
+  return copy(v)
 end
 
 function _M.number(name, default)
@@ -67,13 +74,6 @@ function _M.duration(name, default)
       .. tostring(v) .. "'", 2)
   end
   return n * scale
-end
-
-local function copy(v)
-  if type(v) ~= "table" then return v end
-  local t = {}
-  for k, x in pairs(v) do t[k] = copy(x) end
-  return t
 end
 
 function _M.all()
