@@ -220,6 +220,9 @@ int mf_scripts_load(const char *dir, const mf_options_t *opts, mf_scripts_t **ou
         int is_table = 0;
         char why[1024];
         if (mf_vm_probe(vm, i, on_key, &p, &is_table, why, sizeof why)) {
+            char *tb = strstr(why, "\nstack traceback:");
+            if (tb)
+                *tb = '\0';
             snprintf(err, errlen, "%s: error while loading: %s", s->files[i].name, why);
             goto fail;
         }

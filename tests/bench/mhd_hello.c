@@ -140,7 +140,7 @@ int main(int argc, char **argv)
 
         if (fd < 0)
             goto out;
-        /* The daemon owns fd from here: MHD_stop_daemon closes it. */
+        /* Once started, the daemon owns fd: MHD_stop_daemon closes it. */
         daemons[nstarted] = MHD_start_daemon(
             MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)port,
             NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,

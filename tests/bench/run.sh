@@ -99,9 +99,9 @@ ratio_add() { RATIOS+=("$1/$2"); }
 #   SERVER_LOG     file for the server's stdout/stderr
 #   SERVER_DIR     a fresh private temp dir for this server instance
 # The function appends the pid of every process it starts to SERVER_PIDS (the server itself
-# first; helpers such as a redis-server after it); the harness stops them all (SIGTERM, then
-# SIGKILL) after the measurement. Return non-zero if the server cannot be launched at all;
-# the harness then waits until PATH answers 2xx.
+# first; helpers such as a redis-server after it); the harness stops them all after the
+# measurement (SIGTERM, then SIGKILL after 10 s). Return non-zero if the server cannot be
+# launched at all; otherwise the harness waits until PATH answers 2xx.
 
 start_mayfly_hello() {
     local port=$1
@@ -109,8 +109,10 @@ start_mayfly_hello() {
         echo "no mayfly binary at $MAYFLY_BIN" >>"$SERVER_LOG"
         return 1
     fi
+    # MAYFLY_DRAIN_DELAY=0: stop at once on SIGTERM instead of serving on for a load balancer.
     MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=$WORKERS MAYFLY_ACCESS_LOG=off \
-        MAYFLY_SCRIPTS=$ROOT/scripts "${PIN_SERVER[@]}" "$MAYFLY_BIN" serve >>"$SERVER_LOG" 2>&1 &
+        MAYFLY_DRAIN_DELAY=0 MAYFLY_SCRIPTS=$ROOT/scripts \
+        "${PIN_SERVER[@]}" "$MAYFLY_BIN" serve >>"$SERVER_LOG" 2>&1 &
     SERVER_PIDS+=($!)
 }
 
@@ -153,12 +155,12 @@ stop_servers() {
         kill -TERM "$pid" 2>/dev/null || true
     done
     for pid in "${SERVER_PIDS[@]}"; do
-        for ((i = 0; i < 50; i++)); do
+        for ((i = 0; i < 100; i++)); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
         if kill -0 "$pid" 2>/dev/null; then
-            warn "pid $pid ignored SIGTERM for 5 s; killing it"
+            warn "pid $pid still running 10 s after SIGTERM; killing it"
             kill -KILL "$pid" 2>/dev/null || true
         fi
         wait "$pid" 2>/dev/null || true
@@ -468,6 +470,17 @@ log "  build: $BUILD_DIR (${build_type:-unknown build type})"
 log "  $(wrk -v 2>&1 | head -n1 || true); $(nginx -v 2>&1 || true);" \
     "libmicrohttpd $(pkg-config --modversion libmicrohttpd 2>/dev/null || echo '?')"
 [[ -z $build_type || $build_type == Release ]] || warn "build type is $build_type, not Release"
+
+# Run private copies: every round then measures the same binaries even if someone rebuilds the
+# build dir meanwhile (a relink under a running server can also kill it).
+mkdir -p "$TMP/bin"
+cp "$MHD_HELLO_BIN" "$TMP/bin/mhd_hello"
+MHD_HELLO_BIN=$TMP/bin/mhd_hello
+if [[ -x $MAYFLY_BIN ]]; then
+    log "  mayfly binary: $MAYFLY_BIN ($(date -r "$MAYFLY_BIN" '+%F %T'))"
+    cp "$MAYFLY_BIN" "$TMP/bin/mayfly"
+    MAYFLY_BIN=$TMP/bin/mayfly
+fi
 
 for MODE in "${MODES[@]}"; do
     if [[ $MODE == pinned ]]; then

@@ -18,6 +18,8 @@ check "check: conflict names both files and routes" bash -c 'grep -q "a.lua" <<<
 out=$("$MAYFLY_BIN" check "$F/load_error" 2>&1); rc=$?
 check "check: error while loading exits 1" [ "$rc" = 1 ]
 check "check: load error names the module" grep -q "does_not_exist" <<<"$out"
+out=$(timeout 30 "$MAYFLY_BIN" check "$F/load_loop" 2>&1); rc=$?
+check "check: a chunk that never returns is cut off (exit 1)" bash -c '[ "$1" = 1 ] && grep -q "took longer" <<<"$2"' _ "$rc" "$out"
 out=$("$MAYFLY_BIN" check "$F/bad_route" 2>&1); rc=$?
 check "check: invalid route exits 1" bash -c '[ "$1" = 1 ] && grep -q "invalid route" <<<"$2"' _ "$rc" "$out"
 out=$("$MAYFLY_BIN" check "$F/not_function" 2>&1); rc=$?
