@@ -2,54 +2,19 @@
  * folder as a ConfigMap mounts it (one file per key, the value is the text with one trailing
  * newline dropped; config.json merged underneath) and MAYFLY_CFG_<NAME> overrides. */
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <lauxlib.h>
 
-#include "alloc.h"
+#include "file.h"
 #include "lapi.h"
 #include "vm.h"
 
 #define MAX_CONFIG_FILE (1024 * 1024)
 
 extern char **environ;
-
-/* Reads a whole regular file (following symlinks, as ConfigMap files are). Returns a malloc'd
- * buffer or NULL. */
-static char *read_file(const char *path, size_t *len)
-{
-    struct stat st;
-    char *buf = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_CONFIG_FILE)
-        goto fail;
-    buf = mf_xmalloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    buf[got] = '\0';
-    *len = got;
-    close(fd);
-    return buf;
-fail:
-    close(fd);
-    free(buf);
-    return NULL;
-}
 
 static void load_folder(lua_State *L, const char *dir, int values)
 {
@@ -61,8 +26,8 @@ static void load_folder(lua_State *L, const char *dir, int values)
     /* config.json first: files of their own override its keys. */
     snprintf(path, sizeof path, "%s/config.json", dir);
     size_t len;
-    char *json = read_file(path, &len);
-    if (json) {
+    char *json, why[256];
+    if (!mf_file_read(path, MAX_CONFIG_FILE, &json, &len, why, sizeof why)) {
         mf_json_push_decode(L);
         lua_pushlstring(L, json, len);
         free(json);
@@ -80,9 +45,9 @@ static void load_folder(lua_State *L, const char *dir, int values)
         if (e->d_name[0] == '.' || !strcmp(e->d_name, "config.json"))
             continue; /* ..data, ..2024_... and dotfiles are the volume's plumbing */
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        char *text = read_file(path, &len);
-        if (!text)
-            continue;
+        char *text;
+        if (mf_file_read(path, MAX_CONFIG_FILE, &text, &len, why, sizeof why))
+            continue; /* folders and unreadable entries are not keys */
         if (len && text[len - 1] == '\n')
             len--;
         lua_pushstring(L, e->d_name);

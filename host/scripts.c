@@ -2,16 +2,14 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <lua.h>
 
 #include "alloc.h"
+#include "file.h"
 #include "vm.h"
 
 #define MAX_SCRIPT_SIZE (8 * 1024 * 1024)
@@ -22,45 +20,6 @@ static const char *const hook_keys[] = {"on_start", "on_ready_check", "on_config
 static int cmp_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int read_source(const char *path, char **out, size_t *len, char *err, size_t errlen)
-{
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    char *buf = NULL;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (st.st_size > MAX_SCRIPT_SIZE) {
-        snprintf(err, errlen, "%s: larger than %d bytes", path, MAX_SCRIPT_SIZE);
-        goto fail;
-    }
-    buf = mf_xmalloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
-            goto fail;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    buf[got] = '\0';
-    close(fd);
-    *out = buf;
-    *len = got;
-    return 0;
-fail:
-    if (fd >= 0)
-        close(fd);
-    free(buf);
-    return -1;
 }
 
 /* FNV-1a over names and contents: a version label, not a security measure. */
@@ -115,7 +74,7 @@ static int read_folder(mf_scripts_t *s, const char *dir, char *err, size_t errle
         f->module = mf_xstrndup(f->name, strlen(f->name) - 4);
         f->chunkname = mf_xmalloc(strlen(f->name) + 2);
         sprintf(f->chunkname, "@%s", f->name);
-        if (read_source(path, &f->source, &f->len, err, errlen))
+        if (mf_file_read(path, MAX_SCRIPT_SIZE, &f->source, &f->len, err, errlen))
             goto done;
     }
     rc = 0;
