@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 
 #include <hiredis/hiredis.h>
@@ -191,6 +192,35 @@ static void push_reply(lua_State *L, const redisReply *r, int top)
     }
 }
 
+/* Commands that change the connection itself: on a connection shared by every request of the
+ * worker they would carry state from one request to the next. */
+static const char *const connection_state_commands[] = {
+    "AUTH",      "DISCARD",    "EXEC",     "HELLO",        "MONITOR",
+    "MULTI",     "PSUBSCRIBE", "PSYNC",      "PUNSUBSCRIBE", "QUIT",     "READONLY",
+    "READWRITE", "REPLCONF",   "RESET",      "SELECT",   "SSUBSCRIBE",   "SUBSCRIBE",
+    "SUNSUBSCRIBE", "SYNC",    "UNSUBSCRIBE", "UNWATCH", "WATCH",        NULL};
+
+/* CLIENT subcommands that do: the rest (ID, INFO, LIST, GETNAME, KILL...) only read or act on
+ * other connections. */
+static const char *const client_state_subcommands[] = {
+    "CACHING", "NO-EVICT", "NO-TOUCH", "REPLY", "SETINFO", "SETNAME", "TRACKING", NULL};
+
+static int in_list(const char *const *list, const char *word, size_t len)
+{
+    for (int i = 0; list[i]; i++)
+        if (strlen(list[i]) == len && !strncasecmp(word, list[i], len))
+            return 1;
+    return 0;
+}
+
+static int changes_connection(int argc, const char **argv, const size_t *lens)
+{
+    if (in_list(connection_state_commands, argv[0], lens[0]))
+        return 1;
+    return lens[0] == 6 && !strncasecmp(argv[0], "CLIENT", 6) && argc > 1 &&
+           in_list(client_state_subcommands, argv[1], lens[1]);
+}
+
 /* Runs the command in the arguments. Returns 1 with the reply pushed, or 0 with an error
  * message pushed and *unavailable set when Redis could not be reached. */
 static int run_command(lua_State *L, int *unavailable)
@@ -211,13 +241,30 @@ static int run_command(lua_State *L, int *unavailable)
             luaL_argerror(L, i, "Redis arguments must be strings or numbers");
         argv[i - 1] = lua_tolstring(L, i, &lens[i - 1]);
     }
+    if (changes_connection(argc, argv, lens))
+        luaL_error(L,
+                   "redis: %s%s%s refused: it changes the connection, which later requests "
+                   "share (choose the database in MAYFLY_REDIS_URL; for atomic groups use EVAL)",
+                   argv[0], argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
     conn_t *c = get_conn(L);
+    int reused = c->ctx != NULL;
     if (ensure_connected(L, c, err, sizeof err)) {
         *unavailable = 1;
         lua_pushstring(L, err);
         return 0;
     }
     redisReply *r = redisCommandArgv(c->ctx, argc, argv, lens);
+    if (!r && reused && c->ctx->err == REDIS_ERR_EOF) {
+        /* The server closed a connection that sat idle (restart, timeout): one new try. */
+        drop(c);
+        if (ensure_connected(L, c, err, sizeof err) == 0)
+            r = redisCommandArgv(c->ctx, argc, argv, lens);
+    }
+    if (!r && !c->ctx) {
+        *unavailable = 1;
+        lua_pushstring(L, err);
+        return 0;
+    }
     if (!r) {
         snprintf(err, sizeof err, "Redis connection failed: %s", c->ctx->errstr);
         drop(c); /* a timed-out or broken connection is not reused */

@@ -12,6 +12,7 @@
 /* Registry keys: the addresses are what is unique. */
 static char frozen_key;  /* proxy -> real table, for every frozen proxy */
 static char globals_key; /* the shared globals behind every environment */
+static char real_globals_key; /* the state's own _G, with io, debug, jit... */
 
 static int absidx(lua_State *L, int idx)
 {
@@ -130,11 +131,13 @@ void mf_sandbox_freeze(lua_State *L, int idx, const char *name)
 
 /* ---- guarded base functions ---- */
 
+/* The iterators pairs/ipairs hand out for a frozen table. Scripts can call them with anything. */
 static int frozen_next(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 2);
-    replace_by_real(L, 1);
+    if (mf_sandbox_is_frozen(L, 1))
+        replace_by_real(L, 1);
     if (lua_next(L, 1))
         return 2;
     lua_pushnil(L);
@@ -168,9 +171,11 @@ static int l_pairs(lua_State *L)
 
 static int frozen_inext(lua_State *L)
 {
+    luaL_checktype(L, 1, LUA_TTABLE);
     int i = luaL_checkint(L, 2) + 1;
     lua_settop(L, 1);
-    replace_by_real(L, 1);
+    if (mf_sandbox_is_frozen(L, 1))
+        replace_by_real(L, 1);
     lua_rawgeti(L, 1, i);
     if (lua_isnil(L, -1))
         return 1;
@@ -230,6 +235,13 @@ static int l_setmetatable(lua_State *L)
 {
     if (mf_sandbox_is_frozen(L, 1))
         return refuse(L, "setmetatable", "the table is a read-only host table");
+    if (lua_type(L, 1) == LUA_TTABLE && lua_getmetatable(L, 1)) {
+        lua_getfield(L, -1, "__metatable");
+        if (!lua_isnil(L, -1))
+            return luaL_error(L, "mayfly: setmetatable refused: the metatable is protected (%s)",
+                              lua_isstring(L, -1) ? lua_tostring(L, -1) : luaL_typename(L, -1));
+        lua_pop(L, 2);
+    }
     return call_original(L);
 }
 
@@ -261,6 +273,17 @@ static void push_fenv_target(lua_State *L)
     lua_getinfo(L, "f", &ar);
 }
 
+/* 1 when the table at idx is the state's real global table (the environment of the standard
+ * library's own functions), which no script may see. */
+static int is_real_globals(lua_State *L, int idx)
+{
+    lua_pushlightuserdata(L, &real_globals_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    int same = lua_rawequal(L, -1, idx < 0 && idx > LUA_REGISTRYINDEX ? idx - 1 : idx);
+    lua_pop(L, 1);
+    return same;
+}
+
 static int l_setfenv(lua_State *L)
 {
     luaL_checktype(L, 2, LUA_TTABLE);
@@ -275,7 +298,7 @@ static int l_setfenv(lua_State *L)
     if (lua_iscfunction(L, -1))
         return refuse(L, "setfenv", "host functions have no environment to change");
     lua_getfenv(L, -1);
-    if (mf_sandbox_is_frozen(L, -1))
+    if (mf_sandbox_is_frozen(L, -1) || is_real_globals(L, -1))
         return refuse(L, "setfenv", "the function belongs to the host");
     lua_pop(L, 1);
     lua_pushvalue(L, 2);
@@ -293,15 +316,20 @@ static int l_getfenv(lua_State *L)
         return 1;
     }
     push_fenv_target(L);
-    if (lua_iscfunction(L, -1))
+    if (lua_iscfunction(L, -1)) {
         lua_pushvalue(L, LUA_GLOBALSINDEX);
-    else
+    } else {
         lua_getfenv(L, -1);
+        if (is_real_globals(L, -1))
+            lua_pushvalue(L, LUA_GLOBALSINDEX);
+    }
     return 1;
 }
 
 static int load_text(lua_State *L, int nargs_for_original)
 {
+    if (lua_type(L, 1) == LUA_TSTRING && lua_tostring(L, 1)[0] == '\033')
+        return refuse(L, "load", "binary chunks cannot be loaded");
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushvalue(L, 1);
     lua_pushvalue(L, 2);
@@ -368,6 +396,19 @@ static void freeze_field(lua_State *L, int t, const char *name, int from)
     lua_pop(L, 1);
 }
 
+/* Sets env as the environment of every Lua function stored in the table at t. */
+static void rehome(lua_State *L, int t, int env)
+{
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        if (lua_isfunction(L, -1) && !lua_iscfunction(L, -1)) {
+            lua_pushvalue(L, env);
+            lua_setfenv(L, -2);
+        }
+        lua_pop(L, 1);
+    }
+}
+
 void mf_sandbox_open(lua_State *L)
 {
     static const char *plain[] = {"assert",   "error",    "pcall",        "xpcall", "rawequal",
@@ -382,6 +423,9 @@ void mf_sandbox_open(lua_State *L)
 
     lua_pushvalue(L, LUA_GLOBALSINDEX);
     int G = lua_gettop(L);
+    lua_pushlightuserdata(L, &real_globals_key);
+    lua_pushvalue(L, G);
+    lua_rawset(L, LUA_REGISTRYINDEX);
     lua_newtable(L);
     int g = lua_gettop(L);
 
@@ -466,6 +510,19 @@ void mf_sandbox_open(lua_State *L)
     lua_pushlightuserdata(L, &globals_key);
     lua_pushvalue(L, g);
     lua_rawset(L, LUA_REGISTRYINDEX);
+
+    /* LuaJIT writes a few library functions in Lua (string.len, table.remove, math.deg, ...):
+     * their environment is the real _G. Give them the frozen shared globals instead. */
+    mf_sandbox_freeze(L, g, "globals");
+    int frozen_g = lua_gettop(L);
+    rehome(L, G, frozen_g);
+    lua_pushnil(L);
+    while (lua_next(L, G)) {
+        if (lua_istable(L, -1))
+            rehome(L, lua_gettop(L), frozen_g);
+        lua_pop(L, 1);
+    }
+    lua_settop(L, g);
 
     lua_createtable(L, 0, 2);
     lua_pushvalue(L, g);

@@ -3,7 +3,8 @@
 --
 -- Every vector file returns two routes:
 --   GET /<vector>/plant  tries to leave state behind in the process; each attempt runs in pcall
---                        and is reported as "planted" or "refused: <error>" (always 200);
+--                        and is reported as "planted" (not refused: it may still have changed
+--                        only the request's own state) or "refused: <error>" (always 200);
 --   GET /<vector>/probe  answers exactly "clean" when nothing of any earlier request is
 --                        visible, and "leaked: ..." naming what it saw otherwise.
 -- Planted values and keys carry a marker, "LEAK_<vector>", so a probe that sees another
