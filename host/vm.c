@@ -45,8 +45,7 @@ struct mf_vm {
     int refs[MF_REF_COUNT];
 };
 
-/* Registry keys. */
-static char modules_key;   /* host modules by require name */
+static char modules_key; /* registry: host modules by require name */
 
 mf_vm_t *mf_vm_of(lua_State *L)
 {
@@ -444,6 +443,7 @@ mf_vm_t *mf_vm_new(const mf_options_t *opts, int worker_id, char *err, size_t er
     vm->worker_id = worker_id;
     vm->chunks_ref = LUA_NOREF;
     vm->loaded_ref = LUA_NOREF;
+    atomic_store(&vm->late_gen, UINT64_MAX); /* no generation is late yet */
     for (int i = 0; i < MF_REF_COUNT; i++)
         vm->refs[i] = LUA_NOREF;
     pthread_mutex_init(&vm->hook_lock, NULL);
