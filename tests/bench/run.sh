@@ -18,16 +18,19 @@
 # warms up for 1 s, runs wrk, and stops the server. Rounds alternate between servers (5 rounds of
 # 10 s; --quick: 2 rounds of 3 s) so drift on the machine hits every server alike.
 #
-# How to read it: the table gives, per mode and server, the median req/s and median p99 (ms)
-# over the rounds, the spread of req/s ((max - min) / median) and each round's req/s. The
-# ratios (mayfly / mhd_hello: how much of the HTTP layer's ceiling mayfly keeps; mayfly /
-# nginx-lua: how it compares with the peer) are what carry over between machines; absolute
-# numbers do not. A ratio means little unless it is well outside the spread: a few percent on a
-# quiet machine, 10-30% on a shared VM. Before each measurement the script waits up to 30 s for
-# other local load to stop and warns if it does not; it cannot see noisy neighbours on the host.
-# Prefer the full run (5 rounds of 10 s) over --quick for any decision. Machine-readable results
-# go to $MAYFLY_BUILD_DIR/bench-results.txt (default build/), one "name mode rps p99_ms" line per
-# measured pair. Exit status is non-zero only if a server failed to start or wrk failed.
+# How to read it: per mode and server, the table gives the median req/s and median p99 (ms)
+# over the rounds; "spread", (max - min) / median of the rounds' req/s; "other", the most CPU
+# that anything but the server and wrk used during one of its runs (other processes, hypervisor
+# steal; percent of all CPUs); and each round's req/s. The ratios (mayfly / mhd_hello: how much
+# of the HTTP layer's ceiling mayfly keeps; mayfly / nginx-lua: how it compares with the peer)
+# are what carry over between machines; absolute numbers do not. A ratio means little unless it
+# is well outside the spread: a few percent on a quiet machine, 10-60% on a busy shared VM.
+# Before each measurement the script waits up to 30 s for other local load to stop, and it warns
+# about other load during a run; noisy neighbours on the host stay invisible unless the
+# hypervisor reports steal time. Prefer the full run (5 rounds of 10 s) over --quick for any
+# decision. Machine-readable results go to $MAYFLY_BUILD_DIR/bench-results.txt (default build/),
+# one "name mode rps p99_ms" line per measured pair. Exit status is non-zero only if a server
+# failed to start (or died) or wrk failed.
 #
 # Needs wrk and nginx-extras (installed with apt-get when missing) and a build of mayfly and
 # mhd_hello in $MAYFLY_BUILD_DIR (built with CMake, Release, when a binary is missing).
@@ -295,6 +298,35 @@ background_cpu() {
         printf "%.0f\n", (total > 0 ? 100 * (total - idle) / total : 0) }'
 }
 
+# CPU time (clock ticks) used so far by the given processes and their direct children (nginx's
+# workers), all threads included.
+proc_ticks() {
+    local pid stat sum=0 fields pids
+    read -ra pids <<<"$* $(pgrep -d ' ' -P "$(IFS=,; echo "$*")" || true)"
+    for pid in "${pids[@]}"; do
+        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+        read -ra fields <<<"${stat##*) }" # fields from "state" on: utime is [11], stime [12]
+        sum=$((sum + fields[11] + fields[12]))
+    done
+    echo "$sum"
+}
+
+# Clock ticks of the whole machine: "busy total" from the first line of /proc/stat.
+machine_ticks() {
+    local f busy
+    read -ra f < <(head -n1 /proc/stat) # cpu user nice system idle iowait irq softirq steal
+    busy=$((f[1] + f[2] + f[3] + f[6] + f[7] + f[8]))
+    echo "$busy $((busy + f[4] + f[5]))"
+}
+
+# Ticks reaped children of this shell (wrk, once it exits) have used.
+reaped_ticks() {
+    local stat fields
+    stat=$(cat /proc/$$/stat)
+    read -ra fields <<<"${stat##*) }" # cutime is [13], cstime [14]
+    echo "$((fields[13] + fields[14]))"
+}
+
 # wait_quiet WHAT: waits (30 s at most) until the machine is quiet before measuring WHAT;
 # warns if it never is.
 wait_quiet() {
@@ -376,12 +408,13 @@ ensure_built() {
 }
 
 # ---- one measurement ----
-declare -A RPS P99 FAILED
+declare -A RPS P99 FAILED MAX_OTHER
 FAILURES=0
 
 # measure NAME ROUND: start NAME, wait for it, warm up, run wrk, stop it, record the result.
 measure() {
     local name=$1 round=$2 key="$1|$MODE" url out script rps p99 non2xx sockerr status
+    local busy0 total0 busy1 total1 ours0 ours1 other
     local wrk_args=(-t"$WRK_THREADS" -c"$WRK_CONNS" --latency)
     SERVER_LOG=$TMP/$name-$MODE-$round.log
     SERVER_DIR=$(mktemp -d "$TMP/$name-$MODE-$round.XXXXXX")
@@ -408,6 +441,8 @@ measure() {
 
     "${PIN_WRK[@]}" wrk "${wrk_args[@]}" -d"${WARMUP}s" "$url" >/dev/null 2>&1 || true
     out=$TMP/wrk-$name-$MODE-$round.txt
+    read -r busy0 total0 < <(machine_ticks)
+    ours0=$(($(proc_ticks "${SERVER_PIDS[@]}") + $(reaped_ticks)))
     if ! "${PIN_WRK[@]}" wrk "${wrk_args[@]}" -d"${DURATION}s" "$url" >"$out" 2>&1; then
         FAILED[$key]="wrk failed"
         log "  $name: wrk FAILED:"
@@ -415,6 +450,12 @@ measure() {
         stop_servers
         return 1
     fi
+    ours1=$(($(proc_ticks "${SERVER_PIDS[@]}") + $(reaped_ticks)))
+    read -r busy1 total1 < <(machine_ticks)
+    # CPU used by anything but the server and wrk during the run (other processes, the kernel
+    # on their behalf, time stolen by the hypervisor), in percent of all CPUs.
+    other=$(((total1 > total0) ? (100 * (busy1 - busy0 - (ours1 - ours0)) / (total1 - total0)) : 0))
+    ((other >= 0)) || other=0
     check_port_owner "$name ($MODE, round $round)" "$PORT"
     if ! kill -0 "${SERVER_PIDS[0]}" 2>/dev/null; then
         wait "${SERVER_PIDS[0]}" && status=0 || status=$?
@@ -440,7 +481,10 @@ measure() {
     [[ -z $sockerr ]] || warn "$name ($MODE, round $round): ${sockerr#"${sockerr%%[![:space:]]*}"}"
     RPS[$key]+="$rps "
     P99[$key]+="$p99 "
-    log "  $name: $rps req/s, p99 $p99 ms"
+    log "  $name: $rps req/s, p99 $p99 ms (other load during the run: $other% of the CPUs)"
+    ((other < 5)) ||
+        warn "$name ($MODE, round $round): other load used $other% of the CPUs during the run"
+    ((other <= ${MAX_OTHER[$key]:-0})) || MAX_OTHER[$key]=$other
 }
 
 # ---- main ----
@@ -513,12 +557,13 @@ declare -A MED_RPS MED_P99
 {
     echo
     echo "== results: median over $ROUNDS rounds of ${DURATION}s =="
-    printf '%-9s %-18s %10s %8s %8s   %s\n' mode server 'req/s' spread 'p99 ms' 'req/s per round'
+    printf '%-9s %-18s %10s %7s %8s %7s   %s\n' mode server 'req/s' spread 'p99 ms' 'other' \
+        'req/s per round'
     for MODE in "${MODES[@]}"; do
         for name in "${selected[@]}"; do
             key="$name|$MODE"
             if [[ -z ${RPS[$key]:-} ]]; then
-                printf '%-9s %-18s %10s %8s %8s   %s\n' "$MODE" "$name" FAILED - - \
+                printf '%-9s %-18s %10s %7s %8s %7s   %s\n' "$MODE" "$name" FAILED - - - \
                     "${FAILED[$key]:-no result}"
                 continue
             fi
@@ -531,8 +576,9 @@ declare -A MED_RPS MED_P99
                 NR == 1 { lo = $1 }
                 { hi = $1 }
                 END { printf "%.0f%%", (m > 0 ? 100 * (hi - lo) / m : 0) }')
-            printf '%-9s %-18s %10.0f %8s %8.2f   %s%s\n' "$MODE" "$name" "${MED_RPS[$key]}" \
-                "$spread" "${MED_P99[$key]}" "$(printf '%.0f ' "${rps_rounds[@]}")" \
+            printf '%-9s %-18s %10.0f %7s %8.2f %7s   %s%s\n' "$MODE" "$name" "${MED_RPS[$key]}" \
+                "$spread" "${MED_P99[$key]}" "${MAX_OTHER[$key]:-0}%" \
+                "$(printf '%.0f ' "${rps_rounds[@]}")" \
                 "${FAILED[$key]:+ (then ${FAILED[$key]})}"
             echo "$name $MODE ${MED_RPS[$key]} ${MED_P99[$key]}" >>"$results.tmp"
         done
