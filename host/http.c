@@ -98,34 +98,44 @@ int mf_http_listen(const mf_options_t *o, int n, int *fds, int *port, char *err,
 
 /* ---- one request ---- */
 
-static int request_id_ok(const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++) {
-        unsigned char c = (unsigned char)s[n];
-        if (n >= MF_REQUEST_ID_MAX || !(c == '-' || c == '_' || c == '.' || c == ':' ||
-                                         (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
-            return 0;
-    }
-    return n > 0;
-}
-
 /* Called by libmicrohttpd with the raw request target, before it decodes anything: the router
  * works on raw segments so that an encoded '/' (%2F) stays inside its segment. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     mf_worker_t *w = cls;
-    mf_request_t *r = mf_xcalloc(1, sizeof *r);
+    mf_request_t *r = w->free_requests;
     const char *target = uri;
     (void)conn;
 
+    if (r) {
+        w->free_requests = r->next_free;
+        w->nfree--;
+    } else {
+        r = mf_xmalloc(sizeof *r);
+    }
+    r->conn = NULL;
+    r->method = NULL;
+    r->query = NULL;
+    r->query_len = 0;
+    r->id[0] = '\0';
+    r->body = NULL;
+    r->body_len = r->body_cap = 0;
+    r->headers_done = 0;
+    r->body_too_large = 0;
+    r->match.handler = NULL;
+    r->match.route = NULL;
+    r->match.nparams = 0;
+    r->status = 0;
+    r->route = NULL;
     r->start_ns = mf_now_ns();
     /* absolute-form (a proxy's request line): keep only the path */
     if (!strncmp(target, "http://", 7) || !strncmp(target, "https://", 8)) {
         const char *slash = strchr(strstr(target, "//") + 2, '/');
         target = slash ? slash : "/";
     }
-    r->target = mf_xstrdup(target);
+    size_t len = strlen(target);
+    r->target = len < sizeof r->target_buf ? memcpy(r->target_buf, target, len + 1)
+                                           : mf_xstrndup(target, len);
     char *q = strchr(r->target, '?');
     char *hash = strchr(r->target, '#');
     if (hash)
@@ -141,17 +151,26 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     return r;
 }
 
-static void request_free(mf_request_t *r)
+#define MAX_FREE_REQUESTS 256
+
+static void request_release(mf_worker_t *w, mf_request_t *r)
 {
-    free(r->target);
+    if (r->target != r->target_buf)
+        free(r->target);
     free(r->body);
-    free(r);
+    if (w->nfree < MAX_FREE_REQUESTS) {
+        r->next_free = w->free_requests;
+        w->free_requests = r;
+        w->nfree++;
+    } else {
+        free(r);
+    }
 }
 
 static void access_log(mf_request_t *r)
 {
     mf_jsonbuf_t l;
-    mf_log_begin(&l, MF_LOG_INFO, "request", 7, r->id);
+    mf_log_begin(&l, MF_LOG_INFO, "request", 7, mf_request_id(r));
     mf_jsonbuf_cstr(&l, "method", r->method ? r->method : "");
     mf_jsonbuf_str(&l, "path", r->target, r->path_len);
     if (r->route)
@@ -176,7 +195,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     else if (!r->status && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
              mf_log_enabled(MF_LOG_DEBUG))
         mf_log_msg(MF_LOG_DEBUG, "connection ended before a response (code %d)", (int)toe);
-    request_free(r);
+    request_release(w, r);
     *con_cls = NULL;
     atomic_fetch_sub_explicit(&w->in_flight, 1, memory_order_relaxed);
 }
@@ -195,7 +214,7 @@ static enum MHD_Result queue(struct MHD_Connection *conn, mf_request_t *r, int s
 static enum MHD_Result queue_error(struct MHD_Connection *conn, mf_request_t *r, int status,
                                    const char *message)
 {
-    return queue(conn, r, status, mf_response_error(message, r->id));
+    return queue(conn, r, status, mf_response_error(message, mf_request_id(r)));
 }
 
 static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_request_t *r)
@@ -216,7 +235,7 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
     if (rc == MF_ROUTER_NOT_FOUND)
         return queue_error(conn, r, 404, "not found");
     if (rc == MF_ROUTER_METHOD_NOT_ALLOWED) {
-        struct MHD_Response *resp = mf_response_error("method not allowed", r->id);
+        struct MHD_Response *resp = mf_response_error("method not allowed", mf_request_id(r));
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
         return queue(conn, r, 405, resp);
     }
@@ -243,11 +262,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->headers_done = 1;
         r->conn = conn;
         r->method = method;
-        const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
-        if (rid && request_id_ok(rid))
-            strcpy(r->id, rid);
-        else
-            mf_random_hex(r->id, 16);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
@@ -348,6 +362,12 @@ void mf_http_stop(mf_worker_t *w)
         MHD_stop_daemon(w->daemon);
         w->daemon = NULL;
     }
+    while (w->free_requests) {
+        mf_request_t *r = w->free_requests;
+        w->free_requests = r->next_free;
+        free(r);
+    }
+    w->nfree = 0;
     if (w->listen_fd >= 0) {
         close(w->listen_fd);
         w->listen_fd = -1;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "options.h"
+#include "request.h"
 #include "scripts.h"
 #include "vm.h"
 
@@ -21,6 +22,9 @@ typedef struct {
     const mf_options_t *opts;
     const mf_scripts_t *scripts;
     atomic_long in_flight; /* written by the worker thread only */
+    /* private to the worker thread */
+    mf_request_t *free_requests;
+    int nfree;
 } mf_worker_t;
 
 /* Opens n listening sockets on the same address (port 0: the first picks one, the rest share

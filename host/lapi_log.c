@@ -73,7 +73,7 @@ static int log_at(lua_State *L, int level)
         len = strlen(msg);
     }
     mf_jsonbuf_t l;
-    mf_log_begin(&l, level, msg, len, r ? r->id : NULL);
+    mf_log_begin(&l, level, msg, len, r ? mf_request_id(r) : NULL);
     if (lua_istable(L, 2))
         add_fields(L, &l, 2);
     mf_log_end(&l);

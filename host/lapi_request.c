@@ -163,7 +163,7 @@ static int l_request_index(lua_State *L)
     if (!strcmp(k, "path")) {
         lua_pushlstring(L, r->target, r->path_len);
     } else if (!strcmp(k, "id")) {
-        lua_pushstring(L, r->id);
+        lua_pushstring(L, mf_request_id(r));
     } else if (!strcmp(k, "params")) {
         lua_createtable(L, 0, r->match.nparams);
         for (int i = 0; i < r->match.nparams; i++) {

@@ -178,7 +178,7 @@ static const setting_t settings[] = {
      "close a connection silent this long [30s]"},
     {"max-body", "MAYFLY_MAX_BODY", K_SIZE, OFF(max_body), 0, 0, "largest request body [1MiB]"},
     {"max-header", "MAYFLY_MAX_HEADER", K_SIZE, OFF(max_header), 0, 0,
-     "largest request head (line + headers) [32KiB]"},
+     "largest request head (line + headers) [16KiB]"},
     {"max-connections", "MAYFLY_MAX_CONNECTIONS", K_INT, OFF(max_connections), 1, 1000000,
      "open connections per worker [4096]"},
     {"max-connections-per-ip", "MAYFLY_MAX_CONNECTIONS_PER_IP", K_INT,
@@ -201,7 +201,7 @@ const char mf_options_help[] =
     "  --request-timeout D      MAYFLY_REQUEST_TIMEOUT   bound on one handler run [30s]\n"
     "  --idle-timeout D         MAYFLY_IDLE_TIMEOUT      close silent connections [30s]\n"
     "  --max-body SIZE          MAYFLY_MAX_BODY          largest request body [1MiB]\n"
-    "  --max-header SIZE        MAYFLY_MAX_HEADER        largest request head [32KiB]\n"
+    "  --max-header SIZE        MAYFLY_MAX_HEADER        largest request head [16KiB]\n"
     "  --max-connections N      MAYFLY_MAX_CONNECTIONS   open connections per worker [4096]\n"
     "  --max-connections-per-ip N  MAYFLY_MAX_CONNECTIONS_PER_IP  per address, 0 = off [0]\n"
     "  --log-level L            MAYFLY_LOG_LEVEL         debug|info|warn|error [info]\n"
@@ -284,7 +284,7 @@ int mf_options_load(mf_options_t *o, int argc, char **argv, char *err, size_t er
     o->request_timeout_ms = 30000;
     o->idle_timeout_ms = 30000;
     o->max_body = 1024 * 1024;
-    o->max_header = 32 * 1024;
+    o->max_header = 16 * 1024;
     o->max_connections = 4096;
     o->max_connections_per_ip = 0;
     o->log_level = MF_LOG_INFO;

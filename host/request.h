@@ -12,13 +12,14 @@ struct MHD_Connection;
 #define MF_REQUEST_ID_MAX 64
 
 typedef struct mf_request {
+    struct mf_request *next_free; /* the worker's list of requests to reuse */
     struct MHD_Connection *conn;
     const char *method; /* owned by libmicrohttpd, valid until completion */
-    char *target;       /* the raw request target as received (owned) */
+    char *target;       /* the raw request target as received: target_buf or owned */
     size_t path_len;    /* the path is target[0, path_len) */
     const char *query;  /* after '?', or NULL */
     size_t query_len;
-    char id[MF_REQUEST_ID_MAX + 1];
+    char id[MF_REQUEST_ID_MAX + 1]; /* "" until mf_request_id */
     char *body; /* owned; NULL when empty */
     size_t body_len, body_cap;
     int64_t start_ns;
@@ -28,6 +29,11 @@ typedef struct mf_request {
     /* What the access log reports. */
     int status;
     const char *route; /* pattern, or NULL when no route matched */
+    char target_buf[192];
 } mf_request_t;
+
+/* The request id: X-Request-Id when it is 1-64 characters of [A-Za-z0-9._:-], otherwise 32
+ * random hex digits; decided on first use (most requests never need one). */
+const char *mf_request_id(mf_request_t *r);
 
 #endif

@@ -563,7 +563,7 @@ static struct MHD_Response *answer_error(mf_vm_t *vm, mf_request_t *r, int timed
     int status = mf_lapi_http_error_status(L, -1, &message);
     if (status) {
         r->status = status;
-        return mf_response_error(message, r->id);
+        return mf_response_error(message, mf_request_id(r));
     }
     const char *text = lua_tostring(L, -1);
     if (!text)
@@ -574,14 +574,15 @@ static struct MHD_Response *answer_error(mf_vm_t *vm, mf_request_t *r, int timed
         const char *tb = strstr(text, "\nstack traceback:");
         size_t first = tb ? (size_t)(tb - text) : strlen(text);
         mf_log_begin(&l, MF_LOG_ERROR, timed_out ? "request timed out" : "handler error",
-                     timed_out ? 17 : 13, r->id);
+                     timed_out ? 17 : 13, mf_request_id(r));
         mf_jsonbuf_cstr(&l, "route", r->route ? r->route : "");
         mf_jsonbuf_str(&l, "error", text, first);
         if (tb)
             mf_jsonbuf_cstr(&l, "traceback", tb + 1);
         mf_log_end(&l);
     }
-    return mf_response_error(timed_out ? "request timed out" : "internal server error", r->id);
+    return mf_response_error(timed_out ? "request timed out" : "internal server error",
+                             mf_request_id(r));
 }
 
 /* Protected: the result table may have metamethods and building req may run out of memory.

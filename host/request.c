@@ -1,0 +1,34 @@
+#include "request.h"
+
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "random.h"
+
+static int request_id_ok(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (n >= MF_REQUEST_ID_MAX ||
+            !(c == '-' || c == '_' || c == '.' || c == ':' || (c >= '0' && c <= '9') ||
+              ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
+            return 0;
+    }
+    return n > 0;
+}
+
+const char *mf_request_id(mf_request_t *r)
+{
+    if (!r->id[0]) {
+        const char *given =
+            r->conn ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-Id")
+                    : NULL;
+        if (given && request_id_ok(given))
+            strcpy(r->id, given);
+        else
+            mf_random_hex(r->id, 16);
+    }
+    return r->id;
+}
