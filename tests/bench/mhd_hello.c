@@ -144,7 +144,9 @@ int main(int argc, char **argv)
         daemons[nstarted] = MHD_start_daemon(
             MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)port,
             NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S, MHD_OPTION_END);
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
+            /* mayfly's default request-head limit: the pool libmicrohttpd clears per request */
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_END);
         if (daemons[nstarted] == NULL) {
             fprintf(stderr, "mhd_hello: MHD_start_daemon failed for worker %ld\n", i);
             close(fd);
