@@ -29,7 +29,7 @@
 # about other load during a run; noisy neighbours on the host stay invisible unless the
 # hypervisor reports steal time. Prefer the full run (5 rounds of 10 s) over --quick for any
 # decision. Machine-readable results go to $MAYFLY_BUILD_DIR/bench-results.txt (default build/),
-# one "name mode rps p99_ms" line per measured pair. Exit status is non-zero only if a server
+# one "name mode rps p99_ms cpu_us_per_request" line per measured pair. Exit status is non-zero only if a server
 # failed to start (or died) or wrk failed.
 #
 # Needs wrk and nginx-extras (installed with apt-get when missing) and a build of mayfly and
@@ -408,13 +408,13 @@ ensure_built() {
 }
 
 # ---- one measurement ----
-declare -A RPS P99 FAILED MAX_OTHER
+declare -A RPS P99 CPU FAILED MAX_OTHER
 FAILURES=0
 
 # measure NAME ROUND: start NAME, wait for it, warm up, run wrk, stop it, record the result.
 measure() {
     local name=$1 round=$2 key="$1|$MODE" url out script rps p99 non2xx sockerr status
-    local busy0 total0 busy1 total1 ours0 ours1 other
+    local busy0 total0 busy1 total1 ours0 ours1 other srv0 srv1 requests
     local wrk_args=(-t"$WRK_THREADS" -c"$WRK_CONNS" --latency)
     SERVER_LOG=$TMP/$name-$MODE-$round.log
     SERVER_DIR=$(mktemp -d "$TMP/$name-$MODE-$round.XXXXXX")
@@ -442,7 +442,8 @@ measure() {
     "${PIN_WRK[@]}" wrk "${wrk_args[@]}" -d"${WARMUP}s" "$url" >/dev/null 2>&1 || true
     out=$TMP/wrk-$name-$MODE-$round.txt
     read -r busy0 total0 < <(machine_ticks)
-    ours0=$(($(proc_ticks "${SERVER_PIDS[@]}") + $(reaped_ticks)))
+    srv0=$(proc_ticks "${SERVER_PIDS[@]}")
+    ours0=$((srv0 + $(reaped_ticks)))
     if ! "${PIN_WRK[@]}" wrk "${wrk_args[@]}" -d"${DURATION}s" "$url" >"$out" 2>&1; then
         FAILED[$key]="wrk failed"
         log "  $name: wrk FAILED:"
@@ -450,7 +451,8 @@ measure() {
         stop_servers
         return 1
     fi
-    ours1=$(($(proc_ticks "${SERVER_PIDS[@]}") + $(reaped_ticks)))
+    srv1=$(proc_ticks "${SERVER_PIDS[@]}")
+    ours1=$((srv1 + $(reaped_ticks)))
     read -r busy1 total1 < <(machine_ticks)
     # CPU used by anything but the server and wrk during the run (other processes, the kernel
     # on their behalf, time stolen by the hypervisor), in percent of all CPUs.
@@ -481,6 +483,11 @@ measure() {
     [[ -z $sockerr ]] || warn "$name ($MODE, round $round): ${sockerr#"${sockerr%%[![:space:]]*}"}"
     RPS[$key]+="$rps "
     P99[$key]+="$p99 "
+    # The server's own CPU per request (user + system, every thread): what "per core" means,
+    # and much steadier than req/s on a noisy machine.
+    requests=$(awk '/requests in/ { print $1 }' "$out")
+    CPU[$key]+="$(awk -v t="$((srv1 - srv0))" -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+        'BEGIN { printf "%.3f", (n > 0 ? t / hz * 1e6 / n : 0) }') "
     log "  $name: $rps req/s, p99 $p99 ms (other load during the run: $other% of the CPUs)"
     ((other < 5)) ||
         warn "$name ($MODE, round $round): other load used $other% of the CPUs during the run"
@@ -553,17 +560,17 @@ done
 results=$BUILD_DIR/bench-results.txt
 mkdir -p "$BUILD_DIR"
 : >"$results.tmp"
-declare -A MED_RPS MED_P99
+declare -A MED_RPS MED_P99 MED_CPU
 {
     echo
     echo "== results: median over $ROUNDS rounds of ${DURATION}s =="
-    printf '%-9s %-18s %10s %7s %8s %7s   %s\n' mode server 'req/s' spread 'p99 ms' 'other' \
-        'req/s per round'
+    printf '%-9s %-18s %10s %7s %8s %10s %7s   %s\n' mode server 'req/s' spread 'p99 ms' \
+        'cpu us/req' 'other' 'req/s per round'
     for MODE in "${MODES[@]}"; do
         for name in "${selected[@]}"; do
             key="$name|$MODE"
             if [[ -z ${RPS[$key]:-} ]]; then
-                printf '%-9s %-18s %10s %7s %8s %7s   %s\n' "$MODE" "$name" FAILED - - - \
+                printf '%-9s %-18s %10s %7s %8s %10s %7s   %s\n' "$MODE" "$name" FAILED - - - - \
                     "${FAILED[$key]:-no result}"
                 continue
             fi
@@ -571,20 +578,23 @@ declare -A MED_RPS MED_P99
             read -ra p99_rounds <<<"${P99[$key]}"
             MED_RPS[$key]=$(median "${rps_rounds[@]}")
             MED_P99[$key]=$(median "${p99_rounds[@]}")
+            read -ra cpu_rounds <<<"${CPU[$key]}"
+            MED_CPU[$key]=$(median "${cpu_rounds[@]}")
             # spread: (max - min) / median of the rounds' req/s.
             spread=$(printf '%s\n' "${rps_rounds[@]}" | sort -g | awk -v m="${MED_RPS[$key]}" '
                 NR == 1 { lo = $1 }
                 { hi = $1 }
                 END { printf "%.0f%%", (m > 0 ? 100 * (hi - lo) / m : 0) }')
-            printf '%-9s %-18s %10.0f %7s %8.2f %7s   %s%s\n' "$MODE" "$name" "${MED_RPS[$key]}" \
-                "$spread" "${MED_P99[$key]}" "${MAX_OTHER[$key]:-0}%" \
+            printf '%-9s %-18s %10.0f %7s %8.2f %10.2f %7s   %s%s\n' "$MODE" "$name" \
+                "${MED_RPS[$key]}" "$spread" "${MED_P99[$key]}" "${MED_CPU[$key]}" \
+                "${MAX_OTHER[$key]:-0}%" \
                 "$(printf '%.0f ' "${rps_rounds[@]}")" \
                 "${FAILED[$key]:+ (then ${FAILED[$key]})}"
-            echo "$name $MODE ${MED_RPS[$key]} ${MED_P99[$key]}" >>"$results.tmp"
+            echo "$name $MODE ${MED_RPS[$key]} ${MED_P99[$key]} ${MED_CPU[$key]}" >>"$results.tmp"
         done
     done
     echo
-    echo "== ratios (req/s: higher is better for the first; p99: lower is) =="
+    echo "== ratios (req/s and requests per CPU-second: higher is better for the first; p99: lower is) =="
     for MODE in "${MODES[@]}"; do
         for pair in "${RATIOS[@]}"; do
             num=${pair%/*} den=${pair#*/}
@@ -595,9 +605,10 @@ declare -A MED_RPS MED_P99
             fi
             awk -v m="$MODE" -v p="$num / $den" -v rn="${MED_RPS[$num|$MODE]}" \
                 -v rd="${MED_RPS[$den|$MODE]}" -v ln="${MED_P99[$num|$MODE]}" \
-                -v ld="${MED_P99[$den|$MODE]}" 'BEGIN {
-                    printf "%-9s %-36s req/s %.2fx   p99 %.2fx\n", m, p, rn / rd,
-                        (ld > 0 ? ln / ld : 0) }'
+                -v ld="${MED_P99[$den|$MODE]}" -v cn="${MED_CPU[$num|$MODE]}" \
+                -v cd="${MED_CPU[$den|$MODE]}" 'BEGIN {
+                    printf "%-9s %-36s req/s %.2fx   per CPU-second %.2fx   p99 %.2fx\n", m, p,
+                        rn / rd, (cn > 0 ? cd / cn : 0), (ld > 0 ? ln / ld : 0) }'
         done
     done
     if ((${#WARNINGS[@]})); then
