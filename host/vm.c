@@ -18,7 +18,7 @@
 #include "random.h"
 #include "response.h"
 #include "sandbox.h"
-#include "stdlib_modules.h"
+#include "embedded_lua.h"
 
 struct mf_vm {
     lua_State *L;
@@ -298,7 +298,7 @@ static int open_stdlib(lua_State *L, char *err, size_t errlen)
 {
     /* Host Lua modules run once, in an environment of their own over the shared globals, and
      * are frozen like the C ones. Their functions keep JIT compilation. */
-    for (const mf_stdlib_module_t *m = mf_stdlib_modules; m->module; m++) {
+    for (const mf_embedded_lua_t *m = mf_stdlib_modules; m->module; m++) {
         if (luaL_loadbuffer(L, m->source, m->len, m->chunkname) != 0) {
             snprintf(err, errlen, "%s", lua_tostring(L, -1));
             return -1;

@@ -7,6 +7,16 @@ check "check: good folder exits 0" [ "$rc" = 0 ]
 check "check: lists routes with their files" grep -q "GET /users/:id .*routes.lua" <<<"$out"
 check "check: lists modules" grep -q "util .*util.lua" <<<"$out"
 
+check "check: no warning on a clean folder" bash -c '! grep -q "warnings:" <<<"$1"' _ "$out"
+
+out=$("$MAYFLY_BIN" check "$F/lint" 2>&1); rc=$?
+check "check: warnings do not fail the check" [ "$rc" = 0 ]
+check "check: warns about a chunk-level global, with file and line" grep -q "stateful.lua:3: global 'hits' assigned at chunk level" <<<"$out"
+check "check: warns about a global set in a handler" grep -q "stateful.lua:13: global 'total_seen' assigned in a function" <<<"$out"
+check "check: warns about a chunk-level local a handler assigns" grep -q "stateful.lua:12: chunk-level local 'count'" <<<"$out"
+check "check: a closure's own local is not flagged" bash -c '! grep -q "inner" <<<"$1"' _ "$out"
+check "check: handler locals are not flagged" [ "$(grep -c "stateful.lua" <<<"$out")" = 5 ]
+
 out=$("$MAYFLY_BIN" check "$F/syntax" 2>&1); rc=$?
 check "check: syntax error exits 1" [ "$rc" = 1 ]
 check "check: syntax error names file and line" grep -q "bad.lua:5:" <<<"$out"

@@ -1,0 +1,22 @@
+# Writes OUT: a C file holding every DIR/**/*.lua as a byte array in the table ARRAY, named by
+# module ("mayfly/json.lua" -> "mayfly.json") and by chunk name PREFIX/<path>, so the binary
+# finds its Lua code wherever it is installed.
+file(GLOB_RECURSE files RELATIVE ${DIR} ${DIR}/*.lua)
+list(SORT files)
+set(body "/* generated from ${PREFIX}/ by cmake/embed_lua.cmake; do not edit */\n#include \"embedded_lua.h\"\n\n")
+set(table "const mf_embedded_lua_t ${ARRAY}[] = {\n")
+set(i 0)
+foreach(f ${files})
+  file(READ ${DIR}/${f} hex HEX)
+  string(LENGTH "${hex}" hexlen)
+  math(EXPR len "${hexlen} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(REGEX REPLACE "\\.lua$" "" mod "${f}")
+  string(REPLACE "/" "." mod "${mod}")
+  string(APPEND body "static const char src_${i}[] = {${bytes}0};\n")
+  string(APPEND table "  {\"${mod}\", \"@${PREFIX}/${f}\", src_${i}, ${len}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND table "  {0, 0, 0, 0}\n};\n")
+file(WRITE ${OUT}.tmp "${body}\n${table}")
+configure_file(${OUT}.tmp ${OUT} COPYONLY)
