@@ -514,25 +514,31 @@ static int run_chunk(mf_vm_t *vm, int file)
 }
 
 /* Loading runs in the thread that loads, without the watchdog: a counting hook bounds it. */
-#define PROBE_LIMIT_NS (5 * 1000000000LL)
 static __thread int64_t probe_deadline;
+static __thread int64_t probe_limit_ms;
 
 static void on_probe_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     if (mf_now_ns() > probe_deadline)
-        luaL_error(L, "mayfly: loading the script took longer than %ds", (int)(PROBE_LIMIT_NS / 1000000000));
+        luaL_error(L, "mayfly: loading the script took longer than %lldms",
+                   (long long)probe_limit_ms);
 }
 
-int mf_vm_probe(mf_vm_t *vm, int file, void (*fn)(void *ud, const char *key, int type), void *ud,
-                int *is_table, char *err, size_t errlen)
+int mf_vm_probe(mf_vm_t *vm, int file, int64_t limit_ms,
+                void (*fn)(void *ud, const char *key, int type), void *ud, int *is_table,
+                char *err, size_t errlen)
 {
     lua_State *L = vm->L;
     int top = lua_gettop(L), rc = 0;
-    probe_deadline = mf_now_ns() + PROBE_LIMIT_NS;
-    lua_sethook(L, on_probe_hook, LUA_MASKCOUNT, 100000);
+    if (limit_ms > 0) {
+        probe_limit_ms = limit_ms;
+        probe_deadline = mf_now_ns() + limit_ms * 1000000;
+        lua_sethook(L, on_probe_hook, LUA_MASKCOUNT, 100000);
+    }
     int failed = run_chunk(vm, file);
-    lua_sethook(L, NULL, 0, 0);
+    if (limit_ms > 0)
+        lua_sethook(L, NULL, 0, 0);
     if (failed) {
         snprintf(err, errlen, "%s", lua_tostring(L, -1));
         rc = -1;

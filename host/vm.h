@@ -50,9 +50,11 @@ int mf_vm_compile(mf_vm_t *vm, const mf_scripts_t *s, char *err, size_t errlen);
 
 /* Runs file's chunk once in a fresh environment, as a request would, and reports the keys of the
  * table it returns: fn(ud, key, lua type of the value). *is_table is 0 when it returns something
- * else. Returns 0 or -1 with the error in err. */
-int mf_vm_probe(mf_vm_t *vm, int file, void (*fn)(void *ud, const char *key, int type), void *ud,
-                int *is_table, char *err, size_t errlen);
+ * else. A run longer than limit_ms (0: no bound) is cut off. Returns 0 or -1 with the error in
+ * err. */
+int mf_vm_probe(mf_vm_t *vm, int file, int64_t limit_ms,
+                void (*fn)(void *ud, const char *key, int type), void *ud, int *is_table,
+                char *err, size_t errlen);
 
 /* Runs the handler r->match names. Returns the response to queue (the caller destroys it after
  * queuing) with r->status set; errors in the script become 500 (or 504 past the request

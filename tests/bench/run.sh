@@ -119,6 +119,16 @@ start_mayfly_hello() {
     SERVER_PIDS+=($!)
 }
 
+# The 20-route file with two user modules (tests/bench/scripts/api.lua) in the same process as
+# a copy of the hello route.
+start_mayfly_api() {
+    local port=$1
+    MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=$WORKERS MAYFLY_ACCESS_LOG=off \
+        MAYFLY_DRAIN_DELAY=0 MAYFLY_SCRIPTS=$BENCH_DIR/scripts \
+        "${PIN_SERVER[@]}" "$MAYFLY_BIN" serve >>"$SERVER_LOG" 2>&1 &
+    SERVER_PIDS+=($!)
+}
+
 start_mhd_hello() {
     local port=$1
     "${PIN_SERVER[@]}" "$MHD_HELLO_BIN" "$port" "$WORKERS" >>"$SERVER_LOG" 2>&1 &
@@ -145,9 +155,11 @@ start_nginx_lua_hello() {
 bench_add mayfly-hello start_mayfly_hello /hello
 bench_add mhd_hello start_mhd_hello /hello
 bench_add nginx-lua-hello start_nginx_lua_hello /hello
+bench_add mayfly-api start_mayfly_api /api/items/42
 
 ratio_add mayfly-hello mhd_hello
 ratio_add mayfly-hello nginx-lua-hello
+ratio_add mayfly-api mayfly-hello
 
 # ---- process and port helpers ----
 SERVER_PIDS=()

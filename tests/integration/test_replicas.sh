@@ -1,8 +1,8 @@
 # Identical replicas: two mayfly processes serving examples/shop with one Redis answer a
 # browser-like sequence of requests (counters, two users' sessions and carts, error cases) the
-# same whichever process each request reaches: all to A, round-robin A/B, randomly chosen,
-# and with B killed (SIGKILL) mid-sequence and replaced by a new process. State lives in
-# Redis only, so nothing may depend on which process answered.
+# same whichever process each request reaches: all to A; round-robin A/B; a seeded random
+# choice; and round-robin with B killed (SIGKILL) mid-sequence and replaced by a new process.
+# State lives in Redis only, so no answer may depend on which process gave it.
 source "$(dirname "$0")/lib.sh"
 
 SHOP="$MAYFLY_SOURCE_DIR/examples/shop"
@@ -31,79 +31,197 @@ stop_all() {
 trap stop_all EXIT
 
 start_redis || exit 1
-START=(MAYFLY_WORKERS=2 MAYFLY_REDIS_URL="redis://127.0.0.1:$RPORT/$DB")
-mf_start "$SHOP" "${START[@]}" || exit 1
+SETTINGS=(MAYFLY_WORKERS=2 MAYFLY_REDIS_URL="redis://127.0.0.1:$RPORT/$DB")
+mf_start "$SHOP" "${SETTINGS[@]}" || exit 1
 A_PID=$MF_PID A_PORT=$MF_PORT A_LOG=$MF_LOG
-mf_start "$SHOP" "${START[@]}" || exit 1
+mf_start "$SHOP" "${SETTINGS[@]}" || exit 1
 B_PID=$MF_PID B_PORT=$MF_PORT B_LOG=$MF_LOG
 MF_PID=
-check "two processes on two ports" [ "$A_PORT" != "$B_PORT" ]
+check "two processes, two ports" [ "$A_PORT" != "$B_PORT" ]
 
-# The sequence: WHO METHOD PATH [BODY]. WHO is ann or bob (each has a cookie jar, as a browser
-# would) or - (no cookies). A body of @empty sends an empty body.
+# The sequence: "EXPECTED-STATUS WHO METHOD PATH [BODY]". WHO is ann or bob (each with a cookie
+# jar, as a browser keeps one) or - (no cookies). The body @empty sends an empty body.
 SEQ=(
-  "- GET /counters/visits"
-  "- POST /counters/visits"
-  "- POST /counters/visits"
-  "- POST /counters/orders"
-  "- GET /counters/visits"
-  "- GET /me"
-  "- GET /cart"
-  '- POST /cart/items {"sku":"apple","qty":1}'
-  "- POST /login {bad json"
-  "- POST /login @empty"
-  '- POST /login {"user":"not a name!"}'
-  '- POST /login ["ann"]'
-  '- POST /counters/bad%20name'
-  'ann POST /login {"user":"ann"}'
-  "ann GET /me"
-  '- GET /me'
-  '- POST /logout'
-  '- GET /counters/visits'
-  '- GET /counters/orders'
-  '- GET /counters/visits'
-  '- GET /counters/orders'
-  '- GET /cart'
-  '- GET /counters/visits'
-  '- GET /counters/orders'
-  '- GET /cart'
-  '- GET /counters/visits'
-  '- GET /counters/orders'
-  '- GET /cart'
-  '- GET /counters/visits'
-  '- GET /counters/orders'
-  '- GET /cart'
+  '200 - GET /counters/visits'
+  '200 - POST /counters/visits'
+  '200 - POST /counters/visits'
+  '200 - POST /counters/orders'
+  '200 - GET /counters/visits'
+  '401 - GET /me'
+  '401 - GET /cart'
+  '401 - POST /cart/items {"sku":"apple","qty":1}'
+  '400 - POST /login {bad json'
+  '400 - POST /login @empty'
+  '400 - POST /login {"user":"not a name!"}'
+  '400 - POST /login ["ann"]'
+  '400 - POST /counters/bad%20name'
+  '200 ann POST /login {"user":"ann"}'
+  '200 ann GET /me'
+  '200 bob POST /login {"user":"bob"}'
+  '200 bob GET /me'
+  '200 ann GET /cart'
+  '200 ann POST /cart/items {"sku":"apple","qty":2}'
+  '200 ann POST /cart/items {"sku":"pear","qty":1}'
+  '200 bob POST /cart/items {"sku":"apple","qty":5}'
+  '200 ann POST /cart/items {"sku":"apple","qty":3}'
+  '400 ann POST /cart/items {"sku":"apple","qty":0}'
+  '400 ann POST /cart/items {"sku":"apple","qty":1.5}'
+  '400 ann POST /cart/items not json'
+  '400 ann POST /cart/items {"qty":1}'
+  '200 bob POST /cart/items {"sku":"kiwi"}'
+  '200 ann GET /cart'
+  '200 bob GET /cart'
+  '200 ann DELETE /cart/items/pear'
+  '404 ann DELETE /cart/items/pear'
+  '200 bob POST /counters/orders'
+  '200 ann POST /counters/orders'
+  '204 ann POST /logout'
+  '401 ann GET /me'
+  '401 ann GET /cart'
+  '200 bob GET /me'
+  '200 ann POST /login {"user":"ann"}'
+  '200 ann GET /cart'
+  '404 - GET /no/such/page'
+  '405 - PUT /counters/visits'
+  '200 bob DELETE /cart/items/apple'
+  '200 bob GET /cart'
+  '200 - GET /counters/orders'
+  '204 bob POST /logout'
 )
-SEQ=(
-  "- GET /counters/visits"
-  "- POST /counters/visits"
-  "- POST /counters/visits"
-  "- POST /counters/orders"
-  "- GET /counters/visits"
-  "- GET /me"
-  "- GET /cart"
-  '- POST /cart/items {"sku":"apple","qty":1}'
-  "- POST /login {bad json"
-  "- POST /login @empty"
-  '- POST /login {"user":"not a name!"}'
-  '- POST /counters/bad%20name'
-  'ann POST /login {"user":"ann"}'
-  "ann GET /me"
-  '- GET /me'
-  '- POST /logout'
-  '- POST /counters/visits'
-  '- GET /counters/visits'
-  '- GET /counters/orders'
-  '- GET /counters/visits'
-  '- GET /counters/orders'
-  '- GET /cart'
-  '- GET /counters/visits'
-  '- GET /counters/orders'
-  '- GET /cart'
-  '- GET /counters/visits'
-  '- GET /counters/orders'
-  '- GET /cart'
-  '- GET /counters/visits'
-  '- GET /counters/orders'
-  '- GET /cart'
-)
+KILL_AT=21   # in the kill run, B dies just before this (odd, so B's replacement serves it)
+
+# send STEP PORT: sends SEQ[STEP] to the process on PORT over a fresh connection; prints the
+# record line "NN WHO METHOD PATH | STATUS | BODY | set-cookie: ..." with the body's JSON
+# canonicalized (keys sorted) and session ids in Set-Cookie replaced by <id>; the raw body goes
+# to $WORK/raw.
+send() {
+  local step=$1 port=$2 want who method path data status body cookie
+  read -r want who method path data <<<"${SEQ[$step]}"
+  local args=(-s -S -X "$method" -D "$WORK/h" -o "$WORK/raw" -w '%{http_code}' --max-time 10
+              -H "X-Request-Id: step-$step")
+  [ "$who" != - ] && args+=(-b "$WORK/jar.$who" -c "$WORK/jar.$who")
+  if [ -n "$data" ]; then
+    [ "$data" = @empty ] && data=
+    args+=(-H 'Content-Type: application/json' --data-binary "$data")
+  fi
+  : >"$WORK/raw"
+  status=$(curl "${args[@]}" "http://127.0.0.1:$port$path" 2>&1)
+  body=$(jq -S -c . "$WORK/raw" 2>/dev/null) || body=$(cat "$WORK/raw")
+  cookie=$(grep -i '^set-cookie:' "$WORK/h" | tr -d '\r' | tr 'A-Z' 'a-z' |
+           sed -E 's/sid=[0-9a-f]{32};/sid=<id>;/' | paste -sd' ' -)
+  printf '%02d %s %s %s | %s | %s | %s\n' "$step" "$who" "$method" "$path" "$status" "$body" "$cookie"
+}
+
+served() { grep -c '"msg":"request"' "$1"; }
+
+# run NAME MODE: FLUSHDB, fresh cookie jars, the whole sequence; MODE picks the process:
+# a (always A), alt (A, B, A, B, ...), random (RANDOM seeded by the caller), kill (alt, with B
+# killed and replaced before step KILL_AT). Writes $WORK/NAME.rec (the records), NAME.raw (raw
+# bodies) and NAME.state (the Redis contents that must not depend on the path taken).
+run() {
+  local name=$1 mode=$2 step port
+  rcli flushdb >/dev/null
+  rm -f "$WORK"/jar.*
+  : >"$WORK/$name.rec"; : >"$WORK/$name.raw"
+  for step in "${!SEQ[@]}"; do
+    case $mode in
+      a) port=$A_PORT ;;
+      alt|kill) port=$([ $((step % 2)) = 0 ] && echo "$A_PORT" || echo "$B_PORT") ;;
+      random) port=$([ $((RANDOM % 2)) = 0 ] && echo "$A_PORT" || echo "$B_PORT") ;;
+    esac
+    if [ "$mode" = kill ] && [ "$step" = "$KILL_AT" ]; then
+      kill -KILL "$B_PID"; wait "$B_PID" 2>/dev/null; B_EXIT=$?
+      check "kill: B died of SIGKILL at step $step" [ "$B_EXIT" = 137 ]
+      mf_start "$SHOP" "${SETTINGS[@]}" || exit 1
+      C_PID=$MF_PID C_LOG=$MF_LOG B_PID= B_PORT=$MF_PORT
+      MF_PID=
+      port=$B_PORT
+    fi
+    send "$step" "$port" >>"$WORK/$name.rec"
+    { cat "$WORK/raw"; echo; } >>"$WORK/$name.raw"
+  done
+  state >"$WORK/$name.state"
+}
+
+# The Redis contents: counters, carts (fields sorted), the users holding a live session, and
+# the TTL bound of every session. Session ids are random and left out.
+state() {
+  local key
+  for key in $(rcli --scan --pattern 'counter:*' | sort); do echo "$key $(rcli get "$key")"; done
+  for key in $(rcli --scan --pattern 'cart:*' | sort); do
+    echo "$key $(rcli hgetall "$key" | paste -d= - - | sort | paste -sd' ' -)"
+  done
+  for key in $(rcli --scan --pattern 'session:*' | grep -E '^session:[0-9a-f]{32}$'); do
+    local ttl; ttl=$(rcli ttl "$key")
+    echo "session of $(rcli hget "$key" user) ttl $([ "$ttl" -gt 0 ] && [ "$ttl" -le 1800 ] && echo ok || echo "bad: $ttl")"
+  done | sort
+  echo "session:seq $(rcli get session:seq)"
+}
+
+# compare NAME: one check per request against the single-process run, then a summary check.
+compare() {
+  local name=$1 i=0 diffs=0 bytes=0 ref got
+  while IFS= read -r ref && IFS= read -r got <&3; do
+    if [ "$ref" = "$got" ]; then pass "$name: ${ref%% |*}"
+    else fail "$name: ${ref%% |*}" "A only: $ref" "$name: $got"; diffs=$((diffs + 1)); fi
+    i=$((i + 1))
+  done <"$WORK/single.rec" 3<"$WORK/$name.rec"
+  check "$name: ${#SEQ[@]} records, all equal to the single-process run" \
+    [ "$i:$(wc -l <"$WORK/$name.rec"):$diffs" = "${#SEQ[@]}:${#SEQ[@]}:0" ]
+  if cmp -s "$WORK/single.state" "$WORK/$name.state"; then pass "$name: Redis contents equal"
+  else fail "$name: Redis contents equal" "$(diff "$WORK/single.state" "$WORK/$name.state" | paste -sd'|' -)"; fi
+  bytes=$(paste -d'\n' "$WORK/single.raw" "$WORK/$name.raw" | paste - - | awk -F'\t' '$1 != $2' | wc -l)
+  echo "# $name: $bytes of ${#SEQ[@]} bodies differ byte-wise from the single-process run (JSON key order only: compared after jq -S)"
+}
+
+# 1. Everything to A; the sequence's expected statuses and a few bodies.
+run single a
+mapfile -t REC <"$WORK/single.rec"
+for step in "${!SEQ[@]}"; do
+  want=${SEQ[$step]%% *}
+  got=$(cut -d'|' -f2 <<<"${REC[$step]}" | tr -d ' ')
+  if [ "$got" = "$want" ]; then pass "single: ${REC[$step]%% |*} -> $want"
+  else fail "single: ${REC[$step]%% |*} -> $want" "got: ${REC[$step]}"; fi
+done
+rec_has() { [[ "${REC[$1]}" == *"$2"* ]]; }
+check "counter starts at 0"          rec_has 0 '{"name":"visits","value":0}'
+check "counter counts"               rec_has 4 '{"name":"visits","value":2}'
+check "bad JSON: 400 from req:json" rec_has 8 '"request body is not valid JSON'
+check "login sets the cookie"        rec_has 13 '| {"user":"ann"} | set-cookie: sid=<id>; httponly; samesite=lax; path=/; max-age=1800'
+check "/me reads the cookie"         rec_has 14 '| {"user":"ann"} |'
+check "empty cart is an object"      rec_has 17 '{"items":{},"total_items":0}'
+check "ann's cart"                   rec_has 27 '{"items":{"apple":5,"pear":1},"total_items":6}'
+check "bob's cart is his own"        rec_has 28 '{"items":{"apple":5,"kiwi":1},"total_items":6}'
+check "logout clears the cookie"     rec_has 33 'set-cookie: sid=; httponly; samesite=lax; path=/; max-age=0'
+check "cart outlives the session"    rec_has 38 '{"items":{"apple":5},"total_items":5}'
+check "405 for a wrong method"       rec_has 40 '| 405 |'
+check "orders counted by everyone"   rec_has 43 '{"name":"orders","value":3}'
+check "Redis after the single run" [ "$(paste -sd'|' "$WORK/single.state")" = \
+  "counter:orders 3|counter:visits 2|cart:ann apple=5|cart:bob kiwi=1|session of ann ttl ok|session:seq 3" ]
+
+# 2. Round-robin A, B, A, B, ...
+a0=$(served "$A_LOG") b0=$(served "$B_LOG")
+run alternate alt
+check "alternate: A served $(( (${#SEQ[@]} + 1) / 2 ))" [ $(( $(served "$A_LOG") - a0 )) = $(( (${#SEQ[@]} + 1) / 2 )) ]
+check "alternate: B served $(( ${#SEQ[@]} / 2 ))" [ $(( $(served "$B_LOG") - b0 )) = $(( ${#SEQ[@]} / 2 )) ]
+compare alternate
+
+# 3. A random process for each request (seeded, so the choice is the same every time).
+a0=$(served "$A_LOG") b0=$(served "$B_LOG")
+RANDOM=7
+run random random
+a1=$(( $(served "$A_LOG") - a0 )) b1=$(( $(served "$B_LOG") - b0 ))
+check "random: both processes served ($a1 and $b1)" [ "$a1" -gt 0 -a "$b1" -gt 0 -a $((a1 + b1)) = ${#SEQ[@]} ]
+compare random
+
+# 4. Round-robin, B killed with SIGKILL before step KILL_AT and a new process started in its
+# place: sessions, carts and counters written through B are all still there.
+run kill kill
+check "kill: the new process served the rest" [ "$(served "$C_LOG")" = $(( (${#SEQ[@]} - KILL_AT) / 2 )) ]
+compare kill
+
+MF_PID=$A_PID; A_PID=; mf_stop
+check "A: SIGTERM, exit 0" [ "$MF_EXIT" = 0 ]
+MF_PID=$C_PID; C_PID=; mf_stop
+check "B's replacement: SIGTERM, exit 0" [ "$MF_EXIT" = 0 ]
+mf_finish
