@@ -12,6 +12,9 @@ int luaopen_mayfly_log(lua_State *L);
 int luaopen_mayfly_env(lua_State *L);
 int luaopen_mayfly_redis(lua_State *L);
 int luaopen_mayfly_config_values(lua_State *L);
+/* Pushes mayfly.constant; mf_constant_reset forgets every value (a new script version). */
+int luaopen_mayfly_constant(lua_State *L);
+void mf_constant_reset(lua_State *L);
 
 /* print(...) as a log line at info level. */
 int mf_lapi_print(lua_State *L);

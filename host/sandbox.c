@@ -61,8 +61,8 @@ static int refuse_write(lua_State *L)
     const char *name = lua_tostring(L, lua_upvalueindex(1));
     const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : luaL_typename(L, 2);
     return luaL_error(L,
-                      "mayfly: assignment to '%s' in %s refused: host tables are read-only and "
-                      "shared by every request (keep state in Redis)",
+                      "mayfly: assignment to '%s' in %s refused: it is read-only, shared by "
+                      "every request (keep state in Redis)",
                       k, name);
 }
 

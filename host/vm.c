@@ -405,6 +405,8 @@ static int build_state(mf_vm_t *vm, char *err, size_t errlen)
     }
     lua_pushliteral(L, MAYFLY_VERSION);
     lua_setfield(L, -2, "version");
+    luaopen_mayfly_constant(L);
+    lua_setfield(L, -2, "constant");
     mf_sandbox_freeze(L, -1, "mayfly");
     lua_pushvalue(L, -1);
     lua_setfield(L, -4, "mayfly");
@@ -492,6 +494,7 @@ int mf_vm_compile(mf_vm_t *vm, const mf_scripts_t *s, char *err, size_t errlen)
     if (vm->chunks_ref != LUA_NOREF)
         luaL_unref(L, LUA_REGISTRYINDEX, vm->chunks_ref);
     vm->chunks_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    mf_constant_reset(L); /* constants belong to a script version */
     vm->scripts = s;
     return 0;
 }

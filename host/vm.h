@@ -37,6 +37,7 @@ enum {
     MF_REF_REQUEST_MT,
     MF_REF_REQUEST_JSON,
     MF_REF_READ_RESULT,
+    MF_REF_CONSTANTS,
     MF_REF_COUNT
 };
 /* Pops the value on top into slot which. */

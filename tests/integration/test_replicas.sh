@@ -91,9 +91,8 @@ SEQ=(
 KILL_AT=21   # in the kill run, B dies just before this (odd, so B's replacement serves it)
 
 # send STEP PORT: sends SEQ[STEP] to the process on PORT over a fresh connection; prints the
-# record line "NN WHO METHOD PATH | STATUS | BODY | set-cookie: ..." with the body's JSON
-# canonicalized (keys sorted) and session ids in Set-Cookie replaced by <id>; the raw body goes
-# to $WORK/raw.
+# record line "NN WHO METHOD PATH | STATUS | BODY | set-cookie: ..." with session ids in
+# Set-Cookie replaced by <id> (the body as received: canonical() sorts its JSON keys later).
 send() {
   local step=$1 port=$2 want who method path data status body cookie
   read -r want who method path data <<<"${SEQ[$step]}"
@@ -106,23 +105,39 @@ send() {
   fi
   : >"$WORK/raw"
   status=$(curl "${args[@]}" "http://127.0.0.1:$port$path" 2>&1)
-  body=$(jq -S -c . "$WORK/raw" 2>/dev/null) || body=$(cat "$WORK/raw")
+  body=$(tr '\n' ' ' <"$WORK/raw")
   cookie=$(grep -i '^set-cookie:' "$WORK/h" | tr -d '\r' | tr 'A-Z' 'a-z' |
            sed -E 's/sid=[0-9a-f]{32};/sid=<id>;/' | paste -sd' ' -)
   printf '%02d %s %s %s | %s | %s | %s\n' "$step" "$who" "$method" "$path" "$status" "$body" "$cookie"
+}
+
+# canonical <raw-records >records: each body that is JSON re-encoded with its keys sorted.
+# JSON object keys come out of lua-cjson in the order of the Lua table's hash part, which
+# differs between Lua states (each worker of each process), so bodies are compared as JSON.
+canonical() {
+  python3 -c '
+import json, sys
+for line in sys.stdin:
+    head, status, rest = line.rstrip("\n").split(" | ", 2)
+    body, cookie = rest.rsplit(" | ", 1)
+    try: body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except ValueError: pass
+    print(" | ".join((head, status, body, cookie)))
+'
 }
 
 served() { grep -c '"msg":"request"' "$1"; }
 
 # run NAME MODE: FLUSHDB, fresh cookie jars, the whole sequence; MODE picks the process:
 # a (always A), alt (A, B, A, B, ...), random (RANDOM seeded by the caller), kill (alt, with B
-# killed and replaced before step KILL_AT). Writes $WORK/NAME.rec (the records), NAME.raw (raw
-# bodies) and NAME.state (the Redis contents that must not depend on the path taken).
+# killed and replaced before step KILL_AT). Writes $WORK/NAME.raw (the records as received),
+# NAME.rec (the same, canonical) and NAME.state (the Redis contents, which must not depend on
+# which process served what).
 run() {
   local name=$1 mode=$2 step port
   rcli flushdb >/dev/null
   rm -f "$WORK"/jar.*
-  : >"$WORK/$name.rec"; : >"$WORK/$name.raw"
+  : >"$WORK/$name.raw"
   for step in "${!SEQ[@]}"; do
     case $mode in
       a) port=$A_PORT ;;
@@ -137,9 +152,9 @@ run() {
       MF_PID=
       port=$B_PORT
     fi
-    send "$step" "$port" >>"$WORK/$name.rec"
-    { cat "$WORK/raw"; echo; } >>"$WORK/$name.raw"
+    send "$step" "$port" >>"$WORK/$name.raw"
   done
+  canonical <"$WORK/$name.raw" >"$WORK/$name.rec"
   state >"$WORK/$name.state"
 }
 
@@ -170,8 +185,8 @@ compare() {
     [ "$i:$(wc -l <"$WORK/$name.rec"):$diffs" = "${#SEQ[@]}:${#SEQ[@]}:0" ]
   if cmp -s "$WORK/single.state" "$WORK/$name.state"; then pass "$name: Redis contents equal"
   else fail "$name: Redis contents equal" "$(diff "$WORK/single.state" "$WORK/$name.state" | paste -sd'|' -)"; fi
-  bytes=$(paste -d'\n' "$WORK/single.raw" "$WORK/$name.raw" | paste - - | awk -F'\t' '$1 != $2' | wc -l)
-  echo "# $name: $bytes of ${#SEQ[@]} bodies differ byte-wise from the single-process run (JSON key order only: compared after jq -S)"
+  bytes=$(diff "$WORK/single.raw" "$WORK/$name.raw" | grep -c '^<')
+  echo "# $name: $bytes of ${#SEQ[@]} records differ byte-wise before the JSON keys are sorted"
 }
 
 # 1. Everything to A; the sequence's expected statuses and a few bodies.

@@ -25,10 +25,11 @@ return {
         lk.check_table(problems, "mayfly." .. k, v, MARK)
         local ok, m = pcall(require, "mayfly." .. k)
         if not ok or not rawequal(m, v) then problems[#problems + 1] = "mayfly." .. k .. " is not its module" end
-      elseif k ~= "version" then
+      elseif k ~= "version" and k ~= "constant" then -- the host's own non-table fields
         problems[#problems + 1] = "mayfly." .. tostring(k) .. " is a " .. type(v)
       end
     end
+    if type(mayfly.constant) ~= "function" then problems[#problems + 1] = "mayfly.constant is a " .. type(mayfly.constant) end
     if mayfly.version ~= mayfly.env.version then problems[#problems + 1] = "mayfly.version is " .. tostring(mayfly.version) end
     if not rawequal(mayfly.config, config) or not rawequal(mayfly.redis, redis) or not rawequal(mayfly.log, log) then
       problems[#problems + 1] = "mayfly.config/redis/log are not the globals"
