@@ -134,16 +134,19 @@ served() { grep -c '"msg":"request"' "$1"; }
 # NAME.rec (the same, canonical) and NAME.state (the Redis contents, which must not depend on
 # which process served what).
 run() {
-  local name=$1 mode=$2 step port
+  local name=$1 mode=$2 step port pick
+  PICKS=
   rcli flushdb >/dev/null
   rm -f "$WORK"/jar.*
   : >"$WORK/$name.raw"
   for step in "${!SEQ[@]}"; do
     case $mode in
-      a) port=$A_PORT ;;
-      alt|kill) port=$([ $((step % 2)) = 0 ] && echo "$A_PORT" || echo "$B_PORT") ;;
-      random) port=$([ $((RANDOM % 2)) = 0 ] && echo "$A_PORT" || echo "$B_PORT") ;;
+      a) pick=0 ;;
+      alt|kill) pick=$((step % 2)) ;;
+      random) pick=$((RANDOM % 2)) ;;   # here, not in a $(...): a subshell reseeds RANDOM
     esac
+    port=$A_PORT; [ "$pick" = 1 ] && port=$B_PORT
+    PICKS+=$pick
     if [ "$mode" = kill ] && [ "$step" = "$KILL_AT" ]; then
       kill -KILL "$B_PID"; wait "$B_PID" 2>/dev/null; B_EXIT=$?
       check "kill: B died of SIGKILL at step $step" [ "$B_EXIT" = 137 ]
@@ -226,7 +229,9 @@ a0=$(served "$A_LOG") b0=$(served "$B_LOG")
 RANDOM=7
 run random random
 a1=$(( $(served "$A_LOG") - a0 )) b1=$(( $(served "$B_LOG") - b0 ))
-check "random: both processes served ($a1 and $b1)" [ "$a1" -gt 0 -a "$b1" -gt 0 -a $((a1 + b1)) = ${#SEQ[@]} ]
+echo "# random: A=0 B=1 per request: $PICKS"
+check "random: each process served what it was sent ($a1 and $b1)" \
+  [ "$a1:$b1" = "$(tr -cd 0 <<<"$PICKS" | wc -c):$(tr -cd 1 <<<"$PICKS" | wc -c)" -a "$a1" -gt 0 -a "$b1" -gt 0 ]
 compare random
 
 # 4. Round-robin, B killed with SIGKILL before step KILL_AT and a new process started in its
