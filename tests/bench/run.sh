@@ -119,8 +119,7 @@ start_mayfly_hello() {
     SERVER_PIDS+=($!)
 }
 
-# The 20-route file with two user modules (tests/bench/scripts/api.lua) in the same process as
-# a copy of the hello route.
+# The 20-route file with two user modules (tests/bench/scripts/api.lua).
 start_mayfly_api() {
     local port=$1
     MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=$WORKERS MAYFLY_ACCESS_LOG=off \
