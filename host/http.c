@@ -136,10 +136,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     size_t len = strlen(target);
     r->target = len < sizeof r->target_buf ? memcpy(r->target_buf, target, len + 1)
                                            : mf_xstrndup(target, len);
-    char *q = strchr(r->target, '?');
-    char *hash = strchr(r->target, '#');
+    char *hash = strchr(r->target, '#'); /* a fragment is the client's own; none is sent */
     if (hash)
         *hash = '\0';
+    char *q = strchr(r->target, '?');
     if (q) {
         r->path_len = (size_t)(q - r->target);
         r->query = q + 1;

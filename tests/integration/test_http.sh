@@ -89,6 +89,10 @@ resp=$(raw 'GET /hello HTTP/1.1\r\n\r\n')
 check "HTTP/1.1 without Host: 400" grep -q "^HTTP/1.1 400" <<<"$resp"
 resp=$(raw 'GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
 check "raw request served" grep -q "hello world" <<<"$resp"
+resp=$(raw 'GET /hello#frag?name=no HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+check "a fragment is dropped, query and all" grep -q "hello world" <<<"$resp"
+resp=$(raw 'GET http://example.com/users/9?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+check "absolute-form target routed by its path" grep -q '"id":"9"' <<<"$resp"
 resp=$(raw 'GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /users/5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
 check "pipelined requests answered in order" bash -c 'grep -q "hello world" <<<"$1" && grep -q "\"id\":\"5\"" <<<"$1"' _ "$resp"
 
