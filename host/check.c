@@ -81,6 +81,6 @@ int mf_check_run(const mf_options_t *opts, const char *dir)
         }
     }
     int warnings = lint(s);
-    mf_scripts_free(s);
+    mf_scripts_release(s);
     return warnings < 0 ? 1 : 0;
 }

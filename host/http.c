@@ -217,6 +217,26 @@ static enum MHD_Result queue_error(struct MHD_Connection *conn, mf_request_t *r,
     return queue(conn, r, status, mf_response_error(message, mf_request_id(r)));
 }
 
+/* Moves the worker to the server's current script version, between two requests: a request
+ * runs wholly on one version, and in-flight requests of other workers finish on theirs. */
+static void sync_version(mf_worker_t *w)
+{
+    char err[512];
+    mf_scripts_t *latest = atomic_load(w->latest);
+    if (latest == w->scripts)
+        return;
+    mf_scripts_retain(latest);
+    if (mf_vm_compile(w->vm, latest, err, sizeof err)) {
+        /* The server compiled this version already: only memory can fail here. */
+        mf_log_msg(MF_LOG_ERROR, "worker %d keeps version %s: %s", w->id, w->scripts->version,
+                   err);
+        mf_scripts_release(latest);
+        return;
+    }
+    mf_scripts_release(w->scripts);
+    w->scripts = latest;
+}
+
 static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_request_t *r)
 {
     char allow[128];
@@ -230,6 +250,7 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
         struct MHD_Response *resp = mf_probes_answer(r->target, r->path_len, &status);
         return resp ? queue(conn, r, status, resp) : MHD_NO;
     }
+    sync_version(w);
     int rc = mf_router_match(w->scripts->router, r->method, r->target, r->path_len, &r->match,
                              allow, sizeof allow);
     if (rc == MF_ROUTER_NOT_FOUND)

@@ -20,7 +20,8 @@ typedef struct {
     struct MHD_Daemon *daemon;
     mf_vm_t *vm;
     const mf_options_t *opts;
-    const mf_scripts_t *scripts;
+    mf_scripts_t *scripts;           /* the version this worker serves (one reference) */
+    mf_scripts_t *_Atomic *latest;   /* the server's current version */
     atomic_long in_flight; /* written by the worker thread only */
     /* private to the worker thread */
     mf_request_t *free_requests;

@@ -157,6 +157,19 @@ void mf_jsonbuf_raw(mf_jsonbuf_t *j, const char *k, const char *json, size_t len
     mf_jsonbuf_append(j, json, len);
 }
 
+void mf_jsonbuf_begin(mf_jsonbuf_t *j, const char *k)
+{
+    key(j, k);
+    mf_jsonbuf_append(j, "{", 1);
+    j->fields = 0;
+}
+
+void mf_jsonbuf_end(mf_jsonbuf_t *j)
+{
+    mf_jsonbuf_append(j, "}", 1);
+    j->fields = 1; /* the enclosing object has at least this field */
+}
+
 char *mf_jsonbuf_close(mf_jsonbuf_t *j, size_t *len)
 {
     char *out;

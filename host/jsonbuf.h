@@ -22,6 +22,9 @@ void mf_jsonbuf_num(mf_jsonbuf_t *j, const char *key, double v);
 void mf_jsonbuf_bool(mf_jsonbuf_t *j, const char *key, int v);
 /* key and an already encoded JSON value */
 void mf_jsonbuf_raw(mf_jsonbuf_t *j, const char *key, const char *json, size_t len);
+/* A nested object under key: fields written until mf_jsonbuf_end go into it. */
+void mf_jsonbuf_begin(mf_jsonbuf_t *j, const char *key);
+void mf_jsonbuf_end(mf_jsonbuf_t *j);
 /* Appends raw bytes (no escaping, no separator). */
 void mf_jsonbuf_append(mf_jsonbuf_t *j, const char *s, size_t n);
 /* Appends s as the inside of a JSON string. */

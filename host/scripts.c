@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lua.h>
 
@@ -162,14 +163,32 @@ static int build_router(mf_scripts_t *s, char *err, size_t errlen)
     return 0;
 }
 
+/* The folder to read: a ConfigMap volume's ..data link names the complete snapshot, which the
+ * kubelet swaps atomically; reading through it once keeps a reload from mixing two snapshots. */
+static char *snapshot_dir(const char *dir)
+{
+    char link[4096], target[4096];
+    snprintf(link, sizeof link, "%s/..data", dir);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n <= 0)
+        return mf_xstrdup(dir);
+    target[n] = '\0';
+    if (target[0] == '/')
+        return mf_xstrdup(target);
+    char *path = mf_xmalloc(strlen(dir) + (size_t)n + 2);
+    sprintf(path, "%s/%s", dir, target);
+    return path;
+}
+
 int mf_scripts_load(const char *dir, const mf_options_t *opts, mf_scripts_t **out, char *err,
                     size_t errlen)
 {
     mf_scripts_t *s = mf_xcalloc(1, sizeof *s);
     mf_vm_t *vm = NULL;
 
-    s->dir = mf_xstrdup(dir);
-    if (read_folder(s, dir, err, errlen))
+    atomic_init(&s->refs, 1);
+    s->dir = snapshot_dir(dir);
+    if (read_folder(s, s->dir, err, errlen))
         goto fail;
     compute_version(s);
     vm = mf_vm_new(opts, -1, err, errlen);
@@ -198,13 +217,19 @@ int mf_scripts_load(const char *dir, const mf_options_t *opts, mf_scripts_t **ou
     return 0;
 fail:
     mf_vm_free(vm);
-    mf_scripts_free(s);
+    mf_scripts_release(s);
     return -1;
 }
 
-void mf_scripts_free(mf_scripts_t *s)
+void mf_scripts_retain(mf_scripts_t *s)
 {
-    if (!s)
+    if (s)
+        atomic_fetch_add(&s->refs, 1);
+}
+
+void mf_scripts_release(mf_scripts_t *s)
+{
+    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
         return;
     for (int i = 0; i < s->nfiles; i++) {
         free(s->files[i].name);

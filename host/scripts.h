@@ -3,6 +3,7 @@
 #ifndef MF_SCRIPTS_H
 #define MF_SCRIPTS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "options.h"
@@ -35,14 +36,19 @@ typedef struct mf_scripts {
     int nroutes;
     mf_router_t *router;
     char version[17]; /* hex digest of the file names and contents */
+    atomic_int refs;  /* the server's current version and every worker serving it */
 } mf_scripts_t;
 
-/* Reads, compiles and probes every *.lua file of dir (not recursive: a ConfigMap volume is flat)
- * and builds the route table. Returns 0 and *out (the caller frees it with mf_scripts_free), or
- * -1 with a message naming the file (and line, or both files of a route conflict) in err. */
+/* Reads, compiles and probes every *.lua file of dir (not recursive: a ConfigMap volume is flat;
+ * when dir holds a ConfigMap's ..data link, the files are read from the one snapshot it points
+ * to) and builds the route table. Returns 0 and *out holding one reference, or -1 with a
+ * message naming the file (and line, or both files of a route conflict) in err. */
 int mf_scripts_load(const char *dir, const mf_options_t *opts, mf_scripts_t **out, char *err,
                     size_t errlen);
-void mf_scripts_free(mf_scripts_t *s);
+/* References: the version is freed when the last one is released. Both may be called from any
+ * thread; NULL is a no-op. */
+void mf_scripts_retain(mf_scripts_t *s);
+void mf_scripts_release(mf_scripts_t *s);
 
 /* The file index of a module name, or -1. */
 int mf_scripts_find_module(const mf_scripts_t *s, const char *module, size_t len);

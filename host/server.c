@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,11 +16,13 @@
 #include "log.h"
 #include "scripts.h"
 #include "vm.h"
+#include "watch.h"
 #include "watchdog.h"
 
 typedef struct {
     const mf_options_t *opts;
-    mf_scripts_t *scripts;
+    mf_scripts_t *_Atomic current; /* the version workers move to (the server's reference) */
+    mf_watch_t *watch;
     mf_worker_t *workers;
     mf_vm_t **vms;
     int nworkers;
@@ -60,13 +63,15 @@ static int start(server_t *s, char *err, size_t errlen)
         w->id = i;
         w->listen_fd = fds[i];
         w->opts = o;
-        w->scripts = s->scripts;
+        w->scripts = atomic_load(&s->current);
+        mf_scripts_retain(w->scripts);
+        w->latest = &s->current;
     }
     free(fds);
     for (int i = 0; i < o->workers; i++) {
         mf_worker_t *w = &s->workers[i];
         w->vm = mf_vm_new(o, i, err, errlen);
-        if (!w->vm || mf_vm_compile(w->vm, s->scripts, err, errlen))
+        if (!w->vm || mf_vm_compile(w->vm, w->scripts, err, errlen))
             return -1;
         s->vms[i] = w->vm;
     }
@@ -85,8 +90,8 @@ static int start(server_t *s, char *err, size_t errlen)
     mf_jsonbuf_cstr(&l, "address", *o->listen_host ? o->listen_host : "*");
     mf_jsonbuf_int(&l, "port", port);
     mf_jsonbuf_int(&l, "workers", o->workers);
-    mf_jsonbuf_int(&l, "routes", s->scripts->nroutes);
-    mf_jsonbuf_cstr(&l, "scripts_version", s->scripts->version);
+    mf_jsonbuf_int(&l, "routes", atomic_load(&s->current)->nroutes);
+    mf_jsonbuf_cstr(&l, "scripts_version", atomic_load(&s->current)->version);
     mf_jsonbuf_cstr(&l, "version", MAYFLY_VERSION);
     mf_log_end(&l);
     return 0;
@@ -97,11 +102,55 @@ static void teardown(server_t *s)
     for (int i = 0; s->workers && i < s->nworkers; i++)
         mf_http_stop(&s->workers[i]);
     mf_watchdog_stop(s->watchdog);
-    for (int i = 0; s->workers && i < s->nworkers; i++)
+    mf_watch_stop(s->watch);
+    for (int i = 0; s->workers && i < s->nworkers; i++) {
         mf_vm_free(s->workers[i].vm);
+        mf_scripts_release(s->workers[i].scripts);
+    }
     free(s->workers);
     free(s->vms);
-    mf_scripts_free(s->scripts);
+    mf_scripts_release(atomic_load(&s->current));
+}
+
+/* Loads the scripts folder again and, when it holds a good set that differs, makes it the
+ * version workers move to. A bad set changes nothing: the error is logged and shown by /readyz. */
+static void reload(server_t *s, const char *why)
+{
+    const mf_options_t *o = s->opts;
+    mf_scripts_t *next, *cur = atomic_load(&s->current);
+    char err[1024];
+    int64_t t0 = mf_now_ns();
+
+    if (mf_scripts_load(o->scripts_dir, o, &next, err, sizeof err)) {
+        mf_jsonbuf_t l;
+        mf_log_begin(&l, MF_LOG_ERROR, "reload failed: the old version keeps serving", 44, NULL);
+        mf_jsonbuf_cstr(&l, "trigger", why);
+        mf_jsonbuf_cstr(&l, "serving", cur->version);
+        mf_jsonbuf_cstr(&l, "error", err);
+        mf_log_end(&l);
+        mf_lifecycle_set_scripts(cur->version, "", err);
+        return;
+    }
+    mf_lifecycle_set_scripts(!strcmp(next->version, cur->version) ? cur->version : next->version,
+                             next->version, NULL);
+    if (!strcmp(next->version, cur->version)) {
+        mf_log_msg(MF_LOG_DEBUG, "reload (%s): version %s unchanged", why, cur->version);
+        mf_scripts_release(next);
+        return;
+    }
+    atomic_store(&s->current, next);
+    mf_jsonbuf_t l;
+    mf_log_begin(&l, MF_LOG_INFO, "reloaded", 8, NULL);
+    mf_jsonbuf_cstr(&l, "trigger", why);
+    mf_jsonbuf_cstr(&l, "version", next->version);
+    mf_jsonbuf_cstr(&l, "previous", cur->version);
+    mf_jsonbuf_int(&l, "files", next->nfiles);
+    mf_jsonbuf_int(&l, "routes", next->nroutes);
+    char ms[32];
+    int n = snprintf(ms, sizeof ms, "%.1f", (double)(mf_now_ns() - t0) / 1e6);
+    mf_jsonbuf_raw(&l, "duration_ms", ms, (size_t)n);
+    mf_log_end(&l);
+    mf_scripts_release(cur); /* workers still on it hold references of their own */
 }
 
 /* Waits for a signal in set until deadline_ns (0: forever). Returns the signal or 0. */
@@ -173,19 +222,25 @@ int mf_server_run(const mf_options_t *o)
     signal(SIGPIPE, SIG_IGN);
 
     mf_lifecycle_set(MF_STARTING);
-    if (mf_scripts_load(o->scripts_dir, o, &s.scripts, err, sizeof err)) {
+    mf_scripts_t *first;
+    if (mf_scripts_load(o->scripts_dir, o, &first, err, sizeof err)) {
         fatal("cannot load scripts", err);
         return MF_EXIT_START;
     }
+    atomic_init(&s.current, first);
+    mf_lifecycle_set_scripts(first->version, first->version, NULL);
     if (start(&s, err, sizeof err)) {
         fatal("cannot start", err);
         teardown(&s);
         return MF_EXIT_START;
     }
+    const char *watched[] = {o->scripts_dir, o->config_dir};
+    s.watch = mf_watch_start(watched, 2);
     for (;;) {
         int sig = wait_signal(&set, 0);
         if (sig == SIGHUP) {
-            mf_log_msg(MF_LOG_INFO, "SIGHUP: reload is not available in this version");
+            /* The watcher signals changes with SIGHUP too: it is the one reload trigger. */
+            reload(&s, "change or SIGHUP");
             continue;
         }
         code = drain(&s, &set, sig);

@@ -84,6 +84,6 @@ int main(int argc, char **argv)
            "its requires) %.0f ns; Lua memory %zu KiB\n",
            argv[2], ns, s->files[file].name, iso, mf_vm_memory(vm) / 1024);
     mf_vm_free(vm);
-    mf_scripts_free(s);
+    mf_scripts_release(s);
     return 0;
 }
