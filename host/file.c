@@ -52,3 +52,18 @@ fail:
     free(buf);
     return -1;
 }
+
+char *mf_file_snapshot_dir(const char *dir)
+{
+    char link[4096], target[4096];
+    snprintf(link, sizeof link, "%s/..data", dir);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n <= 0)
+        return mf_xstrdup(dir);
+    target[n] = '\0';
+    if (target[0] == '/')
+        return mf_xstrdup(target);
+    char *path = mf_xmalloc(strlen(dir) + (size_t)n + 2);
+    sprintf(path, "%s/%s", dir, target);
+    return path;
+}

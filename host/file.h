@@ -9,4 +9,9 @@
  * be opened, is not a regular file or is larger than max bytes. */
 int mf_file_read(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen);
 
+/* The folder to read for dir (malloc'd): a ConfigMap volume's ..data link names the complete
+ * snapshot, which the kubelet swaps atomically; reading through it once keeps a reload from
+ * mixing two snapshots. A copy of dir when there is no such link. */
+char *mf_file_snapshot_dir(const char *dir);
+
 #endif

@@ -217,11 +217,18 @@ static enum MHD_Result queue_error(struct MHD_Connection *conn, mf_request_t *r,
     return queue(conn, r, status, mf_response_error(message, mf_request_id(r)));
 }
 
-/* Moves the worker to the server's current script version, between two requests: a request
- * runs wholly on one version, and in-flight requests of other workers finish on theirs. */
+/* Moves the worker to the server's current script version and config, between two requests: a
+ * request runs wholly on one version, and in-flight requests of other workers finish on theirs. */
 static void sync_version(mf_worker_t *w)
 {
     char err[512];
+    mf_config_t *config = atomic_load(w->latest_config);
+    if (config != w->config) {
+        mf_config_retain(config);
+        mf_vm_set_config(w->vm, config);
+        mf_config_release(w->config);
+        w->config = config;
+    }
     mf_scripts_t *latest = atomic_load(w->latest);
     if (latest == w->scripts)
         return;

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "config.h"
 #include "options.h"
 #include "request.h"
 #include "scripts.h"
@@ -22,6 +23,8 @@ typedef struct {
     const mf_options_t *opts;
     mf_scripts_t *scripts;           /* the version this worker serves (one reference) */
     mf_scripts_t *_Atomic *latest;   /* the server's current version */
+    mf_config_t *config;             /* the config this worker's scripts read (one reference) */
+    mf_config_t *_Atomic *latest_config;
     atomic_long in_flight; /* written by the worker thread only */
     /* private to the worker thread */
     mf_request_t *free_requests;

@@ -5,13 +5,15 @@
 
 #include <lua.h>
 
+#include "config.h"
 #include "request.h"
 
 int luaopen_mayfly_json(lua_State *L);
 int luaopen_mayfly_log(lua_State *L);
 int luaopen_mayfly_env(lua_State *L);
 int luaopen_mayfly_redis(lua_State *L);
-int luaopen_mayfly_config_values(lua_State *L);
+/* Pushes {values=, overrides=} for a config snapshot (NULL: no config folder). */
+void mf_config_push_source(lua_State *L, const mf_config_t *c);
 /* Pushes mayfly.constant; mf_constant_reset forgets every value (a new script version). */
 int luaopen_mayfly_constant(lua_State *L);
 void mf_constant_reset(lua_State *L);

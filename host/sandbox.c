@@ -417,8 +417,13 @@ void mf_sandbox_open(lua_State *L)
     static const char *os_pure[] = {"time", "clock", "date", "getenv", "difftime", NULL};
     int top = lua_gettop(L);
 
+    /* Weak keys: a proxy nobody holds any more (an old config, old constants) is forgotten. */
     lua_pushlightuserdata(L, &frozen_key);
     lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
     lua_rawset(L, LUA_REGISTRYINDEX);
 
     lua_pushvalue(L, LUA_GLOBALSINDEX);

@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "file.h"
+#include "hash.h"
 #include "vm.h"
 
 #define MAX_SCRIPT_SIZE (8 * 1024 * 1024)
@@ -24,16 +25,12 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* FNV-1a over names and contents: a version label, not a security measure. */
 static void compute_version(mf_scripts_t *s)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = MF_HASH_INIT;
     for (int i = 0; i < s->nfiles; i++) {
-        const char *parts[2] = {s->files[i].name, s->files[i].source};
-        size_t lens[2] = {strlen(s->files[i].name) + 1, s->files[i].len};
-        for (int p = 0; p < 2; p++)
-            for (size_t k = 0; k < lens[p]; k++)
-                h = (h ^ (unsigned char)parts[p][k]) * 1099511628211ULL;
+        h = mf_hash(h, s->files[i].name, strlen(s->files[i].name) + 1);
+        h = mf_hash(h, s->files[i].source, s->files[i].len);
     }
     snprintf(s->version, sizeof s->version, "%016llx", (unsigned long long)h);
 }
@@ -163,23 +160,6 @@ static int build_router(mf_scripts_t *s, char *err, size_t errlen)
     return 0;
 }
 
-/* The folder to read: a ConfigMap volume's ..data link names the complete snapshot, which the
- * kubelet swaps atomically; reading through it once keeps a reload from mixing two snapshots. */
-static char *snapshot_dir(const char *dir)
-{
-    char link[4096], target[4096];
-    snprintf(link, sizeof link, "%s/..data", dir);
-    ssize_t n = readlink(link, target, sizeof target - 1);
-    if (n <= 0)
-        return mf_xstrdup(dir);
-    target[n] = '\0';
-    if (target[0] == '/')
-        return mf_xstrdup(target);
-    char *path = mf_xmalloc(strlen(dir) + (size_t)n + 2);
-    sprintf(path, "%s/%s", dir, target);
-    return path;
-}
-
 int mf_scripts_load(const char *dir, const mf_options_t *opts, mf_scripts_t **out, char *err,
                     size_t errlen)
 {
@@ -187,7 +167,7 @@ int mf_scripts_load(const char *dir, const mf_options_t *opts, mf_scripts_t **ou
     mf_vm_t *vm = NULL;
 
     atomic_init(&s->refs, 1);
-    s->dir = snapshot_dir(dir);
+    s->dir = mf_file_snapshot_dir(dir);
     if (read_folder(s, s->dir, err, errlen))
         goto fail;
     compute_version(s);

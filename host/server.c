@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "clock.h"
+#include "config.h"
 #include "http.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -22,6 +23,7 @@
 typedef struct {
     const mf_options_t *opts;
     mf_scripts_t *_Atomic current; /* the version workers move to (the server's reference) */
+    mf_config_t *_Atomic config;   /* likewise for the config folder */
     mf_watch_t *watch;
     mf_worker_t *workers;
     mf_vm_t **vms;
@@ -66,6 +68,9 @@ static int start(server_t *s, char *err, size_t errlen)
         w->scripts = atomic_load(&s->current);
         mf_scripts_retain(w->scripts);
         w->latest = &s->current;
+        w->config = atomic_load(&s->config);
+        mf_config_retain(w->config);
+        w->latest_config = &s->config;
     }
     free(fds);
     for (int i = 0; i < o->workers; i++) {
@@ -73,6 +78,7 @@ static int start(server_t *s, char *err, size_t errlen)
         w->vm = mf_vm_new(o, i, err, errlen);
         if (!w->vm || mf_vm_compile(w->vm, w->scripts, err, errlen))
             return -1;
+        mf_vm_set_config(w->vm, w->config);
         s->vms[i] = w->vm;
     }
     s->watchdog = mf_watchdog_start(s->vms, o->workers, 20);
@@ -106,10 +112,42 @@ static void teardown(server_t *s)
     for (int i = 0; s->workers && i < s->nworkers; i++) {
         mf_vm_free(s->workers[i].vm);
         mf_scripts_release(s->workers[i].scripts);
+        mf_config_release(s->workers[i].config);
     }
     free(s->workers);
     free(s->vms);
     mf_scripts_release(atomic_load(&s->current));
+    mf_config_release(atomic_load(&s->config));
+}
+
+/* Loads the config folder again and publishes it when it is good and differs; a bad one (an
+ * unreadable folder, config.json that is not an object) keeps the old config. */
+static void reload_config(server_t *s, const char *why)
+{
+    mf_config_t *next, *cur = atomic_load(&s->config);
+    char err[1024];
+    if (!s->opts->config_dir)
+        return;
+    if (mf_config_load(s->opts->config_dir, &next, err, sizeof err)) {
+        mf_jsonbuf_t l;
+        mf_log_begin(&l, MF_LOG_ERROR, "config reload failed: the old config stays", 42, NULL);
+        mf_jsonbuf_cstr(&l, "trigger", why);
+        mf_jsonbuf_cstr(&l, "error", err);
+        mf_log_end(&l);
+        return;
+    }
+    if (!strcmp(next->version, cur->version)) {
+        mf_config_release(next);
+        return;
+    }
+    atomic_store(&s->config, next);
+    mf_jsonbuf_t l;
+    mf_log_begin(&l, MF_LOG_INFO, "config reloaded", 15, NULL);
+    mf_jsonbuf_cstr(&l, "trigger", why);
+    mf_jsonbuf_cstr(&l, "version", next->version);
+    mf_jsonbuf_int(&l, "keys", next->nentries);
+    mf_log_end(&l);
+    mf_config_release(cur);
 }
 
 /* Loads the scripts folder again and, when it holds a good set that differs, makes it the
@@ -228,6 +266,13 @@ int mf_server_run(const mf_options_t *o)
         return MF_EXIT_START;
     }
     atomic_init(&s.current, first);
+    mf_config_t *config;
+    if (mf_config_load(o->config_dir, &config, err, sizeof err)) {
+        fatal("cannot load the config", err);
+        mf_scripts_release(first);
+        return MF_EXIT_START;
+    }
+    atomic_init(&s.config, config);
     mf_lifecycle_set_scripts(first->version, first->version, NULL);
     if (start(&s, err, sizeof err)) {
         fatal("cannot start", err);
@@ -240,6 +285,7 @@ int mf_server_run(const mf_options_t *o)
         int sig = wait_signal(&set, 0);
         if (sig == SIGHUP) {
             /* The watcher signals changes with SIGHUP too: it is the one reload trigger. */
+            reload_config(&s, "change or SIGHUP");
             reload(&s, "change or SIGHUP");
             continue;
         }

@@ -385,7 +385,7 @@ static int build_state(mf_vm_t *vm, char *err, size_t errlen)
     add_module(L, "mayfly.log");
     luaopen_mayfly_redis(L);
     add_module(L, "mayfly.redis");
-    luaopen_mayfly_config_values(L);
+    mf_config_push_source(L, NULL);
     add_module(L, "mayfly._config_source");
     if (open_stdlib(L, err, errlen))
         return -1;
@@ -473,6 +473,16 @@ void mf_vm_free(mf_vm_t *vm)
         lua_close(vm->L);
     pthread_mutex_destroy(&vm->hook_lock);
     free(vm);
+}
+
+/* ---- config ---- */
+
+void mf_vm_set_config(mf_vm_t *vm, const mf_config_t *c)
+{
+    /* Between requests, with nothing on the stack: building it can only fail for memory, which
+     * the panic handler reports. */
+    mf_config_push_source(vm->L, c);
+    add_module(vm->L, "mayfly._config_source");
 }
 
 /* ---- scripts ---- */

@@ -9,6 +9,7 @@
 
 #include <lua.h>
 
+#include "config.h"
 #include "options.h"
 #include "request.h"
 #include "scripts.h"
@@ -44,6 +45,10 @@ enum {
 void mf_vm_set_ref(lua_State *L, int which);
 /* Pushes the value of slot which (nil when unset). */
 void mf_vm_push_ref(lua_State *L, int which);
+
+/* Makes c the config scripts read from the next request on (c may be NULL: no config). The vm
+ * keeps no reference to c. */
+void mf_vm_set_config(mf_vm_t *vm, const mf_config_t *c);
 
 /* Compiles every file of s into the state; s becomes the version requests run on. s must outlive
  * its use by the vm. Returns 0, or -1 with "file:line: message" in err. */

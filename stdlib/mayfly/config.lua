@@ -1,7 +1,8 @@
 -- config: values from the config folder (a ConfigMap), overridden by MAYFLY_CFG_<NAME>.
 -- Values are strings (one file per key) or, from config.json, any JSON value. Tables come back
 -- as fresh copies: a script may change its copy, and the next request sees the original.
-local source = require "mayfly._config_source"
+-- The source is looked up at every read: a reload of the config folder replaces it.
+local require = require
 
 local type, tonumber, tostring, pairs, error = type, tonumber, tostring, pairs, error
 local string_upper, string_gsub, string_match, string_lower = string.upper, string.gsub,
@@ -17,6 +18,7 @@ local function raw(name)
   if type(name) ~= "string" then
     error("config: name must be a string, got " .. type(name), 3)
   end
+  local source = require "mayfly._config_source"
   local v = source.overrides[override_name(name)]
   if v ~= nil then return v end
   return source.values[name]
@@ -77,6 +79,7 @@ function _M.duration(name, default)
 end
 
 function _M.all()
+  local source = require "mayfly._config_source"
   local t = copy(source.values)
   for k in pairs(source.values) do
     local o = source.overrides[override_name(k)]
