@@ -13,11 +13,28 @@ MF_PID=
 MF_PORT=
 MF_LOG=
 
+REDIS_PID=
+RPORT=
+
 cleanup() {
   [ -n "$MF_PID" ] && kill -KILL "$MF_PID" 2>/dev/null
+  [ -n "$REDIS_PID" ] && kill -TERM "$REDIS_PID" 2>/dev/null
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# redis_start: a redis-server of the test's own on a free loopback port (RPORT; the same port
+# again when restarted), no persistence, stopped by the EXIT trap.
+redis_start() {
+  [ -n "$RPORT" ] || RPORT=$(free_port)
+  redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no --loglevel warning \
+    >"$WORK/redis.log" 2>&1 &
+  REDIS_PID=$!
+  for _ in $(seq 1 100); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && return 0; sleep 0.05; done
+  echo "redis-server did not start"; cat "$WORK/redis.log"; return 1
+}
 
 pass() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
 fail() {

@@ -34,15 +34,8 @@ mkdir -p "$FS"
 
 # Redis, on a free port, database 2 (the redis_select probe checks the connection is still on it).
 REDIS_ENV=()
-REDIS_PID=
 if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
-  RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no --loglevel warning \
-    >"$WORK/redis.log" 2>&1 &
-  REDIS_PID=$!
-  trap '[ -n "$REDIS_PID" ] && kill -KILL "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null; cleanup' EXIT
-  for _ in $(seq 1 100); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
-  if redis-cli -p "$RPORT" ping >/dev/null 2>&1; then
+  if redis_start; then
     REDIS_ENV=(MAYFLY_REDIS_URL="redis://127.0.0.1:$RPORT/2" MAYFLY_CFG_EXPECTED_REDIS_DB=2)
   else
     echo "# redis-server did not start: the redis_* vectors run without Redis"

@@ -2,17 +2,7 @@
 # Redis outage (503 on the routes that need it, the rest unaffected, recovery on its own).
 source "$(dirname "$0")/lib.sh"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-RPORT=$(free_port)
-start_redis() {
-  redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no --loglevel warning \
-    >"$WORK/redis.log" 2>&1 &
-  REDIS_PID=$!
-  for _ in $(seq 1 100); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && return 0; sleep 0.05; done
-  echo "redis-server did not start"; cat "$WORK/redis.log"; return 1
-}
-start_redis || exit 1
-trap 'kill -TERM $REDIS_PID 2>/dev/null; cleanup' EXIT
+redis_start || exit 1
 
 mf_start "$TESTS_DIR/fixtures/redis" MAYFLY_WORKERS=2 MAYFLY_REDIS_URL="redis://127.0.0.1:$RPORT/3" || exit 1
 
@@ -31,7 +21,7 @@ expect "pcall returns nil, err" GET /pcall 200 "not an integer"
 expect "Redis down: 503 with request id" POST /count/x 503 '"request_id"'
 expect "Redis down: other routes unaffected" GET /plain 200 "no redis here"
 expect "Redis down: pcall gives nil, err" GET /pcall 200 "cannot connect to Redis at"
-start_redis || exit 1
+redis_start || exit 1
 ok=
 for _ in $(seq 1 20); do
   http POST /count/y

@@ -8,29 +8,18 @@ source "$(dirname "$0")/lib.sh"
 SHOP="$MAYFLY_SOURCE_DIR/examples/shop"
 DB=5
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-RPORT=$(free_port)
-REDIS_PID=
-start_redis() {
-  redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no --loglevel warning \
-    >"$WORK/redis.log" 2>&1 &
-  REDIS_PID=$!
-  for _ in $(seq 1 100); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && return 0; sleep 0.05; done
-  echo "redis-server did not start"; cat "$WORK/redis.log"; return 1
-}
 rcli() { redis-cli -p "$RPORT" -n "$DB" "$@"; }
 
 A_PID= B_PID= C_PID=
 stop_all() {
   local p
   for p in $A_PID $B_PID $C_PID; do kill -KILL "$p" 2>/dev/null; done
-  [ -n "$REDIS_PID" ] && kill -TERM "$REDIS_PID" 2>/dev/null
   MF_PID=
   cleanup
 }
 trap stop_all EXIT
 
-start_redis || exit 1
+redis_start || exit 1
 SETTINGS=(MAYFLY_WORKERS=2 MAYFLY_REDIS_URL="redis://127.0.0.1:$RPORT/$DB")
 mf_start "$SHOP" "${SETTINGS[@]}" || exit 1
 A_PID=$MF_PID A_PORT=$MF_PORT A_LOG=$MF_LOG
