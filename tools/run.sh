@@ -20,7 +20,9 @@ if [ -z "${MAYFLY_REDIS_URL:-}" ]; then
   echo "started redis-server on 127.0.0.1:$port for this session" >&2
 fi
 export MAYFLY_SCRIPTS=${MAYFLY_SCRIPTS:-$PWD/scripts}
-build/mayfly serve "$@" &
+# A session of its own, so that one Ctrl-C or SIGTERM reaches mayfly once (forwarded below)
+# and starts the drain; a second one ends it at once.
+setsid build/mayfly serve "$@" &
 mayfly_pid=$!
 trap 'kill -TERM $mayfly_pid 2>/dev/null' INT TERM
 wait "$mayfly_pid" || true
