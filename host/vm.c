@@ -604,12 +604,18 @@ static struct MHD_Response *answer_error(mf_vm_t *vm, mf_request_t *r, int timed
                              mf_request_id(r));
 }
 
-/* Protected: the result table may have metamethods and building req may run out of memory.
- * Arguments: the table the chunk returned, the route, the request. */
+/* One protected call for the whole run: the route file's chunk (argument 1, its environment
+ * set), then the handler in the table it returns (which may have metamethods), then the
+ * request object (whose building may run out of memory). Arguments 2 and 3: the route and the
+ * request. */
 static int dispatch(lua_State *L)
 {
     const mf_route_t *route = lua_touserdata(L, 2);
     mf_request_t *r = lua_touserdata(L, 3);
+    lua_pushvalue(L, 1);
+    lua_pushstring(L, mf_vm_of(L)->scripts->files[route->file].module);
+    lua_call(L, 1, 1);
+    lua_replace(L, 1);
     if (!lua_istable(L, 1))
         return luaL_error(L, "%s returned a %s instead of its table of routes",
                           mf_vm_of(L)->scripts->files[route->file].name, luaL_typename(L, 1));
@@ -630,13 +636,14 @@ struct MHD_Response *mf_vm_run(mf_vm_t *vm, mf_request_t *r)
     char err[512];
 
     run_begin(vm, r);
-    if (run_chunk(vm, route->file)) {
-        resp = answer_error(vm, r, is_late(vm));
-        goto done;
-    }
-    /* stack: traceback, env, result */
+    mf_vm_push_ref(L, MF_REF_TRACEBACK); /* 1 */
+    mf_sandbox_enter_env(L);             /* 2 */
     mf_vm_push_ref(L, MF_REF_DISPATCH);
-    lua_insert(L, -2);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->chunks_ref);
+    lua_rawgeti(L, -1, route->file + 1);
+    lua_replace(L, -2);
+    lua_pushvalue(L, 2);
+    lua_setfenv(L, -2);
     lua_pushlightuserdata(L, (void *)route);
     lua_pushlightuserdata(L, r);
     if (lua_pcall(L, 3, 1, 1) != 0) {
