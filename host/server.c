@@ -120,6 +120,16 @@ static void teardown(server_t *s)
     mf_config_release(atomic_load(&s->config));
 }
 
+/* Begins the log line of a reload: msg, the trigger, and for a failure its error. */
+static void reload_line(mf_jsonbuf_t *l, int level, const char *msg, const char *why,
+                        const char *error)
+{
+    mf_log_begin(l, level, msg, strlen(msg), NULL);
+    mf_jsonbuf_cstr(l, "trigger", why);
+    if (error)
+        mf_jsonbuf_cstr(l, "error", error);
+}
+
 /* Loads the config folder again and publishes it when it is good and differs; a bad one (an
  * unreadable folder, config.json that is not an object) keeps the old config. */
 static void reload_config(server_t *s, const char *why)
@@ -128,11 +138,9 @@ static void reload_config(server_t *s, const char *why)
     char err[1024];
     if (!s->opts->config_dir)
         return;
+    mf_jsonbuf_t l;
     if (mf_config_load(s->opts->config_dir, &next, err, sizeof err)) {
-        mf_jsonbuf_t l;
-        mf_log_begin(&l, MF_LOG_ERROR, "config reload failed: the old config stays", 42, NULL);
-        mf_jsonbuf_cstr(&l, "trigger", why);
-        mf_jsonbuf_cstr(&l, "error", err);
+        reload_line(&l, MF_LOG_ERROR, "config reload failed: the old config stays", why, err);
         mf_log_end(&l);
         return;
     }
@@ -141,9 +149,7 @@ static void reload_config(server_t *s, const char *why)
         return;
     }
     atomic_store(&s->config, next);
-    mf_jsonbuf_t l;
-    mf_log_begin(&l, MF_LOG_INFO, "config reloaded", 15, NULL);
-    mf_jsonbuf_cstr(&l, "trigger", why);
+    reload_line(&l, MF_LOG_INFO, "config reloaded", why, NULL);
     mf_jsonbuf_cstr(&l, "version", next->version);
     mf_jsonbuf_int(&l, "keys", next->nentries);
     mf_log_end(&l);
@@ -159,12 +165,10 @@ static void reload(server_t *s, const char *why)
     char err[1024];
     int64_t t0 = mf_now_ns();
 
+    mf_jsonbuf_t l;
     if (mf_scripts_load(o->scripts_dir, o, &next, err, sizeof err)) {
-        mf_jsonbuf_t l;
-        mf_log_begin(&l, MF_LOG_ERROR, "reload failed: the old version keeps serving", 44, NULL);
-        mf_jsonbuf_cstr(&l, "trigger", why);
+        reload_line(&l, MF_LOG_ERROR, "reload failed: the old version keeps serving", why, err);
         mf_jsonbuf_cstr(&l, "serving", cur->version);
-        mf_jsonbuf_cstr(&l, "error", err);
         mf_log_end(&l);
         mf_lifecycle_set_scripts(cur->version, "", err);
         return;
@@ -177,9 +181,7 @@ static void reload(server_t *s, const char *why)
         return;
     }
     atomic_store(&s->current, next);
-    mf_jsonbuf_t l;
-    mf_log_begin(&l, MF_LOG_INFO, "reloaded", 8, NULL);
-    mf_jsonbuf_cstr(&l, "trigger", why);
+    reload_line(&l, MF_LOG_INFO, "reloaded", why, NULL);
     mf_jsonbuf_cstr(&l, "version", next->version);
     mf_jsonbuf_cstr(&l, "previous", cur->version);
     mf_jsonbuf_int(&l, "files", next->nfiles);
