@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,7 +17,6 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "probes.h"
-#include "random.h"
 #include "response.h"
 
 /* ---- listening sockets ---- */

@@ -10,7 +10,6 @@
 #include "lapi.h"
 #include "vm.h"
 
-static char http_error_mt_key;
 
 /* ---- percent-decoding ---- */
 
@@ -191,6 +190,12 @@ static int l_request_index(lua_State *L)
     return 1;
 }
 
+static int l_http_error_tostring(lua_State *L)
+{
+    lua_getfield(L, 1, "message");
+    return 1;
+}
+
 void mf_request_open(lua_State *L)
 {
     lua_createtable(L, 0, 2);
@@ -201,6 +206,12 @@ void mf_request_open(lua_State *L)
     mf_vm_set_ref(L, MF_REF_REQUEST_MT);
     lua_pushcfunction(L, l_request_json);
     mf_vm_set_ref(L, MF_REF_REQUEST_JSON);
+    lua_createtable(L, 0, 2);
+    lua_pushcfunction(L, l_http_error_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, "mayfly: http error");
+    lua_setfield(L, -2, "__metatable");
+    mf_vm_set_ref(L, MF_REF_HTTP_ERROR_MT);
 }
 
 void mf_request_push(lua_State *L, mf_request_t *r)
@@ -214,11 +225,6 @@ void mf_request_push(lua_State *L, mf_request_t *r)
 
 /* ---- errors answered with a status of their own ---- */
 
-static int l_http_error_tostring(lua_State *L)
-{
-    lua_getfield(L, 1, "message");
-    return 1;
-}
 
 int mf_lapi_http_error(lua_State *L, int status, const char *message)
 {
@@ -227,19 +233,7 @@ int mf_lapi_http_error(lua_State *L, int status, const char *message)
     lua_setfield(L, -2, "status");
     lua_pushstring(L, message);
     lua_setfield(L, -2, "message");
-    lua_pushlightuserdata(L, &http_error_mt_key);
-    lua_rawget(L, LUA_REGISTRYINDEX);
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        lua_createtable(L, 0, 2);
-        lua_pushcfunction(L, l_http_error_tostring);
-        lua_setfield(L, -2, "__tostring");
-        lua_pushliteral(L, "mayfly: http error");
-        lua_setfield(L, -2, "__metatable");
-        lua_pushlightuserdata(L, &http_error_mt_key);
-        lua_pushvalue(L, -2);
-        lua_rawset(L, LUA_REGISTRYINDEX);
-    }
+    mf_vm_push_ref(L, MF_REF_HTTP_ERROR_MT);
     lua_setmetatable(L, -2);
     return lua_error(L);
 }
@@ -249,8 +243,7 @@ int mf_lapi_http_error_status(lua_State *L, int idx, const char **message)
     int status = 0;
     if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx))
         return 0;
-    lua_pushlightuserdata(L, &http_error_mt_key);
-    lua_rawget(L, LUA_REGISTRYINDEX);
+    mf_vm_push_ref(L, MF_REF_HTTP_ERROR_MT);
     int is_error = lua_rawequal(L, -1, -2);
     lua_pop(L, 2);
     if (!is_error)

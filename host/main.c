@@ -21,7 +21,7 @@ static const char usage[] =
 static void print_help(FILE *f)
 {
     fputs(usage, f);
-    fputs(mf_options_help, f);
+    mf_options_print_help(f);
 }
 
 int main(int argc, char **argv)

@@ -190,23 +190,15 @@ static const setting_t settings[] = {
 };
 #undef OFF
 
-const char mf_options_help[] =
-    "  --listen ADDR            MAYFLY_LISTEN            address:port [0.0.0.0:8080]\n"
-    "  --scripts DIR            MAYFLY_SCRIPTS           handler scripts [./scripts]\n"
-    "  --config DIR             MAYFLY_CONFIG            config folder [none]\n"
-    "  --redis-url URL          MAYFLY_REDIS_URL         redis://[user:pass@]host:port/db [none]\n"
-    "  --workers N              MAYFLY_WORKERS           worker threads [cores]\n"
-    "  --drain-delay D          MAYFLY_DRAIN_DELAY       serve on after SIGTERM [5s]\n"
-    "  --shutdown-timeout D     MAYFLY_SHUTDOWN_TIMEOUT  bound on the drain [25s]\n"
-    "  --request-timeout D      MAYFLY_REQUEST_TIMEOUT   bound on one handler run [30s]\n"
-    "  --idle-timeout D         MAYFLY_IDLE_TIMEOUT      close silent connections [30s]\n"
-    "  --max-body SIZE          MAYFLY_MAX_BODY          largest request body [1MiB]\n"
-    "  --max-header SIZE        MAYFLY_MAX_HEADER        largest request head [16KiB]\n"
-    "  --max-connections N      MAYFLY_MAX_CONNECTIONS   open connections per worker [4096]\n"
-    "  --max-connections-per-ip N  MAYFLY_MAX_CONNECTIONS_PER_IP  per address, 0 = off [0]\n"
-    "  --log-level L            MAYFLY_LOG_LEVEL         debug|info|warn|error [info]\n"
-    "  --access-log on|off      MAYFLY_ACCESS_LOG        one line per request [on]\n"
-    "Durations: 250ms, 5s, 2m, 1h (a bare number is seconds). Sizes: 65536, 64KiB, 1MiB.\n";
+void mf_options_print_help(FILE *f)
+{
+    char flag[64];
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        snprintf(flag, sizeof flag, "--%s", settings[i].flag);
+        fprintf(f, "  %-26s %-31s %s\n", flag, settings[i].env, settings[i].help);
+    }
+    fputs("Durations: 250ms, 5s, 2m, 1h (a bare number is seconds). Sizes: 65536, 64KiB, 1MiB.\n", f);
+}
 
 static int apply(mf_options_t *o, const setting_t *st, const char *value, const char *source,
                  char *err, size_t errlen)

@@ -3,6 +3,7 @@
 #define MF_OPTIONS_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 enum { MF_LOG_DEBUG = 0, MF_LOG_INFO, MF_LOG_WARN, MF_LOG_ERROR };
@@ -39,7 +40,7 @@ int mf_parse_int(const char *s, long min, long max, long *v);
 int mf_parse_listen(const char *s, char *host, size_t hostlen, int *port);
 int mf_parse_log_level(const char *s, int *level);
 
-/* The help text of `serve`'s settings, one line each, for `mayfly --help`. */
-extern const char mf_options_help[];
+/* Writes the help of `serve`'s settings, one line each, for `mayfly --help`. */
+void mf_options_print_help(FILE *f);
 
 #endif

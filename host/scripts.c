@@ -171,7 +171,7 @@ int mf_scripts_load(const char *dir, const mf_options_t *opts, mf_scripts_t **ou
     if (read_folder(s, s->dir, err, errlen))
         goto fail;
     compute_version(s);
-    vm = mf_vm_new(opts, -1, err, errlen);
+    vm = mf_vm_new(opts, err, errlen);
     if (!vm || mf_vm_compile(vm, s, err, errlen))
         goto fail;
     for (int i = 0; i < s->nfiles; i++) {

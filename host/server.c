@@ -75,7 +75,7 @@ static int start(server_t *s, char *err, size_t errlen)
     free(fds);
     for (int i = 0; i < o->workers; i++) {
         mf_worker_t *w = &s->workers[i];
-        w->vm = mf_vm_new(o, i, err, errlen);
+        w->vm = mf_vm_new(o, err, errlen);
         if (!w->vm || mf_vm_compile(w->vm, w->scripts, err, errlen))
             return -1;
         mf_vm_set_config(w->vm, w->config);

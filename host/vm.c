@@ -23,7 +23,6 @@
 struct mf_vm {
     lua_State *L;
     const mf_options_t *opts;
-    int worker_id;
     size_t mem;
     lua_Alloc base_alloc; /* LuaJIT's own allocator, which vm_alloc accounts for */
     void *base_alloc_ud;
@@ -52,11 +51,6 @@ mf_vm_t *mf_vm_of(lua_State *L)
     void *ud;
     lua_getallocf(L, &ud);
     return ud;
-}
-
-lua_State *mf_vm_state(mf_vm_t *vm)
-{
-    return vm->L;
 }
 
 const mf_options_t *mf_vm_options(mf_vm_t *vm)
@@ -438,11 +432,10 @@ static int on_panic(lua_State *L)
     abort();
 }
 
-mf_vm_t *mf_vm_new(const mf_options_t *opts, int worker_id, char *err, size_t errlen)
+mf_vm_t *mf_vm_new(const mf_options_t *opts, char *err, size_t errlen)
 {
     mf_vm_t *vm = mf_xcalloc(1, sizeof *vm);
     vm->opts = opts;
-    vm->worker_id = worker_id;
     vm->chunks_ref = LUA_NOREF;
     vm->loaded_ref = LUA_NOREF;
     atomic_store(&vm->late_gen, UINT64_MAX); /* no generation is late yet */

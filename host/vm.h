@@ -18,12 +18,11 @@ struct MHD_Response;
 typedef struct mf_vm mf_vm_t;
 
 /* Returns NULL with a message in err when the state cannot be built. */
-mf_vm_t *mf_vm_new(const mf_options_t *opts, int worker_id, char *err, size_t errlen);
+mf_vm_t *mf_vm_new(const mf_options_t *opts, char *err, size_t errlen);
 void mf_vm_free(mf_vm_t *vm);
 
 /* The vm of a state (its allocator's userdata): how C functions find their context. */
 mf_vm_t *mf_vm_of(lua_State *L);
-lua_State *mf_vm_state(mf_vm_t *vm);
 const mf_options_t *mf_vm_options(mf_vm_t *vm);
 /* The request being served, or NULL (start-up, probes of the scripts). */
 mf_request_t *mf_vm_request(mf_vm_t *vm);
@@ -38,6 +37,7 @@ enum {
     MF_REF_REQUEST_MT,
     MF_REF_REQUEST_JSON,
     MF_REF_READ_RESULT,
+    MF_REF_HTTP_ERROR_MT,
     MF_REF_CONSTANTS,
     MF_REF_COUNT
 };

@@ -33,7 +33,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    mf_vm_t *vm = mf_vm_new(&o, 0, err, sizeof err);
+    mf_vm_t *vm = mf_vm_new(&o, err, sizeof err);
     if (!vm || mf_vm_compile(vm, s, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;

@@ -6,48 +6,36 @@
 
 TEST(durations)
 {
-    int64_t ms;
-    ASSERT_EQ_INT(mf_parse_duration_ms("5s", &ms), 0);
-    ASSERT_EQ_INT(ms, 5000);
-    ASSERT_EQ_INT(mf_parse_duration_ms("250ms", &ms), 0);
-    ASSERT_EQ_INT(ms, 250);
-    ASSERT_EQ_INT(mf_parse_duration_ms("2m", &ms), 0);
-    ASSERT_EQ_INT(ms, 120000);
-    ASSERT_EQ_INT(mf_parse_duration_ms("1h", &ms), 0);
-    ASSERT_EQ_INT(ms, 3600000);
-    ASSERT_EQ_INT(mf_parse_duration_ms("1.5s", &ms), 0);
-    ASSERT_EQ_INT(ms, 1500);
-    ASSERT_EQ_INT(mf_parse_duration_ms("30", &ms), 0);
-    ASSERT_EQ_INT(ms, 30000);
-    ASSERT_EQ_INT(mf_parse_duration_ms("0", &ms), 0);
-    ASSERT_EQ_INT(ms, 0);
-    ASSERT_EQ_INT(mf_parse_duration_ms("", &ms), -1);
-    ASSERT_EQ_INT(mf_parse_duration_ms("-1s", &ms), -1);
-    ASSERT_EQ_INT(mf_parse_duration_ms("5 s", &ms), -1);
-    ASSERT_EQ_INT(mf_parse_duration_ms("5d", &ms), -1);
-    ASSERT_EQ_INT(mf_parse_duration_ms("fast", &ms), -1);
-    ASSERT_EQ_INT(mf_parse_duration_ms("1e30s", &ms), -1);
+    static const struct {
+        const char *in;
+        int64_t ms; /* -1: refused */
+    } cases[] = {{"5s", 5000},  {"250ms", 250}, {"2m", 120000}, {"1h", 3600000}, {"1.5s", 1500},
+                 {"30", 30000}, {"0", 0},       {"", -1},       {"-1s", -1},     {"5 s", -1},
+                 {"5d", -1},    {"fast", -1},   {"1e30s", -1}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t ms = -1;
+        int rc = mf_parse_duration_ms(cases[i].in, &ms);
+        ASSERT_EQ_INT(rc, cases[i].ms < 0 ? -1 : 0);
+        if (cases[i].ms >= 0)
+            ASSERT_EQ_INT(ms, cases[i].ms);
+    }
 }
 
 TEST(sizes)
 {
-    size_t n;
-    ASSERT_EQ_INT(mf_parse_size("1048576", &n), 0);
-    ASSERT_EQ_INT(n, 1048576);
-    ASSERT_EQ_INT(mf_parse_size("1MiB", &n), 0);
-    ASSERT_EQ_INT(n, 1048576);
-    ASSERT_EQ_INT(mf_parse_size("64KiB", &n), 0);
-    ASSERT_EQ_INT(n, 65536);
-    ASSERT_EQ_INT(mf_parse_size("64k", &n), 0);
-    ASSERT_EQ_INT(n, 65536);
-    ASSERT_EQ_INT(mf_parse_size("2MB", &n), 0);
-    ASSERT_EQ_INT(n, 2000000);
-    ASSERT_EQ_INT(mf_parse_size("1gib", &n), 0);
-    ASSERT_EQ_INT(n, 1073741824);
-    ASSERT_EQ_INT(mf_parse_size("lots", &n), -1);
-    ASSERT_EQ_INT(mf_parse_size("-1", &n), -1);
-    ASSERT_EQ_INT(mf_parse_size("1TiB", &n), -1);
-    ASSERT_EQ_INT(mf_parse_size("", &n), -1);
+    static const struct {
+        const char *in;
+        long long bytes; /* -1: refused */
+    } cases[] = {{"1048576", 1048576}, {"1MiB", 1048576}, {"64KiB", 65536}, {"64k", 65536},
+                 {"2MB", 2000000},     {"1gib", 1073741824}, {"lots", -1},  {"-1", -1},
+                 {"1TiB", -1},         {"", -1}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = 0;
+        int rc = mf_parse_size(cases[i].in, &n);
+        ASSERT_EQ_INT(rc, cases[i].bytes < 0 ? -1 : 0);
+        if (cases[i].bytes >= 0)
+            ASSERT_EQ_INT(n, cases[i].bytes);
+    }
 }
 
 TEST(bools_levels_ints)
