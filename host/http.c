@@ -19,81 +19,6 @@
 #include "probes.h"
 #include "response.h"
 
-/* ---- listening sockets ---- */
-
-static int open_socket(const mf_options_t *o, int port, char *err, size_t errlen)
-{
-    struct sockaddr_storage ss;
-    socklen_t sslen;
-    const char *host = o->listen_host;
-    int one = 1, fd = -1;
-
-    memset(&ss, 0, sizeof ss);
-    if (!*host) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        a->sin6_family = AF_INET6;
-        a->sin6_addr = in6addr_any;
-        a->sin6_port = htons((uint16_t)port);
-        sslen = sizeof *a;
-    } else if (strchr(host, ':')) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons((uint16_t)port);
-        sslen = sizeof *a;
-        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
-            goto bad_host;
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        a->sin_family = AF_INET;
-        a->sin_port = htons((uint16_t)port);
-        sslen = sizeof *a;
-        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-            goto bad_host;
-    }
-    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one))
-        goto sys_fail;
-    if (ss.ss_family == AF_INET6 && !*host) {
-        int zero = 0; /* "every address" means IPv4 too */
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-    }
-    if (bind(fd, (struct sockaddr *)&ss, sslen) || listen(fd, 1024))
-        goto sys_fail;
-    return fd;
-bad_host:
-    snprintf(err, errlen, "listen address '%s' is not a numeric IPv4 or IPv6 address", host);
-    return -1;
-sys_fail:
-    snprintf(err, errlen, "cannot listen on %s%s%s:%d: %s", strchr(host, ':') ? "[" : "",
-             *host ? host : "*", strchr(host, ':') ? "]" : "", port, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    return -1;
-}
-
-int mf_http_listen(const mf_options_t *o, int n, int *fds, int *port, char *err, size_t errlen)
-{
-    int p = o->listen_port;
-    for (int i = 0; i < n; i++) {
-        fds[i] = open_socket(o, p, err, errlen);
-        if (fds[i] < 0) {
-            while (i-- > 0)
-                close(fds[i]);
-            return -1;
-        }
-        if (p == 0) {
-            struct sockaddr_storage ss;
-            socklen_t len = sizeof ss;
-            getsockname(fds[i], (struct sockaddr *)&ss, &len);
-            p = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                               : ((struct sockaddr_in *)&ss)->sin_port);
-        }
-    }
-    *port = p;
-    return 0;
-}
-
 /* ---- one request ---- */
 
 /* Called by libmicrohttpd with the raw request target, before it decodes anything: the router
@@ -233,8 +158,7 @@ static void sync_version(mf_worker_t *w)
     mf_scripts_retain(latest);
     if (mf_vm_compile(w->vm, latest, err, sizeof err)) {
         /* The server compiled this version already: only memory can fail here. */
-        mf_log_msg(MF_LOG_ERROR, "worker %d keeps version %s: %s", w->id, w->scripts->version,
-                   err);
+        mf_log_msg(MF_LOG_ERROR, "worker %d keeps version %s: %s", w->id, w->scripts->version, err);
         mf_scripts_release(latest);
         return;
     }
@@ -266,14 +190,15 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
         return queue(conn, r, 405, resp);
     }
     r->route = r->match.route;
+    mf_lifecycle_busy(w->id, mf_now_ns(), r->route);
     struct MHD_Response *resp = mf_vm_run(w->vm, r);
+    mf_lifecycle_busy(w->id, 0, NULL);
     return queue(conn, r, r->status, resp);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     mf_worker_t *w = cls;
     mf_request_t *r = *con_cls;
@@ -288,8 +213,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->headers_done = 1;
         r->conn = conn;
         r->method = method;
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
             char *end;
             errno = 0;
@@ -358,16 +283,22 @@ int mf_http_start(mf_worker_t *w, char *err, size_t errlen)
         {MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    w->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                                     MHD_USE_ERROR_LOG,
-                                 0, NULL, NULL, on_request, w, MHD_OPTION_ARRAY, opts,
-                                 MHD_OPTION_END);
+    w->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL,
+        NULL, on_request, w, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!w->daemon) {
         snprintf(err, errlen, "worker %d: the HTTP daemon did not start", w->id);
         return -1;
     }
+    w->accept_fd = w->listen_fd;
     w->listen_fd = -1; /* the daemon owns it now */
     return 0;
+}
+
+int mf_http_adopt(mf_worker_t *w, int fd, const struct sockaddr *addr, unsigned addrlen)
+{
+    /* On failure libmicrohttpd has closed fd itself. */
+    return MHD_add_connection(w->daemon, fd, addr, addrlen) == MHD_YES ? 0 : -1;
 }
 
 void mf_http_quiesce(mf_worker_t *w)

@@ -6,6 +6,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "config.h"
 #include "options.h"
@@ -18,12 +19,13 @@ struct MHD_Daemon;
 typedef struct {
     int id;
     int listen_fd; /* owned until the daemon starts, and again after mf_http_quiesce */
+    int accept_fd; /* the daemon's listening socket, not owned: for the hand-off */
     struct MHD_Daemon *daemon;
     mf_vm_t *vm;
     const mf_options_t *opts;
-    mf_scripts_t *scripts;           /* the version this worker serves (one reference) */
-    mf_scripts_t *_Atomic *latest;   /* the server's current version */
-    mf_config_t *config;             /* the config this worker's scripts read (one reference) */
+    mf_scripts_t *scripts;         /* the version this worker serves (one reference) */
+    mf_scripts_t *_Atomic *latest; /* the server's current version */
+    mf_config_t *config;           /* the config this worker's scripts read (one reference) */
     mf_config_t *_Atomic *latest_config;
     atomic_long in_flight; /* written by the worker thread only */
     /* private to the worker thread */
@@ -31,12 +33,12 @@ typedef struct {
     int nfree;
 } mf_worker_t;
 
-/* Opens n listening sockets on the same address (port 0: the first picks one, the rest share
- * it). Returns 0 and fills fds and *port, or -1 with a message (nothing left open). */
-int mf_http_listen(const mf_options_t *o, int n, int *fds, int *port, char *err, size_t errlen);
-
 /* Starts w's daemon on w->listen_fd. Returns 0 or -1 with a message. */
 int mf_http_start(mf_worker_t *w, char *err, size_t errlen);
+
+/* Serves a connection accepted for w elsewhere (the hand-off). Takes ownership of fd. Returns
+ * 0, or -1 with fd closed. Any thread. */
+int mf_http_adopt(mf_worker_t *w, int fd, const struct sockaddr *addr, unsigned addrlen);
 
 /* Stops accepting: the listening socket is shut down so the kernel sends new connections to
  * other sockets or refuses them; connections already open are still served. */

@@ -43,3 +43,56 @@ void mf_lifecycle_get_scripts(char *serving, char *attempted, char *error, size_
     snprintf(error, errlen, "%s", attempt_error);
     pthread_mutex_unlock(&scripts_lock);
 }
+
+/* ---- busy slots ---- */
+
+static struct {
+    _Atomic int64_t since_ns;
+    const char *_Atomic what;
+} slots[MF_LIFECYCLE_MAX_SLOTS];
+
+void mf_lifecycle_busy(int slot, int64_t since_ns, const char *what)
+{
+    if (slot < 0 || slot >= MF_LIFECYCLE_MAX_SLOTS)
+        return;
+    if (since_ns)
+        atomic_store_explicit(&slots[slot].what, what, memory_order_relaxed);
+    atomic_store_explicit(&slots[slot].since_ns, since_ns, memory_order_release);
+}
+
+int64_t mf_lifecycle_busy_since(int slot)
+{
+    return atomic_load_explicit(&slots[slot].since_ns, memory_order_acquire);
+}
+
+void mf_lifecycle_each_busy(void (*fn)(void *ud, int slot, int64_t since_ns, const char *what),
+                            void *ud)
+{
+    for (int i = 0; i < MF_LIFECYCLE_MAX_SLOTS; i++) {
+        int64_t since = atomic_load_explicit(&slots[i].since_ns, memory_order_acquire);
+        if (since)
+            fn(ud, i, since, atomic_load_explicit(&slots[i].what, memory_order_relaxed));
+    }
+}
+
+typedef struct {
+    int slot;
+    int64_t since_ns;
+    const char *what;
+} longest_t;
+
+static void keep_longest(void *ud, int slot, int64_t since_ns, const char *what)
+{
+    longest_t *l = ud;
+    if (l->slot < 0 || since_ns < l->since_ns)
+        *l = (longest_t){slot, since_ns, what};
+}
+
+int mf_lifecycle_longest_busy(int64_t *since_ns, const char **what)
+{
+    longest_t l = {-1, 0, NULL};
+    mf_lifecycle_each_busy(keep_longest, &l);
+    *since_ns = l.since_ns;
+    *what = l.what;
+    return l.slot;
+}

@@ -58,9 +58,10 @@ int mf_parse_size(const char *s, size_t *bytes)
     static const struct {
         const char *unit;
         double scale;
-    } units[] = {{"", 1},           {"b", 1},          {"k", 1024},       {"kib", 1024},
-                 {"kb", 1000},      {"m", 1048576},    {"mib", 1048576},  {"mb", 1e6},
-                 {"g", 1073741824}, {"gib", 1073741824}, {"gb", 1e9}};
+    } units[] = {
+        {"", 1},        {"b", 1},         {"k", 1024}, {"kib", 1024},     {"kb", 1000},
+        {"m", 1048576}, {"mib", 1048576}, {"mb", 1e6}, {"g", 1073741824}, {"gib", 1073741824},
+        {"gb", 1e9}};
     char *end;
     if (!s || !isdigit((unsigned char)*s))
         return -1;
@@ -109,8 +110,10 @@ int mf_parse_log_level(const char *s, int *level)
 }
 
 /* "0.0.0.0:8080", "[::1]:8080", ":8080" (every address), "8080". */
-int mf_parse_listen(const char *s, char *host, size_t hostlen, int *port)
+int mf_parse_listen(const char *s, mf_listen_t *l)
 {
+    char *host = l->host;
+    size_t hostlen = sizeof l->host;
     const char *colon, *portstr;
     size_t hl;
     long p;
@@ -142,7 +145,7 @@ int mf_parse_listen(const char *s, char *host, size_t hostlen, int *port)
     }
     if (mf_parse_int(portstr, 0, 65535, &p))
         return -1;
-    *port = (int)p;
+    l->port = (int)p;
     return 0;
 }
 
@@ -161,7 +164,10 @@ typedef struct {
 
 #define OFF(f) offsetof(mf_options_t, f)
 static const setting_t settings[] = {
-    {"listen", "MAYFLY_LISTEN", K_LISTEN, 0, 0, 0, "address:port to serve on [0.0.0.0:8080]"},
+    {"listen", "MAYFLY_LISTEN", K_LISTEN, OFF(listen), 0, 0,
+     "address:port to serve on [0.0.0.0:8080]"},
+    {"admin-listen", "MAYFLY_ADMIN_LISTEN", K_LISTEN, OFF(admin), 0, 0,
+     "address:port for probes and metrics only [none: on the main port]"},
     {"scripts", "MAYFLY_SCRIPTS", K_STRING, OFF(scripts_dir), 0, 0,
      "folder of handler scripts [./scripts]"},
     {"config", "MAYFLY_CONFIG", K_STRING, OFF(config_dir), 0, 0, "config folder [none]"},
@@ -176,13 +182,15 @@ static const setting_t settings[] = {
      "bound on one handler run [30s]"},
     {"idle-timeout", "MAYFLY_IDLE_TIMEOUT", K_DURATION, OFF(idle_timeout_ms), 0, 0,
      "close a connection silent this long [30s]"},
+    {"stuck-timeout", "MAYFLY_STUCK_TIMEOUT", K_DURATION, OFF(stuck_timeout_ms), 0, 0,
+     "/livez fails once a request has run this long [2x request timeout]"},
     {"max-body", "MAYFLY_MAX_BODY", K_SIZE, OFF(max_body), 0, 0, "largest request body [1MiB]"},
     {"max-header", "MAYFLY_MAX_HEADER", K_SIZE, OFF(max_header), 0, 0,
      "largest request head (line + headers) [16KiB]"},
     {"max-connections", "MAYFLY_MAX_CONNECTIONS", K_INT, OFF(max_connections), 1, 1000000,
      "open connections per worker [4096]"},
-    {"max-connections-per-ip", "MAYFLY_MAX_CONNECTIONS_PER_IP", K_INT,
-     OFF(max_connections_per_ip), 0, 1000000, "per client address and worker, 0 = no limit [0]"},
+    {"max-connections-per-ip", "MAYFLY_MAX_CONNECTIONS_PER_IP", K_INT, OFF(max_connections_per_ip),
+     0, 1000000, "per client address and worker, 0 = no limit [0]"},
     {"log-level", "MAYFLY_LOG_LEVEL", K_LEVEL, OFF(log_level), 0, 0,
      "debug, info, warn or error [info]"},
     {"access-log", "MAYFLY_ACCESS_LOG", K_BOOL, OFF(access_log), 0, 0,
@@ -197,7 +205,8 @@ void mf_options_print_help(FILE *f)
         snprintf(flag, sizeof flag, "--%s", settings[i].flag);
         fprintf(f, "  %-26s %-31s %s\n", flag, settings[i].env, settings[i].help);
     }
-    fputs("Durations: 250ms, 5s, 2m, 1h (a bare number is seconds). Sizes: 65536, 64KiB, 1MiB.\n", f);
+    fputs("Durations: 250ms, 5s, 2m, 1h (a bare number is seconds). Sizes: 65536, 64KiB, 1MiB.\n",
+          f);
 }
 
 static int apply(mf_options_t *o, const setting_t *st, const char *value, const char *source,
@@ -240,7 +249,7 @@ static int apply(mf_options_t *o, const setting_t *st, const char *value, const 
         expect = "debug, info, warn or error";
         break;
     case K_LISTEN:
-        rc = mf_parse_listen(value, o->listen_host, sizeof o->listen_host, &o->listen_port);
+        rc = mf_parse_listen(value, (mf_listen_t *)(base + st->offset));
         expect = "host:port, such as 0.0.0.0:8080 or [::]:8080";
         break;
     }
@@ -267,8 +276,10 @@ int mf_options_load(mf_options_t *o, int argc, char **argv, char *err, size_t er
     char source[96];
 
     memset(o, 0, sizeof *o);
-    o->listen_port = 8080;
-    strcpy(o->listen_host, "0.0.0.0");
+    o->listen.port = 8080;
+    strcpy(o->listen.host, "0.0.0.0");
+    o->admin.port = -1;
+    o->stuck_timeout_ms = -1;
     o->scripts_dir = "./scripts";
     o->workers = default_workers();
     o->drain_delay_ms = 5000;
@@ -321,6 +332,8 @@ int mf_options_load(mf_options_t *o, int argc, char **argv, char *err, size_t er
         if (apply(o, st, value, source, err, errlen))
             return -1;
     }
+    if (o->stuck_timeout_ms < 0)
+        o->stuck_timeout_ms = o->request_timeout_ms ? 2 * o->request_timeout_ms : 60000;
     if (o->max_header < 4096) {
         snprintf(err, errlen, "max-header: must be at least 4KiB");
         return -1;

@@ -9,8 +9,13 @@
 enum { MF_LOG_DEBUG = 0, MF_LOG_INFO, MF_LOG_WARN, MF_LOG_ERROR };
 
 typedef struct {
-    char listen_host[64]; /* numeric address; "" is every IPv4 and IPv6 address */
-    int listen_port;      /* 0 picks a free port (logged at start) */
+    char host[64]; /* numeric address; "" is every IPv4 and IPv6 address */
+    int port;      /* 0 picks a free port (logged at start); -1: not set */
+} mf_listen_t;
+
+typedef struct {
+    mf_listen_t listen;
+    mf_listen_t admin; /* probes and metrics on a listener of their own; port -1: none */
     const char *scripts_dir;
     const char *config_dir; /* NULL: no config folder */
     const char *redis_url;  /* NULL: Redis calls fail with a clear error */
@@ -19,6 +24,7 @@ typedef struct {
     int64_t shutdown_timeout_ms;
     int64_t request_timeout_ms;
     int64_t idle_timeout_ms;
+    int64_t stuck_timeout_ms; /* /livez fails when one request has run this long */
     size_t max_body;
     size_t max_header;
     int max_connections;
@@ -37,7 +43,7 @@ int mf_parse_duration_ms(const char *s, int64_t *ms);
 int mf_parse_size(const char *s, size_t *bytes);
 int mf_parse_bool(const char *s, int *b);
 int mf_parse_int(const char *s, long min, long max, long *v);
-int mf_parse_listen(const char *s, char *host, size_t hostlen, int *port);
+int mf_parse_listen(const char *s, mf_listen_t *l);
 int mf_parse_log_level(const char *s, int *level);
 
 /* Writes the help of `serve`'s settings, one line each, for `mayfly --help`. */

@@ -6,11 +6,32 @@
 
 #include <microhttpd.h>
 
+#include "clock.h"
 #include "jsonbuf.h"
-
 #include "lifecycle.h"
 
 static const char *const paths[] = {"/livez", "/readyz", "/startupz", NULL};
+
+static int64_t stuck_ns = 60 * 1000000000LL;
+
+#define MAX_CHECKS 8
+static struct {
+    const char *name;
+    mf_ready_check_fn fn;
+    void *ud;
+} checks[MAX_CHECKS];
+static int nchecks;
+
+void mf_probes_set_stuck_limit(int64_t stuck_ms)
+{
+    stuck_ns = stuck_ms * 1000000;
+}
+
+void mf_probes_add_check(const char *name, mf_ready_check_fn fn, void *ud)
+{
+    if (nchecks < MAX_CHECKS)
+        checks[nchecks++] = (typeof(checks[0])){name, fn, ud};
+}
 
 static int which(const char *path, size_t len)
 {
@@ -25,8 +46,10 @@ int mf_probes_owns(const char *path, size_t path_len)
     return which(path, path_len) >= 0;
 }
 
-static struct MHD_Response *json_response(char *json, size_t len)
+static struct MHD_Response *json_response(mf_jsonbuf_t *j)
 {
+    size_t len;
+    char *json = mf_jsonbuf_close(j, &len);
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, json, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(json);
@@ -37,18 +60,40 @@ static struct MHD_Response *json_response(char *json, size_t len)
     return resp;
 }
 
-/* {"status", "checks": {"lifecycle": {...}, "scripts": {...}}}: the scripts check stays ok while
- * a version serves, even when the last reload attempt failed (its error is shown). */
-static struct MHD_Response *readyz(int ok, mf_state_t s, int *status)
+/* The process can serve: nothing external is consulted, only whether one run has been going
+ * longer than the stuck limit (a worker wedged in a C call the request timeout cannot cut). */
+static struct MHD_Response *livez(int *status)
 {
-    char serving[17], attempted[17], error[1024];
     mf_jsonbuf_t j;
-    size_t len;
+    int64_t since;
+    const char *what;
+    int slot = mf_lifecycle_longest_busy(&since, &what);
+    int64_t busy = slot >= 0 ? mf_now_ns() - since : 0;
+    int ok = busy < stuck_ns;
 
-    mf_lifecycle_get_scripts(serving, attempted, error, sizeof error);
     *status = ok ? 200 : 503;
     mf_jsonbuf_open(&j);
-    mf_jsonbuf_cstr(&j, "status", ok ? "ok" : "unavailable");
+    mf_jsonbuf_cstr(&j, "status", ok ? "ok" : "stuck");
+    if (!ok) {
+        mf_jsonbuf_int(&j, "slot", slot);
+        mf_jsonbuf_cstr(&j, "running", what ? what : "");
+        mf_jsonbuf_int(&j, "for_ms", busy / 1000000);
+    }
+    return json_response(&j);
+}
+
+/* {"status", "checks": {"lifecycle": {...}, "scripts": {...}, <registered>...}}: the scripts
+ * check stays ok while a version serves, even when the last reload attempt failed (its error is
+ * shown). */
+static struct MHD_Response *readyz(int *status)
+{
+    char serving[17], attempted[17], error[1024], why[256];
+    mf_state_t s = mf_lifecycle_get();
+    mf_jsonbuf_t j;
+    int ok = s == MF_READY;
+
+    mf_lifecycle_get_scripts(serving, attempted, error, sizeof error);
+    mf_jsonbuf_open(&j);
     mf_jsonbuf_begin(&j, "checks");
     mf_jsonbuf_begin(&j, "lifecycle");
     mf_jsonbuf_bool(&j, "ok", ok);
@@ -61,36 +106,40 @@ static struct MHD_Response *readyz(int ok, mf_state_t s, int *status)
     if (error[0])
         mf_jsonbuf_cstr(&j, "last_error", error);
     mf_jsonbuf_end(&j);
+    for (int i = 0; i < nchecks; i++) {
+        why[0] = '\0';
+        int good = checks[i].fn(checks[i].ud, why, sizeof why);
+        ok &= good;
+        mf_jsonbuf_begin(&j, checks[i].name);
+        mf_jsonbuf_bool(&j, "ok", good);
+        if (why[0])
+            mf_jsonbuf_cstr(&j, good ? "detail" : "error", why);
+        mf_jsonbuf_end(&j);
+    }
     mf_jsonbuf_end(&j);
-    char *json = mf_jsonbuf_close(&j, &len);
-    return json_response(json, len);
+    mf_jsonbuf_cstr(&j, "status", ok ? "ok" : "unavailable");
+    *status = ok ? 200 : 503;
+    return json_response(&j);
+}
+
+static struct MHD_Response *startupz(int *status)
+{
+    mf_jsonbuf_t j;
+    int ok = mf_lifecycle_get() != MF_STARTING;
+    *status = ok ? 200 : 503;
+    mf_jsonbuf_open(&j);
+    mf_jsonbuf_cstr(&j, "status", ok ? "ok" : "starting");
+    return json_response(&j);
 }
 
 struct MHD_Response *mf_probes_answer(const char *path, size_t path_len, int *status)
 {
-    char body[256];
-    mf_state_t s = mf_lifecycle_get();
-    int ok, n;
-
     switch (which(path, path_len)) {
-    case 0: /* livez: the process serves; no dependency is consulted */
-        ok = 1;
-        n = snprintf(body, sizeof body, "{\"status\":\"ok\"}");
-        break;
+    case 0:
+        return livez(status);
     case 1:
-        ok = s == MF_READY;
-        return readyz(ok, s, status);
+        return readyz(status);
     default:
-        ok = s != MF_STARTING;
-        n = snprintf(body, sizeof body, "{\"status\":\"%s\"}", ok ? "ok" : "starting");
-        break;
+        return startupz(status);
     }
-    *status = ok ? 200 : 503;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
-    if (resp) {
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    }
-    return resp;
 }

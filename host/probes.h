@@ -3,8 +3,18 @@
 #define MF_PROBES_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct MHD_Response;
+
+/* /livez fails once one run (a request or a hook) has lasted stuck_ms. */
+void mf_probes_set_stuck_limit(int64_t stuck_ms);
+
+/* A readiness condition beside the lifecycle and the scripts: returns 1 when ready, or 0 with a
+ * reason in why. Called from the thread answering /readyz, so it must answer at once (report a
+ * state kept up to date elsewhere, never do I/O). Registered at start-up, before serving. */
+typedef int (*mf_ready_check_fn)(void *ud, char *why, size_t whylen);
+void mf_probes_add_check(const char *name, mf_ready_check_fn fn, void *ud);
 
 /* 1 when path (raw, path_len bytes) is one of the host's endpoints. */
 int mf_probes_owns(const char *path, size_t path_len);

@@ -9,12 +9,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin.h"
 #include "alloc.h"
 #include "clock.h"
 #include "config.h"
+#include "handoff.h"
 #include "http.h"
 #include "lifecycle.h"
+#include "listen.h"
 #include "log.h"
+#include "probes.h"
 #include "scripts.h"
 #include "vm.h"
 #include "watch.h"
@@ -29,6 +33,8 @@ typedef struct {
     mf_vm_t **vms;
     int nworkers;
     mf_watchdog_t *watchdog;
+    mf_admin_t *admin;
+    mf_handoff_t *handoff;
 } server_t;
 
 static void fatal(const char *what, const char *err)
@@ -51,12 +57,18 @@ static int start(server_t *s, char *err, size_t errlen)
     int port;
     int *fds = mf_xcalloc((size_t)o->workers, sizeof *fds);
 
+    mf_probes_set_stuck_limit(o->stuck_timeout_ms);
+    s->admin = mf_admin_start(o, err, errlen); /* first: probes answer while starting */
+    if (!s->admin) {
+        free(fds);
+        return -1;
+    }
     s->nworkers = o->workers;
     s->workers = mf_xcalloc((size_t)o->workers, sizeof *s->workers);
     s->vms = mf_xcalloc((size_t)o->workers, sizeof *s->vms);
     for (int i = 0; i < o->workers; i++)
         s->workers[i].listen_fd = -1;
-    if (mf_http_listen(o, o->workers, fds, &port, err, errlen)) {
+    if (mf_listen_open(&o->listen, o->workers, fds, &port, err, errlen)) {
         free(fds);
         return -1;
     }
@@ -89,12 +101,19 @@ static int start(server_t *s, char *err, size_t errlen)
     for (int i = 0; i < o->workers; i++)
         if (mf_http_start(&s->workers[i], err, errlen))
             return -1;
+    s->handoff = mf_handoff_start(s->workers, s->nworkers, s->admin);
+    if (!s->handoff) {
+        snprintf(err, errlen, "cannot start the hand-off thread");
+        return -1;
+    }
 
     mf_lifecycle_set(MF_READY);
     mf_jsonbuf_t l;
     mf_log_begin(&l, MF_LOG_INFO, "listening", 9, NULL);
-    mf_jsonbuf_cstr(&l, "address", *o->listen_host ? o->listen_host : "*");
+    mf_jsonbuf_cstr(&l, "address", *o->listen.host ? o->listen.host : "*");
     mf_jsonbuf_int(&l, "port", port);
+    if (mf_admin_port(s->admin) >= 0)
+        mf_jsonbuf_int(&l, "admin_port", mf_admin_port(s->admin));
     mf_jsonbuf_int(&l, "workers", o->workers);
     mf_jsonbuf_int(&l, "routes", atomic_load(&s->current)->nroutes);
     mf_jsonbuf_cstr(&l, "scripts_version", atomic_load(&s->current)->version);
@@ -105,6 +124,7 @@ static int start(server_t *s, char *err, size_t errlen)
 
 static void teardown(server_t *s)
 {
+    mf_handoff_stop(s->handoff);
     for (int i = 0; s->workers && i < s->nworkers; i++)
         mf_http_stop(&s->workers[i]);
     mf_watchdog_stop(s->watchdog);
@@ -114,6 +134,7 @@ static void teardown(server_t *s)
         mf_scripts_release(s->workers[i].scripts);
         mf_config_release(s->workers[i].config);
     }
+    mf_admin_stop(s->admin);
     free(s->workers);
     free(s->vms);
     mf_scripts_release(atomic_load(&s->current));
@@ -221,9 +242,11 @@ static int drain(server_t *s, const sigset_t *set, int sig)
 {
     const mf_options_t *o = s->opts;
     mf_lifecycle_set(MF_DRAINING);
-    mf_log_msg(MF_LOG_INFO, "draining after %s: not ready; serving on for %lldms",
-               strsignal(sig), (long long)o->drain_delay_ms);
+    mf_log_msg(MF_LOG_INFO, "draining after %s: not ready; serving on for %lldms", strsignal(sig),
+               (long long)o->drain_delay_ms);
     int again = wait_signal(set, mf_now_ns() + o->drain_delay_ms * 1000000);
+    mf_handoff_stop(s->handoff); /* before the sockets it takes from close */
+    s->handoff = NULL;
     for (int i = 0; i < s->nworkers; i++)
         mf_http_quiesce(&s->workers[i]);
     if (again)
@@ -231,8 +254,8 @@ static int drain(server_t *s, const sigset_t *set, int sig)
 
     int64_t deadline = mf_now_ns() + o->shutdown_timeout_ms * 1000000;
     while (!again && in_flight(s) > 0 && mf_now_ns() < deadline) {
-        again = wait_signal(set, mf_now_ns() + 10000000 < deadline ? mf_now_ns() + 10000000
-                                                                    : deadline);
+        again =
+            wait_signal(set, mf_now_ns() + 10000000 < deadline ? mf_now_ns() + 10000000 : deadline);
         if (again)
             mf_log_msg(MF_LOG_WARN, "second signal: shutting down now");
     }

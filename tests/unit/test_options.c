@@ -60,25 +60,24 @@ TEST(bools_levels_ints)
 
 TEST(listen_addresses)
 {
-    char host[64];
-    int port;
-    ASSERT_EQ_INT(mf_parse_listen("0.0.0.0:8080", host, sizeof host, &port), 0);
-    ASSERT_EQ_STR(host, "0.0.0.0");
-    ASSERT_EQ_INT(port, 8080);
-    ASSERT_EQ_INT(mf_parse_listen("[::1]:9000", host, sizeof host, &port), 0);
-    ASSERT_EQ_STR(host, "::1");
-    ASSERT_EQ_INT(port, 9000);
-    ASSERT_EQ_INT(mf_parse_listen(":80", host, sizeof host, &port), 0);
-    ASSERT_EQ_STR(host, "");
-    ASSERT_EQ_INT(mf_parse_listen("8081", host, sizeof host, &port), 0);
-    ASSERT_EQ_STR(host, "");
-    ASSERT_EQ_INT(port, 8081);
-    ASSERT_EQ_INT(mf_parse_listen("127.0.0.1:0", host, sizeof host, &port), 0);
-    ASSERT_EQ_INT(port, 0);
-    ASSERT_EQ_INT(mf_parse_listen("::1:80", host, sizeof host, &port), -1);
-    ASSERT_EQ_INT(mf_parse_listen("host:99999", host, sizeof host, &port), -1);
-    ASSERT_EQ_INT(mf_parse_listen("[::1]80", host, sizeof host, &port), -1);
-    ASSERT_EQ_INT(mf_parse_listen("nowhere", host, sizeof host, &port), -1);
+    mf_listen_t l;
+    ASSERT_EQ_INT(mf_parse_listen("0.0.0.0:8080", &l), 0);
+    ASSERT_EQ_STR(l.host, "0.0.0.0");
+    ASSERT_EQ_INT(l.port, 8080);
+    ASSERT_EQ_INT(mf_parse_listen("[::1]:9000", &l), 0);
+    ASSERT_EQ_STR(l.host, "::1");
+    ASSERT_EQ_INT(l.port, 9000);
+    ASSERT_EQ_INT(mf_parse_listen(":80", &l), 0);
+    ASSERT_EQ_STR(l.host, "");
+    ASSERT_EQ_INT(mf_parse_listen("8081", &l), 0);
+    ASSERT_EQ_STR(l.host, "");
+    ASSERT_EQ_INT(l.port, 8081);
+    ASSERT_EQ_INT(mf_parse_listen("127.0.0.1:0", &l), 0);
+    ASSERT_EQ_INT(l.port, 0);
+    ASSERT_EQ_INT(mf_parse_listen("::1:80", &l), -1);
+    ASSERT_EQ_INT(mf_parse_listen("host:99999", &l), -1);
+    ASSERT_EQ_INT(mf_parse_listen("[::1]80", &l), -1);
+    ASSERT_EQ_INT(mf_parse_listen("nowhere", &l), -1);
 }
 
 TEST(defaults_env_and_flags)
@@ -88,8 +87,8 @@ TEST(defaults_env_and_flags)
     unsetenv("MAYFLY_WORKERS");
     unsetenv("MAYFLY_LISTEN");
     ASSERT_EQ_INT(mf_options_load(&o, 0, NULL, err, sizeof err), 0);
-    ASSERT_EQ_STR(o.listen_host, "0.0.0.0");
-    ASSERT_EQ_INT(o.listen_port, 8080);
+    ASSERT_EQ_STR(o.listen.host, "0.0.0.0");
+    ASSERT_EQ_INT(o.listen.port, 8080);
     ASSERT_EQ_STR(o.scripts_dir, "./scripts");
     ASSERT_TRUE(o.config_dir == NULL);
     ASSERT_TRUE(o.redis_url == NULL);
@@ -108,8 +107,8 @@ TEST(defaults_env_and_flags)
     ASSERT_EQ_INT(o.workers, 5); /* the flag overrides the environment */
     ASSERT_EQ_INT(o.access_log, 0);
     ASSERT_EQ_STR(o.scripts_dir, "/srv/s");
-    ASSERT_EQ_STR(o.listen_host, "127.0.0.1");
-    ASSERT_EQ_INT(o.listen_port, 9999);
+    ASSERT_EQ_STR(o.listen.host, "127.0.0.1");
+    ASSERT_EQ_INT(o.listen.port, 9999);
 
     setenv("MAYFLY_WORKERS", "none", 1);
     ASSERT_EQ_INT(mf_options_load(&o, 0, NULL, err, sizeof err), -1);
