@@ -179,6 +179,8 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
         struct MHD_Response *resp = mf_probes_answer(r->target, r->path_len, &status);
         return resp ? queue(conn, r, status, resp) : MHD_NO;
     }
+    if (mf_lifecycle_get() == MF_STARTING)
+        return queue_error(conn, r, 503, "starting");
     sync_version(w);
     int rc = mf_router_match(w->scripts->router, r->method, r->target, r->path_len, &r->match,
                              allow, sizeof allow);

@@ -12,6 +12,12 @@ void mf_lifecycle_set(mf_state_t s)
     atomic_store(&state, (int)s);
 }
 
+int mf_lifecycle_advance(mf_state_t from, mf_state_t to)
+{
+    int expected = (int)from;
+    return atomic_compare_exchange_strong(&state, &expected, (int)to);
+}
+
 mf_state_t mf_lifecycle_get(void)
 {
     return (mf_state_t)atomic_load(&state);

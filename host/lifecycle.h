@@ -9,6 +9,8 @@ typedef enum { MF_STARTING = 0, MF_READY, MF_DRAINING, MF_STOPPING } mf_state_t;
 
 void mf_lifecycle_set(mf_state_t s);
 mf_state_t mf_lifecycle_get(void);
+/* Moves from `from` to `to` only if the state is still `from`; returns whether it moved. */
+int mf_lifecycle_advance(mf_state_t from, mf_state_t to);
 const char *mf_lifecycle_name(mf_state_t s);
 
 /* The script versions /readyz reports: the one serving, the last one tried and its error (NULL

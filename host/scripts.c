@@ -15,10 +15,11 @@
 #include "vm.h"
 
 #define MAX_SCRIPT_SIZE (8 * 1024 * 1024)
+#define MIN_JOB_INTERVAL_MS 100
 #define LOAD_LIMIT_MS 5000 /* a chunk runs per request: at load it must return promptly */
 
-static const char *const hook_keys[] = {"on_start", "on_ready_check", "on_config", "on_shutdown",
-                                        "every", NULL};
+static const char *const hook_keys[] = {"on_start",    "on_ready_check", "on_config",
+                                        "on_shutdown", "every",          NULL};
 
 static int cmp_names(const void *a, const void *b)
 {
@@ -87,18 +88,28 @@ done:
 typedef struct {
     mf_scripts_t *s;
     int file;
-    int nroutes, nhooks;
+    int nroutes;
+    unsigned hooks;
     int failed;
     char *err;
     size_t errlen;
 } probe_t;
 
-static int is_hook_key(const char *key)
+/* The MF_HOOK_* bit of a key, or 0. */
+static unsigned hook_bit(const char *key)
 {
     for (int i = 0; hook_keys[i]; i++)
         if (!strcmp(key, hook_keys[i]))
-            return 1;
+            return 1u << i;
     return 0;
+}
+
+const char *mf_scripts_hook_name(int hook)
+{
+    for (int i = 0; hook_keys[i]; i++)
+        if (hook == 1 << i)
+            return hook_keys[i];
+    return "?";
 }
 
 /* "GET /x", "POST /": an uppercase word, a space, a slash. Anything else is not a route key. */
@@ -117,8 +128,15 @@ static void on_key(void *ud, const char *key, int type)
     const char *file = s->files[p->file].name;
     if (p->failed)
         return;
-    if (is_hook_key(key)) {
-        p->nhooks++;
+    unsigned bit = hook_bit(key);
+    if (bit) {
+        int want = bit == MF_HOOK_EVERY ? LUA_TTABLE : LUA_TFUNCTION;
+        if (type != want) {
+            snprintf(p->err, p->errlen, "%s: hook '%s' is a %s, not a %s", file, key,
+                     lua_typename(NULL, type), lua_typename(NULL, want));
+            p->failed = 1;
+        }
+        p->hooks |= bit;
         return;
     }
     if (!looks_like_route(key))
@@ -142,12 +160,14 @@ static int build_router(mf_scripts_t *s, char *err, size_t errlen)
     s->router = mf_router_new();
     for (int i = 0; i < s->nroutes; i++) {
         void *conflict = NULL;
-        int rc = mf_router_add(s->router, s->routes[i].key, &s->routes[i], &conflict, why,
-                               sizeof why);
+        int rc =
+            mf_router_add(s->router, s->routes[i].key, &s->routes[i], &conflict, why, sizeof why);
         if (rc == MF_ROUTER_ECONFLICT) {
             const mf_route_t *other = conflict;
-            snprintf(err, errlen, "route conflict: '%s' in %s and '%s' in %s claim the same "
-                     "method and path", other->key, s->files[other->file].name, s->routes[i].key,
+            snprintf(err, errlen,
+                     "route conflict: '%s' in %s and '%s' in %s claim the same "
+                     "method and path",
+                     other->key, s->files[other->file].name, s->routes[i].key,
                      s->files[s->routes[i].file].name);
             return -1;
         }
@@ -158,6 +178,20 @@ static int build_router(mf_scripts_t *s, char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+/* A job's interval must parse as a duration of at least MIN_JOB_INTERVAL_MS. */
+static void check_interval(void *ud, const char *interval, int singleton)
+{
+    probe_t *p = ud;
+    int64_t ms;
+    (void)singleton;
+    if (!p->failed && (mf_parse_duration_ms(interval, &ms) || ms < MIN_JOB_INTERVAL_MS)) {
+        snprintf(p->err, p->errlen,
+                 "%s: every[\"%s\"]: expected an interval of at least %dms, such as \"30s\"",
+                 p->s->files[p->file].name, interval, MIN_JOB_INTERVAL_MS);
+        p->failed = 1;
+    }
 }
 
 int mf_scripts_load(const char *dir, const mf_options_t *opts, mf_scripts_t **out, char *err,
@@ -187,8 +221,11 @@ int mf_scripts_load(const char *dir, const mf_options_t *opts, mf_scripts_t **ou
         }
         if (p.failed)
             goto fail;
-        s->files[i].kind = p.nroutes || p.nhooks ? MF_SCRIPT_ROUTES : MF_SCRIPT_MODULE;
-        s->files[i].nhooks = p.nhooks;
+        if ((p.hooks & MF_HOOK_EVERY) &&
+            (mf_vm_list_jobs(vm, i, check_interval, &p, err, errlen) || p.failed))
+            goto fail;
+        s->files[i].kind = p.nroutes || p.hooks ? MF_SCRIPT_ROUTES : MF_SCRIPT_MODULE;
+        s->files[i].hooks = p.hooks;
     }
     if (build_router(s, err, errlen))
         goto fail;

@@ -11,14 +11,25 @@
 
 enum { MF_SCRIPT_MODULE = 0, MF_SCRIPT_ROUTES = 1 };
 
+/* The lifecycle hooks a file's table holds, as bits of mf_script_file_t.hooks. */
+enum {
+    MF_HOOK_ON_START = 1 << 0,
+    MF_HOOK_ON_READY_CHECK = 1 << 1,
+    MF_HOOK_ON_CONFIG = 1 << 2,
+    MF_HOOK_ON_SHUTDOWN = 1 << 3,
+    MF_HOOK_EVERY = 1 << 4,
+};
+/* The key of a single hook bit ("on_start", ...). */
+const char *mf_scripts_hook_name(int hook);
+
 typedef struct {
-    char *name;   /* "hello.lua" */
-    char *module; /* "hello": the name require() finds it by */
+    char *name;      /* "hello.lua" */
+    char *module;    /* "hello": the name require() finds it by */
     char *chunkname; /* "@hello.lua", as tracebacks show it */
     char *source;
     size_t len;
     int kind;
-    int nhooks;
+    unsigned hooks; /* MF_HOOK_* bits */
 } mf_script_file_t;
 
 /* What the router hands back for a route: the file whose chunk returns the handler table, and

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "config.h"
 #include "handoff.h"
+#include "hooks.h"
 #include "http.h"
 #include "lifecycle.h"
 #include "listen.h"
@@ -34,6 +35,7 @@ typedef struct {
     int nworkers;
     mf_watchdog_t *watchdog;
     mf_admin_t *admin;
+    mf_hooks_t *hooks;
     mf_handoff_t *handoff;
 } server_t;
 
@@ -65,7 +67,7 @@ static int start(server_t *s, char *err, size_t errlen)
     }
     s->nworkers = o->workers;
     s->workers = mf_xcalloc((size_t)o->workers, sizeof *s->workers);
-    s->vms = mf_xcalloc((size_t)o->workers, sizeof *s->vms);
+    s->vms = mf_xcalloc((size_t)o->workers + 1, sizeof *s->vms); /* and the hooks runner's */
     for (int i = 0; i < o->workers; i++)
         s->workers[i].listen_fd = -1;
     if (mf_listen_open(&o->listen, o->workers, fds, &port, err, errlen)) {
@@ -93,7 +95,11 @@ static int start(server_t *s, char *err, size_t errlen)
         mf_vm_set_config(w->vm, w->config);
         s->vms[i] = w->vm;
     }
-    s->watchdog = mf_watchdog_start(s->vms, o->workers, 20);
+    s->hooks = mf_hooks_start(o, o->workers, &s->current, &s->config, err, errlen);
+    if (!s->hooks)
+        return -1;
+    s->vms[o->workers] = mf_hooks_vm(s->hooks);
+    s->watchdog = mf_watchdog_start(s->vms, o->workers + 1, 20);
     if (!s->watchdog) {
         snprintf(err, errlen, "cannot start the watchdog thread");
         return -1;
@@ -107,8 +113,7 @@ static int start(server_t *s, char *err, size_t errlen)
         return -1;
     }
 
-    mf_lifecycle_set(MF_READY);
-    mf_jsonbuf_t l;
+    mf_jsonbuf_t l; /* ready comes when on_start hooks are done (hooks.c) */
     mf_log_begin(&l, MF_LOG_INFO, "listening", 9, NULL);
     mf_jsonbuf_cstr(&l, "address", *o->listen.host ? o->listen.host : "*");
     mf_jsonbuf_int(&l, "port", port);
@@ -127,6 +132,7 @@ static void teardown(server_t *s)
     mf_handoff_stop(s->handoff);
     for (int i = 0; s->workers && i < s->nworkers; i++)
         mf_http_stop(&s->workers[i]);
+    mf_hooks_free(s->hooks);
     mf_watchdog_stop(s->watchdog);
     mf_watch_stop(s->watch);
     for (int i = 0; s->workers && i < s->nworkers; i++) {
@@ -166,6 +172,14 @@ static void reload_config(server_t *s, const char *why)
         return;
     }
     if (!strcmp(next->version, cur->version)) {
+        mf_config_release(next);
+        return;
+    }
+    if (mf_hooks_check_config(s->hooks, next, err, sizeof err)) {
+        reload_line(&l, MF_LOG_ERROR, "config refused by on_config: the old config stays", why,
+                    err);
+        mf_jsonbuf_cstr(&l, "refused", next->version);
+        mf_log_end(&l);
         mf_config_release(next);
         return;
     }
@@ -236,6 +250,17 @@ static int wait_signal(const sigset_t *set, int64_t deadline_ns)
     }
 }
 
+static void log_still_running(void *ud, int slot, int64_t since_ns, const char *what)
+{
+    mf_jsonbuf_t l;
+    (void)ud;
+    mf_log_begin(&l, MF_LOG_ERROR, "still running at exit", 21, NULL);
+    mf_jsonbuf_int(&l, "slot", slot);
+    mf_jsonbuf_cstr(&l, "running", what ? what : "");
+    mf_jsonbuf_int(&l, "for_ms", (mf_now_ns() - since_ns) / 1000000);
+    mf_log_end(&l);
+}
+
 /* The drain of the design: not ready at once, serve on for the drain delay, stop accepting,
  * let in-flight requests finish. Returns the exit code. */
 static int drain(server_t *s, const sigset_t *set, int sig)
@@ -264,8 +289,11 @@ static int drain(server_t *s, const sigset_t *set, int sig)
     if (left > 0) {
         mf_log_msg(MF_LOG_ERROR, "shutdown %s with %ld request(s) still running",
                    again ? "forced" : "timed out", left);
+        mf_lifecycle_each_busy(log_still_running, NULL);
         return MF_EXIT_TIMEOUT;
     }
+    /* Periodic jobs stop; on_shutdown hooks get what is left of the shutdown timeout. */
+    mf_hooks_shutdown(s->hooks, deadline);
     return MF_EXIT_OK;
 }
 

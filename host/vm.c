@@ -336,8 +336,8 @@ static int build_state(mf_vm_t *vm, char *err, size_t errlen)
 
     /* The standard libraries are modules too (require "string" works as in plain Lua). */
     mf_sandbox_push_globals(L);
-    static const char *libs[] = {"string", "table", "math", "os", "coroutine", "bit", "debug",
-                                 NULL};
+    static const char *libs[] = {"string",    "table", "math",  "os",
+                                 "coroutine", "bit",   "debug", NULL};
     for (int i = 0; libs[i]; i++) {
         push_modules(L);
         lua_getfield(L, -2, libs[i]);
@@ -347,7 +347,8 @@ static int build_state(mf_vm_t *vm, char *err, size_t errlen)
     lua_pop(L, 1);
     /* The fork's pure table extensions, by the names it registers them under. */
     static const char *table_ext[] = {"table.new",   "table.clear",   "table.clone",
-                                      "table.nkeys", "table.isempty", "table.isarray", NULL};
+                                      "table.nkeys", "table.isempty", "table.isarray",
+                                      NULL};
     lua_getfield(L, LUA_GLOBALSINDEX, "package");
     lua_getfield(L, -1, "preload");
     for (int i = 0; table_ext[i]; i++) {
@@ -532,8 +533,8 @@ static void on_probe_hook(lua_State *L, lua_Debug *ar)
 }
 
 int mf_vm_probe(mf_vm_t *vm, int file, int64_t limit_ms,
-                void (*fn)(void *ud, const char *key, int type), void *ud, int *is_table,
-                char *err, size_t errlen)
+                void (*fn)(void *ud, const char *key, int type), void *ud, int *is_table, char *err,
+                size_t errlen)
 {
     lua_State *L = vm->L;
     int top = lua_gettop(L), rc = 0;
@@ -653,4 +654,147 @@ done:
     mf_sandbox_leave_env(L);
     run_end(vm);
     return resp;
+}
+
+/* ---- hooks ---- */
+
+/* The hook function named by arguments 2 (the key) and 3 (a job's interval, or nil) in the table
+ * that chunk 1 returns: every[interval] is a function, or a table holding one as `run`. */
+static int push_hook(lua_State *L)
+{
+    const mf_script_file_t *f = lua_touserdata(L, 4);
+    const char *key = lua_tostring(L, 2), *job = lua_tostring(L, 3);
+    lua_pushvalue(L, 1);
+    lua_pushstring(L, f->module);
+    lua_call(L, 1, 1);
+    if (!lua_istable(L, -1))
+        return luaL_error(L, "%s returned a %s instead of its table", f->name,
+                          luaL_typename(L, -1));
+    lua_getfield(L, -1, key);
+    if (job) {
+        if (!lua_istable(L, -1))
+            return luaL_error(L, "%s: 'every' is not a table in this run", f->name);
+        lua_getfield(L, -1, job);
+        if (lua_istable(L, -1))
+            lua_getfield(L, -1, "run");
+    }
+    if (!lua_isfunction(L, -1))
+        return luaL_error(L, "%s: hook '%s%s%s' is not a function in this run", f->name, key,
+                          job ? " " : "", job ? job : "");
+    return 1;
+}
+
+static int call_hook(lua_State *L)
+{
+    push_hook(L);
+    lua_call(L, 0, 2);
+    return 2;
+}
+
+int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job, int64_t limit_ms,
+                   char *err, size_t errlen)
+{
+    lua_State *L = vm->L;
+    int rc = 0;
+
+    run_begin(vm, NULL);
+    atomic_store(&vm->deadline_ns, limit_ms > 0 ? mf_now_ns() + limit_ms * 1000000 : 0);
+    mf_vm_push_ref(L, MF_REF_TRACEBACK);
+    mf_sandbox_enter_env(L);
+    lua_pushcfunction(L, call_hook);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->chunks_ref);
+    lua_rawgeti(L, -1, file + 1);
+    lua_replace(L, -2);
+    lua_pushvalue(L, 2);
+    lua_setfenv(L, -2);
+    lua_pushstring(L, hook);
+    if (job)
+        lua_pushstring(L, job);
+    else
+        lua_pushnil(L);
+    lua_pushlightuserdata(L, (void *)&vm->scripts->files[file]);
+    if (lua_pcall(L, 4, 2, 1)) {
+        const char *msg = lua_tostring(L, -1);
+        snprintf(err, errlen, "%s%s", is_late(vm) ? "timed out: " : "", msg ? msg : "error");
+        rc = -1;
+    } else if (lua_isboolean(L, -2) && !lua_toboolean(L, -2)) {
+        const char *msg = lua_tostring(L, -1);
+        snprintf(err, errlen, "%s", msg ? msg : "returned false");
+        rc = 1;
+    }
+    lua_settop(L, 0);
+    mf_sandbox_leave_env(L);
+    run_end(vm);
+    return rc;
+}
+
+/* every = { ["10s"] = fn, ["1m"] = { run = fn, singleton = true } } */
+static int list_jobs(lua_State *L)
+{
+    const mf_script_file_t *f = lua_touserdata(L, 2);
+    void (*fn)(void *, const char *, int) =
+        (void (*)(void *, const char *, int))(uintptr_t)lua_touserdata(L, 3);
+    void *ud = lua_touserdata(L, 4);
+    lua_pushvalue(L, 1);
+    lua_pushstring(L, f->module);
+    lua_call(L, 1, 1);
+    if (!lua_istable(L, -1))
+        return 0;
+    lua_getfield(L, -1, "every");
+    if (lua_isnil(L, -1))
+        return 0;
+    if (!lua_istable(L, -1))
+        return luaL_error(L, "'every' is a %s, not a table of jobs", luaL_typename(L, -1));
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        int singleton = 0;
+        if (lua_type(L, -2) != LUA_TSTRING)
+            return luaL_error(L, "every: job keys are intervals such as \"30s\"");
+        if (lua_istable(L, -1)) {
+            lua_getfield(L, -1, "singleton");
+            singleton = lua_toboolean(L, -1);
+            lua_getfield(L, -2, "run");
+            lua_replace(L, -3);
+            lua_pop(L, 1);
+        }
+        if (!lua_isfunction(L, -1))
+            return luaL_error(L, "every[\"%s\"] is a %s, not a function or {run = fn}",
+                              lua_tostring(L, -2), luaL_typename(L, -1));
+        fn(ud, lua_tostring(L, -2), singleton);
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+int mf_vm_list_jobs(mf_vm_t *vm, int file,
+                    void (*fn)(void *ud, const char *interval, int singleton), void *ud, char *err,
+                    size_t errlen)
+{
+    lua_State *L = vm->L;
+    int rc = 0;
+    run_begin(vm, NULL);
+    atomic_store(&vm->deadline_ns, 0);
+    mf_vm_push_ref(L, MF_REF_TRACEBACK);
+    mf_sandbox_enter_env(L);
+    lua_pushcfunction(L, list_jobs);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->chunks_ref);
+    lua_rawgeti(L, -1, file + 1);
+    lua_replace(L, -2);
+    lua_pushvalue(L, 2);
+    lua_setfenv(L, -2);
+    lua_pushlightuserdata(L, (void *)&vm->scripts->files[file]);
+    lua_pushlightuserdata(L, (void *)(uintptr_t)fn);
+    lua_pushlightuserdata(L, ud);
+    if (lua_pcall(L, 4, 0, 1)) {
+        const char *msg = lua_tostring(L, -1);
+        snprintf(err, errlen, "%s: %s", vm->scripts->files[file].name, msg ? msg : "error");
+        char *tb = strstr(err, "\nstack traceback:");
+        if (tb)
+            *tb = '\0';
+        rc = -1;
+    }
+    lua_settop(L, 0);
+    mf_sandbox_leave_env(L);
+    run_end(vm);
+    return rc;
 }

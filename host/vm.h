@@ -59,13 +59,23 @@ int mf_vm_compile(mf_vm_t *vm, const mf_scripts_t *s, char *err, size_t errlen);
  * else. A run longer than limit_ms (0: no bound) is cut off. Returns 0 or -1 with the error in
  * err. */
 int mf_vm_probe(mf_vm_t *vm, int file, int64_t limit_ms,
-                void (*fn)(void *ud, const char *key, int type), void *ud, int *is_table,
-                char *err, size_t errlen);
+                void (*fn)(void *ud, const char *key, int type), void *ud, int *is_table, char *err,
+                size_t errlen);
 
 /* Runs the handler r->match names. Returns the response to queue (the caller destroys it after
  * queuing) with r->status set; errors in the script become 500 (or 504 past the request
  * timeout, 400 for a body that is not JSON) with the request id, logged with the traceback. */
 struct MHD_Response *mf_vm_run(mf_vm_t *vm, mf_request_t *r);
+
+/* Runs hook (a key of file's table: "on_start", ...; for "every", job names the interval) in a
+ * fresh environment, as a request would, cut off past limit_ms (0: no bound). Returns 0, 1 when
+ * the hook returned false (its second value, the reason, in err), or -1 with the error. */
+int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job, int64_t limit_ms,
+                   char *err, size_t errlen);
+/* Calls fn for each periodic job of file's `every` table. Returns 0, or -1 with the error. */
+int mf_vm_list_jobs(mf_vm_t *vm, int file,
+                    void (*fn)(void *ud, const char *interval, int singleton), void *ud, char *err,
+                    size_t errlen);
 
 /* Called by the watchdog: interrupts the running request when it is past its deadline. */
 void mf_vm_watch(mf_vm_t *vm, int64_t now_ns);
