@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* accept4 */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -303,14 +304,31 @@ int mf_http_adopt(mf_worker_t *w, int fd, const struct sockaddr *addr, unsigned 
     return MHD_add_connection(w->daemon, fd, addr, addrlen) == MHD_YES ? 0 : -1;
 }
 
+/* Takes every connection waiting in the listening socket's backlog and serves it: those clients
+ * sent their requests before the listener closed. */
+static void adopt_backlog(mf_worker_t *w, int fd)
+{
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int c = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c < 0)
+            return;
+        mf_http_adopt(w, c, (struct sockaddr *)&ss, len);
+    }
+}
+
 void mf_http_quiesce(mf_worker_t *w)
 {
     if (!w->daemon || w->listen_fd >= 0)
         return;
     MHD_socket fd = MHD_quiesce_daemon(w->daemon);
     if (fd != MHD_INVALID_SOCKET) {
-        /* A quiesced socket still completes handshakes that nobody serves: shut it. */
+        /* A quiesced socket still completes handshakes that nobody serves: take what waited,
+         * shut it (the kernel now refuses new clients), and take what slipped in between. */
+        adopt_backlog(w, fd);
         shutdown(fd, SHUT_RDWR);
+        adopt_backlog(w, fd);
         w->listen_fd = fd;
     }
 }

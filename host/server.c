@@ -25,6 +25,8 @@
 #include "watch.h"
 #include "watchdog.h"
 
+#define SETTLE_NS (100 * 1000000LL)
+
 typedef struct {
     const mf_options_t *opts;
     mf_scripts_t *_Atomic current; /* the version workers move to (the server's reference) */
@@ -277,10 +279,18 @@ static int drain(server_t *s, const sigset_t *set, int sig)
     if (again)
         mf_log_msg(MF_LOG_WARN, "second signal: shutting down now");
 
-    int64_t deadline = mf_now_ns() + o->shutdown_timeout_ms * 1000000;
-    while (!again && in_flight(s) > 0 && mf_now_ns() < deadline) {
-        again =
-            wait_signal(set, mf_now_ns() + 10000000 < deadline ? mf_now_ns() + 10000000 : deadline);
+    /* Done when nothing has been in flight for SETTLE_NS: a connection taken from the backlog
+     * at the close may hold a request its worker has not read yet. */
+    int64_t deadline = mf_now_ns() + o->shutdown_timeout_ms * 1000000, idle_since = 0;
+    while (!again && mf_now_ns() < deadline) {
+        int64_t now = mf_now_ns();
+        if (in_flight(s) > 0)
+            idle_since = 0;
+        else if (!idle_since)
+            idle_since = now;
+        else if (now - idle_since >= SETTLE_NS)
+            break;
+        again = wait_signal(set, now + 10000000 < deadline ? now + 10000000 : deadline);
         if (again)
             mf_log_msg(MF_LOG_WARN, "second signal: shutting down now");
     }
