@@ -149,4 +149,28 @@ expect "breaker: closed again" GET "$B" 200 '"status":200'
 
 mf_stop
 check "exit 0" [ "$MF_EXIT" = 0 ]
+
+# ---- examples/gateway: a mayfly calling another mayfly ----
+CAT_LOG="$WORK/catalog.log"
+env MAYFLY_LISTEN=127.0.0.1:0 MAYFLY_SCRIPTS="$MAYFLY_SOURCE_DIR/examples/gateway/catalog" \
+  MAYFLY_DRAIN_DELAY=0 MAYFLY_WORKERS=1 "$MAYFLY_BIN" serve >"$CAT_LOG" 2>&1 &
+CAT_PID=$!
+UP_PIDS+=("$CAT_PID")
+CAT_PORT=
+for _ in $(seq 1 200); do
+  CAT_PORT=$(grep -o '"msg":"listening".*"port":[0-9]*' "$CAT_LOG" | grep -o '"port":[0-9]*' | cut -d: -f2)
+  [ -n "$CAT_PORT" ] && break
+  sleep 0.05
+done
+mf_start "$MAYFLY_SOURCE_DIR/examples/gateway" MAYFLY_WORKERS=2 \
+  MAYFLY_CFG_CATALOG_URL="http://127.0.0.1:$CAT_PORT" || exit 1
+expect "gateway: item through the catalog" GET /api/items/1 200 '"name":"lamp"' -- -H "X-Request-Id: gw-42"
+check "gateway: the catalog saw the gateway's request id" json_has '"request_id":"gw-42"'
+expect "gateway: 404 passed on" GET /api/items/9 404 "no such item"
+expect "gateway: a bad id never reaches the catalog" GET /api/items/a.b 400 "bad item id"
+expect "gateway: POST" POST /api/orders 201 '"item":1' -- -d '{"item":1}'
+check "gateway: the catalog logged the order" grep -q '"msg":"order placed"' "$CAT_LOG"
+kill -TERM "$CAT_PID"; wait "$CAT_PID" 2>/dev/null
+expect "gateway: catalog down: 503 connect" GET /api/items/1 503 '"kind":"connect"'
+mf_stop
 mf_finish
