@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -25,6 +26,7 @@
 #define BACKOFF_BASE_MS 50  /* the first retry waits 25-50 ms, then twice as long each time */
 #define BACKOFF_CAP_MS 1000 /* ... up to 0.5-1 s */
 #define MIN_ATTEMPT_MS 1    /* less budget than this left: no attempt is made */
+#define KEEP_BUFFER 65536   /* a failed call's body buffer is kept for the next up to this size */
 
 static const char *const err_names[MF_HTTP_ERR_COUNT] = {
     "",          "timeout",  "resolve",  "connect", "tls", "circuit_open",
@@ -120,9 +122,11 @@ void mf_http_client_stats_each(void (*fn)(void *ud, const mf_http_client_stats_t
         }
     }
     stats_of(&overflow, &s);
+    uint64_t used = 0;
     for (int i = 0; i < MF_HTTP_CLASS_COUNT; i++)
-        if (s.requests[i])
-            return fn(ud, &s);
+        used += s.requests[i];
+    if (used)
+        fn(ud, &s);
 }
 
 static void count(upstream_t *u, int status, mf_http_err_t err, int64_t duration_ns)
@@ -576,8 +580,14 @@ int mf_http_client_request(mf_http_client_t *c, const mf_http_call_t *call, mf_h
             break;
         sleep_ms(wait);
     }
-    if (res->err)
+    if (res->err) {
+        if (c->body_cap > KEEP_BUFFER) { /* not a large one for every later call */
+            free(c->body);
+            c->body = NULL;
+            c->body_len = c->body_cap = 0;
+        }
         return -1;
+    }
     /* The body buffer becomes the result's; the client starts a new one next time. */
     res->body = c->body;
     res->body_len = c->body_len;

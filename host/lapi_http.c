@@ -4,6 +4,7 @@
  * the worker's client (http_client.c). */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <lauxlib.h>
 #include <microhttpd.h>
