@@ -33,7 +33,8 @@ MAIN="http://127.0.0.1:$main_PORT"
 FIX="$TESTS_DIR/fixtures/http_client"
 CFG=(MAYFLY_CFG_MAIN="$MAIN" MAYFLY_CFG_BRK="http://127.0.0.1:$brk_PORT"
      MAYFLY_CFG_SLOW="http://127.0.0.1:$slow_PORT"
-     MAYFLY_CFG_TLS="https://127.0.0.1:$tls_PORT" MAYFLY_CFG_DEAD="http://127.0.0.1:$DEAD_PORT")
+     MAYFLY_CFG_TLS="https://127.0.0.1:$tls_PORT" MAYFLY_CFG_DEAD="http://127.0.0.1:$DEAD_PORT"
+     MAYFLY_CFG_NOHOST="http://no-such-host.invalid")
 up() { curl -s --max-time 5 "$MAIN$1"; }
 json_has() { grep -qF -- "$1" <<<"$BODY"; }
 
@@ -106,6 +107,7 @@ check "500: upstream saw 1" [ "$(up '/hits?key=f')" = 1 ]
 expect "retries exhausted: the last response" GET "/call?retries=1&path=/flaky%3Fkey%3Dx%26fail%3D5" 200 '"status":503'
 check "retries=1: upstream saw 2" [ "$(up '/hits?key=x')" = 2 ]
 expect "connect error" GET "/call?up=dead&retries=0" 200 '"err":"connect"'
+expect "a name that does not resolve" GET "/call?up=nohost" 200 '"err":"resolve"'
 
 # ---- connection reuse ----
 up /reset >/dev/null
