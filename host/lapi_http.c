@@ -262,8 +262,8 @@ static int l_http_request(lua_State *L) /* may raise */
     if (call.max_redirects < 0 || call.max_redirects > MAX_REDIRECTS)
         luaL_argerror(L, 7, "redirects must be from 0 to 10");
     call.budget_header = luaL_optlstring(L, 8, NULL, &len);
-    if (call.budget_header && !is_token(call.budget_header, len))
-        luaL_argerror(L, 8, "budget_header must be a header name");
+    if (call.budget_header && (!is_token(call.budget_header, len) || len > 64))
+        luaL_argerror(L, 8, "budget_header must be a header name (64 characters at most)");
 
     lines_t ls = {0, 0, 0};
     walk_headers(L, 3, &ls, NULL, NULL);

@@ -60,6 +60,8 @@ check "JSON: array kept" json_has '"a":[1,2,3]'
 check "JSON: content type" json_has '"content_type":"application\/json"'
 check "query encoded" json_has '"q":"a b&c"'
 check "query: true is a bare key" json_has '"flag":""'
+expect "the response metatable is protected" GET /protected 200 '"mt":"mayfly.http: response"'
+check "setmetatable on a response refused" json_has '"set":false'
 expect "res:json() on a body that is not JSON" GET /bad-json 200 '"err":"invalid_json"'
 
 # ---- propagation ----
