@@ -195,6 +195,18 @@ static const setting_t settings[] = {
      "debug, info, warn or error [info]"},
     {"access-log", "MAYFLY_ACCESS_LOG", K_BOOL, OFF(access_log), 0, 0,
      "one line per request, on or off [on]"},
+    {"http-timeout", "MAYFLY_HTTP_TIMEOUT", K_DURATION, OFF(http_timeout_ms), 0, 0,
+     "mayfly.http: timeout of one attempt when the call sets none [10s]"},
+    {"http-max-body", "MAYFLY_HTTP_MAX_BODY", K_SIZE, OFF(http_max_body), 0, 0,
+     "mayfly.http: largest response body [10MiB]"},
+    {"http-ca-file", "MAYFLY_HTTP_CA_FILE", K_STRING, OFF(http_ca_file), 0, 0,
+     "mayfly.http: PEM CA certificates trusted besides the system's [none]"},
+    {"http-breaker-threshold", "MAYFLY_HTTP_BREAKER_THRESHOLD", K_INT,
+     OFF(http_breaker_threshold), 1, 1000000,
+     "mayfly.http: failures in a row that open an upstream's breaker [5]"},
+    {"http-breaker-cooldown", "MAYFLY_HTTP_BREAKER_COOLDOWN", K_DURATION,
+     OFF(http_breaker_cooldown_ms), 0, 0,
+     "mayfly.http: how long an open breaker fails calls fast [10s]"},
 };
 #undef OFF
 
@@ -292,6 +304,10 @@ int mf_options_load(mf_options_t *o, int argc, char **argv, char *err, size_t er
     o->max_connections_per_ip = 0;
     o->log_level = MF_LOG_INFO;
     o->access_log = 1;
+    o->http_timeout_ms = 10000;
+    o->http_max_body = 10 * 1024 * 1024;
+    o->http_breaker_threshold = 5;
+    o->http_breaker_cooldown_ms = 10000;
 
     for (size_t i = 0; i < nsettings; i++) {
         const char *v = getenv(settings[i].env);
@@ -334,6 +350,10 @@ int mf_options_load(mf_options_t *o, int argc, char **argv, char *err, size_t er
     }
     if (o->stuck_timeout_ms < 0)
         o->stuck_timeout_ms = o->request_timeout_ms ? 2 * o->request_timeout_ms : 60000;
+    if (o->http_timeout_ms <= 0) {
+        snprintf(err, errlen, "http-timeout: must be more than 0");
+        return -1;
+    }
     if (o->max_header < 4096) {
         snprintf(err, errlen, "max-header: must be at least 4KiB");
         return -1;

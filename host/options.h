@@ -31,6 +31,11 @@ typedef struct {
     int max_connections_per_ip;
     int log_level;
     int access_log;
+    int64_t http_timeout_ms;     /* mayfly.http: per attempt, when the call gives none */
+    size_t http_max_body;        /* mayfly.http: largest response body */
+    const char *http_ca_file;    /* mayfly.http: CA certificates added to the system's; NULL */
+    int http_breaker_threshold;  /* mayfly.http: failures in a row that open a breaker */
+    int64_t http_breaker_cooldown_ms;
 } mf_options_t;
 
 /* Fills defaults, then MAYFLY_* variables, then the flags in argv[0..argc) (the words after the

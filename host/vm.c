@@ -76,6 +76,11 @@ void mf_vm_push_ref(lua_State *L, int which)
     lua_rawgeti(L, LUA_REGISTRYINDEX, mf_vm_of(L)->refs[which]);
 }
 
+int64_t mf_vm_deadline_ns(mf_vm_t *vm)
+{
+    return atomic_load_explicit(&vm->deadline_ns, memory_order_relaxed);
+}
+
 size_t mf_vm_memory(mf_vm_t *vm)
 {
     return vm->mem;
@@ -380,6 +385,8 @@ static int build_state(mf_vm_t *vm, char *err, size_t errlen)
     add_module(L, "mayfly.log");
     luaopen_mayfly_redis(L);
     add_module(L, "mayfly.redis");
+    luaopen_mayfly_http(L);
+    add_module(L, "mayfly._http");
     mf_config_push_source(L, NULL);
     add_module(L, "mayfly._config_source");
     if (open_stdlib(L, err, errlen))

@@ -27,6 +27,10 @@ const mf_options_t *mf_vm_options(mf_vm_t *vm);
 /* The request being served, or NULL (start-up, probes of the scripts). */
 mf_request_t *mf_vm_request(mf_vm_t *vm);
 
+/* When the running request passes MAYFLY_REQUEST_TIMEOUT, on mf_now_ns's clock; 0 when no
+ * request runs or there is no timeout. A C call that blocks must end before it. */
+int64_t mf_vm_deadline_ns(mf_vm_t *vm);
+
 /* Values the request path pushes often, kept in the registry's array part (by integer, no
  * hashing). Owners set them once while building the state. */
 enum {

@@ -1,0 +1,604 @@
+/* Outbound HTTP through libcurl's easy interface: one handle per worker reused call after call,
+ * with a share for its connection, DNS and TLS session caches; per upstream host:port a
+ * process-wide circuit breaker and counters. */
+#include "http_client.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "alloc.h"
+#include "breaker.h"
+#include "clock.h"
+#include "hash.h"
+#include "log.h"
+#include "random.h"
+
+#define MAX_CONNECTIONS 16  /* idle keep-alive connections a worker keeps, all hosts together */
+#define DNS_TTL_S 60        /* how long a worker trusts a resolved address */
+#define BACKOFF_BASE_MS 50  /* the first retry waits 25-50 ms, then twice as long each time */
+#define BACKOFF_CAP_MS 1000 /* ... up to 0.5-1 s */
+#define MIN_ATTEMPT_MS 1    /* less budget than this left: no attempt is made */
+#define KEEP_BUFFER 65536   /* a failed call's body buffer is kept for the next up to this size */
+
+static const char *const err_names[MF_HTTP_ERR_COUNT] = {
+    "",          "timeout",  "resolve",  "connect", "tls", "circuit_open",
+    "too_large", "redirect", "protocol", "io"};
+
+const char *mf_http_err_name(mf_http_err_t e)
+{
+    return e > 0 && e < MF_HTTP_ERR_COUNT ? err_names[e] : "";
+}
+
+const char *mf_http_class_name(int cls)
+{
+    static const char *const names[MF_HTTP_CLASS_COUNT] = {"1xx", "2xx", "3xx",
+                                                           "4xx", "5xx", "error"};
+    return cls >= 0 && cls < MF_HTTP_CLASS_COUNT ? names[cls] : "";
+}
+
+/* ---- upstreams: a breaker and counters per host:port, for the whole process ---- */
+
+typedef struct {
+    char name[128];
+    mf_breaker_t *breaker; /* NULL for the overflow entry */
+    _Atomic uint64_t requests[MF_HTTP_CLASS_COUNT];
+    _Atomic uint64_t duration_ns[MF_HTTP_CLASS_COUNT];
+    _Atomic uint64_t errors[MF_HTTP_ERR_COUNT];
+} upstream_t;
+
+/* Open addressing, entries never removed: lookups read without a lock, inserts take it. */
+#define MAX_UPSTREAMS 256
+static upstream_t *_Atomic upstreams[MAX_UPSTREAMS];
+static pthread_mutex_t upstreams_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Calls to hosts past MAX_UPSTREAMS are counted here, without a breaker. */
+static upstream_t overflow = {.name = "(other)"};
+
+static upstream_t *find_upstream(const char *name, size_t h, int *free_slot)
+{
+    *free_slot = -1;
+    for (size_t i = 0; i < MAX_UPSTREAMS; i++) {
+        size_t slot = (h + i) % MAX_UPSTREAMS;
+        upstream_t *u = atomic_load_explicit(&upstreams[slot], memory_order_acquire);
+        if (!u) {
+            *free_slot = (int)slot;
+            return NULL;
+        }
+        if (!strcmp(u->name, name))
+            return u;
+    }
+    return NULL;
+}
+
+static upstream_t *get_upstream(const char *name, const mf_options_t *o)
+{
+    size_t h = (size_t)mf_hash(MF_HASH_INIT, name, strlen(name));
+    int slot;
+    upstream_t *u = find_upstream(name, h, &slot);
+    if (u)
+        return u;
+    pthread_mutex_lock(&upstreams_lock);
+    u = find_upstream(name, h, &slot);
+    if (!u && slot >= 0) {
+        u = mf_xcalloc(1, sizeof *u);
+        snprintf(u->name, sizeof u->name, "%s", name);
+        char bname[160];
+        snprintf(bname, sizeof bname, "http:%s", name);
+        u->breaker = mf_breaker_new(bname, o->http_breaker_threshold, o->http_breaker_cooldown_ms);
+        atomic_store_explicit(&upstreams[slot], u, memory_order_release);
+    }
+    pthread_mutex_unlock(&upstreams_lock);
+    return u ? u : &overflow;
+}
+
+static void stats_of(const upstream_t *u, mf_http_client_stats_t *s)
+{
+    s->upstream = u->name;
+    for (int i = 0; i < MF_HTTP_CLASS_COUNT; i++) {
+        s->requests[i] = atomic_load_explicit(&u->requests[i], memory_order_relaxed);
+        s->duration_seconds[i] =
+            (double)atomic_load_explicit(&u->duration_ns[i], memory_order_relaxed) / 1e9;
+    }
+    for (int i = 0; i < MF_HTTP_ERR_COUNT; i++)
+        s->errors[i] = atomic_load_explicit(&u->errors[i], memory_order_relaxed);
+    s->breaker_state = u->breaker ? (int)mf_breaker_state(u->breaker) : MF_BREAKER_CLOSED;
+}
+
+void mf_http_client_stats_each(void (*fn)(void *ud, const mf_http_client_stats_t *s), void *ud)
+{
+    mf_http_client_stats_t s;
+    for (size_t i = 0; i < MAX_UPSTREAMS; i++) {
+        upstream_t *u = atomic_load_explicit(&upstreams[i], memory_order_acquire);
+        if (u) {
+            stats_of(u, &s);
+            fn(ud, &s);
+        }
+    }
+    stats_of(&overflow, &s);
+    uint64_t used = 0;
+    for (int i = 0; i < MF_HTTP_CLASS_COUNT; i++)
+        used += s.requests[i];
+    if (used)
+        fn(ud, &s);
+}
+
+static void count(upstream_t *u, int status, mf_http_err_t err, int64_t duration_ns)
+{
+    int cls = err                             ? MF_HTTP_CLASS_ERROR
+              : status >= 100 && status < 600 ? status / 100 - 1
+                                              : MF_HTTP_CLASS_ERROR;
+    atomic_fetch_add_explicit(&u->requests[cls], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&u->duration_ns[cls], (uint64_t)duration_ns, memory_order_relaxed);
+    if (err)
+        atomic_fetch_add_explicit(&u->errors[err], 1, memory_order_relaxed);
+}
+
+/* ---- URLs ---- */
+
+int mf_http_client_check_url(const char *url, char *upstream, size_t upstream_len, char *err,
+                             size_t errlen)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL;
+    int rc = -1;
+    if (!u) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
+    if (uc) {
+        snprintf(err, errlen, "invalid URL '%.200s': %s", url, curl_url_strerror(uc));
+        goto done;
+    }
+    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
+        (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+        snprintf(err, errlen, "URL '%.200s': only http and https are allowed", url);
+        goto done;
+    }
+    if (curl_url_get(u, CURLUPART_HOST, &host, 0) || !*host) {
+        snprintf(err, errlen, "URL '%.200s' has no host", url);
+        goto done;
+    }
+    if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT)) {
+        snprintf(err, errlen, "URL '%.200s' has no port", url);
+        goto done;
+    }
+    if (upstream) {
+        if ((size_t)snprintf(upstream, upstream_len, "%s:%s", host, port) >= upstream_len) {
+            snprintf(err, errlen, "URL '%.200s': host name too long", url);
+            goto done;
+        }
+        for (char *p = upstream; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+    }
+    rc = 0;
+done:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+/* ---- the client ---- */
+
+struct mf_http_client {
+    const mf_options_t *opts;
+    CURL *easy;
+    CURLSH *share;
+    char errbuf[CURL_ERROR_SIZE];
+    /* The attempt in progress: where the body goes and whether it passed the cap. */
+    char *body;
+    size_t body_len, body_cap;
+    int too_large;
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc;
+
+static void global_init(void)
+{
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+mf_http_client_t *mf_http_client_new(const mf_options_t *opts)
+{
+    mf_http_client_t *c = mf_xcalloc(1, sizeof *c);
+    c->opts = opts;
+    return c;
+}
+
+void mf_http_client_free(mf_http_client_t *c)
+{
+    if (!c)
+        return;
+    if (c->easy)
+        curl_easy_cleanup(c->easy);
+    if (c->share)
+        curl_share_cleanup(c->share);
+    free(c->body);
+    free(c);
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+    mf_http_client_t *c = ud;
+    size_t len = size * n;
+    if (len > c->opts->http_max_body - c->body_len) {
+        c->too_large = 1;
+        return 0; /* curl stops with CURLE_WRITE_ERROR */
+    }
+    if (c->body_len + len > c->body_cap) {
+        size_t cap = c->body_cap ? c->body_cap : 4096;
+        while (cap < c->body_len + len)
+            cap *= 2;
+        c->body = mf_xrealloc(c->body, cap);
+        c->body_cap = cap;
+    }
+    memcpy(c->body + c->body_len, data, len);
+    c->body_len += len;
+    return len;
+}
+
+/* Makes the handle on the first call, with the settings every call shares. */
+static int ensure_handle(mf_http_client_t *c, char *err, size_t errlen)
+{
+    if (c->easy)
+        return 0;
+    pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK) {
+        snprintf(err, errlen, "libcurl did not initialise: %s", curl_easy_strerror(global_rc));
+        return -1;
+    }
+    c->share = curl_share_init();
+    c->easy = curl_easy_init();
+    if (!c->share || !c->easy) {
+        snprintf(err, errlen, "libcurl: out of memory");
+        return -1;
+    }
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    CURL *e = c->easy;
+    curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* threads: time out DNS without SIGALRM */
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
+    curl_easy_setopt(e, CURLOPT_MAXCONNECTS, (long)MAX_CONNECTIONS);
+    curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, (long)DNS_TTL_S);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->opts->http_max_body);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "mayfly/" MAYFLY_VERSION);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    /* The file adds to the system's certificates (the CA directory stays in use). */
+    if (c->opts->http_ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, c->opts->http_ca_file);
+    return 0;
+}
+
+static int has_header(const char *const *headers, const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 0; headers && headers[i]; i++)
+        if (!strncasecmp(headers[i], name, n) && headers[i][n] == ':')
+            return 1;
+    return 0;
+}
+
+/* The request's header list: the caller's lines, the attempt's budget, and empty values that
+ * keep curl from adding an Expect: 100-continue round trip or a form Content-Type. */
+static struct curl_slist *build_headers(const mf_http_call_t *call, int64_t timeout_ms)
+{
+    struct curl_slist *list = NULL, *next;
+    char line[192];
+    for (int i = 0; call->headers && call->headers[i]; i++) {
+        if (!(next = curl_slist_append(list, call->headers[i])))
+            goto oom;
+        list = next;
+    }
+    if (call->budget_header) {
+        snprintf(line, sizeof line, "%.120s: %lld", call->budget_header, (long long)timeout_ms);
+        if (!(next = curl_slist_append(list, line)))
+            goto oom;
+        list = next;
+    }
+    if (!has_header(call->headers, "expect")) {
+        if (!(next = curl_slist_append(list, "Expect:")))
+            goto oom;
+        list = next;
+    }
+    if (!has_header(call->headers, "content-type")) {
+        if (!(next = curl_slist_append(list, "Content-Type:")))
+            goto oom;
+        list = next;
+    }
+    return list;
+oom:
+    curl_slist_free_all(list);
+    abort(); /* as mf_xmalloc does */
+}
+
+static void set_method(CURL *e, const mf_http_call_t *call)
+{
+    /* Undo the last call's method first: POSTFIELDS selects POST, HTTPGET goes back to GET. */
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+    curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    if (!strcmp(call->method, "HEAD")) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        return;
+    }
+    int is_get = !strcmp(call->method, "GET");
+    if (call->body || !is_get) {
+        /* POST stays a plain POST so that a 303 turns it into a GET, as browsers do. */
+        if (strcmp(call->method, "POST") != 0)
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method);
+        if (call->body || !strcmp(call->method, "POST") || !strcmp(call->method, "PUT") ||
+            !strcmp(call->method, "PATCH")) {
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body ? call->body : "");
+        }
+    }
+}
+
+static mf_http_err_t classify(CURLcode rc, int too_large)
+{
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return MF_HTTP_ERR_TIMEOUT;
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return MF_HTTP_ERR_RESOLVE;
+    case CURLE_COULDNT_CONNECT:
+        return MF_HTTP_ERR_CONNECT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+        return MF_HTTP_ERR_TLS;
+    case CURLE_FILESIZE_EXCEEDED:
+        return MF_HTTP_ERR_TOO_LARGE;
+    case CURLE_WRITE_ERROR:
+        return too_large ? MF_HTTP_ERR_TOO_LARGE : MF_HTTP_ERR_IO;
+    case CURLE_TOO_MANY_REDIRECTS:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        return MF_HTTP_ERR_REDIRECT;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_RANGE_ERROR:
+        return MF_HTTP_ERR_PROTOCOL;
+    default:
+        return MF_HTTP_ERR_IO;
+    }
+}
+
+/* Failures worth another attempt, and the ones the breaker counts against the upstream. */
+static int is_transient(mf_http_err_t err, int status)
+{
+    return err == MF_HTTP_ERR_TIMEOUT || err == MF_HTTP_ERR_CONNECT || err == MF_HTTP_ERR_IO ||
+           status == 502 || status == 503 || status == 504;
+}
+
+/* Copies the last response's headers as "name: value\n" lines, names lower-cased. */
+static void take_headers(CURL *e, mf_http_result_t *res)
+{
+    size_t len = 0, cap = 0;
+    char *buf = NULL;
+    struct curl_header *h = NULL;
+    while ((h = curl_easy_nextheader(e, CURLH_HEADER, -1, h))) {
+        size_t nl = strlen(h->name), vl = strlen(h->value), need = len + nl + vl + 3;
+        if (need > cap) {
+            cap = need * 2 > 1024 ? need * 2 : 1024;
+            buf = mf_xrealloc(buf, cap);
+        }
+        for (size_t i = 0; i < nl; i++)
+            buf[len + i] = (char)tolower((unsigned char)h->name[i]);
+        len += nl;
+        buf[len++] = ':';
+        buf[len++] = ' ';
+        memcpy(buf + len, h->value, vl);
+        len += vl;
+        buf[len++] = '\n';
+    }
+    res->headers = buf;
+    res->headers_len = len;
+}
+
+static void log_attempt(const mf_http_call_t *call, const char *upstream, int attempt,
+                        const mf_http_result_t *res, int64_t duration_ns, int64_t retry_in_ms)
+{
+    if (!mf_log_enabled(MF_LOG_DEBUG))
+        return;
+    mf_jsonbuf_t l;
+    mf_log_begin(&l, MF_LOG_DEBUG, "http attempt", 12, call->request_id);
+    mf_jsonbuf_cstr(&l, "method", call->method);
+    mf_jsonbuf_cstr(&l, "upstream", upstream);
+    mf_jsonbuf_int(&l, "attempt", attempt);
+    if (res->err) {
+        mf_jsonbuf_cstr(&l, "error", mf_http_err_name(res->err));
+        mf_jsonbuf_cstr(&l, "message", res->message);
+    } else {
+        mf_jsonbuf_int(&l, "status", res->status);
+    }
+    mf_jsonbuf_num(&l, "duration_ms", (double)duration_ns / 1e6);
+    if (retry_in_ms >= 0)
+        mf_jsonbuf_int(&l, "retry_in_ms", retry_in_ms);
+    mf_log_end(&l);
+}
+
+/* One attempt with the handle set up for the call. Fills res (status or err). */
+static void attempt(mf_http_client_t *c, const mf_http_call_t *call, int64_t timeout_ms,
+                    int cut_by_budget, mf_http_result_t *res)
+{
+    CURL *e = c->easy;
+    struct curl_slist *headers = build_headers(call, timeout_ms);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    c->body_len = 0;
+    c->too_large = 0;
+    c->errbuf[0] = '\0';
+    CURLcode rc = curl_easy_perform(e);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(headers);
+
+    free(res->headers);
+    res->headers = NULL;
+    res->headers_len = 0;
+    res->status = 0;
+    res->err = MF_HTTP_ERR_NONE;
+    if (rc == CURLE_OK) {
+        long status = 0;
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+        res->status = (int)status;
+        take_headers(e, res);
+        return;
+    }
+    res->err = classify(rc, c->too_large);
+    if (res->err == MF_HTTP_ERR_TIMEOUT)
+        snprintf(res->message, sizeof res->message,
+                 cut_by_budget ? "no response within %lldms, what was left of the request's "
+                                 "MAYFLY_REQUEST_TIMEOUT"
+                               : "no response within %lldms",
+                 (long long)timeout_ms);
+    else if (res->err == MF_HTTP_ERR_TOO_LARGE)
+        snprintf(res->message, sizeof res->message,
+                 "response body larger than MAYFLY_HTTP_MAX_BODY (%zu bytes)",
+                 c->opts->http_max_body);
+    else
+        snprintf(res->message, sizeof res->message, "%s",
+                 c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+}
+
+static int64_t backoff_ms(int retry)
+{
+    int64_t d = BACKOFF_BASE_MS;
+    for (int i = 0; i < retry && d < BACKOFF_CAP_MS; i++)
+        d *= 2;
+    if (d > BACKOFF_CAP_MS)
+        d = BACKOFF_CAP_MS;
+    /* Half fixed, half random: callers that failed together do not retry together. */
+    return d / 2 + (int64_t)(mf_random_u64() % (uint64_t)(d / 2 + 1));
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+int mf_http_client_request(mf_http_client_t *c, const mf_http_call_t *call, mf_http_result_t *res)
+{
+    char upstream[128];
+    memset(res, 0, sizeof *res);
+    if (mf_http_client_check_url(call->url, upstream, sizeof upstream, res->message,
+                                 sizeof res->message)) {
+        res->err = MF_HTTP_ERR_PROTOCOL;
+        return -1;
+    }
+    if (ensure_handle(c, res->message, sizeof res->message)) {
+        res->err = MF_HTTP_ERR_IO;
+        return -1;
+    }
+    upstream_t *u = get_upstream(upstream, c->opts);
+    CURL *e = c->easy;
+    curl_easy_setopt(e, CURLOPT_URL, call->url);
+    set_method(e, call);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, call->max_redirects > 0 ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)call->max_redirects);
+    /* Never from https down to http. */
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
+                     strncmp(call->url, "https:", 6) ? "http,https" : "https");
+
+    for (int n = 0;; n++) {
+        int64_t start = mf_now_ns(), timeout_ms = call->timeout_ms;
+        int cut = 0;
+        if (call->deadline_ns) {
+            int64_t left_ms = (call->deadline_ns - start) / 1000000;
+            if (left_ms < timeout_ms) {
+                timeout_ms = left_ms;
+                cut = 1;
+            }
+        }
+        if (timeout_ms < MIN_ATTEMPT_MS) {
+            if (n > 0)
+                break; /* the last attempt's outcome stands */
+            res->err = MF_HTTP_ERR_TIMEOUT;
+            snprintf(res->message, sizeof res->message,
+                     "the request's MAYFLY_REQUEST_TIMEOUT is used up: no attempt made");
+            atomic_fetch_add_explicit(&u->errors[res->err], 1, memory_order_relaxed);
+            break;
+        }
+        if (u->breaker && !mf_breaker_allow(u->breaker, start)) {
+            if (n > 0)
+                break;
+            res->err = MF_HTTP_ERR_CIRCUIT_OPEN;
+            snprintf(res->message, sizeof res->message,
+                     "circuit breaker for %s is open after repeated failures", upstream);
+            atomic_fetch_add_explicit(&u->errors[res->err], 1, memory_order_relaxed);
+            break;
+        }
+        attempt(c, call, timeout_ms, cut, res);
+        res->attempts = n + 1;
+        int64_t took = mf_now_ns() - start;
+        int transient = is_transient(res->err, res->status);
+        if (u->breaker) {
+            if (transient)
+                mf_breaker_failure(u->breaker, mf_now_ns());
+            else
+                mf_breaker_success(u->breaker);
+        }
+        count(u, res->status, res->err, took);
+        int64_t wait = -1;
+        if (transient && n < call->retries) {
+            wait = backoff_ms(n);
+            if (call->deadline_ns &&
+                mf_now_ns() + (wait + MIN_ATTEMPT_MS) * 1000000 > call->deadline_ns)
+                wait = -1; /* no time left for another attempt */
+        }
+        log_attempt(call, upstream, n + 1, res, took, wait);
+        if (wait < 0)
+            break;
+        sleep_ms(wait);
+    }
+    if (res->err) {
+        if (c->body_cap > KEEP_BUFFER) { /* not a large one for every later call */
+            free(c->body);
+            c->body = NULL;
+            c->body_len = c->body_cap = 0;
+        }
+        return -1;
+    }
+    /* The body buffer becomes the result's; the client starts a new one next time. */
+    res->body = c->body;
+    res->body_len = c->body_len;
+    c->body = NULL;
+    c->body_len = c->body_cap = 0;
+    return 0;
+}
+
+void mf_http_result_free(mf_http_result_t *res)
+{
+    free(res->headers);
+    free(res->body);
+    res->headers = res->body = NULL;
+}

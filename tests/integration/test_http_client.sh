@@ -1,0 +1,180 @@
+# mayfly.http against real upstreams on loopback (tests/integration/fixtures/upstream.py, plain
+# and TLS with a certificate made here): success, JSON, propagation, timeouts, the request's
+# deadline, retries counted by the upstream, the breaker, connection reuse, TLS trust, bounds and
+# the refusals.
+source "$(dirname "$0")/lib.sh"
+
+UP_PIDS=()
+stop_upstreams() { for p in "${UP_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done; }
+trap 'stop_upstreams; cleanup' EXIT
+
+# upstream_start NAME [CERT KEY]: sets <NAME>_PORT.
+upstream_start() {
+  local name=$1; shift
+  python3 "$TESTS_DIR/fixtures/upstream.py" "$WORK/$name.port" "$@" 2>"$WORK/$name.log" &
+  UP_PIDS+=($!)
+  for _ in $(seq 1 100); do
+    [ -s "$WORK/$name.port" ] && { printf -v "${name}_PORT" '%s' "$(cat "$WORK/$name.port")"; return 0; }
+    sleep 0.05
+  done
+  echo "upstream $name did not start"; cat "$WORK/$name.log"; return 1
+}
+
+upstream_start main || exit 1
+upstream_start brk || exit 1
+upstream_start slow || exit 1
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=localhost" \
+  -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null || { echo "openssl failed"; exit 1; }
+upstream_start tls "$WORK/cert.pem" "$WORK/key.pem" || exit 1
+DEAD_PORT=$(free_port)
+
+MAIN="http://127.0.0.1:$main_PORT"
+FIX="$TESTS_DIR/fixtures/http_client"
+CFG=(MAYFLY_CFG_MAIN="$MAIN" MAYFLY_CFG_BRK="http://127.0.0.1:$brk_PORT"
+     MAYFLY_CFG_SLOW="http://127.0.0.1:$slow_PORT"
+     MAYFLY_CFG_TLS="https://127.0.0.1:$tls_PORT" MAYFLY_CFG_DEAD="http://127.0.0.1:$DEAD_PORT"
+     MAYFLY_CFG_NOHOST="http://no-such-host.invalid")
+up() { curl -s --max-time 5 "$MAIN$1"; }
+json_has() { grep -qF -- "$1" <<<"$BODY"; }
+
+# ---- without the test's CA: the self-signed upstream is refused ----
+mf_start "$FIX" MAYFLY_WORKERS=1 "${CFG[@]}" || exit 1
+expect "TLS without the CA: refused" GET "/call?up=tls" 200 '"err":"tls"'
+mf_stop
+
+# ---- everything else on one worker, with the CA, small bounds and a quick breaker ----
+mf_start "$FIX" MAYFLY_WORKERS=1 MAYFLY_LOG_LEVEL=debug MAYFLY_HTTP_CA_FILE="$WORK/cert.pem" \
+  MAYFLY_HTTP_MAX_BODY=64KiB MAYFLY_REQUEST_TIMEOUT=3s MAYFLY_HTTP_BREAKER_THRESHOLD=5 \
+  MAYFLY_HTTP_BREAKER_COOLDOWN=500ms "${CFG[@]}" || exit 1
+
+expect "TLS with MAYFLY_HTTP_CA_FILE: accepted" GET "/call?up=tls" 200 '"body":"hello from upstream"'
+expect "GET through request{}" GET "/call" 200 '"body":"hello from upstream"'
+check "status is a field" json_has '"status":200'
+expect "get shorthand" GET "/get" 200 '"body":"hello from upstream"'
+expect "any status is a response" GET "/call?path=/status/404" 200 '"status":404'
+
+expect "JSON round trip" POST /json 200 '"method":"POST"' -- -d '{"a":[1,2,3],"s":"x y"}'
+check "JSON: body sent as JSON" json_has '"sent":{'
+check "JSON: array kept" json_has '"a":[1,2,3]'
+check "JSON: content type" json_has '"content_type":"application\/json"'
+check "query encoded" json_has '"q":"a b&c"'
+check "query: true is a bare key" json_has '"flag":""'
+expect "the response metatable is protected" GET /protected 200 '"mt":"mayfly.http: response"'
+check "setmetatable on a response refused" json_has '"set":false'
+expect "res:json() on a body that is not JSON" GET /bad-json 200 '"err":"invalid_json"'
+
+# ---- propagation ----
+TP=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+expect "headers" GET /headers 200 '"x-custom":"v1"' -- -H "X-Request-Id: rid-123" -H "traceparent: $TP"
+check "x-request-id passed on" json_has '"x-request-id":"rid-123"'
+check "traceparent passed on" json_has "\"traceparent\":\"$TP\""
+check "a list gives one line each" json_has '"x-list":"a, b"'
+check "user agent" json_has '"user-agent":"mayfly\/'
+check "no Expect: 100-continue" bash -c '! grep -qi expect <<<"$1"' _ "$BODY"
+budget=$(grep -o '"x-budget-ms":"[0-9]*"' <<<"$BODY" | grep -o '[0-9]*')
+check "budget header: within MAYFLY_REQUEST_TIMEOUT less the reserve" \
+  [ -n "$budget" ] && [ "$budget" -gt 0 ] && [ "$budget" -le 2900 ]
+expect "a generated request id is passed on" GET /headers 200 '"x-request-id":"'
+expect "the script's own x-request-id wins" GET /own-request-id 200 "mine" -- -H "X-Request-Id: rid-9"
+
+# ---- timeouts and the deadline (on an upstream of their own: timeouts count against its breaker,
+# so a successful call between them starts the count again) ----
+S="/call?up=slow&path=/stall%3Fms%3D"
+reset_slow() { http GET "/call?up=slow"; }
+expect "timeout: a stalled upstream" GET "${S}4000&timeout=0.2&retries=1" 200 '"err":"timeout"'
+check "timeout: says the call's own limit" bash -c '! grep -q MAYFLY_REQUEST_TIMEOUT <<<"$1"' _ "$BODY"
+reset_slow
+expect "timeout as a duration string" GET "${S}4000&timeout_str=150ms&retries=0" 200 '"err":"timeout"'
+expect "deadline: an upstream slower than the request's budget" \
+  GET "${S}6000&timeout=30&retries=0" 200 '"err":"timeout"'
+check "deadline: cut at the request's remaining budget" json_has "MAYFLY_REQUEST_TIMEOUT"
+reset_slow
+expect "timeouts retried" GET "${S}2000&timeout=0.1&retries=1" 200 '"err":"timeout"'
+check "timeouts retried: logged as attempt 2" log_has '"attempt":2,"error":"timeout"'
+reset_slow
+
+# ---- retries, counted by the upstream ----
+up /reset >/dev/null
+expect "GET retried past two 503s" GET "/call?path=/flaky%3Fkey%3Dg%26fail%3D2" 200 '"body":"ok after 2"'
+check "GET: three attempts" json_has '"attempts":3'
+check "GET: upstream saw 3" [ "$(up '/hits?key=g')" = 3 ]
+check "each attempt logged at debug" bash -c '[ "$(grep -c "\"msg\":\"http attempt\"" "$1")" -ge 3 ]' _ "$MF_LOG"
+expect "POST: not retried" GET "/call?method=POST&path=/flaky%3Fkey%3Dp%26fail%3D2" 200 '"status":503'
+check "POST: upstream saw 1" [ "$(up '/hits?key=p')" = 1 ]
+expect "POST marked idempotent: retried" GET "/call?method=POST&idempotent=1&retries=2&path=/flaky%3Fkey%3Dpi%26fail%3D2" 200 '"status":200'
+check "POST idempotent: upstream saw 3" [ "$(up '/hits?key=pi')" = 3 ]
+expect "500 is not transient: not retried" GET "/call?path=/flaky%3Fkey%3Df%26fail%3D5%26status%3D500" 200 '"status":500'
+check "500: upstream saw 1" [ "$(up '/hits?key=f')" = 1 ]
+expect "retries exhausted: the last response" GET "/call?retries=1&path=/flaky%3Fkey%3Dx%26fail%3D5" 200 '"status":503'
+check "retries=1: upstream saw 2" [ "$(up '/hits?key=x')" = 2 ]
+expect "connect error" GET "/call?up=dead&retries=0" 200 '"err":"connect"'
+expect "a name that does not resolve" GET "/call?up=nohost" 200 '"err":"resolve"'
+
+# ---- connection reuse ----
+up /reset >/dev/null
+for _ in $(seq 1 20); do http GET /get; done
+check "20 calls: 200" [ "$STATUS" = 200 ]
+check "20 calls on one worker: the upstream saw one connection" [ "$(up /conns)" = 1 ]
+
+# ---- bounds ----
+expect "body under MAYFLY_HTTP_MAX_BODY" GET "/call?path=/big%3Fn%3D60000" 200 '"status":200'
+expect "body over the cap (Content-Length)" GET "/call?path=/big%3Fn%3D70000" 200 '"err":"too_large"'
+expect "body over the cap (chunked)" GET "/call?path=/bigchunked%3Fn%3D70000" 200 '"err":"too_large"'
+expect "redirect followed" GET "/call?path=/redirect%3Fto%3D/hello" 200 '"body":"hello from upstream"'
+expect "redirects: 0 returns the 302" GET "/call?redirects=0&path=/redirect%3Fto%3D/hello" 200 '"status":302'
+expect "redirect loop: limited" GET "/call?path=/loop" 200 '"err":"redirect"'
+expect "redirect to another scheme: refused" GET "/call?path=/redirect%3Fto%3Dftp://127.0.0.1/x" 200 '"err":"redirect"'
+expect "redirect from https to http: refused" GET "/call?up=tls&path=/redirect%3Fto%3D$MAIN/hello" 200 '"err":"redirect"'
+
+# ---- misuse raises (500 with the request id) and nothing reaches the upstream ----
+up /reset >/dev/null
+for w in scheme file crlf name post-retries content-length; do
+  expect "refused: $w" GET "/misuse/$w" 500 '"request_id"'
+done
+check "refused calls never reached the upstream" [ "$(up '/hits?key=crlf')" = 0 ]
+check "the refusal is logged with its reason" log_has 'control character'
+
+# ---- the breaker: 5 failures open it, calls fail fast, a probe after the cool-down closes it ----
+B="/call?up=brk&retries=0&path=/flaky%3Fkey%3Db%26fail%3D5"
+for i in 1 2 3 4 5; do expect "breaker: failure $i" GET "$B" 200 '"status":503'; done
+expect "breaker: open, fails fast" GET "$B" 200 '"err":"circuit_open"'
+check "breaker: the fast failure never reached the upstream" \
+  [ "$(curl -s "http://127.0.0.1:$brk_PORT/hits?key=b")" = 5 ]
+expect "breaker: other upstreams unaffected" GET "/get" 200 '"status":200'
+closed=
+for _ in $(seq 1 40); do
+  http GET "$B"
+  json_has '"status":200' && { closed=1; break; }
+  sleep 0.1
+done
+check "breaker: the probe after the cool-down succeeds" [ -n "$closed" ]
+expect "breaker: closed again" GET "$B" 200 '"status":200'
+
+mf_stop
+check "exit 0" [ "$MF_EXIT" = 0 ]
+
+# ---- examples/gateway: a mayfly calling another mayfly ----
+CAT_LOG="$WORK/catalog.log"
+env MAYFLY_LISTEN=127.0.0.1:0 MAYFLY_SCRIPTS="$MAYFLY_SOURCE_DIR/examples/gateway/catalog" \
+  MAYFLY_DRAIN_DELAY=0 MAYFLY_WORKERS=1 "$MAYFLY_BIN" serve >"$CAT_LOG" 2>&1 &
+CAT_PID=$!
+UP_PIDS+=("$CAT_PID")
+CAT_PORT=
+for _ in $(seq 1 200); do
+  CAT_PORT=$(grep -o '"msg":"listening".*"port":[0-9]*' "$CAT_LOG" | grep -o '"port":[0-9]*' | cut -d: -f2)
+  [ -n "$CAT_PORT" ] && break
+  sleep 0.05
+done
+mf_start "$MAYFLY_SOURCE_DIR/examples/gateway" MAYFLY_WORKERS=2 \
+  MAYFLY_CFG_CATALOG_URL="http://127.0.0.1:$CAT_PORT" || exit 1
+expect "gateway: item through the catalog" GET /api/items/1 200 '"name":"lamp"' -- -H "X-Request-Id: gw-42"
+check "gateway: the catalog saw the gateway's request id" json_has '"request_id":"gw-42"'
+expect "gateway: 404 passed on" GET /api/items/9 404 "no such item"
+expect "gateway: a bad id never reaches the catalog" GET /api/items/a.b 400 "bad item id"
+expect "gateway: POST" POST /api/orders 201 '"item":1' -- -d '{"item":1}'
+check "gateway: the catalog logged the order" grep -q '"msg":"order placed"' "$CAT_LOG"
+kill -TERM "$CAT_PID"; wait "$CAT_PID" 2>/dev/null
+expect "gateway: catalog down: 503 connect" GET /api/items/1 503 '"kind":"connect"'
+mf_stop
+mf_finish

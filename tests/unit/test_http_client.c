@@ -1,0 +1,149 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "breaker.h"
+#include "clock.h"
+#include "http_client.h"
+#include "test.h"
+
+/* A loopback port that refuses connections: bound, never listening (closed at exit). */
+static int refusing_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) ||
+        getsockname(fd, (struct sockaddr *)&a, &len))
+        return -1;
+    return ntohs(a.sin_port);
+}
+
+typedef struct {
+    const char *name;
+    mf_http_client_stats_t found;
+    int seen;
+} find_t;
+
+static void on_stats(void *ud, const mf_http_client_stats_t *s)
+{
+    find_t *f = ud;
+    if (!strcmp(s->upstream, f->name)) {
+        f->found = *s;
+        f->seen++;
+    }
+}
+
+static find_t stats_for(const char *name)
+{
+    find_t f = {.name = name};
+    mf_http_client_stats_each(on_stats, &f);
+    return f;
+}
+
+TEST(checks_urls)
+{
+    char up[128], err[256];
+    ASSERT_EQ_INT(mf_http_client_check_url("http://Example.COM/x", up, sizeof up, err, sizeof err),
+                  0);
+    ASSERT_EQ_STR(up, "example.com:80");
+    ASSERT_EQ_INT(mf_http_client_check_url("https://[::1]:8443/", up, sizeof up, err, sizeof err),
+                  0);
+    ASSERT_EQ_STR(up, "[::1]:8443");
+    ASSERT_EQ_INT(mf_http_client_check_url("https://h/", up, sizeof up, err, sizeof err), 0);
+    ASSERT_EQ_STR(up, "h:443");
+    ASSERT_EQ_INT(mf_http_client_check_url("ftp://h/", up, sizeof up, err, sizeof err), -1);
+    ASSERT_TRUE(strstr(err, "only http and https") != NULL);
+    ASSERT_EQ_INT(mf_http_client_check_url("file:///etc/passwd", NULL, 0, err, sizeof err), -1);
+    ASSERT_EQ_INT(mf_http_client_check_url("http://", NULL, 0, err, sizeof err), -1);
+    ASSERT_EQ_INT(mf_http_client_check_url("not a url", NULL, 0, err, sizeof err), -1);
+}
+
+TEST(names)
+{
+    ASSERT_EQ_STR(mf_http_err_name(MF_HTTP_ERR_CIRCUIT_OPEN), "circuit_open");
+    ASSERT_EQ_STR(mf_http_err_name(MF_HTTP_ERR_TOO_LARGE), "too_large");
+    ASSERT_EQ_STR(mf_http_class_name(MF_HTTP_CLASS_5XX), "5xx");
+    ASSERT_EQ_STR(mf_http_class_name(MF_HTTP_CLASS_ERROR), "error");
+}
+
+/* Connect errors count against the upstream; at the threshold its breaker opens, and the next
+ * call fails fast without an attempt. The counters show all of it. */
+TEST(breaker_and_counters)
+{
+    mf_options_t o = {.http_timeout_ms = 2000,
+                      .http_max_body = 1024,
+                      .http_breaker_threshold = 2,
+                      .http_breaker_cooldown_ms = 60000};
+    mf_http_client_t *c = mf_http_client_new(&o);
+    mf_http_result_t res;
+    char url[64], name[64];
+    int port = refusing_port();
+    ASSERT_TRUE(port > 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/x", port);
+    snprintf(name, sizeof name, "127.0.0.1:%d", port);
+    mf_http_call_t call = {.method = "GET", .url = url, .timeout_ms = 2000};
+
+    for (int i = 0; i < 2; i++) {
+        ASSERT_EQ_INT(mf_http_client_request(c, &call, &res), -1);
+        ASSERT_EQ_INT(res.err, MF_HTTP_ERR_CONNECT);
+        ASSERT_EQ_INT(res.attempts, 1);
+        mf_http_result_free(&res);
+    }
+    ASSERT_EQ_INT(mf_http_client_request(c, &call, &res), -1);
+    ASSERT_EQ_INT(res.err, MF_HTTP_ERR_CIRCUIT_OPEN);
+    ASSERT_EQ_INT(res.attempts, 0);
+    mf_http_result_free(&res);
+
+    find_t f = stats_for(name);
+    ASSERT_EQ_INT(f.seen, 1);
+    ASSERT_EQ_INT(f.found.requests[MF_HTTP_CLASS_ERROR], 2);
+    ASSERT_EQ_INT(f.found.requests[MF_HTTP_CLASS_2XX], 0);
+    ASSERT_EQ_INT(f.found.errors[MF_HTTP_ERR_CONNECT], 2);
+    ASSERT_EQ_INT(f.found.errors[MF_HTTP_ERR_CIRCUIT_OPEN], 1);
+    ASSERT_EQ_INT(f.found.breaker_state, MF_BREAKER_OPEN);
+    mf_http_client_free(c);
+}
+
+TEST(retries_and_deadline)
+{
+    mf_options_t o = {.http_timeout_ms = 2000,
+                      .http_max_body = 1024,
+                      .http_breaker_threshold = 100,
+                      .http_breaker_cooldown_ms = 1000};
+    mf_http_client_t *c = mf_http_client_new(&o);
+    mf_http_result_t res;
+    char url[64], name[64];
+    int port = refusing_port();
+    ASSERT_TRUE(port > 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/x", port);
+    snprintf(name, sizeof name, "127.0.0.1:%d", port);
+    mf_http_call_t call = {.method = "GET", .url = url, .timeout_ms = 2000, .retries = 2};
+    ASSERT_EQ_INT(mf_http_client_request(c, &call, &res), -1);
+    ASSERT_EQ_INT(res.err, MF_HTTP_ERR_CONNECT);
+    ASSERT_EQ_INT(res.attempts, 3);
+    mf_http_result_free(&res);
+
+    /* A request whose budget is gone makes no attempt. */
+    call.deadline_ns = mf_now_ns() - 1;
+    ASSERT_EQ_INT(mf_http_client_request(c, &call, &res), -1);
+    ASSERT_EQ_INT(res.err, MF_HTTP_ERR_TIMEOUT);
+    ASSERT_EQ_INT(res.attempts, 0);
+    mf_http_result_free(&res);
+    find_t f = stats_for(name);
+    ASSERT_EQ_INT(f.found.requests[MF_HTTP_CLASS_ERROR], 3);
+    ASSERT_EQ_INT(f.found.errors[MF_HTTP_ERR_TIMEOUT], 1);
+    mf_http_client_free(c);
+}
+
+int main(void)
+{
+    RUN(checks_urls);
+    RUN(names);
+    RUN(breaker_and_counters);
+    RUN(retries_and_deadline);
+    TEST_MAIN_END();
+}
