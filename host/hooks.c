@@ -6,12 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "clock.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "probes.h"
+#include "random.h"
 
 #define READY_CHECK_EVERY_NS (1000 * 1000000LL)
 #define START_RETRY_FIRST_MS 500
@@ -22,6 +24,7 @@ typedef struct {
     char interval[32];
     int64_t every_ns;
     int singleton;
+    char lease_key[300]; /* "job:<file>:<interval>", shared by every replica */
     int64_t next_ns;
 } job_t;
 
@@ -30,6 +33,7 @@ enum { CMD_NONE, CMD_CHECK_CONFIG, CMD_SHUTDOWN };
 struct mf_hooks {
     const mf_options_t *opts;
     int slot;
+    char owner[128]; /* this process, as the holder of singleton leases */
     mf_vm_t *vm;
     mf_scripts_t *scripts; /* one reference */
     mf_config_t *config;   /* one reference */
@@ -71,18 +75,27 @@ static void log_hook_failure(const char *hook, const char *file, const char *job
 }
 
 /* Runs one hook; returns mf_vm_run_hook's code, logging a failure (quiet: a refusal is not). */
-static int run_one(mf_hooks_t *h, int file, int hook, const char *job, int64_t limit_ms, char *err,
+static int run_one(mf_hooks_t *h, int file, int hook, const job_t *job, int64_t limit_ms, char *err,
                    size_t errlen)
 {
     const char *name = mf_scripts_hook_name(hook);
     int64_t limit = h->opts->request_timeout_ms;
     if (limit_ms > 0 && (limit == 0 || limit_ms < limit))
         limit = limit_ms;
+    mf_vm_lease_t lease;
+    if (job && job->singleton) {
+        /* Renewed at every tick by the holder; a dead holder's lapses and the next tick of
+         * another replica takes it. */
+        lease.key = job->lease_key;
+        lease.owner = h->owner;
+        lease.ttl_ms = 2 * job->every_ns / 1000000 + 1000;
+    }
     mf_lifecycle_busy(h->slot, mf_now_ns(), name);
-    int rc = mf_vm_run_hook(h->vm, file, name, job, limit, err, errlen);
+    int rc = mf_vm_run_hook(h->vm, file, name, job ? job->interval : NULL,
+                            job && job->singleton ? &lease : NULL, limit, err, errlen);
     mf_lifecycle_busy(h->slot, 0, NULL);
     if (rc < 0)
-        log_hook_failure(name, h->scripts->files[file].name, job, err);
+        log_hook_failure(name, h->scripts->files[file].name, job ? job->interval : NULL, err);
     return rc;
 }
 
@@ -136,8 +149,11 @@ static void list_jobs(mf_hooks_t *h)
         int first = h->njobs;
         if (mf_vm_list_jobs(h->vm, i, add_job, h, err, sizeof err))
             log_hook_failure("every", h->scripts->files[i].name, NULL, err);
-        for (int j = first; j < h->njobs; j++)
+        for (int j = first; j < h->njobs; j++) {
             h->jobs[j].file = i;
+            snprintf(h->jobs[j].lease_key, sizeof h->jobs[j].lease_key, "job:%s:%s",
+                     h->scripts->files[i].module, h->jobs[j].interval);
+        }
     }
 }
 
@@ -255,7 +271,7 @@ static void run_due_jobs(mf_hooks_t *h, int64_t now)
         job_t *j = &h->jobs[i];
         if (now < j->next_ns)
             continue;
-        run_one(h, j->file, MF_HOOK_EVERY, j->interval, 0, err, sizeof err);
+        run_one(h, j->file, MF_HOOK_EVERY, j, 0, err, sizeof err);
         /* A run longer than the interval skips the missed ticks instead of bunching them. */
         now = mf_now_ns();
         while (j->next_ns <= now)
@@ -317,6 +333,20 @@ static void *run(void *arg)
 
 /* ---- the server's side ---- */
 
+/* The pod's name (or the host's) and the pid, with a random part for restarts in one pod. */
+static void set_owner(mf_hooks_t *h)
+{
+    char host[64] = "";
+    const char *pod = getenv("POD_NAME");
+    uint32_t r;
+    if (!pod || !*pod) {
+        gethostname(host, sizeof host - 1);
+        pod = host;
+    }
+    mf_random_bytes(&r, sizeof r);
+    snprintf(h->owner, sizeof h->owner, "%s/%d/%08x", pod, (int)getpid(), r);
+}
+
 mf_hooks_t *mf_hooks_start(const mf_options_t *o, int slot, mf_scripts_t *_Atomic *latest,
                            mf_config_t *_Atomic *latest_config, char *err, size_t errlen)
 {
@@ -324,6 +354,7 @@ mf_hooks_t *mf_hooks_start(const mf_options_t *o, int slot, mf_scripts_t *_Atomi
     pthread_condattr_t ca;
     h->opts = o;
     h->slot = slot;
+    set_owner(h);
     h->latest = latest;
     h->latest_config = latest_config;
     h->ready_ok = 0;

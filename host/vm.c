@@ -691,15 +691,32 @@ static int push_hook(lua_State *L)
     return 1;
 }
 
+/* Arguments 5 to 7, for a singleton job: the lease key, its ttl in seconds and the owner. The
+ * job runs only while this process holds the lease (mayfly.lease, in Redis); else it returns
+ * nothing. */
 static int call_hook(lua_State *L)
 {
     push_hook(L);
+    if (lua_isstring(L, 5)) {
+        push_modules(L);
+        lua_getfield(L, -1, "mayfly.lease");
+        if (!lua_istable(L, -1))
+            return luaL_error(L, "singleton jobs need mayfly.lease");
+        lua_getfield(L, -1, "acquire");
+        lua_pushvalue(L, 5);
+        lua_pushvalue(L, 6);
+        lua_pushvalue(L, 7);
+        lua_call(L, 3, 1);
+        if (!lua_toboolean(L, -1))
+            return 0;
+        lua_pop(L, 3);
+    }
     lua_call(L, 0, 2);
     return 2;
 }
 
-int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job, int64_t limit_ms,
-                   char *err, size_t errlen)
+int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job,
+                   const mf_vm_lease_t *lease, int64_t limit_ms, char *err, size_t errlen)
 {
     lua_State *L = vm->L;
     int rc = 0;
@@ -720,7 +737,12 @@ int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job, int
     else
         lua_pushnil(L);
     lua_pushlightuserdata(L, (void *)&vm->scripts->files[file]);
-    if (lua_pcall(L, 4, 2, 1)) {
+    if (lease) {
+        lua_pushstring(L, lease->key);
+        lua_pushnumber(L, (double)lease->ttl_ms / 1000);
+        lua_pushstring(L, lease->owner);
+    }
+    if (lua_pcall(L, lease ? 7 : 4, 2, 1)) {
         const char *msg = lua_tostring(L, -1);
         snprintf(err, errlen, "%s%s", is_late(vm) ? "timed out: " : "", msg ? msg : "error");
         rc = -1;

@@ -71,11 +71,18 @@ int mf_vm_probe(mf_vm_t *vm, int file, int64_t limit_ms,
  * timeout, 400 for a body that is not JSON) with the request id, logged with the traceback. */
 struct MHD_Response *mf_vm_run(mf_vm_t *vm, mf_request_t *r);
 
+/* A singleton job's lease: the job runs only while this owner holds key (mayfly.lease). */
+typedef struct {
+    const char *key, *owner;
+    int64_t ttl_ms;
+} mf_vm_lease_t;
+
 /* Runs hook (a key of file's table: "on_start", ...; for "every", job names the interval) in a
- * fresh environment, as a request would, cut off past limit_ms (0: no bound). Returns 0, 1 when
- * the hook returned false (its second value, the reason, in err), or -1 with the error. */
-int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job, int64_t limit_ms,
-                   char *err, size_t errlen);
+ * fresh environment, as a request would, cut off past limit_ms (0: no bound). lease: NULL, or
+ * the lease to take (or renew) first. Returns 0 (also when the lease is another's), 1 when the
+ * hook returned false (its second value, the reason, in err), or -1 with the error. */
+int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job,
+                   const mf_vm_lease_t *lease, int64_t limit_ms, char *err, size_t errlen);
 /* Calls fn for each periodic job of file's `every` table. Returns 0, or -1 with the error. */
 int mf_vm_list_jobs(mf_vm_t *vm, int file,
                     void (*fn)(void *ud, const char *interval, int singleton), void *ud, char *err,
