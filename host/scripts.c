@@ -270,3 +270,42 @@ int mf_scripts_find_module(const mf_scripts_t *s, const char *module, size_t len
             return i;
     return -1;
 }
+
+static const mf_script_file_t *find_file(const mf_scripts_t *s, const char *name)
+{
+    for (int i = 0; i < s->nfiles; i++)
+        if (!strcmp(s->files[i].name, name))
+            return &s->files[i];
+    return NULL;
+}
+
+static void add_name(char *names, size_t namelen, const char *name, const char *what)
+{
+    size_t used = strlen(names);
+    if (used < namelen)
+        snprintf(names + used, namelen - used, "%s%s (%s)", used ? ", " : "", name, what);
+}
+
+mf_scripts_diff_t mf_scripts_diff(const mf_scripts_t *a, const mf_scripts_t *b, char *names,
+                                  size_t namelen)
+{
+    mf_scripts_diff_t d = {0, 0, 0};
+    names[0] = '\0';
+    for (int i = 0; i < b->nfiles; i++) {
+        const mf_script_file_t *f = &b->files[i], *old = find_file(a, f->name);
+        if (!old) {
+            d.added++;
+            add_name(names, namelen, f->name, "added");
+        } else if (old->len != f->len || memcmp(old->source, f->source, f->len)) {
+            d.modified++;
+            add_name(names, namelen, f->name, "modified");
+        }
+    }
+    for (int i = 0; i < a->nfiles; i++) {
+        if (!find_file(b, a->files[i].name)) {
+            d.removed++;
+            add_name(names, namelen, a->files[i].name, "removed");
+        }
+    }
+    return d;
+}

@@ -61,6 +61,14 @@ int mf_scripts_load(const char *dir, const mf_options_t *opts, mf_scripts_t **ou
 void mf_scripts_retain(mf_scripts_t *s);
 void mf_scripts_release(mf_scripts_t *s);
 
+/* What changed from a to b: counts of files added, modified and removed, and their names ("x.lua
+ * (added), y.lua (modified)") in names, cut at namelen. */
+typedef struct {
+    int added, modified, removed;
+} mf_scripts_diff_t;
+mf_scripts_diff_t mf_scripts_diff(const mf_scripts_t *a, const mf_scripts_t *b, char *names,
+                                  size_t namelen);
+
 /* The file index of a module name, or -1. */
 int mf_scripts_find_module(const mf_scripts_t *s, const char *module, size_t len);
 

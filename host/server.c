@@ -223,6 +223,14 @@ static void reload(server_t *s, const char *why)
     mf_jsonbuf_cstr(&l, "previous", cur->version);
     mf_jsonbuf_int(&l, "files", next->nfiles);
     mf_jsonbuf_int(&l, "routes", next->nroutes);
+    char names[512];
+    mf_scripts_diff_t d = mf_scripts_diff(cur, next, names, sizeof names);
+    mf_jsonbuf_begin(&l, "changed");
+    mf_jsonbuf_int(&l, "added", d.added);
+    mf_jsonbuf_int(&l, "modified", d.modified);
+    mf_jsonbuf_int(&l, "removed", d.removed);
+    mf_jsonbuf_end(&l);
+    mf_jsonbuf_cstr(&l, "changed_files", names);
     char ms[32];
     int n = snprintf(ms, sizeof ms, "%.1f", (double)(mf_now_ns() - t0) / 1e6);
     mf_jsonbuf_raw(&l, "duration_ms", ms, (size_t)n);

@@ -39,10 +39,12 @@ check "a rename-save is picked up" wait_body /v "$(body_of three)"
 
 printf 'return { ["GET /added"] = function() return "added" end }\n' >"$dir/added.lua"
 check "an added file is served" wait_body /added added
+check "the reload names the added file" log_has '"changed":{"added":1,"modified":0,"removed":0},"changed_files":"added.lua (added)"'
 rm "$dir/added.lua"
 ok=
 for _ in $(seq 1 100); do http GET /added; [ "$STATUS" = 404 ] && { ok=1; break; }; sleep 0.05; done
 check "a removed file stops being served" [ -n "$ok" ]
+check "the reload names the removed file" log_has '"changed_files":"added.lua (removed)"'
 
 printf 'return {\n  ["GET /v"] = function() return "broken" end\n  oops\n}\n' >"$dir/v.lua"
 sleep 1
