@@ -5,6 +5,7 @@
 #include "check.h"
 #include "log.h"
 #include "options.h"
+#include "scripts.h"
 #include "server.h"
 
 static const char usage[] =
@@ -13,7 +14,7 @@ static const char usage[] =
     "commands:\n"
     "  serve [flags]      serve the scripts folder over HTTP\n"
     "  check [dir]        compile every script, print the routes; exit 1 if it would not serve\n"
-    "  version            print the version\n"
+    "  version [dir]      print the version, and that of the scripts folder\n"
     "  help, --help       this text\n"
     "\n"
     "serve's settings (environment variable first, the flag overrides it):\n";
@@ -22,6 +23,27 @@ static void print_help(FILE *f)
 {
     fputs(usage, f);
     mf_options_print_help(f);
+}
+
+/* The version `serve` would report for the scripts folder (dir, else MAYFLY_SCRIPTS), the one
+ * /readyz shows as checks.scripts.version. A folder that does not load is an error (exit 1) only
+ * when it was named. */
+static int print_scripts_version(const char *dir)
+{
+    mf_options_t opts;
+    mf_scripts_t *s;
+    char err[1024];
+    if (mf_options_load(&opts, 0, NULL, err, sizeof err))
+        return dir ? MF_EXIT_USAGE : 0;
+    mf_log_setup(MF_LOG_ERROR + 1, 0);
+    if (mf_scripts_load(dir ? dir : opts.scripts_dir, &opts, &s, err, sizeof err)) {
+        if (dir)
+            fprintf(stderr, "mayfly version: %s\n", err);
+        return dir ? MF_EXIT_START : 0;
+    }
+    printf("scripts %s (%s)\n", s->version, dir ? dir : opts.scripts_dir);
+    mf_scripts_release(s);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -40,7 +62,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("mayfly %s\n", MAYFLY_VERSION);
-        return 0;
+        return print_scripts_version(argc > 2 ? argv[2] : NULL);
     }
     if (!strcmp(cmd, "serve")) {
         if (mf_options_load(&opts, argc - 2, argv + 2, err, sizeof err)) {

@@ -39,6 +39,12 @@ check "check: missing folder exits 1" [ "$rc" = 1 ]
 
 out=$("$MAYFLY_BIN" version); rc=$?
 check "version" bash -c '[ "$1" = 0 ] && grep -qE "^mayfly [0-9]+\.[0-9]+\.[0-9]+" <<<"$2"' _ "$rc" "$out"
+out=$("$MAYFLY_BIN" version "$F/http"); rc=$?
+check "version of a scripts folder" bash -c '[ "$1" = 0 ] && grep -qE "^scripts [0-9a-f]{16} " <<<"$2"' _ "$rc" "$out"
+mf_start "$F/http" || exit 1
+http GET /readyz
+check "version matches what readyz shows" grep -q "\"version\":\"$(awk '/^scripts/ {print $2}' <<<"$out")\"" <<<"$BODY"
+mf_stop
 out=$("$MAYFLY_BIN" --help); rc=$?
 check "--help lists commands and settings" bash -c '[ "$1" = 0 ] && grep -q "MAYFLY_WORKERS" <<<"$2" && grep -q "check" <<<"$2"' _ "$rc" "$out"
 "$MAYFLY_BIN" >/dev/null 2>&1; check "no command exits 2" [ "$?" = 2 ]
