@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -199,6 +200,39 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
     return queue(conn, r, r->status, resp);
 }
 
+/* ---- the head ---- */
+
+typedef struct {
+    int hosts, content_length, transfer_encoding;
+    int bad;
+} head_check_t;
+
+static enum MHD_Result check_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    size_t key_size, const char *value, size_t value_size)
+{
+    head_check_t *c = cls;
+    (void)kind;
+    /* A name that is not a token (whitespace before the colon, control bytes), a value with
+     * CR, NUL or other control bytes: a message some peer would read differently. */
+    if (!mf_response_header_ok(key, key_size, value ? value : "", value ? value_size : 0) ||
+        (value && strlen(value) != value_size)) {
+        c->bad = 1;
+        return MHD_NO;
+    }
+    if (key_size == 4 && !strncasecmp(key, "host", 4))
+        c->hosts++;
+    else if (key_size == 14 && !strncasecmp(key, "content-length", 14))
+        c->content_length++;
+    else if (key_size == 17 && !strncasecmp(key, "transfer-encoding", 17))
+        c->transfer_encoding++;
+    /* Both lengths: the classic smuggling shape (a front proxy may frame it the other way). */
+    if (c->hosts > 1 || (c->content_length && c->transfer_encoding)) {
+        c->bad = 1;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -216,6 +250,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->headers_done = 1;
         r->conn = conn;
         r->method = method;
+        head_check_t hc = {0, 0, 0, 0};
+        MHD_get_connection_values_n(conn, MHD_HEADER_KIND, check_header, &hc);
+        if (hc.bad) /* answered in this first call: the connection closes after it */
+            return queue_error(conn, r, 400,
+                               hc.hosts > 1 ? "more than one Host header"
+                               : hc.content_length && hc.transfer_encoding
+                                   ? "both Content-Length and Transfer-Encoding"
+                                   : "malformed header");
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
