@@ -185,6 +185,8 @@ static const setting_t settings[] = {
     {"stuck-timeout", "MAYFLY_STUCK_TIMEOUT", K_DURATION, OFF(stuck_timeout_ms), 0, 0,
      "/livez fails once a request has run this long [2x request timeout]"},
     {"max-body", "MAYFLY_MAX_BODY", K_SIZE, OFF(max_body), 0, 0, "largest request body [1MiB]"},
+    {"max-lua-memory", "MAYFLY_MAX_LUA_MEMORY", K_SIZE, OFF(max_lua_memory), 0, 0,
+     "Lua memory one request or hook may grow by, 0 = no cap [64MiB]"},
     {"max-header", "MAYFLY_MAX_HEADER", K_SIZE, OFF(max_header), 0, 0,
      "largest request head (line + headers) [16KiB]"},
     {"max-connections", "MAYFLY_MAX_CONNECTIONS", K_INT, OFF(max_connections), 1, 1000000,
@@ -201,9 +203,8 @@ static const setting_t settings[] = {
      "mayfly.http: largest response body [10MiB]"},
     {"http-ca-file", "MAYFLY_HTTP_CA_FILE", K_STRING, OFF(http_ca_file), 0, 0,
      "mayfly.http: PEM CA certificates trusted besides the system's [none]"},
-    {"http-breaker-threshold", "MAYFLY_HTTP_BREAKER_THRESHOLD", K_INT,
-     OFF(http_breaker_threshold), 1, 1000000,
-     "mayfly.http: failures in a row that open an upstream's breaker [5]"},
+    {"http-breaker-threshold", "MAYFLY_HTTP_BREAKER_THRESHOLD", K_INT, OFF(http_breaker_threshold),
+     1, 1000000, "mayfly.http: failures in a row that open an upstream's breaker [5]"},
     {"http-breaker-cooldown", "MAYFLY_HTTP_BREAKER_COOLDOWN", K_DURATION,
      OFF(http_breaker_cooldown_ms), 0, 0,
      "mayfly.http: how long an open breaker fails calls fast [10s]"},
@@ -299,6 +300,7 @@ int mf_options_load(mf_options_t *o, int argc, char **argv, char *err, size_t er
     o->request_timeout_ms = 30000;
     o->idle_timeout_ms = 30000;
     o->max_body = 1024 * 1024;
+    o->max_lua_memory = 64 * 1024 * 1024;
     o->max_header = 16 * 1024;
     o->max_connections = 4096;
     o->max_connections_per_ip = 0;

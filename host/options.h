@@ -26,15 +26,16 @@ typedef struct {
     int64_t idle_timeout_ms;
     int64_t stuck_timeout_ms; /* /livez fails when one request has run this long */
     size_t max_body;
+    size_t max_lua_memory; /* growth of a worker's Lua memory one run may cause; 0: no cap */
     size_t max_header;
     int max_connections;
     int max_connections_per_ip;
     int log_level;
     int access_log;
-    int64_t http_timeout_ms;     /* mayfly.http: per attempt, when the call gives none */
-    size_t http_max_body;        /* mayfly.http: largest response body */
-    const char *http_ca_file;    /* mayfly.http: CA certificates added to the system's; NULL */
-    int http_breaker_threshold;  /* mayfly.http: failures in a row that open a breaker */
+    int64_t http_timeout_ms;    /* mayfly.http: per attempt, when the call gives none */
+    size_t http_max_body;       /* mayfly.http: largest response body */
+    const char *http_ca_file;   /* mayfly.http: CA certificates added to the system's; NULL */
+    int http_breaker_threshold; /* mayfly.http: failures in a row that open a breaker */
     int64_t http_breaker_cooldown_ms;
 } mf_options_t;
 

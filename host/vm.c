@@ -40,7 +40,9 @@ struct mf_vm {
     _Atomic int64_t deadline_ns; /* 0 while idle */
     _Atomic uint64_t late_gen;
     pthread_mutex_t hook_lock;
-    int rng_seeded; /* math.random has its seed for this request */
+    int rng_seeded;   /* math.random has its seed for this request */
+    size_t cap_limit; /* while a script runs: the memory it may grow the state to; 0: none */
+    int cap_hit;      /* the run was refused memory */
     int refs[MF_REF_COUNT];
 };
 
@@ -91,6 +93,12 @@ size_t mf_vm_memory(mf_vm_t *vm)
 static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     mf_vm_t *vm = ud;
+    /* A run past MAYFLY_MAX_LUA_MEMORY of growth gets LuaJIT's "not enough memory" error,
+     * which costs that run only. */
+    if (nsize > osize && vm->cap_limit && vm->mem + (nsize - osize) > vm->cap_limit) {
+        vm->cap_hit = 1;
+        return NULL;
+    }
     void *p = vm->base_alloc(vm->base_alloc_ud, ptr, osize, nsize);
     if (p || nsize == 0)
         vm->mem += nsize - osize;
@@ -129,9 +137,17 @@ void mf_vm_watch(mf_vm_t *vm, int64_t now_ns)
     pthread_mutex_unlock(&vm->hook_lock);
 }
 
+/* Scripts run between run_begin and the end of their protected call (uncap), under the memory
+ * cap; the host's own work around them is not capped. */
+static void uncap(mf_vm_t *vm)
+{
+    vm->cap_limit = 0;
+}
+
 static void run_begin(mf_vm_t *vm, mf_request_t *r)
 {
     vm->req = r;
+    vm->cap_limit = vm->opts->max_lua_memory ? vm->mem + vm->opts->max_lua_memory : 0;
     vm->rng_seeded = 0;
     atomic_store(&vm->gen, atomic_load(&vm->gen) + 1);
     atomic_store(&vm->deadline_ns, vm->opts->request_timeout_ms > 0
@@ -148,6 +164,11 @@ static int is_late(mf_vm_t *vm)
 static int run_end(mf_vm_t *vm)
 {
     int late = is_late(vm);
+    uncap(vm);
+    if (vm->cap_hit) {
+        vm->cap_hit = 0;
+        lua_gc(vm->L, LUA_GCCOLLECT, 0); /* give back what the runaway run left */
+    }
     atomic_store(&vm->deadline_ns, 0);
     if (late) {
         pthread_mutex_lock(&vm->hook_lock);
@@ -524,7 +545,9 @@ static int run_chunk(mf_vm_t *vm, int file)
     lua_pushvalue(L, -2);
     lua_setfenv(L, -2);
     lua_pushstring(L, vm->scripts->files[file].module);
-    return lua_pcall(L, 1, 1, msgh) ? -1 : 0;
+    int rc = lua_pcall(L, 1, 1, msgh) ? -1 : 0;
+    uncap(vm);
+    return rc;
 }
 
 /* Loading runs in the thread that loads, without the watchdog: a counting hook bounds it. */
@@ -588,6 +611,8 @@ static struct MHD_Response *answer_error(mf_vm_t *vm, mf_request_t *r, int timed
     const char *text = lua_tostring(L, -1);
     if (!text)
         text = luaL_typename(L, -1);
+    if (vm->cap_hit)
+        text = "mayfly: the request passed MAYFLY_MAX_LUA_MEMORY";
     r->status = timed_out ? 504 : 500;
     if (mf_log_enabled(MF_LOG_ERROR)) {
         mf_jsonbuf_t l;
@@ -647,7 +672,9 @@ struct MHD_Response *mf_vm_run(mf_vm_t *vm, mf_request_t *r)
     lua_setfenv(L, -2);
     lua_pushlightuserdata(L, (void *)route);
     lua_pushlightuserdata(L, r);
-    if (lua_pcall(L, 3, 1, 1) != 0) {
+    int failed = lua_pcall(L, 3, 1, 1);
+    uncap(vm);
+    if (failed) {
         resp = answer_error(vm, r, is_late(vm));
         goto done;
     }
@@ -742,7 +769,9 @@ int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job,
         lua_pushnumber(L, (double)lease->ttl_ms / 1000);
         lua_pushstring(L, lease->owner);
     }
-    if (lua_pcall(L, lease ? 7 : 4, 2, 1)) {
+    int failed = lua_pcall(L, lease ? 7 : 4, 2, 1);
+    uncap(vm);
+    if (failed) {
         const char *msg = lua_tostring(L, -1);
         snprintf(err, errlen, "%s%s", is_late(vm) ? "timed out: " : "", msg ? msg : "error");
         rc = -1;
@@ -814,7 +843,9 @@ int mf_vm_list_jobs(mf_vm_t *vm, int file,
     lua_pushlightuserdata(L, (void *)&vm->scripts->files[file]);
     lua_pushlightuserdata(L, (void *)(uintptr_t)fn);
     lua_pushlightuserdata(L, ud);
-    if (lua_pcall(L, 4, 0, 1)) {
+    int failed = lua_pcall(L, 4, 0, 1);
+    uncap(vm);
+    if (failed) {
         const char *msg = lua_tostring(L, -1);
         snprintf(err, errlen, "%s: %s", vm->scripts->files[file].name, msg ? msg : "error");
         char *tb = strstr(err, "\nstack traceback:");
