@@ -6,6 +6,7 @@
 #include "log.h"
 #include "options.h"
 #include "server.h"
+#include "test_runner.h"
 
 static const char usage[] =
     "usage: mayfly <command> [flags]\n"
@@ -13,6 +14,7 @@ static const char usage[] =
     "commands:\n"
     "  serve [flags]      serve the scripts folder over HTTP\n"
     "  check [dir]        compile every script, print the routes; exit 1 if it would not serve\n"
+    "  test [paths]       run the *_spec.lua files (busted-style); mayfly test --help\n"
     "  version            print the version\n"
     "  help, --help       this text\n"
     "\n"
@@ -50,6 +52,8 @@ int main(int argc, char **argv)
         mf_log_setup(opts.log_level, opts.access_log);
         return mf_server_run(&opts);
     }
+    if (!strcmp(cmd, "test"))
+        return mf_test_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "check")) {
         const char *dir = NULL;
         int nflags = 0;

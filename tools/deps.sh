@@ -3,7 +3,7 @@
 # Usage: tools/deps.sh [extra-package ...]. Needs root (or sudo) when something is missing.
 set -euo pipefail
 
-packages=(build-essential cmake pkg-config libmicrohttpd-dev libhiredis-dev lua-cjson-dev
+packages=(build-essential cmake pkg-config libmicrohttpd-dev libhiredis-dev lua-cjson-dev lua-busted
           redis-server curl python3 "$@")
 # LuaJIT: OpenResty's fork by default; Debian's LuaJIT works too, and the two conflict, so an
 # installed one of either family is kept.
