@@ -53,6 +53,16 @@ local function has_tag(name, tags)
   return false
 end
 
+-- --filter-out and --exclude-tags leave out whole blocks (as busted), hooks included.
+function M:excluded(block)
+  local name = full_name(block)
+  if self.opts.exclude_tags and has_tag(name, self.opts.exclude_tags) then return true end
+  for _, p in ipairs(self.opts.filter_out or {}) do
+    if name:find(p) then return true end
+  end
+  return false
+end
+
 function M:selected(node)
   local name = full_name(node)
   local o = self.opts
@@ -349,7 +359,7 @@ function M:run_block(block, body, ...)
       for _, child in ipairs(block.children) do
         self.current = block
         if child.kind == "describe" then
-          self:run_block(child, child.fn)
+          if not self:excluded(child) then self:run_block(child, child.fn) end
         elseif child.kind == "it" then
           self:run_test(child)
         else

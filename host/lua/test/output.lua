@@ -83,7 +83,12 @@ end
 function M.junit()
   local cases = {}
   local h = {}
-  function h.result(rec) cases[#cases + 1] = rec end
+  -- As busted: errors outside tests (hooks, describe bodies) count in the errors attribute but
+  -- have no testcase of their own.
+  function h.result(rec)
+    local d = rec.element.descriptor
+    if d == "it" or d == "pending" then cases[#cases + 1] = rec end
+  end
   function h.finish(s)
     local c = s.counts
     local total = #cases
