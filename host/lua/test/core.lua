@@ -88,12 +88,58 @@ local function where(level)
   return { short_src = info.short_src, currentline = info.currentline, source = info.source }
 end
 
-local function message_of(e)
+-- A table as busted prints a raised one: array part first, then the other keys sorted.
+local function pretty(v, indent, seen)
+  if type(v) == "string" then return string.format("%q", v) end
+  if type(v) ~= "table" then return tostring(v) end
+  if seen[v] then return "<cycle>" end
+  seen[v] = true
+  local inner = indent .. "  "
+  local lines, n = {}, #v
+  for i = 1, n do lines[#lines + 1] = inner .. pretty(v[i], inner, seen) end
+  local keys = {}
+  for k in pairs(v) do
+    if not (type(k) == "number" and k >= 1 and k <= n and k == math.floor(k)) then keys[#keys + 1] = k end
+  end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  for _, k in ipairs(keys) do
+    local name = type(k) == "string" and k:match("^[%a_][%w_]*$") and k or ("[" .. pretty(k, inner, seen) .. "]")
+    lines[#lines + 1] = inner .. name .. " = " .. pretty(v[k], inner, seen)
+  end
+  seen[v] = nil
+  if #lines == 0 then return "{\n" .. indent .. "}" end
+  return "{\n" .. table.concat(lines, ",\n") .. "\n" .. indent .. "}"
+end
+
+-- The message of a raised value, with the position it was raised at when it has none (as
+-- busted: error("x", 0), error({}), error(nil) all name a line).
+local function message_of(e, raised_at)
   if luassert.is_failure(e) or getmetatable(e) == pending_mt then return e.message end
-  if type(e) == "string" then return e end
-  if type(e) == "table" and getmetatable(e) and getmetatable(e).__tostring then return tostring(e) end
-  if type(e) == "table" then return (require "test.format").value(e) end
-  return tostring(e)
+  local text
+  if type(e) == "string" then
+    if e:match("^[^\n]-:%d+: ") then return e end
+    text = e
+  elseif e == nil then
+    text = "Nil error"
+  elseif type(e) == "table" and getmetatable(e) and getmetatable(e).__tostring then
+    text = tostring(e)
+  elseif type(e) == "table" then
+    text = pretty(e, "", {})
+  else
+    text = tostring(e)
+  end
+  return raised_at and (raised_at .. ": " .. text) or text
+end
+
+-- Where the error was raised: the first Lua frame above the error handler outside the runner.
+local function raised_at()
+  for level = 3, 30 do
+    local info = debug.getinfo(level, "Sl")
+    if not info then return nil end
+    if info.what ~= "C" and not info.short_src:find("host/test/", 1, true) and info.currentline > 0 then
+      return info.short_src .. ":" .. info.currentline
+    end
+  end
 end
 
 -- The traceback from the failing frame up to the runner's own frames.
@@ -126,16 +172,17 @@ end
 
 -- Runs fn protected. Returns "success", or "failure"/"error"/"pending" with message and trace.
 local function protected(fn, ...)
-  local trace
+  local trace, at
   local ok, e = xpcall(fn, function(err)
     trace = traceback(err)
+    at = raised_at()
     return err
   end, ...)
   if ok then return "success" end
   local status = "error"
   if luassert.is_failure(e) then status = "failure"
   elseif getmetatable(e) == pending_mt then status = "pending" end
-  return status, message_of(e), trace
+  return status, message_of(e, at), trace
 end
 
 -- ---- the declaration API (globals of spec files) ----

@@ -51,6 +51,13 @@ local function table_body(t, depth, crumbs, ci, seen)
   return "{\n" .. table.concat(lines, "\n") .. " }"
 end
 
+-- Fractions in full (0.1 shows as 0.10000000000000000555), so that two numbers that differ
+-- never print the same.
+function M.number(v)
+  if v == math.floor(v) or v ~= v then return tostring(v) end
+  return string.format("%.20g", v)
+end
+
 function M.value(v, crumbs)
   local t = type(v)
   if v == nil then return "(nil)" end
@@ -65,7 +72,8 @@ function M.value(v, crumbs)
     return "(" .. tostring(v) .. ") " .. table_body(v, 1, crumbs, 1, {})
   end
   if t == "string" then return "(string) '" .. v .. "'" end
-  if t == "number" or t == "boolean" then return "(" .. t .. ") " .. tostring(v) end
+  if t == "number" then return "(number) " .. M.number(v) end
+  if t == "boolean" then return "(boolean) " .. tostring(v) end
   return "(" .. tostring(v) .. ")"
 end
 

@@ -33,6 +33,20 @@ builders.ref = builders.equal
 builders.same = function(e)
   return function(v) return (require "test.format").deep_equal(e, v) end
 end
+builders.unique = function(deep)
+  return function(v)
+    if type(v) ~= "table" then return false end
+    local fmt = require "test.format"
+    for k1, v1 in pairs(v) do
+      for k2, v2 in pairs(v) do
+        if k1 ~= k2 and ((deep == false and v1 == v2) or (deep ~= false and fmt.deep_equal(v1, v2))) then
+          return false
+        end
+      end
+    end
+    return true
+  end
+end
 builders.near = function(e, tol) return function(v) return type(v) == "number" and v >= e - tol and v <= e + tol end end
 builders.matches = function(p, init, plain)
   return function(v)
@@ -59,7 +73,7 @@ builders.all_of = combine(true, false)
 builders.any_of = combine(false, false)
 builders.none_of = combine(false, true)
 
-local noise = { is = true, are = true, has = true, was = true, a = true, an = true }
+local noise = { is = true, are = true, has = true, was = true, does = true }
 local negate = { ["not"] = true, no = true }
 
 -- assert:register("matcher", name, fn) with fn(state, arguments) returning a predicate.
@@ -88,7 +102,10 @@ setmetatable(M, {
     if not b then error("luassert: unknown matcher '" .. key .. "'", 2) end
     return function(...)
       local pred = b(...)
-      return new(key, neg and function(v) return not pred(v) end or pred)
+      local args = {}
+      for i = 1, select("#", ...) do args[i] = (require "test.format").value((select(i, ...))) end
+      return new(key:gsub("_", ".") .. "(" .. table.concat(args, ", ") .. ")",
+        neg and function(v) return not pred(v) end or pred)
     end
   end,
 })
