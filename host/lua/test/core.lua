@@ -182,7 +182,7 @@ local function protected(fn, ...)
   local status = "error"
   if luassert.is_failure(e) then status = "failure"
   elseif getmetatable(e) == pending_mt then status = "pending" end
-  return status, message_of(e, at), trace
+  return status, message_of(e, at), trace, e
 end
 
 -- ---- the declaration API (globals of spec files) ----
@@ -248,8 +248,9 @@ function M:api()
   api.it, api.spec, api.test = test, test, test
   api.pending = function(name)
     if core.running_test then
-      error(setmetatable({ message = where(2).short_src .. ":" .. where(2).currentline .. ": " ..
-        tostring(name) }, pending_mt), 0)
+      local at = where(2)
+      error(setmetatable({ message = at.short_src .. ":" .. at.currentline .. ": " .. tostring(name),
+        trace = at }, pending_mt), 0)
     end
     core:declare("pending", name or "", nil, 2)
   end
@@ -270,11 +271,29 @@ end
 
 -- ---- running ----
 
+-- Insulation: an insulate block (and every file) puts _G and package.loaded back as they were;
+-- what an expose block changed survives the restore of the nearest insulate around it.
+local NIL = {}
+
 local function snapshot_globals()
   local g, loaded = {}, {}
   for k, v in pairs(_G) do g[k] = v end
   for k, v in pairs(package.loaded) do loaded[k] = v end
-  return { g = g, loaded = loaded }
+  return { g = g, loaded = loaded, exported = { g = {}, loaded = {} } }
+end
+
+local function diff_into(now, before, into)
+  for k, v in pairs(now) do
+    if before[k] ~= v then into[k] = v end
+  end
+  for k in pairs(before) do
+    if now[k] == nil then into[k] = NIL end
+  end
+end
+
+local function put(t, k, v)
+  if v == NIL then v = nil end
+  rawset(t, k, v)
 end
 
 local function restore_globals(s)
@@ -288,6 +307,8 @@ local function restore_globals(s)
     if s.loaded[k] == nil then package.loaded[k] = nil end
   end
   for k, v in pairs(s.loaded) do package.loaded[k] = v end
+  for k, v in pairs(s.exported.g) do put(_G, k, v) end
+  for k, v in pairs(s.exported.loaded) do put(package.loaded, k, v) end
 end
 
 function M:shuffle(list)
@@ -357,7 +378,9 @@ function M:run_test(node)
   if before_ok then
     self.running_test = node
     self.current = node
-    status, message, trace = protected(node.fn)
+    local raised
+    status, message, trace, raised = protected(node.fn)
+    if status == "pending" then node.trace = raised.trace end -- reported where pending() was
     for _, f in ipairs(node.finally) do
       local fs, fm, ft = protected(f)
       if fs ~= "success" and status == "success" then
@@ -389,8 +412,14 @@ end
 
 -- Runs a block: its body (declaring children), strict setup, children, teardown.
 function M:run_block(block, body, ...)
-  local saved
-  if block.isolation == "insulate" then saved = snapshot_globals() end
+  local saved, before_expose
+  if block.isolation == "insulate" then
+    saved = snapshot_globals()
+    self.insulations = self.insulations or {}
+    table.insert(self.insulations, saved)
+  elseif block.isolation == "expose" then
+    before_expose = snapshot_globals()
+  end
   local mark = spy._mark()
   local outer = self.current
   self.current = block
@@ -422,7 +451,15 @@ function M:run_block(block, body, ...)
     self.current = outer
   end
   spy._revert_to(mark)
-  if saved then restore_globals(saved) end
+  if before_expose and self.insulations and #self.insulations > 0 then
+    local into = self.insulations[#self.insulations].exported
+    diff_into(_G, before_expose.g, into.g)
+    diff_into(package.loaded, before_expose.loaded, into.loaded)
+  end
+  if saved then
+    table.remove(self.insulations)
+    restore_globals(saved)
+  end
 end
 
 -- Runs one spec file as an insulated block.
