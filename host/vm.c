@@ -341,8 +341,8 @@ static int build_state(mf_vm_t *vm, char *err, size_t errlen)
 
     /* The standard libraries are modules too (require "string" works as in plain Lua). */
     mf_sandbox_push_globals(L);
-    static const char *libs[] = {"string",    "table", "math",  "os",
-                                 "coroutine", "bit",   "debug", NULL};
+    static const char *libs[] = {"string", "table", "math", "os", "coroutine", "bit", "debug",
+                                 NULL};
     for (int i = 0; libs[i]; i++) {
         push_modules(L);
         lua_getfield(L, -2, libs[i]);
@@ -352,8 +352,7 @@ static int build_state(mf_vm_t *vm, char *err, size_t errlen)
     lua_pop(L, 1);
     /* The fork's pure table extensions, by the names it registers them under. */
     static const char *table_ext[] = {"table.new",   "table.clear",   "table.clone",
-                                      "table.nkeys", "table.isempty", "table.isarray",
-                                      NULL};
+                                      "table.nkeys", "table.isempty", "table.isarray", NULL};
     lua_getfield(L, LUA_GLOBALSINDEX, "package");
     lua_getfield(L, -1, "preload");
     for (int i = 0; table_ext[i]; i++) {
@@ -543,8 +542,8 @@ static void on_probe_hook(lua_State *L, lua_Debug *ar)
 }
 
 int mf_vm_probe(mf_vm_t *vm, int file, int64_t limit_ms,
-                void (*fn)(void *ud, const char *key, int type), void *ud, int *is_table, char *err,
-                size_t errlen)
+                void (*fn)(void *ud, const char *key, int type), void *ud, int *is_table,
+                char *err, size_t errlen)
 {
     lua_State *L = vm->L;
     int top = lua_gettop(L), rc = 0;
@@ -581,7 +580,8 @@ done:
 
 /* Hands sink the host's error response for the error on top of the stack: an HTTP error a
  * script raised, or 500 (504 past the timeout) logged with the traceback. */
-static void answer_error(mf_vm_t *vm, mf_request_t *r, int timed_out, mf_vm_sink_fn sink, void *ud)
+static void answer_error(mf_vm_t *vm, mf_request_t *r, int timed_out, mf_vm_sink_fn sink,
+                         void *ud)
 {
     lua_State *L = vm->L;
     const char *message = NULL;

@@ -43,7 +43,7 @@ out=$WORK/out
 # ---- exit codes ----
 "$MAYFLY_BIN" test -o plainTerminal $FIX/api_spec.lua >"$out" 2>&1
 check "all passing: exit 0" test $? -eq 0
-check "counts" grep -q "^16 successes / 0 failures / 0 errors / 1 pending" "$out"
+check "counts" grep -q "^18 successes / 0 failures / 0 errors / 1 pending" "$out"
 "$MAYFLY_BIN" test -o plainTerminal $FIX/outcomes_spec.lua >"$out" 2>&1
 check "failures: exit 1" test $? -eq 1
 check "outcome counts as busted's" grep -q "^4 successes / 1 failure / 12 errors / 2 pending" "$out"
@@ -57,10 +57,10 @@ for fmt in junit json tap; do
   "$MAYFLY_BIN" test -o "$fmt" $FIX >"$WORK/m.$fmt" 2>/dev/null
   if results "$fmt" "$WORK/m.$fmt" >"$WORK/m.$fmt.rows"; then pass "$fmt parses"; else fail "$fmt parses" "$(head -5 "$WORK/m.$fmt")"; fi
 done
-check "json: 36 results" test "$(wc -l <"$WORK/m.json.rows")" -eq 36
+check "json: 38 results" test "$(wc -l <"$WORK/m.json.rows")" -eq 38
 check "json: 12 errors" test "$(grep -c $'\terror$' "$WORK/m.json.rows")" -eq 12
-check "junit: 28 testcases (no hook errors, as busted)" test "$(wc -l <"$WORK/m.junit.rows")" -eq 28
-check "tap: 36 tests" test "$(wc -l <"$WORK/m.tap.rows")" -eq 36
+check "junit: 30 testcases (no hook errors, as busted)" test "$(wc -l <"$WORK/m.junit.rows")" -eq 30
+check "tap: 38 tests" test "$(wc -l <"$WORK/m.tap.rows")" -eq 38
 check "tap: pending from inside a test" grep -q "outcomes_spec.lua:11: x" "$WORK/m.tap.rows"
 
 # ---- tags, filters, list ----

@@ -5,6 +5,9 @@
 local format = require "test.format"
 local say = require "test.say"
 local match = require "test.match"
+local spy_lib -- test.spy, loaded on first use (it needs nothing from here)
+local function spy_mark() spy_lib = spy_lib or require "test.spy"; return spy_lib._mark() end
+local function spy_revert(mark) spy_lib._revert_to(mark) end
 
 local unpack = unpack or table.unpack
 
@@ -399,11 +402,18 @@ function methods:set_parameter(name, value)
   if name == "TableFormatLevel" then format.table_depth = value end
 end
 function methods:get_parameter(name) return parameters[name] end
-function methods:add_formatter() end
-function methods:remove_formatter() end
-function methods:format(args) return args end
--- Snapshots are the runner's job (spies are reverted after each test); spec files may call it.
-function methods:snapshot() return { revert = function() end } end
+-- fn(value) returns the text for a value, or nil to leave it to the next formatter.
+function methods:add_formatter(fn) table.insert(format.formatters, 1, fn) end
+function methods:remove_formatter(fn)
+  for i, f in ipairs(format.formatters) do
+    if f == fn then table.remove(format.formatters, i); return end
+  end
+end
+-- The runner reverts spies after each test; a snapshot reverts those made since it was taken.
+function methods:snapshot()
+  local mark = spy_mark()
+  return { revert = function() spy_revert(mark) end }
+end
 for k, f in pairs(methods) do rawset(assert_obj, k, f) end
 
 return M

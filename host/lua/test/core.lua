@@ -394,7 +394,9 @@ function M:run_test(node)
   if before_ok then
     self:report(status, node, full_name(node), message, trace)
   end
-  for i = math.max(ran_before, before_ok and #chain or ran_before + 1), 1, -1 do
+  -- after_each runs for every level whose before_each ran, and for the level that failed.
+  local last = before_ok and #chain or ran_before + 1
+  for i = last, 1, -1 do
     self:run_hooks(chain[i], "after_each")
   end
   for _, f in ipairs(self.after_test) do f(node) end

@@ -1,7 +1,7 @@
 -- Values as assertion messages show them: "(number) 2", "(string) 'a'", tables laid out one key
 -- per line with '*' marking the path to the first difference. Also the deep comparison that
 -- finds that path.
-local M = { table_depth = 3 }
+local M = { table_depth = 3, formatters = {} } -- assert:add_formatter's, newest first
 
 local function sort_keys(a, b)
   local ta, tb = type(a), type(b)
@@ -59,6 +59,10 @@ function M.number(v)
 end
 
 function M.value(v, crumbs)
+  for _, f in ipairs(M.formatters) do
+    local text = f(v)
+    if text ~= nil then return text end
+  end
   local t = type(v)
   if v == nil then return "(nil)" end
   if t == "table" then
