@@ -148,8 +148,8 @@ end)
 builtin("error_matches matches_error error_match match_error", 5, function(_, a)
   local ok, e = caught(a[1], {})
   local pattern, init, plain = a[2], a[3], a[4]
-  local matched = not ok and type(e) == "string" and
-      (e:find(pattern, init, plain) ~= nil or strip_position(e):find(pattern, init, plain) ~= nil)
+  -- The message without its position, as luassert matches it.
+  local matched = not ok and type(e) == "string" and strip_position(e):find(pattern, init, plain) ~= nil
   local got = ok and "(no error)" or ref(strip_position(e))
   return matched,
       "Expected a different error.\nCaught:\n" .. got .. "\nExpected:\n" .. ref(pattern),

@@ -428,7 +428,12 @@ function M:run_block(block, body, ...)
   local status, message, trace = protected(body, ...)
   self.current = outer
   if status ~= "success" then
-    local name = block.kind == "file" and block.name or full_name(block)
+    local name = full_name(block)
+    if block.kind == "file" then
+      -- busted names an error in a file's own code "suite <file>", at the line it was raised
+      name = "suite " .. block.name
+      block.trace.currentline = tonumber(tostring(message):match("^[^\n]-:(%d+): ")) or 0
+    end
     self:report("error", block, name, message, trace)
   else
     if self.opts.shuffle or block.randomize then self:shuffle(block.children) end
@@ -464,15 +469,20 @@ function M:run_block(block, body, ...)
   end
 end
 
--- Runs one spec file as an insulated block.
-function M:run_file(path)
+-- Compiles a spec file; a file that does not compile is reported at once, as busted does before
+-- it runs anything (the error is the element's location; there is no message).
+function M:load_file(path)
   local chunk, err = loadfile(path)
+  if not chunk then
+    self:report("error", { name = path, kind = "file", trace = { short_src = err } }, path, nil, nil)
+  end
+  return chunk
+end
+
+-- Runs one compiled spec file as an insulated block.
+function M:run_file(path, chunk)
   local node = new_block({ kind = "file", name = path, isolation = "insulate",
     trace = { short_src = path, currentline = 0 } })
-  if not chunk then
-    self:report("error", node, path, err, nil)
-    return
-  end
   self:run_block(node, chunk)
 end
 

@@ -15,6 +15,7 @@ end
 
 local function location(rec)
   local t = rec.element.trace or {}
+  if t.currentline == nil then return tostring(t.short_src) end -- a file that did not compile
   return tostring(t.short_src) .. " @ " .. tostring(t.currentline)
 end
 
@@ -66,7 +67,7 @@ function M.TAP()
     else
       write("not ok " .. n .. " - " .. rec.name .. "\n")
       write("# " .. location(rec) .. "\n")
-      comment("Failure message: " .. tostring(rec.message))
+      comment("Failure message: " .. (rec.message or location(rec)))
     end
   end
   function h.finish()

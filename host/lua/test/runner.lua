@@ -153,10 +153,14 @@ function M.main(args, settings)
   local base_path = package.path
   local started = os.clock()
   local wall = os.time()
-  for _, file in ipairs(files) do
-    local dir = dirname(file)
-    package.path = dir .. "/?.lua;" .. dir .. "/?/init.lua;" .. settings.scripts_dir .. "/?.lua;" .. base_path
-    runner:run_file(file)
+  local chunks = {}
+  for i, file in ipairs(files) do chunks[i] = runner:load_file(file) end
+  for i, file in ipairs(files) do
+    if chunks[i] then
+      local dir = dirname(file)
+      package.path = dir .. "/?.lua;" .. dir .. "/?/init.lua;" .. settings.scripts_dir .. "/?.lua;" .. base_path
+      runner:run_file(file, chunks[i])
+    end
   end
   package.path = base_path
 
