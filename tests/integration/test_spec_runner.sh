@@ -52,6 +52,28 @@ check "hook error named after block and hook" grep -q "^outer bad before_each be
 "$MAYFLY_BIN" test --no-such-flag >"$out" 2>&1
 check "unknown flag: exit 2" test $? -eq 2
 
+"$MAYFLY_BIN" test $FIX/api_spec.lua >"$out" 2>&1
+check "utfTerminal is the default, without colour when not on a terminal" \
+  bash -c "grep -q '18 successes' '$out' && ! grep -q $'\e\\[' '$out'"
+python3 - "$MAYFLY_BIN" $FIX/api_spec.lua >"$out" <<'PY'
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "test", sys.argv[2]])
+data = b""
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    data += chunk
+os.waitpid(pid, 0)
+sys.stdout.write(data.decode("utf-8", "replace"))
+PY
+check "utfTerminal colours on a terminal" grep -q $'\e\[32m' "$out"
+
 # ---- every format, parsed ----
 for fmt in junit json tap; do
   "$MAYFLY_BIN" test -o "$fmt" $FIX >"$WORK/m.$fmt" 2>/dev/null

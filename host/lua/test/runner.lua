@@ -19,7 +19,7 @@ options:
   -t, --tags TAGS        only the tests tagged #tag in their names (comma separated)
   --exclude-tags TAGS    not the tests with these tags
   -p, --pattern PATTERN  spec file names to look for (Lua pattern; default _spec)
-  --shuffle              run files and tests in a random order (printed as the seed)
+  --shuffle              run files and tests in a random order (its --seed goes to stderr)
   --seed N               the random order's seed
   --lazy                 setup/teardown mean lazy_setup/lazy_teardown
   -l, --list             list the tests that would run, without running them
@@ -126,7 +126,10 @@ function M.main(args, settings)
     io.stdout:write(usage)
     return 0
   end
-  if o.shuffle and not o.seed then o.seed = os.time() end
+  if o.shuffle and not o.seed then
+    o.seed = os.time()
+    io.stderr:write("mayfly test: shuffled with --seed " .. o.seed .. "\n") -- to repeat the order
+  end
   local paths = o.paths
   if #paths == 0 then
     paths = {}
