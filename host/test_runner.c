@@ -19,6 +19,7 @@
 #include "sandbox.h"
 #include "scripts.h"
 #include "vm.h"
+#include "watchdog.h"
 
 extern int luaopen_cjson(lua_State *L);
 extern int luaopen_cjson_safe(lua_State *L);
@@ -30,7 +31,8 @@ typedef struct {
     mf_scripts_t *scripts; /* NULL until the first in-process request */
     mf_config_t *config;
     mf_vm_t *vm;
-    char err[1024]; /* why the vm could not be built, once it failed */
+    mf_watchdog_t *watchdog; /* MAYFLY_REQUEST_TIMEOUT for handlers, as in production */
+    char err[1024];          /* why the vm could not be built, once it failed */
 } runner_t;
 
 /* Tests get a database of their own: the URL's, or 15 when it names none. */
@@ -62,6 +64,11 @@ static int ensure_vm(runner_t *t)
         return -1;
     }
     mf_vm_set_config(t->vm, t->config);
+    t->watchdog = mf_watchdog_start(&t->vm, 1, 20);
+    if (!t->watchdog) {
+        snprintf(t->err, sizeof t->err, "cannot start the watchdog thread");
+        return -1;
+    }
     return 0;
 }
 
@@ -394,7 +401,6 @@ int mf_test_main(int argc, char **argv)
         test_redis_url(t, t->opts.redis_url);
         t->opts.redis_url = t->redis_url;
     }
-    t->opts.request_timeout_ms = 0; /* no watchdog thread here; a debugger may pause a test */
     mf_log_setup(t->opts.log_level, 0);
     mf_log_set_fd(STDERR_FILENO); /* stdout is the report's */
 
@@ -429,6 +435,7 @@ int mf_test_main(int argc, char **argv)
         fprintf(stderr, "mayfly test: %s\n", lua_tostring(L, -1));
     fflush(stdout);
     lua_close(L);
+    mf_watchdog_stop(t->watchdog);
     mf_vm_free(t->vm);
     mf_scripts_release(t->scripts);
     mf_config_release(t->config);

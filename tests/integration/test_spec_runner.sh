@@ -134,12 +134,12 @@ redis_start || exit 1
 MAYFLY_SCRIPTS=examples/shop MAYFLY_REDIS_URL=redis://127.0.0.1:$RPORT "$MAYFLY_BIN" test -o plainTerminal >"$out" 2>&1
 if [ $? -eq 0 ]; then pass "examples/shop specs pass on Redis"; else fail "examples/shop specs pass on Redis" "$(tail -20 "$out")"; fi
 check "db 15 left empty" test "$(redis-cli -p "$RPORT" -n 15 dbsize)" -eq 0
-MAYFLY_SCRIPTS=tests/integration/fixtures/testing MAYFLY_REDIS_URL=redis://127.0.0.1:$RPORT/3 \
+MAYFLY_SCRIPTS=tests/integration/fixtures/testing MAYFLY_REDIS_URL=redis://127.0.0.1:$RPORT/3 MAYFLY_REQUEST_TIMEOUT=300ms \
   "$MAYFLY_BIN" test -o json >"$WORK/h.json" 2>"$WORK/h.err"
 if [ $? -eq 0 ]; then pass "mayfly.testing: config, Redis and requests"; else fail "mayfly.testing: config, Redis and requests" "$(head -c 600 "$WORK/h.json")"; fi
 check "handler logs go to stderr, the report alone to stdout" grep -q '"request_id":"r-2"' "$WORK/h.err"
 check "the URL's database is the one used and emptied" test "$(redis-cli -p "$RPORT" -n 3 dbsize)" -eq 0
-MAYFLY_SCRIPTS=tests/integration/fixtures/testing "$MAYFLY_BIN" test -o json >"$WORK/h.json" 2>/dev/null
+MAYFLY_SCRIPTS=tests/integration/fixtures/testing MAYFLY_REQUEST_TIMEOUT=300ms "$MAYFLY_BIN" test -o json >"$WORK/h.json" 2>/dev/null
 results json "$WORK/h.json" >"$WORK/h.rows"
 check "without Redis the Redis routes fail (503 as in production)" grep -q $'^Redis is the handlers\' Redis\tfailure$' "$WORK/h.rows"
 redis-cli -p "$RPORT" -n 15 set stray 1 >/dev/null
