@@ -50,17 +50,23 @@ static void test_redis_url(runner_t *t, const char *url)
 /* Builds the vm on first use: the scripts folder loaded and checked as `serve` does. */
 static int ensure_vm(runner_t *t)
 {
-    if (t->vm)
-        return 0;
     if (t->err[0])
         return -1;
+    if (t->vm)
+        return 0;
     char err[900];
-    if (mf_scripts_load(t->opts.scripts_dir, &t->opts, &t->scripts, err, sizeof err) ||
-        mf_config_load(t->opts.config_dir, &t->config, err, sizeof err) ||
-        !(t->vm = mf_vm_new(&t->opts, err, sizeof err)) ||
-        mf_vm_compile(t->vm, t->scripts, err, sizeof err)) {
+    if (mf_scripts_load(t->opts.scripts_dir, &t->opts, &t->scripts, err, sizeof err)) {
         snprintf(t->err, sizeof t->err, "cannot load the scripts folder %s: %s",
                  t->opts.scripts_dir, err);
+        return -1;
+    }
+    if (mf_config_load(t->opts.config_dir, &t->config, err, sizeof err)) {
+        snprintf(t->err, sizeof t->err, "cannot load the config folder: %s", err);
+        return -1;
+    }
+    if (!(t->vm = mf_vm_new(&t->opts, err, sizeof err)) ||
+        mf_vm_compile(t->vm, t->scripts, err, sizeof err)) {
+        snprintf(t->err, sizeof t->err, "cannot build the Lua state: %s", err);
         return -1;
     }
     mf_vm_set_config(t->vm, t->config);

@@ -128,6 +128,13 @@ else
 fi
 
 # ---- handler specs, with a real Redis ----
+mkdir -p "$WORK/broken"
+cat >"$WORK/broken/req_spec.lua" <<'LUA'
+it("asks for a route", function() require("mayfly.testing").request("GET", "/") end)
+LUA
+MAYFLY_SCRIPTS=tests/integration/fixtures/syntax "$MAYFLY_BIN" test -o plainTerminal "$WORK/broken" >"$out" 2>&1
+check "a scripts folder that does not load: the test errors, naming file and line" \
+  grep -q "cannot load the scripts folder tests/integration/fixtures/syntax: .*lua:[0-9]" "$out"
 MAYFLY_SCRIPTS=scripts "$MAYFLY_BIN" test -o plainTerminal >"$out" 2>&1
 check "scripts/ specs pass" test $? -eq 0
 redis_start || exit 1
