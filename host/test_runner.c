@@ -87,8 +87,10 @@ static runner_t *runner_of(lua_State *L)
 static mf_vm_t *vm_of(lua_State *L)
 {
     runner_t *t = runner_of(L);
-    if (ensure_vm(t))
-        luaL_error(L, "mayfly.testing: %s", t->err);
+    if (ensure_vm(t)) {
+        lua_pushfstring(L, "mayfly.testing: %s", t->err); /* testing.lua adds the spec's line */
+        lua_error(L);
+    }
     return t->vm;
 }
 

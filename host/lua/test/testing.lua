@@ -11,6 +11,13 @@ local cjson = require "cjson.safe"
 
 local M = { _VERSION = "0.1" }
 
+-- Calls a native function; its errors name the line of the spec that called M's function.
+local function call(fn, ...)
+  local r = { pcall(fn, ...) }
+  if not r[1] then error(r[2], 3) end
+  return unpack(r, 2, table.maxn(r))
+end
+
 local settings = {}
 local used_redis, used_config = false, false
 
@@ -49,7 +56,7 @@ local function check_db()
       " keys; mayfly test empties it after every test, so it must be empty when the run starts " ..
       "(point MAYFLY_REDIS_URL at a database of its own, e.g. redis://host:6379/15, and FLUSHDB it)")
   end
-  if db_state ~= true then error(db_state, 0) end
+  if db_state ~= true then error(db_state, 3) end -- at the spec line that asked
 end
 
 function M.request(method, path, opts)
@@ -81,7 +88,7 @@ function M.request(method, path, opts)
     end
   end
   if body ~= nil and type(body) ~= "string" then error("testing.request: body must be a string", 2) end
-  local status, header_list, resp_body = native.request(method:upper(), target, fields, body)
+  local status, header_list, resp_body = call(native.request, method:upper(), target, fields, body)
   local headers = {}
   for _, h in ipairs(header_list) do
     local name = h[1]:lower()
@@ -97,14 +104,14 @@ end
 function M.config(values)
   if type(values) ~= "table" then error("testing.config: expected a table of values", 2) end
   used_config = true
-  native.config(values)
+  call(native.config, values)
 end
 
 function M.redis(...)
   if not settings.redis then error("testing.redis: no Redis (set MAYFLY_REDIS_URL)", 2) end
   check_db()
   used_redis = true
-  return native.redis(...)
+  return call(native.redis, ...)
 end
 
 -- The runner calls these.
