@@ -143,7 +143,7 @@ local function raised_at()
 end
 
 -- The traceback from the failing frame up to the runner's own frames.
-local function traceback(e)
+local function traceback()
   local tb = debug.traceback("", 3)
   local keep = {}
   for line in tb:gmatch("[^\n]+") do
@@ -153,7 +153,7 @@ local function traceback(e)
       keep[#keep + 1] = line
     end
   end
-  return { message = e, traceback = "\nstack traceback:\n" .. table.concat(keep, "\n") .. "\n" }
+  return { traceback = "\nstack traceback:\n" .. table.concat(keep, "\n") .. "\n" }
 end
 
 function M:report(status, node, name, message, trace)
@@ -174,7 +174,7 @@ end
 local function protected(fn, ...)
   local trace, at
   local ok, e = xpcall(fn, function(err)
-    trace = traceback(err)
+    trace = traceback()
     at = raised_at()
     return err
   end, ...)
@@ -229,17 +229,17 @@ end
 function M:api()
   local core = self
   local api = {}
-  local function block(kind, isolation)
+  local function block(isolation)
     return function(name, fn)
       local node = core:declare("describe", name, fn, 2)
       node.isolation = isolation
       new_block(node)
     end
   end
-  api.describe = block("describe")
+  api.describe = block(nil)
   api.context = api.describe
-  api.insulate = block("describe", "insulate")
-  api.expose = block("describe", "expose")
+  api.insulate = block("insulate")
+  api.expose = block("expose")
   local function test(name, fn)
     if fn == nil then return end -- a test without a body is not run (as busted)
     if type(fn) ~= "function" then error("it: expected a function", 2) end
