@@ -94,7 +94,7 @@ function M.deep_equal(expected, actual, crumbs, seen)
   if type(expected) ~= "table" or type(actual) ~= "table" then
     return expected == actual, crumbs
   end
-  if expected == actual then return true, crumbs end
+  if rawequal(expected, actual) then return true, crumbs end
   seen = seen or {}
   if seen[expected] == actual then return true, crumbs end
   seen[expected] = actual
@@ -103,12 +103,12 @@ function M.deep_equal(expected, actual, crumbs, seen)
   local keys = {}
   for k in pairs(expected) do keys[#keys + 1] = k end
   for k in pairs(actual) do
-    if rawget(expected, k) == nil then keys[#keys + 1] = k end
+    if expected[k] == nil then keys[#keys + 1] = k end
   end
   table.sort(keys, sort_keys)
   for _, k in ipairs(keys) do
     crumbs[depth] = k
-    local ok = M.deep_equal(rawget(expected, k), rawget(actual, k), crumbs, seen)
+    local ok = M.deep_equal(expected[k], actual[k], crumbs, seen)
     if not ok then return false, crumbs end
     for i = depth, #crumbs do crumbs[i] = nil end
   end
