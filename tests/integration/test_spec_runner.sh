@@ -98,7 +98,7 @@ check "--pattern" test "$("$MAYFLY_BIN" test --list --pattern '^api' $FIX | grep
 
 # ---- the same results as busted ----
 if command -v busted >/dev/null; then
-  for set in "$FIX" tests/spec tests/integration/fixtures/spec_more; do
+  for set in "$FIX" tests/spec tests/integration/fixtures/spec_more tests/integration/fixtures/spec_spies; do
     busted --lua=luajit -o junit "$set" >"$WORK/b.xml" 2>/dev/null
     "$MAYFLY_BIN" test -o junit "$set" >"$WORK/m.xml" 2>/dev/null
     busted --lua=luajit -o TAP "$set" >"$WORK/b.tap" 2>/dev/null

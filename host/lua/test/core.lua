@@ -364,7 +364,6 @@ function M:run_test(node)
   local b = node.parent
   while b do table.insert(chain, 1, b); b = b.parent end
 
-  local mark = spy._mark()
   node.finally = {}
   local started = os.clock()
   if self.handler.test_start then self.handler.test_start(node) end
@@ -400,7 +399,6 @@ function M:run_test(node)
     self:run_hooks(chain[i], "after_each")
   end
   for _, f in ipairs(self.after_test) do f(node) end
-  spy._revert_to(mark)
 end
 
 function M:run_pending(node)
@@ -422,7 +420,6 @@ function M:run_block(block, body, ...)
   elseif block.isolation == "expose" then
     before_expose = snapshot_globals()
   end
-  local mark = spy._mark()
   local outer = self.current
   self.current = block
   local status, message, trace = protected(body, ...)
@@ -457,7 +454,6 @@ function M:run_block(block, body, ...)
     if not self.opts.list then self:run_hooks(block, "strict_teardown") end
     self.current = outer
   end
-  spy._revert_to(mark)
   if before_expose and self.insulations and #self.insulations > 0 then
     local into = self.insulations[#self.insulations].exported
     diff_into(_G, before_expose.g, into.g)

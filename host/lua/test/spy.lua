@@ -1,6 +1,7 @@
 -- Spies, stubs and mocks as luassert has them. A spy is a callable table recording calls
--- (s.calls[i].vals) and results (s.returnvals[i].vals). spy.on/stub replace a field and are
--- reverted by the runner after the test (or block) that made them.
+-- (s.calls[i].vals) and results (s.returnvals[i].vals). As under busted, nothing is reverted
+-- behind the spec's back: spy.on/stub replace a field until s:revert(), mock.revert(t) or an
+-- assert:snapshot() being reverted.
 local format = require "test.format"
 
 local unpack = unpack or table.unpack
@@ -10,7 +11,7 @@ local M = {}
 local spy_mt = {}
 spy_mt.__index = spy_mt
 
--- Spies that replaced a field, in order; the runner reverts those made after a mark.
+-- Spies that replaced a field, in order, for assert:snapshot().
 local installed = {}
 function M._mark() return #installed end
 function M._revert_to(mark)
@@ -20,13 +21,28 @@ function M._revert_to(mark)
   end
 end
 
+local function deep_copy(v, seen)
+  if type(v) ~= "table" then return v end
+  if seen[v] then return seen[v] end
+  local c = {}
+  seen[v] = c
+  for k, x in pairs(v) do c[deep_copy(k, seen)] = deep_copy(x, seen) end
+  return c
+end
+
+-- vals: the values as they were at the call (tables copied, so later changes to them do not
+-- change what called_with sees, as luassert); refs: the values themselves.
+local function record(...)
+  local refs = pack(...)
+  local vals = { n = refs.n }
+  for i = 1, refs.n do vals[i] = deep_copy(refs[i], {}) end
+  return { vals = vals, refs = refs }
+end
+
 spy_mt.__call = function(self, ...)
-  local args = pack(...)
-  local call = { vals = args, refs = args }
-  for i = 1, args.n do call[i] = args[i] end
-  self.calls[#self.calls + 1] = call
+  self.calls[#self.calls + 1] = record(...)
   local results = pack(self.callback(...))
-  self.returnvals[#self.returnvals + 1] = { vals = results, refs = results }
+  self.returnvals[#self.returnvals + 1] = record(unpack(results, 1, results.n))
   return unpack(results, 1, results.n)
 end
 
@@ -61,9 +77,9 @@ function spy_mt:clear()
   return self
 end
 function spy_mt:revert()
-  if self.target_table ~= nil then
-    rawset(self.target_table, self.target_key, self.original)
-    self.target_table = nil
+  if not self.reverted then
+    if self.target_table ~= nil then self.target_table[self.target_key] = self.original end
+    self.reverted = true
   end
   return self.original
 end
@@ -80,17 +96,15 @@ function M.is_spy(v) return type(v) == "table" and getmetatable(v) == spy_mt end
 
 local function install(s, tbl, key)
   s.target_table, s.target_key, s.original = tbl, key, tbl[key]
-  rawset(tbl, key, s)
+  tbl[key] = s
   installed[#installed + 1] = s
   return s
 end
 
+-- Wraps tbl[key], even a spy already there (whose calls then go on being recorded too).
 function M.on(tbl, key)
   if type(tbl) ~= "table" then error("spy.on: expected a table, got " .. type(tbl), 2) end
-  local orig = tbl[key]
-  if M.is_spy(orig) then return orig end
-  local s = M.new(orig)
-  return install(s, tbl, key)
+  return install(M.new(tbl[key]), tbl, key)
 end
 
 -- ---- stubs: a spy over a function that returns what it was told ----
