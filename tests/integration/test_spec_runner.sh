@@ -114,6 +114,10 @@ if command -v busted >/dev/null; then
     if cmp -s "$WORK/b.txt" "$WORK/m.txt"; then pass "plainTerminal report as busted's: $set"
     else fail "plainTerminal report as busted's: $set" "$(diff "$WORK/b.txt" "$WORK/m.txt" | head -8)"; fi
   done
+  for set in "$FIX" tests/integration/fixtures/spec_more; do
+    check "--list as busted's: $set" cmp -s <(busted --lua=luajit --list "$set" 2>/dev/null) \
+      <("$MAYFLY_BIN" test --list "$set" 2>/dev/null)
+  done
   # Filters and tags select what busted selects (describe blocks left out whole by --filter-out).
   for flags in "--tags=slow" "--exclude-tags=slow --filter=^spies" "--filter-out=^outer --filter-out=^errors" \
                "--filter=order --filter=insulate" "--exclude-tags=units"; do

@@ -169,7 +169,10 @@ function M.main(args, settings)
 
   if o.list then
     for _, node in ipairs(runner.listed) do
-      io.stdout:write(node.trace.short_src .. ":" .. node.trace.currentline .. ": " .. core.full_name(node) .. "\n")
+      -- busted names the place of tests inside a block only
+      local at = node.parent.kind == "file" and "" or
+          (node.trace.short_src .. ":" .. node.trace.currentline .. ": ")
+      io.stdout:write(at .. core.full_name(node) .. "\n")
     end
     return 0
   end
