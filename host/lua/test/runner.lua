@@ -144,7 +144,10 @@ function M.main(args, settings)
     end
   end
 
-  local handler = output[o.output](settings)
+  -- --list prints the tests only; errors in describe bodies (which still run) go to stderr.
+  local handler = o.list and { result = function(rec)
+    if rec.status == "error" then io.stderr:write("mayfly test: " .. rec.name .. ": " .. tostring(rec.message) .. "\n") end
+  end } or output[o.output](settings)
   local runner = core.new(o, handler)
   local api = runner:api()
   for k, v in pairs(api) do rawset(_G, k, v) end
@@ -174,7 +177,7 @@ function M.main(args, settings)
           (node.trace.short_src .. ":" .. node.trace.currentline .. ": ")
       io.stdout:write(at .. core.full_name(node) .. "\n")
     end
-    return 0
+    return runner.counts.error > 0 and 1 or 0
   end
   local duration = os.clock() - started
   if os.time() - wall > duration then duration = os.time() - wall end
