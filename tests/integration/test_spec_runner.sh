@@ -106,13 +106,15 @@ if command -v busted >/dev/null; then
     check "junit names and results as busted's: $set" cmp -s <(results junit "$WORK/b.xml") <(results junit "$WORK/m.xml")
     check "TAP names and results as busted's: $set" cmp -s <(results tap "$WORK/b.tap") <(results tap "$WORK/m.tap")
   done
-  # The whole plainTerminal report, byte for byte but for table addresses and the duration.
+  # The whole terminal report, byte for byte but for table addresses and the duration.
   plain() { sed -E 's/0x[0-9a-f]+//g; s/ : [0-9.]+ seconds$//'; }
-  for set in "$FIX" tests/integration/fixtures/spec_more tests/integration/fixtures/spec_bad; do
-    busted --lua=luajit -o plainTerminal "$set" 2>/dev/null | plain >"$WORK/b.txt"
-    "$MAYFLY_BIN" test -o plainTerminal "$set" 2>/dev/null | plain >"$WORK/m.txt"
-    if cmp -s "$WORK/b.txt" "$WORK/m.txt"; then pass "plainTerminal report as busted's: $set"
-    else fail "plainTerminal report as busted's: $set" "$(diff "$WORK/b.txt" "$WORK/m.txt" | head -8)"; fi
+  for fmt in plainTerminal utfTerminal; do
+    for set in "$FIX" tests/integration/fixtures/spec_more tests/integration/fixtures/spec_bad; do
+      busted --lua=luajit -o $fmt "$set" 2>/dev/null | plain >"$WORK/b.txt"
+      "$MAYFLY_BIN" test -o $fmt "$set" 2>/dev/null | plain >"$WORK/m.txt"
+      if cmp -s "$WORK/b.txt" "$WORK/m.txt"; then pass "$fmt report as busted's: $set"
+      else fail "$fmt report as busted's: $set" "$(diff "$WORK/b.txt" "$WORK/m.txt" | head -8)"; fi
+    done
   done
   for set in "$FIX" tests/integration/fixtures/spec_more; do
     # (busted also prints a progress mark for an error in a describe body, mayfly says it on
