@@ -1,6 +1,7 @@
 -- mayfly.testing: requests through the real router and sandbox, in-process.
 --   testing.request(method, path, {headers=, query=, body=, json=})
---     -> {status=, headers= (lower-case names), body=, json= (decoded when the body is JSON)}
+--     -> {status=, headers= (lower-case names, repeats joined by ", "), header_list= ({name,
+--         value} as sent), body=, json= (decoded when the body is JSON)}
 --   testing.config{key = value}   config values scripts read, until the end of the test
 --   testing.redis(cmd, ...)       a command on the handlers' Redis (to seed or inspect it)
 -- With MAYFLY_REDIS_URL set the handlers use that Redis, in a database of the tests' own (the
@@ -94,7 +95,8 @@ function M.request(method, path, opts)
     local name = h[1]:lower()
     headers[name] = headers[name] and (headers[name] .. ", " .. h[2]) or h[2]
   end
-  local res = { status = status, headers = headers, body = resp_body }
+  -- header_list keeps repeated fields apart (Set-Cookie values may hold commas themselves)
+  local res = { status = status, headers = headers, header_list = header_list, body = resp_body }
   if (headers["content-type"] or ""):find("json", 1, true) then
     res.json = cjson.decode(resp_body)
   end
