@@ -5,9 +5,7 @@
 local format = require "test.format"
 local say = require "test.say"
 local match = require "test.match"
-local spy_lib -- test.spy, loaded on first use (it needs nothing from here)
-local function spy_mark() spy_lib = spy_lib or require "test.spy"; return spy_lib._mark() end
-local function spy_revert(mark) spy_lib._revert_to(mark) end
+local spy = require "test.spy"
 
 local unpack = unpack or table.unpack
 
@@ -15,7 +13,7 @@ local failure_mt = {}
 failure_mt.__index = failure_mt
 failure_mt.__tostring = function(f) return f.message end
 
-local M = { failure_mt = failure_mt }
+local M = {}
 
 local function fail(message, level)
   local info = debug.getinfo(level + 1, "Sl")
@@ -23,7 +21,6 @@ local function fail(message, level)
       and (info.short_src .. ":" .. info.currentline .. ": ") or ""
   error(setmetatable({ message = where .. message }, failure_mt), 0)
 end
-M.fail = fail
 
 function M.is_failure(e)
   return type(e) == "table" and getmetatable(e) == failure_mt
@@ -409,10 +406,10 @@ function methods:remove_formatter(fn)
     if f == fn then table.remove(format.formatters, i); return end
   end
 end
--- The runner reverts spies after each test; a snapshot reverts those made since it was taken.
+-- A snapshot's revert undoes the spies and stubs made since it was taken.
 function methods:snapshot()
-  local mark = spy_mark()
-  return { revert = function() spy_revert(mark) end }
+  local mark = spy._mark()
+  return { revert = function() spy._revert_to(mark) end }
 end
 for k, f in pairs(methods) do rawset(assert_obj, k, f) end
 
