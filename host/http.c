@@ -39,6 +39,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         r = mf_xmalloc(sizeof *r);
     }
     r->conn = NULL;
+    r->fields = NULL;
     r->method = NULL;
     r->query = NULL;
     r->query_len = 0;

@@ -175,6 +175,8 @@ static int l_request_index(lua_State *L)
         lua_newtable(L);
         if (r->conn)
             MHD_get_connection_values(r->conn, MHD_HEADER_KIND, on_header, L);
+        for (const char *const *f = r->fields; f && f[0]; f += 2)
+            on_header(L, MHD_HEADER_KIND, f[0], f[1]);
     } else if (!strcmp(k, "query")) {
         build_query(L, r);
     } else if (!strcmp(k, "body")) {

@@ -50,6 +50,13 @@ void mf_log_begin(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
         mf_jsonbuf_cstr(l, "request_id", request_id);
 }
 
+static int log_fd = STDOUT_FILENO;
+
+void mf_log_set_fd(int fd)
+{
+    log_fd = fd;
+}
+
 void mf_log_end(mf_jsonbuf_t *l)
 {
     size_t len;
@@ -60,7 +67,7 @@ void mf_log_end(mf_jsonbuf_t *l)
     const char *p = line;
     size_t left = len + 1;
     while (left > 0) {
-        ssize_t w = write(STDOUT_FILENO, p, left);
+        ssize_t w = write(log_fd, p, left);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)

@@ -12,6 +12,8 @@
 void mf_log_setup(int level, int access_log);
 int mf_log_enabled(int level);
 int mf_log_access_enabled(void);
+/* Where lines go (stdout unless told): mayfly test keeps stdout for its report. */
+void mf_log_set_fd(int fd);
 
 /* Begins a line with ts, level, msg and, when not NULL, request_id; add fields with the
  * mf_jsonbuf_* writers, then mf_log_end writes it with one write(2). */

@@ -7,6 +7,7 @@
 #include "options.h"
 #include "scripts.h"
 #include "server.h"
+#include "test_runner.h"
 
 static const char usage[] =
     "usage: mayfly <command> [flags]\n"
@@ -14,6 +15,7 @@ static const char usage[] =
     "commands:\n"
     "  serve [flags]      serve the scripts folder over HTTP\n"
     "  check [dir]        compile every script, print the routes; exit 1 if it would not serve\n"
+    "  test [paths]       run the *_spec.lua files (busted-style); mayfly test --help\n"
     "  version [dir]      print the version, and that of the scripts folder\n"
     "  help, --help       this text\n"
     "\n"
@@ -72,6 +74,8 @@ int main(int argc, char **argv)
         mf_log_setup(opts.log_level, opts.access_log);
         return mf_server_run(&opts);
     }
+    if (!strcmp(cmd, "test"))
+        return mf_test_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "check")) {
         const char *dir = NULL;
         int nflags = 0;

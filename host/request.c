@@ -1,6 +1,7 @@
 #include "request.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include <microhttpd.h>
 
@@ -24,11 +25,19 @@ const char *mf_request_id(mf_request_t *r)
     if (!r->id[0]) {
         const char *given =
             r->conn ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-Id")
-                    : NULL;
+                    : mf_request_field(r, "X-Request-Id");
         if (given && request_id_ok(given))
             strcpy(r->id, given);
         else
             mf_random_hex(r->id, 16);
     }
     return r->id;
+}
+
+const char *mf_request_field(const mf_request_t *r, const char *name)
+{
+    for (const char *const *f = r->fields; f && f[0]; f += 2)
+        if (!strcasecmp(f[0], name))
+            return f[1];
+    return NULL;
 }

@@ -14,6 +14,9 @@ struct MHD_Connection;
 typedef struct mf_request {
     struct mf_request *next_free; /* the worker's list of requests to reuse */
     struct MHD_Connection *conn;
+    /* The header fields when there is no connection (mayfly test's in-process requests):
+     * name, value, name, value, ..., NULL. Owned by whoever made the request. */
+    const char *const *fields;
     const char *method; /* owned by libmicrohttpd, valid until completion */
     char *target;       /* the raw request target as received: target_buf or owned */
     size_t path_len;    /* the path is target[0, path_len) */
@@ -35,5 +38,8 @@ typedef struct mf_request {
 /* The request id: X-Request-Id when it is 1-64 characters of [A-Za-z0-9._:-], otherwise 32
  * random hex digits; decided on first use (most requests never need one). */
 const char *mf_request_id(mf_request_t *r);
+
+/* The value of header name in r->fields (case-insensitive), or NULL. */
+const char *mf_request_field(const mf_request_t *r, const char *name);
 
 #endif

@@ -89,7 +89,7 @@ static int add_header(lua_State *L, conv_t *c, int out, int nameidx, int vidx)
     }
     lua_pushvalue(L, nameidx);
     lua_rawseti(L, out, ++c->nheaders);
-    lua_pushvalue(L, vidx);
+    lua_pushlstring(L, value, vlen); /* a string even when it was a number: readers keep it */
     lua_rawseti(L, out, ++c->nheaders);
     return 0;
 }
@@ -188,12 +188,10 @@ void mf_response_open(lua_State *L)
     mf_vm_set_ref(L, MF_REF_READ_RESULT);
 }
 
-struct MHD_Response *mf_response_from_lua(lua_State *L, int idx, int *status, char *err,
-                                          size_t errlen)
+int mf_response_read(lua_State *L, int idx, mf_response_t *out, char *err, size_t errlen)
 {
     conv_t c = {.err = err, .errlen = errlen};
     int top = lua_gettop(L);
-    struct MHD_Response *resp = NULL;
 
     err[0] = '\0';
     if (idx < 0)
@@ -209,54 +207,76 @@ struct MHD_Response *mf_response_from_lua(lua_State *L, int idx, int *status, ch
         int base = top + 1; /* where the call's results start; its index 2 is base + 1 */
         if (lua_pcall(L, 2, LUA_MULTRET, 0) != 0) {
             snprintf(err, errlen, "invalid response: %s", lua_tostring(L, -1));
-            goto done;
+            lua_settop(L, top);
+            return -1;
         }
-        if (lua_tointeger(L, base) != 0)
-            goto done;
+        if (lua_tointeger(L, base) != 0) {
+            lua_settop(L, top);
+            return -1;
+        }
         if (c.body_idx)
             c.body_idx += base - 1;
         if (c.headers_idx)
             c.headers_idx += base - 1;
     }
-
-    size_t len = 0;
-    const char *body = c.body_idx ? lua_tolstring(L, c.body_idx, &len) : "";
+    out->status = c.status;
+    out->body_len = 0;
+    out->body = c.body_idx ? lua_tolstring(L, c.body_idx, &out->body_len) : "";
     if (c.status == 204 || c.status == 304)
-        len = 0;
-    resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+        out->body_len = 0;
+    out->ctype = c.has_ctype || c.status == 204 || c.status == 304 ? NULL : c.ctype;
+    out->L = L;
+    out->headers_idx = c.headers_idx;
+    out->nheaders = c.nheaders / 2;
+    return 0;
+}
+
+void mf_response_header(const mf_response_t *r, int i, const char **name, const char **value)
+{
+    lua_rawgeti(r->L, r->headers_idx, 2 * i + 1);
+    lua_rawgeti(r->L, r->headers_idx, 2 * i + 2);
+    /* Both strings stay referenced by the headers table, so popping them keeps them valid. */
+    *name = lua_tostring(r->L, -2);
+    *value = lua_tostring(r->L, -1);
+    lua_pop(r->L, 2);
+}
+
+struct MHD_Response *mf_response_to_mhd(const mf_response_t *r, char *err, size_t errlen)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(r->body_len, (void *)r->body, MHD_RESPMEM_MUST_COPY);
     if (!resp) {
         snprintf(err, errlen, "out of memory building the response");
-        goto done;
+        return NULL;
     }
-    for (int i = 1; i < c.nheaders; i += 2) {
-        lua_rawgeti(L, c.headers_idx, i);
-        lua_rawgeti(L, c.headers_idx, i + 1);
-        if (MHD_add_response_header(resp, lua_tostring(L, -2), lua_tostring(L, -1)) != MHD_YES) {
-            snprintf(err, errlen, "header '%.64s' refused by the HTTP layer",
-                     lua_tostring(L, -2));
+    for (int i = 0; i < r->nheaders; i++) {
+        const char *name, *value;
+        mf_response_header(r, i, &name, &value);
+        if (MHD_add_response_header(resp, name, value) != MHD_YES) {
+            snprintf(err, errlen, "header '%.64s' refused by the HTTP layer", name);
             MHD_destroy_response(resp);
-            resp = NULL;
-            goto done;
+            return NULL;
         }
-        lua_pop(L, 2);
     }
-    if (!c.has_ctype && c.status != 204 && c.status != 304)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, c.ctype);
-    *status = c.status;
-done:
-    lua_settop(L, top);
+    if (r->ctype)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
     return resp;
 }
 
-struct MHD_Response *mf_response_error(const char *message, const char *request_id)
+char *mf_response_error_json(const char *message, const char *request_id, size_t *len)
 {
     mf_jsonbuf_t j;
-    size_t len;
     mf_jsonbuf_open(&j);
     mf_jsonbuf_cstr(&j, "error", message);
     if (request_id)
         mf_jsonbuf_cstr(&j, "request_id", request_id);
-    char *json = mf_jsonbuf_close(&j, &len);
+    return mf_jsonbuf_close(&j, len);
+}
+
+struct MHD_Response *mf_response_error(const char *message, const char *request_id)
+{
+    size_t len;
+    char *json = mf_response_error_json(message, request_id, &len);
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, json, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         fprintf(stderr, "mayfly: fatal: out of memory building an error response\n");

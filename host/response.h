@@ -9,13 +9,35 @@
 
 struct MHD_Response;
 
-/* Registers what mf_response_from_lua needs in a new state. */
+/* Registers what mf_response_read needs in a new state. */
 void mf_response_open(lua_State *L);
 
-/* Converts the handler result at idx. Returns the response with *status set, or NULL with the
- * reason in err (the caller answers 500). Never raises. */
-struct MHD_Response *mf_response_from_lua(lua_State *L, int idx, int *status, char *err,
-                                          size_t errlen);
+/* A response before it becomes an HTTP one, so that mayfly test can read it back in-process.
+ * The strings point into values on L's stack (body, headers) or static text (ctype), valid
+ * until the stack is reset. */
+typedef struct {
+    int status;
+    const char *body;
+    size_t body_len;
+    const char *ctype; /* Content-Type to add, NULL when a header sets one or there is no body */
+    int nheaders;      /* name/value pairs, read with mf_response_header */
+    /* private */
+    lua_State *L;
+    int headers_idx;
+} mf_response_t;
+
+/* Reads the handler result at idx into out, leaving what out points to on the stack. Returns 0,
+ * or -1 with the reason in err (the caller answers 500; the stack is as before). Never raises. */
+int mf_response_read(lua_State *L, int idx, mf_response_t *out, char *err, size_t errlen);
+
+/* Header i (0-based, below r->nheaders): a validated name and value. */
+void mf_response_header(const mf_response_t *r, int i, const char **name, const char **value);
+
+/* The libmicrohttpd response for r, or NULL with the reason in err. */
+struct MHD_Response *mf_response_to_mhd(const mf_response_t *r, char *err, size_t errlen);
+
+/* The JSON text of an error body (malloc'd, the caller frees it). */
+char *mf_response_error_json(const char *message, const char *request_id, size_t *len);
 
 /* {"error": message, "request_id": id} with Content-Type application/json. request_id may be
  * NULL. Never returns NULL (allocation failure aborts). */

@@ -60,6 +60,11 @@ const mf_options_t *mf_vm_options(mf_vm_t *vm)
     return vm->opts;
 }
 
+lua_State *mf_vm_state(mf_vm_t *vm)
+{
+    return vm->L;
+}
+
 mf_request_t *mf_vm_request(mf_vm_t *vm)
 {
     return vm->req;
@@ -507,6 +512,11 @@ void mf_vm_set_config(mf_vm_t *vm, const mf_config_t *c)
     add_module(vm->L, "mayfly._config_source");
 }
 
+void mf_vm_set_config_source(mf_vm_t *vm)
+{
+    add_module(vm->L, "mayfly._config_source");
+}
+
 /* ---- scripts ---- */
 
 int mf_vm_compile(mf_vm_t *vm, const mf_scripts_t *s, char *err, size_t errlen)
@@ -599,35 +609,42 @@ done:
 
 /* ---- one request ---- */
 
-static struct MHD_Response *answer_error(mf_vm_t *vm, mf_request_t *r, int timed_out)
+/* Hands sink the host's error response for the error on top of the stack: an HTTP error a
+ * script raised, or 500 (504 past the timeout) logged with the traceback. */
+static void answer_error(mf_vm_t *vm, mf_request_t *r, int timed_out, mf_vm_sink_fn sink,
+                         void *ud)
 {
     lua_State *L = vm->L;
     const char *message = NULL;
+    mf_response_t resp = {.ctype = "application/json"};
     int status = mf_lapi_http_error_status(L, -1, &message);
-    if (status) {
-        r->status = status;
-        return mf_response_error(message, mf_request_id(r));
+    if (!status) {
+        const char *text = lua_tostring(L, -1);
+        if (!text)
+            text = luaL_typename(L, -1);
+        if (vm->cap_hit)
+            text = "mayfly: the request passed MAYFLY_MAX_LUA_MEMORY";
+        status = timed_out ? 504 : 500;
+        message = timed_out ? "request timed out" : "internal server error";
+        if (mf_log_enabled(MF_LOG_ERROR)) {
+            mf_jsonbuf_t l;
+            const char *tb = strstr(text, "\nstack traceback:");
+            size_t first = tb ? (size_t)(tb - text) : strlen(text);
+            mf_log_begin(&l, MF_LOG_ERROR, timed_out ? "request timed out" : "handler error",
+                         timed_out ? 17 : 13, mf_request_id(r));
+            mf_jsonbuf_cstr(&l, "route", r->route ? r->route : "");
+            mf_jsonbuf_str(&l, "error", text, first);
+            if (tb)
+                mf_jsonbuf_cstr(&l, "traceback", tb + 1);
+            mf_log_end(&l);
+        }
     }
-    const char *text = lua_tostring(L, -1);
-    if (!text)
-        text = luaL_typename(L, -1);
-    if (vm->cap_hit)
-        text = "mayfly: the request passed MAYFLY_MAX_LUA_MEMORY";
-    r->status = timed_out ? 504 : 500;
-    if (mf_log_enabled(MF_LOG_ERROR)) {
-        mf_jsonbuf_t l;
-        const char *tb = strstr(text, "\nstack traceback:");
-        size_t first = tb ? (size_t)(tb - text) : strlen(text);
-        mf_log_begin(&l, MF_LOG_ERROR, timed_out ? "request timed out" : "handler error",
-                     timed_out ? 17 : 13, mf_request_id(r));
-        mf_jsonbuf_cstr(&l, "route", r->route ? r->route : "");
-        mf_jsonbuf_str(&l, "error", text, first);
-        if (tb)
-            mf_jsonbuf_cstr(&l, "traceback", tb + 1);
-        mf_log_end(&l);
-    }
-    return mf_response_error(timed_out ? "request timed out" : "internal server error",
-                             mf_request_id(r));
+    char *json = mf_response_error_json(message, mf_request_id(r), &resp.body_len);
+    resp.status = status;
+    resp.body = json;
+    r->status = status;
+    sink(ud, &resp);
+    free(json);
 }
 
 /* One protected call for the whole run: the route file's chunk (argument 1, its environment
@@ -654,11 +671,11 @@ static int dispatch(lua_State *L)
     return 1;
 }
 
-struct MHD_Response *mf_vm_run(mf_vm_t *vm, mf_request_t *r)
+void mf_vm_run_to(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud)
 {
     lua_State *L = vm->L;
     const mf_route_t *route = r->match.handler;
-    struct MHD_Response *resp;
+    mf_response_t resp;
     char err[512];
 
     run_begin(vm, r);
@@ -675,19 +692,41 @@ struct MHD_Response *mf_vm_run(mf_vm_t *vm, mf_request_t *r)
     int failed = lua_pcall(L, 3, 1, 1);
     uncap(vm);
     if (failed) {
-        resp = answer_error(vm, r, is_late(vm));
-        goto done;
-    }
-    resp = mf_response_from_lua(L, -1, &r->status, err, sizeof err);
-    if (!resp) {
+        answer_error(vm, r, is_late(vm), sink, ud);
+    } else if (mf_response_read(L, -1, &resp, err, sizeof err) != 0) {
         lua_pushstring(L, err);
-        resp = answer_error(vm, r, 0);
+        answer_error(vm, r, 0, sink, ud);
+    } else {
+        r->status = resp.status;
+        sink(ud, &resp);
     }
-done:
     lua_settop(L, 0);
     mf_sandbox_leave_env(L);
     run_end(vm);
-    return resp;
+}
+
+typedef struct {
+    mf_request_t *r;
+    struct MHD_Response *resp;
+} mhd_sink_t;
+
+static void to_mhd(void *ud, const mf_response_t *resp)
+{
+    mhd_sink_t *out = ud;
+    char err[256];
+    out->resp = mf_response_to_mhd(resp, err, sizeof err);
+    if (!out->resp) {
+        mf_log_msg(MF_LOG_ERROR, "%s", err);
+        out->r->status = 500;
+        out->resp = mf_response_error("internal server error", mf_request_id(out->r));
+    }
+}
+
+struct MHD_Response *mf_vm_run(mf_vm_t *vm, mf_request_t *r)
+{
+    mhd_sink_t out = {.r = r};
+    mf_vm_run_to(vm, r, to_mhd, &out);
+    return out.resp;
 }
 
 /* ---- hooks ---- */

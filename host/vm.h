@@ -12,6 +12,7 @@
 #include "config.h"
 #include "options.h"
 #include "request.h"
+#include "response.h"
 #include "scripts.h"
 
 struct MHD_Response;
@@ -24,6 +25,8 @@ void mf_vm_free(mf_vm_t *vm);
 /* The vm of a state (its allocator's userdata): how C functions find their context. */
 mf_vm_t *mf_vm_of(lua_State *L);
 const mf_options_t *mf_vm_options(mf_vm_t *vm);
+/* The vm's Lua state, for host code that runs outside a request (mayfly test). */
+lua_State *mf_vm_state(mf_vm_t *vm);
 /* The request being served, or NULL (start-up, probes of the scripts). */
 mf_request_t *mf_vm_request(mf_vm_t *vm);
 
@@ -87,6 +90,14 @@ int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job,
 int mf_vm_list_jobs(mf_vm_t *vm, int file,
                     void (*fn)(void *ud, const char *interval, int singleton), void *ud, char *err,
                     size_t errlen);
+/* The same run, handing the response to sink instead (mayfly test reads it back in-process).
+ * What resp points to is valid during the call only. */
+typedef void (*mf_vm_sink_fn)(void *ud, const mf_response_t *resp);
+void mf_vm_run_to(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud);
+
+/* Makes the table on top of the vm's stack (popped) the config source scripts read, in the
+ * shape mf_config_push_source builds: {values=, overrides=}. For mayfly test. */
+void mf_vm_set_config_source(mf_vm_t *vm);
 
 /* Called by the watchdog: interrupts the running request when it is past its deadline. */
 void mf_vm_watch(mf_vm_t *vm, int64_t now_ns);

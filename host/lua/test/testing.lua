@@ -1,0 +1,129 @@
+-- mayfly.testing: requests through the real router and sandbox, in-process.
+--   testing.request(method, path, {headers=, query=, body=, json=})
+--     -> {status=, headers= (lower-case names, repeats joined by ", "), header_list= ({name,
+--         value} as sent), body=, json= (decoded when the body is JSON)}
+--   testing.config{key = value}   config values scripts read, until the end of the test
+--   testing.redis(cmd, ...)       a command on the handlers' Redis (to seed or inspect it)
+-- With MAYFLY_REDIS_URL set the handlers use that Redis, in a database of the tests' own (the
+-- URL's, or 15 when it names none) that must be empty when the run starts and is emptied
+-- (FLUSHDB) after every test, so each test starts from an empty Redis.
+local native = require "test.native"
+local cjson = require "cjson.safe"
+
+local M = { _VERSION = "0.1" }
+
+-- Calls a native function; its errors name the line of the spec that called M's function.
+local function call(fn, ...)
+  local r = { pcall(fn, ...) }
+  if not r[1] then error(r[2], 3) end
+  return unpack(r, 2, table.maxn(r))
+end
+
+local settings = {}
+local used_redis, used_config = false, false
+
+local function escape(s)
+  return (tostring(s):gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+local function query_string(q)
+  if type(q) == "string" then return q end
+  local keys = {}
+  for k in pairs(q) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local parts = {}
+  for _, k in ipairs(keys) do
+    local v = q[k]
+    if type(v) == "table" then
+      for _, x in ipairs(v) do parts[#parts + 1] = escape(k) .. "=" .. escape(x) end
+    elseif v == true then
+      parts[#parts + 1] = escape(k)
+    else
+      parts[#parts + 1] = escape(k) .. "=" .. escape(v)
+    end
+  end
+  return table.concat(parts, "&")
+end
+
+-- nil until Redis answered; then true (ours to empty) or the reason it is refused.
+local db_state
+
+local function check_db()
+  if db_state == true or not settings.redis then return end
+  if db_state == nil then
+    local ok, n = pcall(native.redis, "DBSIZE")
+    if not ok then return end -- unreachable: the handlers answer 503, as in production
+    db_state = n == 0 or ("mayfly.testing: the tests' Redis database holds " .. tostring(n) ..
+      " keys; mayfly test empties it after every test, so it must be empty when the run starts " ..
+      "(point MAYFLY_REDIS_URL at a database of its own, e.g. redis://host:6379/15, and FLUSHDB it)")
+  end
+  if db_state ~= true then error(db_state, 3) end -- at the spec line that asked
+end
+
+function M.request(method, path, opts)
+  if type(method) ~= "string" then error("testing.request: method must be a string", 2) end
+  if type(path) ~= "string" then error("testing.request: path must be a string", 2) end
+  opts = opts or {}
+  check_db()
+  used_redis = true
+  local target = path
+  if opts.query ~= nil then
+    local qs = query_string(opts.query)
+    if qs ~= "" then target = target .. (target:find("?", 1, true) and "&" or "?") .. qs end
+  end
+  local fields, has_ctype = {}, false
+  for name, value in pairs(opts.headers or {}) do
+    local values = type(value) == "table" and value or { value }
+    for _, v in ipairs(values) do
+      fields[#fields + 1] = tostring(name)
+      fields[#fields + 1] = tostring(v)
+    end
+    if tostring(name):lower() == "content-type" then has_ctype = true end
+  end
+  local body = opts.body
+  if opts.json ~= nil then
+    body = assert(cjson.encode(opts.json))
+    if not has_ctype then
+      fields[#fields + 1] = "Content-Type"
+      fields[#fields + 1] = "application/json"
+    end
+  end
+  if body ~= nil and type(body) ~= "string" then error("testing.request: body must be a string", 2) end
+  local status, header_list, resp_body = call(native.request, method:upper(), target, fields, body)
+  local headers = {}
+  for _, h in ipairs(header_list) do
+    local name = h[1]:lower()
+    headers[name] = headers[name] and (headers[name] .. ", " .. h[2]) or h[2]
+  end
+  -- header_list keeps repeated fields apart (Set-Cookie values may hold commas themselves)
+  local res = { status = status, headers = headers, header_list = header_list, body = resp_body }
+  if (headers["content-type"] or ""):find("json", 1, true) then
+    res.json = cjson.decode(resp_body)
+  end
+  return res
+end
+
+function M.config(values)
+  if type(values) ~= "table" then error("testing.config: expected a table of values", 2) end
+  used_config = true
+  call(native.config, values)
+end
+
+function M.redis(...)
+  if not settings.redis then error("testing.redis: no Redis (set MAYFLY_REDIS_URL)", 2) end
+  check_db()
+  used_redis = true
+  return call(native.redis, ...)
+end
+
+-- The runner calls these.
+function M._attach(runner, s)
+  settings = s
+  table.insert(runner.after_test, function()
+    if used_config then native.config(nil); used_config = false end
+    if used_redis and db_state == true then pcall(native.redis, "FLUSHDB") end
+    used_redis = false
+  end)
+end
+
+return M

@@ -1,0 +1,10 @@
+/* mayfly test: runs busted-style spec files (the framework is host/lua/test/) in a plain Lua
+ * state with the standard libraries, and serves mayfly.testing's in-process requests from a
+ * real vm of the scripts folder, built on first use. */
+#ifndef MF_TEST_RUNNER_H
+#define MF_TEST_RUNNER_H
+
+/* argv: the words after "test". Returns the exit code: 0 when every test passed. */
+int mf_test_main(int argc, char **argv);
+
+#endif

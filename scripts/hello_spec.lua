@@ -1,0 +1,51 @@
+-- The default handlers (scripts/hello.lua), through the real router and sandbox.
+local testing = require "mayfly.testing"
+
+describe("GET /hello", function()
+  it("greets the world by default", function()
+    local res = testing.request("GET", "/hello")
+    assert.are.equal(200, res.status)
+    assert.are.equal("hello world", res.body)
+    assert.are.equal("text/plain; charset=utf-8", res.headers["content-type"])
+  end)
+
+  it("greets the name in the query", function()
+    local res = testing.request("GET", "/hello", { query = { name = "you & me" } })
+    assert.are.equal("hello you & me", res.body)
+  end)
+
+  it("answers HEAD with the GET route and no body", function()
+    local res = testing.request("HEAD", "/hello")
+    assert.are.equal(200, res.status)
+    assert.are.equal("", res.body)
+  end)
+
+  it("refuses other methods with 405 and Allow", function()
+    local res = testing.request("DELETE", "/hello")
+    assert.are.equal(405, res.status)
+    assert.matches("GET", res.headers["allow"])
+  end)
+end)
+
+describe("POST /echo", function()
+  it("echoes a JSON body with the request id", function()
+    local res = testing.request("POST", "/echo", { json = { a = 1 }, headers = { ["X-Request-Id"] = "spec-1" } })
+    assert.are.equal(200, res.status)
+    assert.are.same({ method = "POST", body = { a = 1 }, id = "spec-1" }, res.json)
+  end)
+
+  it("answers 400 naming the request id when the body is not JSON", function()
+    local res = testing.request("POST", "/echo", { body = "{nope", headers = { ["X-Request-Id"] = "spec-2" } })
+    assert.are.equal(400, res.status)
+    assert.are.equal("spec-2", res.json.request_id)
+    assert.matches("not valid JSON", res.json.error)
+  end)
+end)
+
+describe("unknown paths", function()
+  it("get a 404 JSON body", function()
+    local res = testing.request("GET", "/nope")
+    assert.are.equal(404, res.status)
+    assert.are.equal("not found", res.json.error)
+  end)
+end)
