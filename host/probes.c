@@ -9,6 +9,7 @@
 #include "jsonbuf.h"
 
 #include "lifecycle.h"
+#include "redis.h"
 
 static const char *const paths[] = {"/livez", "/readyz", "/startupz", NULL};
 
@@ -37,15 +38,18 @@ static struct MHD_Response *json_response(char *json, size_t len)
     return resp;
 }
 
-/* {"status", "checks": {"lifecycle": {...}, "scripts": {...}}}: the scripts check stays ok while
- * a version serves, even when the last reload attempt failed (its error is shown). */
+/* {"status", "checks": {"lifecycle": {...}, "scripts": {...}, "redis": {...}}}: the scripts check
+ * stays ok while a version serves, even when the last reload attempt failed (its error is shown);
+ * the redis check is there when Redis is configured. */
 static struct MHD_Response *readyz(int ok, mf_state_t s, int *status)
 {
-    char serving[17], attempted[17], error[1024];
+    char serving[17], attempted[17], error[1024], redis_why[512];
     mf_jsonbuf_t j;
     size_t len;
 
     mf_lifecycle_get_scripts(serving, attempted, error, sizeof error);
+    int redis_ok = mf_redis_check(redis_why, sizeof redis_why) == 0;
+    ok = ok && redis_ok;
     *status = ok ? 200 : 503;
     mf_jsonbuf_open(&j);
     mf_jsonbuf_cstr(&j, "status", ok ? "ok" : "unavailable");
@@ -61,6 +65,13 @@ static struct MHD_Response *readyz(int ok, mf_state_t s, int *status)
     if (error[0])
         mf_jsonbuf_cstr(&j, "last_error", error);
     mf_jsonbuf_end(&j);
+    if (mf_redis_configured()) {
+        mf_jsonbuf_begin(&j, "redis");
+        mf_jsonbuf_bool(&j, "ok", redis_ok);
+        if (!redis_ok)
+            mf_jsonbuf_cstr(&j, "error", redis_why);
+        mf_jsonbuf_end(&j);
+    }
     mf_jsonbuf_end(&j);
     char *json = mf_jsonbuf_close(&j, &len);
     return json_response(json, len);

@@ -15,6 +15,7 @@
 #include "http.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "redis.h"
 #include "scripts.h"
 #include "vm.h"
 #include "watch.h"
@@ -118,6 +119,7 @@ static void teardown(server_t *s)
     free(s->vms);
     mf_scripts_release(atomic_load(&s->current));
     mf_config_release(atomic_load(&s->config));
+    mf_redis_shutdown();
 }
 
 /* Begins the log line of a reload: msg, the trigger, and for a failure its error. */
@@ -262,6 +264,10 @@ int mf_server_run(const mf_options_t *o)
     signal(SIGPIPE, SIG_IGN);
 
     mf_lifecycle_set(MF_STARTING);
+    if (mf_redis_init(o, err, sizeof err)) {
+        fatal("bad Redis settings", err);
+        return MF_EXIT_START;
+    }
     mf_scripts_t *first;
     if (mf_scripts_load(o->scripts_dir, o, &first, err, sizeof err)) {
         fatal("cannot load scripts", err);
