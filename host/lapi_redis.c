@@ -56,9 +56,10 @@ static void refuse_connection_state(lua_State *L, int first, int argc) /* may ra
 }
 
 /* Turns the value at idx into the string Redis receives, in place: strings as they are (any
- * bytes), integers in decimal ("3", not "3.0"), other numbers with 17 significant digits (they
- * read back equal), booleans as "1" / "0". nil, tables, functions and the like raise, naming the
- * argument: a silent "nil" or "table: 0x..." in Redis is a bug found too late. */
+ * bytes), integers in decimal ("3", not "3.0"), other numbers in the shortest of 15 or 17
+ * significant digits that reads back equal ("0.1", not "0.10000000000000001"), booleans as "1" /
+ * "0". nil, tables, functions and the like raise, naming the argument: a silent "nil" or "table:
+ * 0x..." in Redis is a bug found too late. */
 static void to_arg(lua_State *L, int idx, int argn, const char *what) /* may raise */
 {
     char buf[32];
@@ -69,7 +70,7 @@ static void to_arg(lua_State *L, int idx, int argn, const char *what) /* may rai
         lua_Number n = lua_tonumber(L, idx);
         if (n == floor(n) && fabs(n) < 9007199254740992.0)
             snprintf(buf, sizeof buf, "%lld", (long long)n);
-        else
+        else if (snprintf(buf, sizeof buf, "%.15g", n), strtod(buf, NULL) != n)
             snprintf(buf, sizeof buf, "%.17g", n);
         lua_pushstring(L, buf);
         break;
