@@ -146,7 +146,8 @@ static void set_last_error(const char *msg)
     pthread_mutex_unlock(&pool.mu);
 }
 
-/* Returns a free slot's index, waiting up to the timeout, or -1 (pool closed or still full). */
+/* Returns a free slot's index, waiting up to the timeout; -1 when the pool stayed full, -2 when
+ * it is closed. */
 static int borrow(void)
 {
     struct timespec until;
@@ -166,7 +167,9 @@ static int borrow(void)
         if (rc == ETIMEDOUT)
             break;
     }
-    if (!pool.closed && pool.nfree > 0) {
+    if (pool.closed) {
+        idx = -2;
+    } else if (pool.nfree > 0) {
         idx = pool.free_idx[--pool.nfree];
         atomic_fetch_add(&pool.in_use, 1);
     }
@@ -325,10 +328,11 @@ int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *
     int idx = borrow();
     if (idx < 0) {
         atomic_fetch_add(&pool.rejected, 1);
-        snprintf(err, errlen,
-                 pool.closed ? "Redis connections are closed (shutting down)"
-                             : "no Redis connection free within %lldms (pool of %d)",
-                 (long long)pool.timeout_ms, pool.size);
+        if (idx == -2)
+            snprintf(err, errlen, "Redis connections are closed (shutting down)");
+        else
+            snprintf(err, errlen, "no Redis connection free within %lldms (pool of %d)",
+                     (long long)pool.timeout_ms, pool.size);
         return -1;
     }
     slot_t *s = &pool.slots[idx];

@@ -68,6 +68,22 @@ check "no redis key in readyz" bash -c '! grep -q "\"redis\"" <<<"$1"' _ "$BODY"
 expect "no Redis configured: 503 saying so" POST /count/x 503 "not configured"
 mf_stop
 
+# Password and database from the URL; a wrong password is an outage with a clear message.
+APORT=$(free_port)
+redis-server --port "$APORT" --bind 127.0.0.1 --save "" --appendonly no --requirepass s3cret \
+  >"$WORK/redis-auth.log" 2>&1 &
+APID=$!
+trap 'kill -TERM "$APID" 2>/dev/null; cleanup' EXIT
+for _ in $(seq 1 100); do redis-cli -p "$APORT" -a s3cret --no-auth-warning ping >/dev/null 2>&1 && break; sleep 0.05; done
+mf_start "$TESTS_DIR/fixtures/redis" MAYFLY_WORKERS=1 MAYFLY_REDIS_URL="redis://:s3cret@127.0.0.1:$APORT/2" || exit 1
+expect "AUTH with the URL's password" POST /count/a 200 "1"
+check "AUTH: the URL's database" [ "$(redis-cli -p "$APORT" -a s3cret --no-auth-warning -n 2 get count:a)" = 1 ]
+mf_stop
+mf_start "$TESTS_DIR/fixtures/redis" MAYFLY_WORKERS=1 MAYFLY_REDIS_URL="redis://default:wrong@127.0.0.1:$APORT" || exit 1
+expect "a wrong password: 503 naming AUTH" POST /count/a 503 "AUTH failed"
+mf_stop
+kill -TERM "$APID"; wait "$APID" 2>/dev/null
+
 # A malformed URL stops the start with a message.
 MAYFLY_REDIS_URL=http://nope MAYFLY_SCRIPTS="$TESTS_DIR/fixtures/redis" MAYFLY_LISTEN=127.0.0.1:0 \
   "$MAYFLY_BIN" serve >"$WORK/badurl.log" 2>&1
