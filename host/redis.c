@@ -240,8 +240,10 @@ static void connect_failed(void)
 static int open_slot(slot_t *s, int probe, char *err, size_t errlen)
 {
     if (!probe && mf_now_ns() < atomic_load(&pool.next_connect_ns)) {
-        snprintf(err, errlen, "Redis at %s:%d unreachable; reconnect backing off", pool.host,
-                 pool.port);
+        /* Backing off: the reason is the failure that started it, not the wait. */
+        pthread_mutex_lock(&pool.mu);
+        snprintf(err, errlen, "%s", pool.last_error);
+        pthread_mutex_unlock(&pool.mu);
         return -1;
     }
     redisContext *c = redisConnectWithTimeout(pool.host, pool.port, timeval_ms(pool.timeout_ms));
