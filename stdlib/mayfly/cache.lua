@@ -37,6 +37,11 @@ local function decode(data)
   return json.decode(data)
 end
 
+local function ms(seconds)
+  local v = math_floor(seconds * 1000 + 0.5)
+  return v < 1 and 1 or v
+end
+
 -- Runs the loader as the lock's owner; stores and returns its value.
 local function load(key, ttl, loader, lock_key, done_key, token, lock_ms)
   local ok, value = pcall(loader)
@@ -46,7 +51,7 @@ local function load(key, ttl, loader, lock_key, done_key, token, lock_ms)
       finish(2, lock_key, done_key, token, lock_ms)
       error("cache: the loader's value for '" .. key .. "' cannot be stored: " .. data, 0)
     end
-    redis_call("SET", key, data, "PX", math_floor(ttl * 1000 + 0.5))
+    redis_call("SET", key, data, "PX", ms(ttl))
   end
   finish(2, lock_key, done_key, token, lock_ms)
   if not ok then error(value, 0) end -- the loader's own error object, untouched
@@ -62,7 +67,7 @@ function _M.get(key, ttl, loader, opts)
   if type(loader) ~= "function" then error("cache.get: loader must be a function", 2) end
   local lock = opts and opts.lock or 10
   local wait = opts and opts.wait or lock
-  local lock_ms = math_floor(lock * 1000 + 0.5)
+  local lock_ms = ms(lock)
   local data = redis_call("GET", key)
   if data then return decode(data) end
 
@@ -88,7 +93,7 @@ function _M.get(key, ttl, loader, opts)
   -- The owner of the lock took longer than we may wait: load without the lock.
   local value = loader()
   if value ~= nil then
-    redis_call("SET", key, json.encode(value), "PX", math_floor(ttl * 1000 + 0.5))
+    redis_call("SET", key, json.encode(value), "PX", ms(ttl))
   end
   return value
 end
