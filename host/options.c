@@ -173,6 +173,10 @@ static const setting_t settings[] = {
     {"config", "MAYFLY_CONFIG", K_STRING, OFF(config_dir), 0, 0, "config folder [none]"},
     {"redis-url", "MAYFLY_REDIS_URL", K_STRING, OFF(redis_url), 0, 0,
      "redis://[user:pass@]host:port/db [none]"},
+    {"redis-timeout", "MAYFLY_REDIS_TIMEOUT", K_DURATION, OFF(redis_timeout_ms), 0, 0,
+     "Redis connect and command timeout [250ms]"},
+    {"redis-pool-size", "MAYFLY_REDIS_POOL_SIZE", K_INT, OFF(redis_pool_size), 1, 1024,
+     "most Redis connections per process [8]"},
     {"workers", "MAYFLY_WORKERS", K_INT, OFF(workers), 1, 256, "worker threads [cores]"},
     {"drain-delay", "MAYFLY_DRAIN_DELAY", K_DURATION, OFF(drain_delay_ms), 0, 0,
      "keep serving this long after SIGTERM [5s]"},
@@ -295,6 +299,8 @@ int mf_options_load(mf_options_t *o, int argc, char **argv, char *err, size_t er
     o->stuck_timeout_ms = -1;
     o->scripts_dir = "./scripts";
     o->workers = default_workers();
+    o->redis_timeout_ms = 250;
+    o->redis_pool_size = 8;
     o->drain_delay_ms = 5000;
     o->shutdown_timeout_ms = 25000;
     o->request_timeout_ms = 30000;

@@ -19,6 +19,8 @@ typedef struct {
     const char *scripts_dir;
     const char *config_dir; /* NULL: no config folder */
     const char *redis_url;  /* NULL: Redis calls fail with a clear error */
+    int64_t redis_timeout_ms; /* connect and command timeout */
+    int redis_pool_size;      /* most Redis connections per process */
     int workers;
     int64_t drain_delay_ms;
     int64_t shutdown_timeout_ms;

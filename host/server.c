@@ -20,6 +20,7 @@
 #include "listen.h"
 #include "log.h"
 #include "probes.h"
+#include "redis.h"
 #include "scripts.h"
 #include "vm.h"
 #include "watch.h"
@@ -147,6 +148,7 @@ static void teardown(server_t *s)
     free(s->vms);
     mf_scripts_release(atomic_load(&s->current));
     mf_config_release(atomic_load(&s->config));
+    mf_redis_shutdown();
 }
 
 /* Begins the log line of a reload: msg, the trigger, and for a failure its error. */
@@ -315,6 +317,14 @@ static int drain(server_t *s, const sigset_t *set, int sig)
     return MF_EXIT_OK;
 }
 
+/* /readyz's redis check: a PING through the pool (bounded by MAYFLY_REDIS_TIMEOUT), or at once
+ * "circuit open" while the breaker is. */
+static int redis_ready(void *ud, char *why, size_t whylen)
+{
+    (void)ud;
+    return mf_redis_check(why, whylen) == 0;
+}
+
 int mf_server_run(const mf_options_t *o)
 {
     server_t s = {.opts = o};
@@ -331,6 +341,12 @@ int mf_server_run(const mf_options_t *o)
     signal(SIGPIPE, SIG_IGN);
 
     mf_lifecycle_set(MF_STARTING);
+    if (mf_redis_init(o, err, sizeof err)) {
+        fatal("bad Redis settings", err);
+        return MF_EXIT_START;
+    }
+    if (mf_redis_configured())
+        mf_probes_add_check("redis", redis_ready, NULL);
     mf_scripts_t *first;
     if (mf_scripts_load(o->scripts_dir, o, &first, err, sizeof err)) {
         fatal("cannot load scripts", err);

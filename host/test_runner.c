@@ -17,6 +17,7 @@
 #include "lapi.h"
 #include "log.h"
 #include "sandbox.h"
+#include "redis.h"
 #include "scripts.h"
 #include "vm.h"
 #include "watchdog.h"
@@ -55,6 +56,10 @@ static int ensure_vm(runner_t *t)
     if (t->vm)
         return 0;
     char err[900];
+    if (mf_redis_init(&t->opts, err, sizeof err)) {
+        snprintf(t->err, sizeof t->err, "%s", err);
+        return -1;
+    }
     if (mf_scripts_load(t->opts.scripts_dir, &t->opts, &t->scripts, err, sizeof err)) {
         snprintf(t->err, sizeof t->err, "cannot load the scripts folder %s: %s",
                  t->opts.scripts_dir, err);
@@ -447,6 +452,7 @@ int mf_test_main(int argc, char **argv)
     mf_vm_free(t->vm);
     mf_scripts_release(t->scripts);
     mf_config_release(t->config);
+    mf_redis_shutdown();
     free(t);
     return rc;
 }

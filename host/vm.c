@@ -413,6 +413,8 @@ static int build_state(mf_vm_t *vm, char *err, size_t errlen)
     add_module(L, "mayfly.redis");
     luaopen_mayfly_http(L);
     add_module(L, "mayfly._http");
+    luaopen_mayfly_crypto(L);
+    add_module(L, "mayfly.crypto");
     mf_config_push_source(L, NULL);
     add_module(L, "mayfly._config_source");
     if (open_stdlib(L, err, errlen))

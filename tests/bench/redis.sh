@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# tests/bench/redis.sh — one Redis INCR per request: mayfly against nginx + lua-nginx-module, with
+# redis-benchmark as the ceiling. A report, never a pass/fail test.
+#
+#   bash tests/bench/redis.sh [--quick] [--keep]
+#
+# Servers (each answers GET /incr with the counter after one INCR on a redis-server of the run):
+#   mayfly-redis   tests/bench/redis_scripts/incr.lua (redis.call through the connection pool),
+#                  as many workers as nginx has processes
+#   mayfly-redis-many  the same with MANY_WORKERS (default 8) workers on the same CPUs: a
+#                  mayfly worker waits for Redis's reply (blocking hiredis), while nginx serves
+#                  other connections meanwhile (cosockets); more workers than cores is how
+#                  mayfly overlaps those waits. The connection pool still bounds Redis
+#                  connections (MAYFLY_REDIS_POOL_SIZE, default 8).
+#   nginx-redis    nginx + lua-nginx-module, a RESP exchange over a keepalive cosocket
+#                  (tests/bench/nginx_redis.conf.in)
+# Ceiling: redis-benchmark -t incr -c 50 against the same redis-server: the most INCRs per
+# second that Redis takes over loopback from one client process, without any HTTP in between.
+#
+# Modes, as in tests/bench/run.sh:
+#   pinned    server on CPU 0 (one worker); wrk -t1 -c50 and redis-server on CPU 1
+#   unpinned  no taskset, two workers, wrk -t2 -c100
+# Rounds alternate the two servers (3 rounds of 5 s; --quick: 1 round of 3 s) after a 1 s warm-up
+# each; the table gives the median req/s and p99 and each round's req/s. Ratios: mayfly / nginx
+# (the target is >= 1.0 at the same cores) and each server / the redis-benchmark ceiling. On a
+# shared, noisy machine ratios within ~10-20% of 1 are noise: repeat before concluding.
+# Needs wrk, nginx-extras and redis-tools (installed with apt-get when missing) and a Release
+# build in $MAYFLY_BUILD_DIR (default build/).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BENCH_DIR=$ROOT/tests/bench
+BUILD_DIR=${MAYFLY_BUILD_DIR:-$ROOT/build}
+NGINX_MODULE_DIR=/usr/lib/nginx/modules
+ROUNDS=3 DURATION=5 WARMUP=1 KEEP=0
+MANY_WORKERS=${MANY_WORKERS:-8}
+SERVERS=(mayfly-redis mayfly-redis-many nginx-redis)
+
+while (($#)); do
+    case $1 in
+    --quick) ROUNDS=1 DURATION=3 ;;
+    --keep) KEEP=1 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 2 ;;
+    *) echo "redis.sh: unknown argument: $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+log() { printf '%s\n' "$*" >&2; }
+TMP=$(mktemp -d /tmp/mayfly-bench-redis.XXXXXX)
+chmod 755 "$TMP" # nginx workers run unprivileged when started as root
+PIDS=()          # what this script started; only these are ever stopped
+
+stop_pids() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    PIDS=()
+}
+cleanup() {
+    stop_pids
+    [[ -n ${REDIS_PID:-} ]] && { kill -TERM "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; }
+    if ((KEEP)); then log "kept $TMP"; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+ensure_tools() {
+    local missing=()
+    command -v wrk >/dev/null || missing+=(wrk)
+    [[ -e $NGINX_MODULE_DIR/ngx_http_lua_module.so ]] || missing+=(nginx-extras)
+    command -v redis-benchmark >/dev/null || missing+=(redis-tools)
+    ((${#missing[@]})) || return 0
+    log "installing: ${missing[*]}"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_built() {
+    MAYFLY_BIN=$BUILD_DIR/mayfly
+    if [[ ! -x $MAYFLY_BIN ]]; then
+        cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+        cmake --build "$BUILD_DIR" -j2 --target mayfly >/dev/null
+    fi
+    cp "$MAYFLY_BIN" "$TMP/mayfly" # a private copy: a rebuild meanwhile cannot change it
+    MAYFLY_BIN=$TMP/mayfly
+}
+
+start_mayfly_redis() {
+    MAYFLY_LISTEN=127.0.0.1:$1 MAYFLY_WORKERS=$WORKERS MAYFLY_ACCESS_LOG=off MAYFLY_DRAIN_DELAY=0 \
+        MAYFLY_REDIS_URL=redis://127.0.0.1:$REDIS_PORT MAYFLY_SCRIPTS=$BENCH_DIR/redis_scripts \
+        "${PIN_SERVER[@]}" "$MAYFLY_BIN" serve >>"$SERVER_LOG" 2>&1 &
+    PIDS+=($!)
+}
+
+start_mayfly_redis_many() {
+    local WORKERS=$MANY_WORKERS
+    start_mayfly_redis "$1"
+}
+
+start_nginx_redis() {
+    local dir load="" mod
+    dir=$(mktemp -d "$TMP/nginx.XXXXXX")
+    chmod 755 "$dir"
+    for mod in ndk_http_module ngx_http_lua_module; do
+        load+="load_module $NGINX_MODULE_DIR/$mod.so; "
+    done
+    sed -e "s|@PREFIX@|$dir|g" -e "s|@PORT@|$1|g" -e "s|@WORKERS@|$WORKERS|g" \
+        -e "s|@REDIS_PORT@|$REDIS_PORT|g" -e "s|@LOAD_MODULES@|$load|g" \
+        "$BENCH_DIR/nginx_redis.conf.in" >"$dir/nginx.conf"
+    "${PIN_SERVER[@]}" nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" \
+        >>"$SERVER_LOG" 2>&1 &
+    PIDS+=($!)
+}
+
+wait_ready() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true) == 200 ]] && return 0
+        sleep 0.1
+    done
+    log "no 200 from $1; server log:"
+    cat "$SERVER_LOG" >&2
+    return 1
+}
+
+to_ms() {
+    awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; printf "%.3f\n", n }'
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END {
+    if (NR % 2) printf "%.3f\n", a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+declare -A RPS P99
+measure() {
+    local name=$1 port out url
+    port=$(free_port)
+    url=http://127.0.0.1:$port/incr
+    SERVER_LOG=$TMP/$name-$MODE.log
+    "start_${name//-/_}" "$port"
+    wait_ready "$url" || { stop_pids; return 1; }
+    "${PIN_WRK[@]}" wrk -t"$WRK_T" -c"$WRK_C" -d"${WARMUP}s" "$url" >/dev/null 2>&1 || true
+    out=$TMP/wrk-$name-$MODE-$round.txt
+    "${PIN_WRK[@]}" wrk -t"$WRK_T" -c"$WRK_C" -d"${DURATION}s" --latency "$url" >"$out" 2>&1
+    stop_pids
+    if grep -q 'Non-2xx' "$out"; then log "  WARNING $name: $(grep 'Non-2xx' "$out")"; fi
+    local rps p99
+    rps=$(awk '$1 == "Requests/sec:" { print $2 }' "$out")
+    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+    RPS[$name|$MODE]+="$rps "
+    P99[$name|$MODE]+="$p99 "
+    log "  $name ($MODE, round $round): $rps req/s, p99 $p99 ms"
+}
+
+ensure_tools
+ensure_built
+REDIS_PORT=$(free_port)
+# Redis shares CPU 1 with wrk in the pinned mode, the same for both servers.
+PIN_REDIS=()
+taskset -c 1 true 2>/dev/null && PIN_REDIS=(taskset -c 1)
+"${PIN_REDIS[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+    --loglevel warning >"$TMP/redis.log" 2>&1 &
+REDIS_PID=$!
+for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
+
+log "redis bench: $ROUNDS round(s) x ${DURATION}s; $(nproc) CPUs; $(redis-server --version | cut -d' ' -f3)"
+log "  load before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine makes every number noisier)"
+
+MODES=(pinned unpinned)
+taskset -c 0,1 true 2>/dev/null || MODES=(unpinned)
+declare -A CEIL_RPS CEIL_P99
+for MODE in "${MODES[@]}"; do
+    if [[ $MODE == pinned ]]; then
+        WORKERS=1 WRK_T=1 WRK_C=50 PIN_SERVER=(taskset -c 0) PIN_WRK=(taskset -c 1)
+    else
+        WORKERS=2 WRK_T=2 WRK_C=100 PIN_SERVER=() PIN_WRK=()
+    fi
+    for ((round = 1; round <= ROUNDS; round++)); do
+        # Rotate the order each round so no server always runs first or last.
+        for ((i = 0; i < ${#SERVERS[@]}; i++)); do
+            measure "${SERVERS[(i + round - 1) % ${#SERVERS[@]}]}"
+        done
+    done
+    # The ceiling: the client where the server would run, Redis where it always is.
+    csv=$("${PIN_SERVER[@]}" redis-benchmark -p "$REDIS_PORT" -t incr -c "$WRK_C" \
+        -n $((DURATION * 60000)) --csv 2>/dev/null | tail -n1 | tr -d '"')
+    CEIL_RPS[$MODE]=$(cut -d, -f2 <<<"$csv")
+    CEIL_P99[$MODE]=$(cut -d, -f7 <<<"$csv")
+    log "  redis-benchmark ($MODE): ${CEIL_RPS[$MODE]} req/s, p99 ${CEIL_P99[$MODE]} ms"
+done
+
+echo
+echo "== one INCR per request: median over $ROUNDS round(s) of ${DURATION}s =="
+printf '%-9s %-18s %10s %8s   %s\n' mode server 'req/s' 'p99 ms' 'req/s per round'
+for MODE in "${MODES[@]}"; do
+    for name in "${SERVERS[@]}"; do
+        read -ra r <<<"${RPS[$name|$MODE]}"
+        read -ra p <<<"${P99[$name|$MODE]}"
+        RPS[$name|$MODE|med]=$(median "${r[@]}")
+        P99[$name|$MODE|med]=$(median "${p[@]}")
+        printf '%-9s %-18s %10.0f %8.2f   %s\n' "$MODE" "$name" "${RPS[$name|$MODE|med]}" \
+            "${P99[$name|$MODE|med]}" "$(printf '%.0f ' "${r[@]}")"
+    done
+    printf '%-9s %-18s %10.0f %8.2f\n' "$MODE" redis-benchmark "${CEIL_RPS[$MODE]}" "${CEIL_P99[$MODE]}"
+done
+echo
+echo "== ratios =="
+for MODE in "${MODES[@]}"; do
+    n=${RPS[nginx-redis|$MODE|med]} np=${P99[nginx-redis|$MODE|med]} c=${CEIL_RPS[$MODE]}
+    for name in mayfly-redis mayfly-redis-many; do
+        awk -v mode="$MODE" -v name="$name" -v m="${RPS[$name|$MODE|med]}" -v n="$n" -v c="$c" \
+            -v mp="${P99[$name|$MODE|med]}" -v np="$np" 'BEGIN {
+            printf "%-9s %-18s / nginx: req/s %.2fx, p99 %.2fx   / ceiling %.2fx\n",
+                mode, name, m / n, (np > 0 ? mp / np : 0), m / c }'
+    done
+    awk -v mode="$MODE" -v n="$n" -v c="$c" 'BEGIN {
+        printf "%-9s %-18s / ceiling %.2fx\n", mode, "nginx-redis", n / c }'
+done
