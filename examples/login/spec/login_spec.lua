@@ -1,9 +1,11 @@
 -- Specs for examples/login, run with `mayfly test examples/login` against a real Redis.
 local testing = require "mayfly.testing"
 
--- A unique user per test: the login attempt limit is per user and lives in Redis.
+-- A new user per test: the login attempt limit is per user and lives in Redis.
+local users = 0
 local function new_user()
-  return "u" .. require("mayfly.crypto").random_hex(6)
+  users = users + 1
+  return "user" .. users
 end
 
 local function cookie_of(res)

@@ -1,9 +1,11 @@
 -- Specs for examples/ratelimit, run with `mayfly test examples/ratelimit` against a real Redis.
 local testing = require "mayfly.testing"
 
--- A unique API key per test: limits are per client and live in Redis.
+-- A new API key per test: limits are per client and live in Redis.
+local keys = 0
 local function new_key()
-  return "k" .. require("mayfly.crypto").random_hex(6)
+  keys = keys + 1
+  return "key" .. keys
 end
 
 local function quote(key)
