@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "admin.h"
 #include "alloc.h"
@@ -378,6 +379,12 @@ int mf_server_run(const mf_options_t *o)
         }
         code = drain(&s, &set, sig);
         break;
+    }
+    if (code == MF_EXIT_TIMEOUT) {
+        /* Runs are still going and may never end (a wedged C call): tearing down would wait
+         * for them. What they were is logged; the kernel reclaims the rest. */
+        mf_log_msg(MF_LOG_ERROR, "stopped without waiting for the runs still going");
+        _exit(code);
     }
     teardown(&s);
     mf_log_msg(MF_LOG_INFO, "stopped");

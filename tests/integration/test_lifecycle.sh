@@ -33,9 +33,11 @@ check "every 200ms job ran repeatedly" bash -c '[ "$(grep -c "\"msg\":\"tick\"" 
 
 # ---- probes with every worker busy ----
 # Staggered: the second connection, if hashed to the busy worker, is handed to the idle one.
-curl -s -m 20 "$(url /slow?s=2.5)" >/dev/null & b1=$!
+# os.clock is the process's CPU time, which both spinning workers advance: 6 "seconds" each
+# last at least 3 s of wall time.
+curl -s -m 30 "$(url /slow?s=6)" >/dev/null & b1=$!
 sleep 0.3
-curl -s -m 20 "$(url /slow?s=2.5)" >/dev/null & b2=$!
+curl -s -m 30 "$(url /slow?s=6)" >/dev/null & b2=$!
 sleep 0.4
 for i in 1 2 3; do
   code=$(curl -s -o /dev/null -w '%{http_code}' -m 0.5 "$(url /readyz)")

@@ -36,8 +36,19 @@ start_replica() { # index port
   echo "replica $1 did not become ready"; cat "$WORK/replica$1.log"; return 1
 }
 
+# Waits until haproxy's health check has marked server NAME up again.
+wait_up() {
+  for _ in $(seq 1 200); do
+    curl -s "http://127.0.0.1:$STATS/stats;csv" | awk -F, -v s="$1" '$1 == "be" && $2 == s {print $18}' |
+      grep -q '^UP' && return 0
+    sleep 0.05
+  done
+  echo "haproxy never saw $1 up"; return 1
+}
+
 P=($(free_port) $(free_port))
 LB=$(free_port)
+STATS=$(free_port)
 cat >"$WORK/haproxy.cfg" <<CFG
 global
   maxconn 2000
@@ -48,6 +59,10 @@ defaults
   timeout server 10s
   retries 3
   option redispatch
+listen stats
+  bind 127.0.0.1:$STATS
+  stats enable
+  stats uri /stats
 frontend fe
   bind 127.0.0.1:$LB
   default_backend be
@@ -64,7 +79,8 @@ start_replica 0 "${P[0]}" || exit 1
 start_replica 1 "${P[1]}" || exit 1
 haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
 HAPROXY_PID=$!
-sleep 1
+sleep 0.3
+wait_up s0 && wait_up s1 || exit 1
 
 DURATION=$((ROUNDS * 2 * 3 + 2))
 wrk -t 2 -c "$CONNS" -d "${DURATION}s" "http://127.0.0.1:$LB$PATH_UNDER_LOAD" >"$WORK/wrk.out" 2>&1 &
@@ -78,7 +94,7 @@ for round in $(seq 1 "$ROUNDS"); do
     wait "${PIDS[$i]}"; rc=$?
     [ "$rc" = 0 ] || { bad_exits=$((bad_exits + 1)); echo "replica $i exited $rc"; }
     start_replica "$i" "${P[$i]}" || exit 1
-    sleep 0.6 # haproxy sees it up (rise 1) before its peer goes down
+    wait_up "s$i" || exit 1 # haproxy routes to it again before its peer goes down
   done
 done
 wait $WRK_PID
@@ -88,4 +104,5 @@ non2xx=$(awk -F': ' '/Non-2xx/ {print $2}' "$WORK/wrk.out")
 sockerr=$(awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$WORK/wrk.out")
 failed=$(( ${non2xx:-0} + ${sockerr:-0} ))
 echo "rolling restart: $ROUNDS rounds x 2 replicas, $requests requests, $failed failed, $bad_exits bad exit codes"
+[ "$failed" = 0 ] || grep -E "Socket errors|Non-2xx|requests in" "$WORK/wrk.out"
 [ "$failed" = 0 ] && [ "$bad_exits" = 0 ] && [ -n "$requests" ] && [ "$requests" -gt 0 ]
