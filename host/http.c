@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "clock.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "metrics.h"
 #include "probes.h"
 #include "response.h"
 
@@ -125,6 +127,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     r->match.nparams = 0;
     r->status = 0;
     r->route = NULL;
+    r->metric_route = MF_METRICS_UNMATCHED;
+    r->trace_done = 0;
     r->start_ns = mf_now_ns();
     /* absolute-form (a proxy's request line): keep only the path */
     if (!strncmp(target, "http://", 7) || !strncmp(target, "https://", 8)) {
@@ -146,6 +150,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         r->path_len = strlen(r->target);
     }
     atomic_fetch_add_explicit(&w->in_flight, 1, memory_order_relaxed);
+    mf_metrics_request_begin(mf_metrics_shard());
     return r;
 }
 
@@ -165,17 +170,17 @@ static void request_release(mf_worker_t *w, mf_request_t *r)
     }
 }
 
-static void access_log(mf_request_t *r)
+static void access_log(mf_request_t *r, int64_t duration_ns)
 {
     mf_jsonbuf_t l;
-    mf_log_begin(&l, MF_LOG_INFO, "request", 7, mf_request_id(r));
+    mf_log_begin_request(&l, MF_LOG_INFO, "request", 7, r);
     mf_jsonbuf_cstr(&l, "method", r->method ? r->method : "");
     mf_jsonbuf_str(&l, "path", r->target, r->path_len);
     if (r->route)
         mf_jsonbuf_cstr(&l, "route", r->route);
     mf_jsonbuf_int(&l, "status", r->status);
     char ms[32];
-    int n = snprintf(ms, sizeof ms, "%.3f", (double)(mf_now_ns() - r->start_ns) / 1e6);
+    int n = snprintf(ms, sizeof ms, "%.3f", (double)duration_ns / 1e6);
     mf_jsonbuf_raw(&l, "duration_ms", ms, (size_t)n);
     mf_log_end(&l);
 }
@@ -188,8 +193,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
     if (!r)
         return;
+    int64_t duration_ns = mf_now_ns() - r->start_ns;
+    mf_metrics_shard_t *m = mf_metrics_shard();
+    mf_metrics_request_end(m, r->method, r->metric_route, r->status, duration_ns);
+    mf_metrics_lua_memory(m, w->id, mf_vm_memory(w->vm));
     if (r->status && mf_log_access_enabled() && mf_log_enabled(MF_LOG_INFO))
-        access_log(r);
+        access_log(r, duration_ns);
     else if (!r->status && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
              mf_log_enabled(MF_LOG_DEBUG))
         mf_log_msg(MF_LOG_DEBUG, "connection ended before a response (code %d)", (int)toe);
@@ -198,11 +207,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub_explicit(&w->in_flight, 1, memory_order_relaxed);
 }
 
+static atomic_int trace_response; /* MAYFLY_TRACE_RESPONSE, the same for every worker */
+
 static enum MHD_Result queue(struct MHD_Connection *conn, mf_request_t *r, int status,
                              struct MHD_Response *resp)
 {
     if (mf_lifecycle_get() >= MF_DRAINING)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (atomic_load_explicit(&trace_response, memory_order_relaxed))
+        MHD_add_response_header(resp, "traceparent", mf_request_trace(r)->traceparent);
     r->status = status;
     enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
@@ -242,6 +255,41 @@ static void sync_version(mf_worker_t *w)
     w->scripts = latest;
 }
 
+/* Labels of the host's own paths in metrics, interned once. */
+static const char *const host_paths[] = {"/metrics", "/livez", "/readyz", "/startupz"};
+static int host_path_routes[4];
+static pthread_once_t host_paths_once = PTHREAD_ONCE_INIT;
+
+static void intern_host_paths(void)
+{
+    for (int i = 0; i < 4; i++)
+        host_path_routes[i] = mf_metrics_route_id(host_paths[i], strlen(host_paths[i]));
+}
+
+static int host_path_route(const char *path, size_t len)
+{
+    for (int i = 0; i < 4; i++)
+        if (strlen(host_paths[i]) == len && !memcmp(host_paths[i], path, len))
+            return host_path_routes[i];
+    return MF_METRICS_UNMATCHED;
+}
+
+static struct MHD_Response *metrics_answer(struct MHD_Connection *conn)
+{
+    size_t len;
+    int om = mf_metrics_wants_openmetrics(
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
+    char *text = mf_metrics_render(om, &len);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return NULL;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, mf_metrics_content_type(om));
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    return resp;
+}
+
 static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_request_t *r)
 {
     char allow[128];
@@ -251,7 +299,13 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
         return queue_error(conn, r, 400, "request target must be a path");
     if (!mf_response_header_ok(r->method, strlen(r->method), "", 0))
         return queue_error(conn, r, 400, "invalid method");
+    if (r->path_len == 8 && !memcmp(r->target, "/metrics", 8)) {
+        r->metric_route = host_path_route(r->target, r->path_len);
+        struct MHD_Response *resp = metrics_answer(conn);
+        return resp ? queue(conn, r, 200, resp) : MHD_NO;
+    }
     if (mf_probes_owns(r->target, r->path_len)) {
+        r->metric_route = host_path_route(r->target, r->path_len);
         struct MHD_Response *resp = mf_probes_answer(r->target, r->path_len, &status);
         return resp ? queue(conn, r, status, resp) : MHD_NO;
     }
@@ -266,6 +320,7 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
         return queue(conn, r, 405, resp);
     }
     r->route = r->match.route;
+    r->metric_route = ((const mf_route_t *)r->match.handler)->metric_route;
     struct MHD_Response *resp = mf_vm_run(w->vm, r);
     return queue(conn, r, r->status, resp);
 }
@@ -345,6 +400,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 int mf_http_start(mf_worker_t *w, char *err, size_t errlen)
 {
     const mf_options_t *o = w->opts;
+    atomic_store(&trace_response, o->trace_response);
+    pthread_once(&host_paths_once, intern_host_paths);
     unsigned timeout_s = (unsigned)((o->idle_timeout_ms + 999) / 1000);
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_LISTEN_SOCKET, w->listen_fd, NULL},

@@ -9,10 +9,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
+
 static int min_level = MF_LOG_INFO;
 static int access_on = 1;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *level_names[] = {"debug", "info", "warn", "error"};
+
+#define MAX_STATIC_FIELDS 16
+static struct {
+    char *key, *value;
+} static_fields[MAX_STATIC_FIELDS];
+static int nstatic;
 
 void mf_log_setup(int level, int access_log)
 {
@@ -30,8 +38,76 @@ int mf_log_access_enabled(void)
     return access_on;
 }
 
-void mf_log_begin(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
-                  const char *request_id)
+static int field_name_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (i > 0 && c >= '0' && c <= '9')))
+            return 0;
+    }
+    return 1;
+}
+
+static void add_static(const char *key, size_t klen, const char *value, size_t vlen)
+{
+    static_fields[nstatic].key = mf_xstrndup(key, klen);
+    static_fields[nstatic].value = mf_xstrndup(value, vlen);
+    nstatic++;
+}
+
+int mf_log_set_fields(const char *spec, char *err, size_t errlen)
+{
+    const char *pod = getenv("POD_NAME"), *ns = getenv("NAMESPACE");
+    if (!ns || !*ns)
+        ns = getenv("POD_NAMESPACE");
+    if (pod && *pod)
+        add_static("pod_name", 8, pod, strlen(pod));
+    if (ns && *ns)
+        add_static("namespace", 9, ns, strlen(ns));
+    for (const char *p = spec; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        const char *eq = memchr(p, '=', n);
+        size_t klen = eq ? (size_t)(eq - p) : n;
+        char key[72];
+        snprintf(key, sizeof key, "%.*s", (int)(klen < 64 ? klen : 64), p);
+        if (!eq || !field_name_ok(p, klen)) {
+            snprintf(err, errlen, "MAYFLY_LOG_FIELDS: '%.*s' is not key=value with a key of "
+                     "[A-Za-z_][A-Za-z0-9_]*", (int)n, p);
+            return -1;
+        }
+        if (mf_log_reserved(key)) {
+            snprintf(err, errlen, "MAYFLY_LOG_FIELDS: '%s' is a field the host writes", key);
+            return -1;
+        }
+        if (nstatic == MAX_STATIC_FIELDS) {
+            snprintf(err, errlen, "MAYFLY_LOG_FIELDS: at most %d fields", MAX_STATIC_FIELDS);
+            return -1;
+        }
+        add_static(p, klen, eq + 1, n - klen - 1);
+        p += n + (comma ? 1 : 0);
+    }
+    return 0;
+}
+
+int mf_log_reserved(const char *k)
+{
+    static const char *const host[] = {"ts",      "level",   "msg", "request_id",
+                                       "trace_id", "span_id", NULL};
+    for (int i = 0; host[i]; i++)
+        if (!strcmp(k, host[i]))
+            return 1;
+    for (int i = 0; i < nstatic; i++)
+        if (!strcmp(k, static_fields[i].key))
+            return 1;
+    return 0;
+}
+
+static void begin(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
+                  const char *request_id, const mf_trace_t *trace)
 {
     struct timespec ts;
     struct tm tm;
@@ -48,6 +124,27 @@ void mf_log_begin(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
     mf_jsonbuf_str(l, "msg", msg, msglen);
     if (request_id)
         mf_jsonbuf_cstr(l, "request_id", request_id);
+    if (trace) {
+        mf_jsonbuf_str(l, "trace_id", trace->trace_id, 32);
+        mf_jsonbuf_str(l, "span_id", trace->span_id, 16);
+    }
+    for (int i = 0; i < nstatic; i++)
+        mf_jsonbuf_cstr(l, static_fields[i].key, static_fields[i].value);
+}
+
+void mf_log_begin(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
+                  const char *request_id)
+{
+    begin(l, level, msg, msglen, request_id, NULL);
+}
+
+void mf_log_begin_request(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
+                          mf_request_t *r)
+{
+    if (r)
+        begin(l, level, msg, msglen, mf_request_id(r), mf_request_trace(r));
+    else
+        begin(l, level, msg, msglen, NULL, NULL);
 }
 
 void mf_log_end(mf_jsonbuf_t *l)

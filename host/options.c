@@ -187,6 +187,10 @@ static const setting_t settings[] = {
      "debug, info, warn or error [info]"},
     {"access-log", "MAYFLY_ACCESS_LOG", K_BOOL, OFF(access_log), 0, 0,
      "one line per request, on or off [on]"},
+    {"log-fields", "MAYFLY_LOG_FIELDS", K_STRING, OFF(log_fields), 0, 0,
+     "key=value,... added to every log line [none]"},
+    {"trace-response", "MAYFLY_TRACE_RESPONSE", K_BOOL, OFF(trace_response), 0, 0,
+     "traceparent header on responses, on or off [off]"},
 };
 #undef OFF
 

@@ -25,6 +25,8 @@ typedef struct {
     int max_connections_per_ip;
     int log_level;
     int access_log;
+    const char *log_fields; /* "key=value,..." on every log line; NULL: none */
+    int trace_response;     /* traceparent on every response */
 } mf_options_t;
 
 /* Fills defaults, then MAYFLY_* variables, then the flags in argv[0..argc) (the words after the

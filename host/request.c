@@ -32,3 +32,14 @@ const char *mf_request_id(mf_request_t *r)
     }
     return r->id;
 }
+
+const mf_trace_t *mf_request_trace(mf_request_t *r)
+{
+    if (!r->trace_done) {
+        mf_trace_begin(&r->trace, r->conn ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                                        "traceparent")
+                                          : NULL);
+        r->trace_done = 1;
+    }
+    return &r->trace;
+}

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "router.h"
+#include "trace.h"
 
 struct MHD_Connection;
 
@@ -29,11 +30,18 @@ typedef struct mf_request {
     /* What the access log reports. */
     int status;
     const char *route; /* pattern, or NULL when no route matched */
+    int metric_route;  /* the route's label in metrics (mf_metrics_route_id) */
+    int trace_done;    /* trace is filled (mf_request_trace) */
+    mf_trace_t trace;
     char target_buf[192];
 } mf_request_t;
 
 /* The request id: X-Request-Id when it is 1-64 characters of [A-Za-z0-9._:-], otherwise 32
  * random hex digits; decided on first use (most requests never need one). */
 const char *mf_request_id(mf_request_t *r);
+
+/* The request's trace context: the caller's traceparent when it is valid (W3C), else a new
+ * trace; a new span either way. Decided on first use. */
+const mf_trace_t *mf_request_trace(mf_request_t *r);
 
 #endif

@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "lapi.h"
 #include "log.h"
+#include "metrics.h"
 #include "random.h"
 #include "response.h"
 #include "sandbox.h"
@@ -581,12 +582,13 @@ static struct MHD_Response *answer_error(mf_vm_t *vm, mf_request_t *r, int timed
     if (!text)
         text = luaL_typename(L, -1);
     r->status = timed_out ? 504 : 500;
+    mf_metrics_handler_error(mf_metrics_shard(), r->metric_route, timed_out);
     if (mf_log_enabled(MF_LOG_ERROR)) {
         mf_jsonbuf_t l;
         const char *tb = strstr(text, "\nstack traceback:");
         size_t first = tb ? (size_t)(tb - text) : strlen(text);
-        mf_log_begin(&l, MF_LOG_ERROR, timed_out ? "request timed out" : "handler error",
-                     timed_out ? 17 : 13, mf_request_id(r));
+        mf_log_begin_request(&l, MF_LOG_ERROR, timed_out ? "request timed out" : "handler error",
+                             timed_out ? 17 : 13, r);
         mf_jsonbuf_cstr(&l, "route", r->route ? r->route : "");
         mf_jsonbuf_str(&l, "error", text, first);
         if (tb)
