@@ -12,6 +12,7 @@ int luaopen_mayfly_json(lua_State *L);
 int luaopen_mayfly_log(lua_State *L);
 int luaopen_mayfly_env(lua_State *L);
 int luaopen_mayfly_redis(lua_State *L);
+int luaopen_mayfly_metrics(lua_State *L);
 /* Pushes {values=, overrides=} for a config snapshot (NULL: no config folder). */
 void mf_config_push_source(lua_State *L, const mf_config_t *c);
 /* Pushes mayfly.constant; mf_constant_reset forgets every value (a new script version). */

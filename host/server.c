@@ -15,6 +15,7 @@
 #include "http.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "metrics.h"
 #include "scripts.h"
 #include "vm.h"
 #include "watch.h"
@@ -139,7 +140,9 @@ static void reload_config(server_t *s, const char *why)
     if (!s->opts->config_dir)
         return;
     mf_jsonbuf_t l;
-    if (mf_config_load(s->opts->config_dir, &next, err, sizeof err)) {
+    int failed = mf_config_load(s->opts->config_dir, &next, err, sizeof err);
+    mf_metrics_reload(MF_METRICS_RELOAD_CONFIG, !failed);
+    if (failed) {
         reload_line(&l, MF_LOG_ERROR, "config reload failed: the old config stays", why, err);
         mf_log_end(&l);
         return;
@@ -166,7 +169,9 @@ static void reload(server_t *s, const char *why)
     int64_t t0 = mf_now_ns();
 
     mf_jsonbuf_t l;
-    if (mf_scripts_load(o->scripts_dir, o, &next, err, sizeof err)) {
+    int failed = mf_scripts_load(o->scripts_dir, o, &next, err, sizeof err);
+    mf_metrics_reload(MF_METRICS_RELOAD_SCRIPTS, !failed);
+    if (failed) {
         reload_line(&l, MF_LOG_ERROR, "reload failed: the old version keeps serving", why, err);
         mf_jsonbuf_cstr(&l, "serving", cur->version);
         mf_log_end(&l);

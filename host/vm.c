@@ -380,6 +380,8 @@ static int build_state(mf_vm_t *vm, char *err, size_t errlen)
     add_module(L, "mayfly.log");
     luaopen_mayfly_redis(L);
     add_module(L, "mayfly.redis");
+    luaopen_mayfly_metrics(L);
+    add_module(L, "mayfly.metrics");
     mf_config_push_source(L, NULL);
     add_module(L, "mayfly._config_source");
     if (open_stdlib(L, err, errlen))
