@@ -98,6 +98,10 @@ int mf_http_listen(const mf_options_t *o, int n, int *fds, int *port, char *err,
 
 /* ---- one request ---- */
 
+/* Settings every worker shares, set before the first daemon starts serving. */
+static atomic_int trace_response; /* MAYFLY_TRACE_RESPONSE */
+static atomic_int metrics_on;     /* MAYFLY_METRICS */
+
 /* Called by libmicrohttpd with the raw request target, before it decodes anything: the router
  * works on raw segments so that an encoded '/' (%2F) stays inside its segment. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -150,7 +154,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         r->path_len = strlen(r->target);
     }
     atomic_fetch_add_explicit(&w->in_flight, 1, memory_order_relaxed);
-    mf_metrics_request_begin(mf_metrics_shard());
+    if (atomic_load_explicit(&metrics_on, memory_order_relaxed))
+        mf_metrics_request_begin(mf_metrics_shard());
     return r;
 }
 
@@ -194,9 +199,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     int64_t duration_ns = mf_now_ns() - r->start_ns;
-    mf_metrics_shard_t *m = mf_metrics_shard();
-    mf_metrics_request_end(m, r->method, r->metric_route, r->status, duration_ns);
-    mf_metrics_lua_memory(m, w->id, mf_vm_memory(w->vm));
+    if (atomic_load_explicit(&metrics_on, memory_order_relaxed)) {
+        mf_metrics_shard_t *m = mf_metrics_shard();
+        mf_metrics_request_end(m, r->method, r->metric_route, r->status, duration_ns);
+        mf_metrics_lua_memory(m, w->id, mf_vm_memory(w->vm));
+    }
     if (r->status && mf_log_access_enabled() && mf_log_enabled(MF_LOG_INFO))
         access_log(r, duration_ns);
     else if (!r->status && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
@@ -207,7 +214,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub_explicit(&w->in_flight, 1, memory_order_relaxed);
 }
 
-static atomic_int trace_response; /* MAYFLY_TRACE_RESPONSE, the same for every worker */
 
 static enum MHD_Result queue(struct MHD_Connection *conn, mf_request_t *r, int status,
                              struct MHD_Response *resp)
@@ -299,7 +305,8 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
         return queue_error(conn, r, 400, "request target must be a path");
     if (!mf_response_header_ok(r->method, strlen(r->method), "", 0))
         return queue_error(conn, r, 400, "invalid method");
-    if (r->path_len == 8 && !memcmp(r->target, "/metrics", 8)) {
+    if (r->path_len == 8 && !memcmp(r->target, "/metrics", 8) &&
+        atomic_load_explicit(&metrics_on, memory_order_relaxed)) {
         r->metric_route = host_path_route(r->target, r->path_len);
         struct MHD_Response *resp = metrics_answer(conn);
         return resp ? queue(conn, r, 200, resp) : MHD_NO;
@@ -401,6 +408,7 @@ int mf_http_start(mf_worker_t *w, char *err, size_t errlen)
 {
     const mf_options_t *o = w->opts;
     atomic_store(&trace_response, o->trace_response);
+    atomic_store(&metrics_on, o->metrics);
     pthread_once(&host_paths_once, intern_host_paths);
     unsigned timeout_s = (unsigned)((o->idle_timeout_ms + 999) / 1000);
     struct MHD_OptionItem opts[] = {

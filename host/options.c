@@ -191,6 +191,8 @@ static const setting_t settings[] = {
      "key=value,... added to every log line [none]"},
     {"trace-response", "MAYFLY_TRACE_RESPONSE", K_BOOL, OFF(trace_response), 0, 0,
      "traceparent header on responses, on or off [off]"},
+    {"metrics", "MAYFLY_METRICS", K_BOOL, OFF(metrics), 0, 0,
+     "count requests and serve /metrics, on or off [on]"},
 };
 #undef OFF
 
@@ -285,6 +287,7 @@ int mf_options_load(mf_options_t *o, int argc, char **argv, char *err, size_t er
     o->max_connections_per_ip = 0;
     o->log_level = MF_LOG_INFO;
     o->access_log = 1;
+    o->metrics = 1;
 
     for (size_t i = 0; i < nsettings; i++) {
         const char *v = getenv(settings[i].env);

@@ -27,6 +27,7 @@ typedef struct {
     int access_log;
     const char *log_fields; /* "key=value,..." on every log line; NULL: none */
     int trace_response;     /* traceparent on every response */
+    int metrics;            /* count requests and serve /metrics */
 } mf_options_t;
 
 /* Fills defaults, then MAYFLY_* variables, then the flags in argv[0..argc) (the words after the

@@ -272,6 +272,11 @@ check "the server survived" mf_alive
 mf_stop
 check "clean exit" [ "$MF_EXIT" = 0 ]
 
+# MAYFLY_METRICS=off: nothing counted, /metrics not served.
+mf_start "$WORK/scripts" MAYFLY_WORKERS=1 MAYFLY_METRICS=off || exit 1
+expect "MAYFLY_METRICS=off: /metrics is not served" GET /metrics 404
+mf_stop
+
 # Static fields cannot take a host key; a malformed list is refused at start.
 out=$(MAYFLY_LOG_FIELDS=trace_id=x "$MAYFLY_BIN" serve 2>&1); code=$?
 check "MAYFLY_LOG_FIELDS refuses host keys" [ "$code" = 2 ]
