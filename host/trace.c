@@ -1,6 +1,5 @@
 #include "trace.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "random.h"
@@ -61,8 +60,12 @@ void mf_trace_begin(mf_trace_t *t, const char *traceparent)
     do
         mf_random_hex(t->span_id, 8);
     while (all_zero(t->span_id, 16));
-    snprintf(t->traceparent, sizeof t->traceparent, "00-%s-%s-%s", t->trace_id, t->span_id,
-             t->sampled ? "01" : "00");
+    char *p = t->traceparent;
+    memcpy(p, "00-", 3);
+    memcpy(p + 3, t->trace_id, 32);
+    p[35] = '-';
+    memcpy(p + 36, t->span_id, 16);
+    memcpy(p + 52, t->sampled ? "-01" : "-00", 4);
 }
 
 int mf_trace_state_ok(const char *v)

@@ -140,8 +140,13 @@ start_mayfly_observed() {
 }
 
 start_mayfly_unobserved() {
+    start_mayfly_metrics "$1" off
+}
+
+# Metrics alone (the access log off): what the counters cost without a log line per request.
+start_mayfly_metrics() {
     local port=$1
-    MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=$WORKERS MAYFLY_ACCESS_LOG=off MAYFLY_METRICS=off \
+    MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=$WORKERS MAYFLY_ACCESS_LOG=off MAYFLY_METRICS=${2:-on} \
         MAYFLY_DRAIN_DELAY=0 MAYFLY_SCRIPTS=$ROOT/scripts \
         "${PIN_SERVER[@]}" "$MAYFLY_BIN" serve >>"$SERVER_LOG" 2>&1 &
     SERVER_PIDS+=($!)
@@ -176,11 +181,13 @@ bench_add nginx-lua-hello start_nginx_lua_hello /hello
 bench_add mayfly-api start_mayfly_api /api/items/42
 bench_add mayfly-observed start_mayfly_observed /hello
 bench_add mayfly-unobserved start_mayfly_unobserved /hello
+bench_add mayfly-metrics start_mayfly_metrics /hello
 
 ratio_add mayfly-hello mhd_hello
 ratio_add mayfly-hello nginx-lua-hello
 ratio_add mayfly-api mayfly-hello
 ratio_add mayfly-observed mayfly-unobserved
+ratio_add mayfly-metrics mayfly-unobserved
 
 # ---- process and port helpers ----
 SERVER_PIDS=()
