@@ -817,7 +817,7 @@ static void render_routes(mf_metrics_writer_t *w)
         }
     }
     mf_metrics_family(w, "http_request_duration_seconds", "histogram",
-                      "Time from the request line to the response queued, by route pattern.");
+                      "Time from the request line to the response sent, by route pattern.");
     for (int r = 0; r < nroutes; r++) {
         if (!seen[r])
             continue;
