@@ -166,6 +166,15 @@ rm "$WORK/scripts/broken.lua"
 wait_metric() { for _ in $(seq 1 100); do scrape "$M"; [ "$(mval "$M" "$1")" = "$2" ] && return 0; sleep 0.05; done; return 1; }
 check "reload after the fix counted" wait_metric 'mayfly_reloads_total{folder="scripts",result="success"}' 2
 expect_metric "reload failure cleared" "$M" 'mayfly_scripts_reload_failed' 0
+# A changed definition of a declared metric fails the reload: the old version keeps serving.
+cat >"$WORK/scripts/redefine.lua" <<'LUA'
+mayfly.metrics.counter("shop_orders_total", "A new help text.", { "kind" })
+return { ["GET /redefined"] = function() return "new" end }
+LUA
+check "a redefinition fails the reload" wait_metric 'mayfly_reloads_total{folder="scripts",result="failure"}' 2
+check "the reload error names the metric" grep -q "shop_orders_total' is already declared differently" "$MF_LOG"
+expect "the old version keeps serving" GET /redefined 404
+rm "$WORK/scripts/redefine.lua"
 
 # ---- trace context ----
 TP=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
