@@ -215,7 +215,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub_explicit(&w->in_flight, 1, memory_order_relaxed);
 }
 
-
 static enum MHD_Result queue(struct MHD_Connection *conn, mf_request_t *r, int status,
                              struct MHD_Response *resp)
 {

@@ -1,5 +1,5 @@
-/* The metrics registry: per-thread shards written without locks, the route table, the
- * families scripts declare, collectors, and the exposition renderer. */
+/* The metrics registry: per-thread shards written without locks, route labels, collectors and
+ * the exposition writer and renderer. */
 #include "metrics.h"
 
 #include <math.h>
@@ -8,28 +8,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "alloc.h"
 #include "breaker.h"
 #include "jsonbuf.h"
 #include "lifecycle.h"
-#include "log.h"
 
 /* ---- shards ---- */
 
 /* The default buckets of Prometheus's client libraries, in seconds. */
-static const double default_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
-#define NBUCKETS (int)(sizeof default_buckets / sizeof default_buckets[0])
-static const int64_t bucket_ns[NBUCKETS] = {5000000,    10000000,   25000000,   50000000,
-                                            100000000,  250000000,  500000000,  1000000000,
-                                            2500000000, 5000000000, 10000000000};
+const double mf_metrics_default_buckets[MF_METRICS_DEFAULT_NBUCKETS] = {
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+static const int64_t bucket_ns[MF_METRICS_DEFAULT_NBUCKETS] = {
+    5000000,   10000000,   25000000,   50000000,   100000000,  250000000,
+    500000000, 1000000000, 2500000000, 5000000000, 10000000000};
 
 /* One route's duration histogram and error counts on one thread. */
 typedef struct {
-    _Atomic uint64_t buckets[NBUCKETS + 1]; /* not cumulative; the last is +Inf */
-    _Atomic uint64_t sum_ns;                /* the count is the buckets' sum */
-    _Atomic uint64_t errors[2];             /* handler errors, timeouts */
+    _Atomic uint64_t
+        buckets[MF_METRICS_DEFAULT_NBUCKETS + 1]; /* not cumulative; the last is +Inf */
+    _Atomic uint64_t sum_ns;                      /* the count is the buckets' sum */
+    _Atomic uint64_t errors[2];                   /* handler errors, timeouts */
 } route_stats_t;
 
 /* requests_total by (method, route, status): an open-addressing table whose keys are set once
@@ -66,19 +65,6 @@ mf_metrics_shard_t *mf_metrics_shard(void)
         ;
     local_shard = s;
     return s;
-}
-
-/* The owner's increment: its thread is the only writer, so a plain load and store suffice
- * (no locked instruction); scrapes read whole values. */
-static inline void bump(_Atomic uint64_t *c, uint64_t n)
-{
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-                          memory_order_relaxed);
-}
-
-static inline uint64_t get(_Atomic uint64_t *c)
-{
-    return atomic_load_explicit(c, memory_order_relaxed);
 }
 
 /* ---- routes ---- */
@@ -153,7 +139,7 @@ static void count_request(mf_metrics_shard_t *s, int method, int route, int stat
         req_slot_t *slot = &s->req[(h + (uint32_t)probe) & (REQ_SLOTS - 1)];
         uint32_t k = atomic_load_explicit(&slot->key, memory_order_relaxed);
         if (k == key) {
-            bump(&slot->count, 1);
+            mf_metrics_bump(&slot->count, 1);
             return;
         }
         if (k == 0) {
@@ -162,7 +148,7 @@ static void count_request(mf_metrics_shard_t *s, int method, int route, int stat
             return;
         }
     }
-    bump(&s->req_dropped, 1);
+    mf_metrics_bump(&s->req_dropped, 1);
 }
 
 void mf_metrics_request_end(mf_metrics_shard_t *s, const char *method, int route, int status,
@@ -178,21 +164,42 @@ void mf_metrics_request_end(mf_metrics_shard_t *s, const char *method, int route
     count_request(s, method_index(method), route, status);
     route_stats_t *rs = route_stats(s, route);
     int b = 0;
-    while (b < NBUCKETS && duration_ns > bucket_ns[b])
+    while (b < MF_METRICS_DEFAULT_NBUCKETS && duration_ns > bucket_ns[b])
         b++;
-    bump(&rs->buckets[b], 1);
-    bump(&rs->sum_ns, duration_ns > 0 ? (uint64_t)duration_ns : 0);
+    mf_metrics_bump(&rs->buckets[b], 1);
+    mf_metrics_bump(&rs->sum_ns, duration_ns > 0 ? (uint64_t)duration_ns : 0);
 }
 
 void mf_metrics_handler_error(mf_metrics_shard_t *s, int route, int timed_out)
 {
-    bump(&route_stats(s, route)->errors[timed_out ? 1 : 0], 1);
+    mf_metrics_bump(&route_stats(s, route)->errors[timed_out ? 1 : 0], 1);
 }
 
 void mf_metrics_lua_memory(mf_metrics_shard_t *s, int worker, size_t bytes)
 {
     atomic_store_explicit(&s->worker, worker, memory_order_relaxed);
     atomic_store_explicit(&s->lua_memory, bytes, memory_order_relaxed);
+}
+
+/* ---- slots of the metrics scripts declare (metrics_script.c) ---- */
+
+_Atomic uint64_t *mf_metrics_slots(mf_metrics_shard_t *s, int id, size_t n)
+{
+    _Atomic uint64_t *v = atomic_load_explicit(&s->custom[id], memory_order_acquire);
+    if (!v) {
+        v = mf_xcalloc(n, sizeof *v); /* once per metric and thread */
+        atomic_store_explicit(&s->custom[id], v, memory_order_release);
+    }
+    return v;
+}
+
+void mf_metrics_each_slots(int id, void (*fn)(void *ud, _Atomic uint64_t *slots), void *ud)
+{
+    for (mf_metrics_shard_t *s = atomic_load(&shards); s; s = s->next) {
+        _Atomic uint64_t *v = atomic_load_explicit(&s->custom[id], memory_order_acquire);
+        if (v)
+            fn(ud, v);
+    }
 }
 
 /* ---- lifecycle ---- */
@@ -397,359 +404,6 @@ const char *mf_metrics_content_type(int openmetrics)
                        : "text/plain; version=0.0.4; charset=utf-8";
 }
 
-/* ---- metrics declared by scripts ---- */
-
-struct mf_metric {
-    int id, kind;
-    char *name, *help;
-    int nlabels;
-    char *labels[MF_METRICS_MAX_LABELS];
-    int nbuckets;
-    double bounds[MF_METRICS_MAX_BUCKETS];
-    int slots; /* values per series in a shard */
-    _Atomic int nseries;
-    char **values;            /* [series * nlabels], as rendered */
-    _Atomic uint64_t *gauge;  /* [series]: double bits, shared by every thread */
-    _Atomic uint64_t dropped; /* updates past MF_METRICS_MAX_SERIES */
-    _Atomic int warned;
-};
-
-static pthread_mutex_t declared_lock = PTHREAD_MUTEX_INITIALIZER;
-static mf_metric_t *declared[MF_METRICS_MAX_DECLARED];
-static _Atomic int ndeclared;
-
-static int name_ok(const char *s)
-{
-    if (!s[0] || strlen(s) > 200)
-        return 0;
-    for (size_t i = 0; s[i]; i++) {
-        char c = s[i];
-        if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (i > 0 && c >= '0' && c <= '9')))
-            return 0;
-    }
-    return 1;
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && !strcmp(s + n - m, suffix);
-}
-
-/* The family name (OpenMetrics) and sample names of a definition, for collision checks. */
-static void names_of(int kind, const char *name, char family[256], char samples[3][256])
-{
-    snprintf(family, 256, "%s", name);
-    for (int i = 0; i < 3; i++)
-        samples[i][0] = '\0';
-    if (kind == MF_METRIC_COUNTER) {
-        family[strlen(name) - 6] = '\0';
-        snprintf(samples[0], 256, "%s", name);
-    } else if (kind == MF_METRIC_GAUGE) {
-        snprintf(samples[0], 256, "%s", name);
-    } else {
-        snprintf(samples[0], 256, "%s_bucket", name);
-        snprintf(samples[1], 256, "%s_sum", name);
-        snprintf(samples[2], 256, "%s_count", name);
-    }
-}
-
-static int collides(int kind, const char *name, const mf_metric_t *m)
-{
-    char fa[256], fb[256], sa[3][256], sb[3][256];
-    names_of(kind, name, fa, sa);
-    names_of(m->kind, m->name, fb, sb);
-    if (!strcmp(fa, fb))
-        return 1;
-    for (int i = 0; i < 3; i++)
-        for (int j = 0; j < 3; j++)
-            if (sa[i][0] && (!strcmp(sa[i], sb[j]) || !strcmp(sa[i], fb) || !strcmp(sb[j], fa)))
-                return 1;
-    return 0;
-}
-
-static const char *const kind_names[] = {"counter", "gauge", "histogram"};
-
-int mf_metric_same(const mf_metric_t *m, int kind, const char *help, const char *const *labels,
-                   int nlabels, const double *buckets, int nbuckets)
-{
-    if (!buckets) {
-        buckets = default_buckets;
-        nbuckets = NBUCKETS;
-    }
-    if (m->kind != kind || strcmp(m->help, help) || m->nlabels != nlabels)
-        return 0;
-    for (int i = 0; i < nlabels; i++)
-        if (strcmp(m->labels[i], labels[i]))
-            return 0;
-    if (kind == MF_METRIC_HISTOGRAM) {
-        if (m->nbuckets != nbuckets)
-            return 0;
-        for (int i = 0; i < nbuckets; i++)
-            if (m->bounds[i] != buckets[i])
-                return 0;
-    }
-    return 1;
-}
-
-static int check_definition(int kind, const char *name, const char *const *labels, int nlabels,
-                            const double *buckets, int nbuckets, char *err, size_t errlen)
-{
-    static const char *const reserved[] = {"mayfly_", "process_", "http_request", "__", NULL};
-    if (!name_ok(name)) {
-        snprintf(err, errlen, "metric name '%s' is not [a-zA-Z_][a-zA-Z0-9_]* (at most 200)", name);
-        return -1;
-    }
-    for (int i = 0; reserved[i]; i++) {
-        if (!strncmp(name, reserved[i], strlen(reserved[i]))) {
-            snprintf(err, errlen, "metric name '%s': the prefix '%s' is the host's", name,
-                     reserved[i]);
-            return -1;
-        }
-    }
-    if (kind == MF_METRIC_COUNTER && (!ends_with(name, "_total") || strlen(name) <= 6)) {
-        snprintf(err, errlen, "counter '%s': a counter's name ends in _total", name);
-        return -1;
-    }
-    if (nlabels > MF_METRICS_MAX_LABELS) {
-        snprintf(err, errlen, "metric '%s': at most %d labels", name, MF_METRICS_MAX_LABELS);
-        return -1;
-    }
-    for (int i = 0; i < nlabels; i++) {
-        if (!name_ok(labels[i]) || !strncmp(labels[i], "__", 2) ||
-            (kind == MF_METRIC_HISTOGRAM && !strcmp(labels[i], "le"))) {
-            snprintf(err, errlen, "metric '%s': invalid label name '%s'", name, labels[i]);
-            return -1;
-        }
-        for (int j = 0; j < i; j++) {
-            if (!strcmp(labels[i], labels[j])) {
-                snprintf(err, errlen, "metric '%s': label '%s' given twice", name, labels[i]);
-                return -1;
-            }
-        }
-    }
-    if (kind == MF_METRIC_HISTOGRAM && buckets) {
-        if (nbuckets < 1 || nbuckets > MF_METRICS_MAX_BUCKETS) {
-            snprintf(err, errlen, "histogram '%s': 1 to %d buckets", name, MF_METRICS_MAX_BUCKETS);
-            return -1;
-        }
-        for (int i = 0; i < nbuckets; i++) {
-            if (!isfinite(buckets[i]) || (i > 0 && buckets[i] <= buckets[i - 1])) {
-                snprintf(err, errlen, "histogram '%s': bucket bounds must be finite and increasing",
-                         name);
-                return -1;
-            }
-        }
-    }
-    return 0;
-}
-
-int mf_metrics_declare(int kind, const char *name, const char *help, const char *const *labels,
-                       int nlabels, const double *buckets, int nbuckets, mf_metric_t **out,
-                       char *err, size_t errlen)
-{
-    int rc = -1;
-    if (check_definition(kind, name, labels, nlabels, buckets, nbuckets, err, errlen))
-        return -1;
-    pthread_mutex_lock(&declared_lock);
-    int n = atomic_load(&ndeclared);
-    for (int i = 0; i < n; i++) {
-        mf_metric_t *m = declared[i];
-        if (!strcmp(m->name, name)) {
-            if (mf_metric_same(m, kind, help, labels, nlabels, buckets, nbuckets)) {
-                *out = m;
-                rc = 0;
-            } else {
-                snprintf(err, errlen,
-                         "metric '%s' is already declared differently (a %s with %d label(s)); "
-                         "a changed definition needs a restart",
-                         name, kind_names[m->kind], m->nlabels);
-            }
-            goto done;
-        }
-        if (collides(kind, name, m)) {
-            snprintf(err, errlen, "metric '%s' would collide with the samples of %s '%s'", name,
-                     kind_names[m->kind], m->name);
-            goto done;
-        }
-    }
-    if (n >= MF_METRICS_MAX_DECLARED) {
-        snprintf(err, errlen, "metric '%s': at most %d metrics may be declared", name,
-                 MF_METRICS_MAX_DECLARED);
-        goto done;
-    }
-    mf_metric_t *m = mf_xcalloc(1, sizeof *m);
-    m->id = n;
-    m->kind = kind;
-    m->name = mf_xstrdup(name);
-    m->help = mf_xstrdup(help);
-    m->nlabels = nlabels;
-    for (int i = 0; i < nlabels; i++)
-        m->labels[i] = mf_xstrdup(labels[i]);
-    if (!buckets) {
-        buckets = default_buckets;
-        nbuckets = NBUCKETS;
-    }
-    if (kind == MF_METRIC_HISTOGRAM) {
-        m->nbuckets = nbuckets;
-        memcpy(m->bounds, buckets, (size_t)nbuckets * sizeof *buckets);
-    }
-    m->slots = kind == MF_METRIC_HISTOGRAM ? nbuckets + 3 : 1;
-    m->values = mf_xcalloc((size_t)MF_METRICS_MAX_SERIES * (size_t)(nlabels ? nlabels : 1),
-                           sizeof *m->values);
-    if (kind == MF_METRIC_GAUGE)
-        m->gauge = mf_xcalloc(MF_METRICS_MAX_SERIES, sizeof *m->gauge);
-    atomic_store(&m->nseries, nlabels ? 0 : 1); /* without labels: the one series, from 0 */
-    declared[n] = m;
-    atomic_store(&ndeclared, n + 1);
-    *out = m;
-    rc = 0;
-done:
-    pthread_mutex_unlock(&declared_lock);
-    return rc;
-}
-
-int mf_metric_kind(const mf_metric_t *m)
-{
-    return m->kind;
-}
-int mf_metric_nlabels(const mf_metric_t *m)
-{
-    return m->nlabels;
-}
-const char *mf_metric_label(const mf_metric_t *m, int i)
-{
-    return m->labels[i];
-}
-const char *mf_metric_name(const mf_metric_t *m)
-{
-    return m->name;
-}
-
-#define MAX_LABEL_VALUE 256
-
-/* A label value as it is kept and rendered: at most MAX_LABEL_VALUE bytes, cut at a character;
- * invalid UTF-8 and control bytes but newline replaced by U+FFFD. Two values that read the same
- * once rendered are one series. */
-static char *clean_value(const char *s, size_t len)
-{
-    char *out = mf_xmalloc(MAX_LABEL_VALUE + 4);
-    size_t o = 0;
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    while (p < end) {
-        size_t n = *p >= 0x80 ? mf_utf8_seq(p, (size_t)(end - p)) : 1;
-        int bad = n == 0 || (*p < 0x20 && *p != '\n') || *p == 0x7f;
-        size_t add = bad ? 3 : n;
-        if (o + add > MAX_LABEL_VALUE)
-            break;
-        memcpy(out + o, bad ? "\xef\xbf\xbd" : (const char *)p, add);
-        o += add;
-        p += n ? n : 1;
-    }
-    out[o] = '\0';
-    return out;
-}
-
-int mf_metric_series(mf_metric_t *m, const char *const *values, const size_t *lens)
-{
-    char *clean[MF_METRICS_MAX_LABELS];
-    int found = -1;
-    if (!m->nlabels)
-        return 0;
-    for (int i = 0; i < m->nlabels; i++)
-        clean[i] = clean_value(values[i], lens[i]);
-    pthread_mutex_lock(&declared_lock);
-    int n = atomic_load(&m->nseries);
-    for (int s = 0; s < n && found < 0; s++) {
-        int i = 0;
-        while (i < m->nlabels && !strcmp(m->values[s * m->nlabels + i], clean[i]))
-            i++;
-        if (i == m->nlabels)
-            found = s;
-    }
-    if (found < 0 && n < MF_METRICS_MAX_SERIES) {
-        for (int i = 0; i < m->nlabels; i++) {
-            m->values[n * m->nlabels + i] = clean[i];
-            clean[i] = NULL;
-        }
-        atomic_store(&m->nseries, n + 1); /* published after its values */
-        found = n;
-    }
-    pthread_mutex_unlock(&declared_lock);
-    for (int i = 0; i < m->nlabels; i++)
-        free(clean[i]);
-    return found;
-}
-
-void mf_metric_dropped(mf_metric_t *m)
-{
-    atomic_fetch_add(&m->dropped, 1);
-    if (!atomic_exchange(&m->warned, 1))
-        mf_log_msg(MF_LOG_WARN,
-                   "metric %s: more than %d label sets; updates of new ones are dropped "
-                   "(counted in mayfly_metrics_dropped_updates_total)",
-                   m->name, MF_METRICS_MAX_SERIES);
-}
-
-static _Atomic uint64_t *custom_slots(mf_metrics_shard_t *s, mf_metric_t *m, int series)
-{
-    _Atomic uint64_t *v = atomic_load_explicit(&s->custom[m->id], memory_order_acquire);
-    if (!v) {
-        v = mf_xcalloc((size_t)MF_METRICS_MAX_SERIES * (size_t)m->slots, sizeof *v);
-        atomic_store_explicit(&s->custom[m->id], v, memory_order_release);
-    }
-    return v + (size_t)series * (size_t)m->slots;
-}
-
-static double as_double(uint64_t bits)
-{
-    double d;
-    memcpy(&d, &bits, sizeof d);
-    return d;
-}
-
-static uint64_t as_bits(double d)
-{
-    uint64_t bits;
-    memcpy(&bits, &d, sizeof bits);
-    return bits;
-}
-
-static void add_double(_Atomic uint64_t *slot, double v)
-{
-    atomic_store_explicit(slot, as_bits(as_double(get(slot)) + v), memory_order_relaxed);
-}
-
-void mf_metric_add(mf_metrics_shard_t *s, mf_metric_t *m, int series, double v)
-{
-    add_double(custom_slots(s, m, series), v);
-}
-
-void mf_metric_gauge_set(mf_metric_t *m, int series, double v)
-{
-    atomic_store(&m->gauge[series], as_bits(v));
-}
-
-void mf_metric_gauge_add(mf_metric_t *m, int series, double v)
-{
-    /* Shared by every worker: a compare-and-swap loop, not a lock. */
-    uint64_t old = atomic_load(&m->gauge[series]);
-    while (!atomic_compare_exchange_weak(&m->gauge[series], &old, as_bits(as_double(old) + v)))
-        ;
-}
-
-void mf_metric_observe(mf_metrics_shard_t *s, mf_metric_t *m, int series, double v)
-{
-    _Atomic uint64_t *slots = custom_slots(s, m, series);
-    int b = 0;
-    while (b < m->nbuckets && v > m->bounds[b])
-        b++;
-    bump(&slots[b], 1);
-    add_double(&slots[m->nbuckets + 1], v);
-    bump(&slots[m->nbuckets + 2], 1);
-}
-
 /* ---- rendering ---- */
 
 typedef struct {
@@ -775,7 +429,7 @@ static void render_requests(mf_metrics_writer_t *w)
             if (n == cap)
                 all = mf_xrealloc(all, (cap *= 2) * sizeof *all);
             all[n].key = key;
-            all[n++].count = get(&s->req[i].count);
+            all[n++].count = mf_metrics_get(&s->req[i].count);
         }
     }
     qsort(all, n, sizeof *all, by_key);
@@ -800,20 +454,20 @@ static void render_requests(mf_metrics_writer_t *w)
 static void render_routes(mf_metrics_writer_t *w)
 {
     int nroutes = atomic_load(&nroute_names);
-    uint64_t *sums = mf_xcalloc((size_t)nroutes * (NBUCKETS + 5), sizeof *sums);
+    uint64_t *sums = mf_xcalloc((size_t)nroutes * (MF_METRICS_DEFAULT_NBUCKETS + 5), sizeof *sums);
     uint8_t *seen = mf_xcalloc((size_t)nroutes, 1);
     for (mf_metrics_shard_t *s = atomic_load(&shards); s; s = s->next) {
         for (int r = 0; r < nroutes; r++) {
             route_stats_t *rs = atomic_load_explicit(&s->routes[r], memory_order_acquire);
             if (!rs)
                 continue;
-            uint64_t *t = sums + (size_t)r * (NBUCKETS + 5);
+            uint64_t *t = sums + (size_t)r * (MF_METRICS_DEFAULT_NBUCKETS + 5);
             seen[r] = 1;
-            for (int b = 0; b <= NBUCKETS; b++)
-                t[b] += get(&rs->buckets[b]);
-            t[NBUCKETS + 1] += get(&rs->sum_ns);
-            t[NBUCKETS + 3] += get(&rs->errors[0]);
-            t[NBUCKETS + 4] += get(&rs->errors[1]);
+            for (int b = 0; b <= MF_METRICS_DEFAULT_NBUCKETS; b++)
+                t[b] += mf_metrics_get(&rs->buckets[b]);
+            t[MF_METRICS_DEFAULT_NBUCKETS + 1] += mf_metrics_get(&rs->sum_ns);
+            t[MF_METRICS_DEFAULT_NBUCKETS + 3] += mf_metrics_get(&rs->errors[0]);
+            t[MF_METRICS_DEFAULT_NBUCKETS + 4] += mf_metrics_get(&rs->errors[1]);
         }
     }
     mf_metrics_family(w, "http_request_duration_seconds", "histogram",
@@ -821,16 +475,17 @@ static void render_routes(mf_metrics_writer_t *w)
     for (int r = 0; r < nroutes; r++) {
         if (!seen[r])
             continue;
-        uint64_t *t = sums + (size_t)r * (NBUCKETS + 5);
-        uint64_t cumulative[NBUCKETS], acc = 0;
-        for (int b = 0; b < NBUCKETS; b++)
+        uint64_t *t = sums + (size_t)r * (MF_METRICS_DEFAULT_NBUCKETS + 5);
+        uint64_t cumulative[MF_METRICS_DEFAULT_NBUCKETS], acc = 0;
+        for (int b = 0; b < MF_METRICS_DEFAULT_NBUCKETS; b++)
             cumulative[b] = acc += t[b];
         /* The count is the buckets' sum, read once: a scrape racing a request still gives
          * cumulative buckets with +Inf equal to the count. */
-        uint64_t count = acc + t[NBUCKETS];
+        uint64_t count = acc + t[MF_METRICS_DEFAULT_NBUCKETS];
         const char *labels[] = {"route", route_names[r], NULL};
-        mf_metrics_histogram(w, "http_request_duration_seconds", labels, NBUCKETS, default_buckets,
-                             cumulative, count, (double)t[NBUCKETS + 1] / 1e9);
+        mf_metrics_histogram(w, "http_request_duration_seconds", labels,
+                             MF_METRICS_DEFAULT_NBUCKETS, mf_metrics_default_buckets, cumulative,
+                             count, (double)t[MF_METRICS_DEFAULT_NBUCKETS + 1] / 1e9);
     }
     mf_metrics_family(w, "mayfly_handler_errors_total", "counter",
                       "Handler runs that raised an error (kind error) or ran past the request "
@@ -838,13 +493,13 @@ static void render_routes(mf_metrics_writer_t *w)
     for (int r = 0; r < nroutes; r++) {
         if (!seen[r] || r == MF_METRICS_UNMATCHED)
             continue;
-        uint64_t *t = sums + (size_t)r * (NBUCKETS + 5);
+        uint64_t *t = sums + (size_t)r * (MF_METRICS_DEFAULT_NBUCKETS + 5);
         mf_metrics_sample(w, "mayfly_handler_errors_total",
                           (const char *[]){"route", route_names[r], "kind", "error", NULL},
-                          (double)t[NBUCKETS + 3]);
+                          (double)t[MF_METRICS_DEFAULT_NBUCKETS + 3]);
         mf_metrics_sample(w, "mayfly_handler_errors_total",
                           (const char *[]){"route", route_names[r], "kind", "timeout", NULL},
-                          (double)t[NBUCKETS + 4]);
+                          (double)t[MF_METRICS_DEFAULT_NBUCKETS + 4]);
     }
     free(sums);
     free(seen);
@@ -918,79 +573,30 @@ static void render_breakers(mf_metrics_writer_t *w)
     mf_breaker_each(breaker_opened, w);
 }
 
-static void render_declared(mf_metrics_writer_t *w, mf_metric_t *m)
-{
-    int nseries = atomic_load(&m->nseries);
-    const char *labels[2 * MF_METRICS_MAX_LABELS + 1];
-    uint64_t *acc = mf_xcalloc((size_t)m->slots, sizeof *acc);
-    mf_metrics_family(w, m->name, kind_names[m->kind], m->help);
-    for (int series = 0; series < nseries; series++) {
-        for (int i = 0; i < m->nlabels; i++) {
-            labels[2 * i] = m->labels[i];
-            labels[2 * i + 1] = m->values[series * m->nlabels + i];
-        }
-        labels[2 * m->nlabels] = NULL;
-        if (m->kind == MF_METRIC_GAUGE) {
-            mf_metrics_sample(w, m->name, labels, as_double(atomic_load(&m->gauge[series])));
-            continue;
-        }
-        double sum = 0;
-        memset(acc, 0, (size_t)m->slots * sizeof *acc);
-        for (mf_metrics_shard_t *s = atomic_load(&shards); s; s = s->next) {
-            _Atomic uint64_t *v = atomic_load_explicit(&s->custom[m->id], memory_order_acquire);
-            if (!v)
-                continue;
-            v += (size_t)series * (size_t)m->slots;
-            if (m->kind == MF_METRIC_COUNTER) {
-                sum += as_double(get(v));
-                continue;
-            }
-            for (int b = 0; b <= m->nbuckets; b++)
-                acc[b] += get(&v[b]);
-            sum += as_double(get(&v[m->nbuckets + 1]));
-        }
-        if (m->kind == MF_METRIC_COUNTER) {
-            mf_metrics_sample(w, m->name, labels, sum);
-            continue;
-        }
-        uint64_t cumulative[MF_METRICS_MAX_BUCKETS], c = 0;
-        for (int b = 0; b < m->nbuckets; b++)
-            cumulative[b] = c += acc[b];
-        mf_metrics_histogram(w, m->name, labels, m->nbuckets, m->bounds, cumulative,
-                             c + acc[m->nbuckets], sum);
-    }
-    free(acc);
-}
-
-static void render_dropped(mf_metrics_writer_t *w, int ndecl)
+static void render_dropped(mf_metrics_writer_t *w)
 {
     uint64_t req_dropped = 0;
     for (mf_metrics_shard_t *s = atomic_load(&shards); s; s = s->next)
-        req_dropped += get(&s->req_dropped);
+        req_dropped += mf_metrics_get(&s->req_dropped);
     mf_metrics_family(w, "mayfly_metrics_dropped_updates_total", "counter",
                       "Updates not recorded because the metric had no room for another label "
                       "set.");
     mf_metrics_sample(w, "mayfly_metrics_dropped_updates_total",
                       (const char *[]){"metric", "http_requests_total", NULL}, (double)req_dropped);
-    for (int i = 0; i < ndecl; i++)
-        mf_metrics_sample(w, "mayfly_metrics_dropped_updates_total",
-                          (const char *[]){"metric", declared[i]->name, NULL},
-                          (double)atomic_load(&declared[i]->dropped));
+    mf_metrics_script_dropped(w);
 }
 
 char *mf_metrics_render(int openmetrics, size_t *len)
 {
     mf_metrics_writer_t w = {.openmetrics = openmetrics};
-    int ndecl = atomic_load(&ndeclared);
     render_requests(&w);
     render_routes(&w);
     render_workers(&w);
     render_lifecycle(&w);
     render_breakers(&w);
-    render_dropped(&w, ndecl);
+    render_dropped(&w);
     mf_metrics_process_collect(&w);
-    for (int i = 0; i < ndecl; i++)
-        render_declared(&w, declared[i]);
+    mf_metrics_script_render(&w);
     int n = atomic_load(&ncollectors);
     for (int i = 0; i < n; i++)
         collectors[i].fn(collectors[i].ud, &w);
