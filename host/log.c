@@ -58,6 +58,18 @@ static void add_static(const char *key, size_t klen, const char *value, size_t v
     nstatic++;
 }
 
+/* The fields of the host's own lines (access log, errors): a static field of one of these names
+ * would make a second key in those lines. */
+static int line_field(const char *k)
+{
+    static const char *const fields[] = {"method", "path",  "route",     "status", "duration_ms",
+                                         "error",  "trigger", "traceback", NULL};
+    for (int i = 0; fields[i]; i++)
+        if (!strcmp(k, fields[i]))
+            return 1;
+    return 0;
+}
+
 int mf_log_set_fields(const char *spec, char *err, size_t errlen)
 {
     const char *pod = getenv("POD_NAME"), *ns = getenv("NAMESPACE");
@@ -79,7 +91,7 @@ int mf_log_set_fields(const char *spec, char *err, size_t errlen)
                      "[A-Za-z_][A-Za-z0-9_]*", (int)n, p);
             return -1;
         }
-        if (mf_log_reserved(key)) {
+        if (mf_log_reserved(key) || line_field(key)) {
             snprintf(err, errlen, "MAYFLY_LOG_FIELDS: '%s' is a field the host writes", key);
             return -1;
         }

@@ -177,7 +177,8 @@ void mf_metrics_handler_error(mf_metrics_shard_t *s, int route, int timed_out)
 
 void mf_metrics_lua_memory(mf_metrics_shard_t *s, int worker, size_t bytes)
 {
-    atomic_store_explicit(&s->worker, worker, memory_order_relaxed);
+    if (atomic_load_explicit(&s->worker, memory_order_relaxed) != worker)
+        atomic_store_explicit(&s->worker, worker, memory_order_relaxed);
     atomic_store_explicit(&s->lua_memory, bytes, memory_order_relaxed);
 }
 
@@ -505,6 +506,8 @@ static void render_routes(mf_metrics_writer_t *w)
     free(seen);
 }
 
+#define MAX_WORKER_IDS 1024
+
 static void render_workers(mf_metrics_writer_t *w)
 {
     int64_t in_flight = 0;
@@ -515,14 +518,25 @@ static void render_workers(mf_metrics_writer_t *w)
     mf_metrics_sample(w, "http_requests_in_flight", NULL, (double)(in_flight > 0 ? in_flight : 0));
     mf_metrics_family(w, "mayfly_lua_memory_bytes", "gauge",
                       "Memory of each worker's Lua state after its last request.");
+    /* One value per worker id: when two shards name one worker (a daemon being stopped from
+     * another thread completes its requests there), the oldest shard, the worker's own, wins;
+     * the list is newest first. */
+    uint64_t bytes[MAX_WORKER_IDS];
+    uint8_t seen[MAX_WORKER_IDS] = {0};
     for (mf_metrics_shard_t *s = atomic_load(&shards); s; s = s->next) {
         int worker = atomic_load_explicit(&s->worker, memory_order_relaxed);
-        if (worker < 0)
+        if (worker < 0 || worker >= MAX_WORKER_IDS)
+            continue;
+        bytes[worker] = atomic_load_explicit(&s->lua_memory, memory_order_relaxed);
+        seen[worker] = 1;
+    }
+    for (int i = 0; i < MAX_WORKER_IDS; i++) {
+        if (!seen[i])
             continue;
         char id[16];
-        snprintf(id, sizeof id, "%d", worker);
+        snprintf(id, sizeof id, "%d", i);
         mf_metrics_sample(w, "mayfly_lua_memory_bytes", (const char *[]){"worker", id, NULL},
-                          (double)atomic_load_explicit(&s->lua_memory, memory_order_relaxed));
+                          (double)bytes[i]);
     }
 }
 
