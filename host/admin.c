@@ -60,7 +60,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (!mf_probes_owns(url, strlen(url)))
         return queue(conn, 404, mf_response_error("not found", NULL), close_it);
-    struct MHD_Response *resp = mf_probes_answer(url, strlen(url), &status);
+    struct MHD_Response *resp = mf_probes_answer(
+        url, strlen(url),
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT), &status);
     return queue(conn, status, resp, close_it);
 }
 

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +19,15 @@
 #include "clock.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "metrics.h"
 #include "probes.h"
 #include "response.h"
 
 /* ---- one request ---- */
+
+/* Settings every worker shares, set before the first daemon starts serving. */
+static atomic_int trace_response; /* MAYFLY_TRACE_RESPONSE */
+static atomic_int metrics_on;     /* MAYFLY_METRICS */
 
 /* Called by libmicrohttpd with the raw request target, before it decodes anything: the router
  * works on raw segments so that an encoded '/' (%2F) stays inside its segment. */
@@ -53,6 +59,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     r->match.nparams = 0;
     r->status = 0;
     r->route = NULL;
+    r->metric_route = MF_METRICS_UNMATCHED;
+    r->trace_done = 0;
     r->start_ns = mf_now_ns();
     /* absolute-form (a proxy's request line): keep only the path */
     if (!strncmp(target, "http://", 7) || !strncmp(target, "https://", 8)) {
@@ -74,6 +82,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         r->path_len = strlen(r->target);
     }
     atomic_fetch_add_explicit(&w->in_flight, 1, memory_order_relaxed);
+    if (atomic_load_explicit(&metrics_on, memory_order_relaxed))
+        mf_metrics_request_begin(mf_metrics_shard());
     return r;
 }
 
@@ -93,17 +103,18 @@ static void request_release(mf_worker_t *w, mf_request_t *r)
     }
 }
 
-static void access_log(mf_request_t *r)
+static void access_log(mf_request_t *r, int64_t duration_ns)
 {
     mf_jsonbuf_t l;
-    mf_log_begin(&l, MF_LOG_INFO, "request", 7, mf_request_id(r));
+    mf_log_begin_request(&l, MF_LOG_INFO, "request", 7, r);
     mf_jsonbuf_cstr(&l, "method", r->method ? r->method : "");
     mf_jsonbuf_str(&l, "path", r->target, r->path_len);
     if (r->route)
         mf_jsonbuf_cstr(&l, "route", r->route);
     mf_jsonbuf_int(&l, "status", r->status);
     char ms[32];
-    int n = snprintf(ms, sizeof ms, "%.3f", (double)(mf_now_ns() - r->start_ns) / 1e6);
+    long long us = duration_ns / 1000; /* integers: cheaper than formatting a double */
+    int n = snprintf(ms, sizeof ms, "%lld.%03lld", us / 1000, us % 1000);
     mf_jsonbuf_raw(&l, "duration_ms", ms, (size_t)n);
     mf_log_end(&l);
 }
@@ -116,8 +127,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
     if (!r)
         return;
+    int64_t duration_ns = mf_now_ns() - r->start_ns;
+    if (atomic_load_explicit(&metrics_on, memory_order_relaxed)) {
+        mf_metrics_shard_t *m = mf_metrics_shard();
+        mf_metrics_request_end(m, r->method, r->metric_route, r->status, duration_ns);
+        mf_metrics_lua_memory(m, w->id, mf_vm_memory(w->vm));
+    }
     if (r->status && mf_log_access_enabled() && mf_log_enabled(MF_LOG_INFO))
-        access_log(r);
+        access_log(r, duration_ns);
     else if (!r->status && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
              mf_log_enabled(MF_LOG_DEBUG))
         mf_log_msg(MF_LOG_DEBUG, "connection ended before a response (code %d)", (int)toe);
@@ -131,6 +148,8 @@ static enum MHD_Result queue(struct MHD_Connection *conn, mf_request_t *r, int s
 {
     if (mf_lifecycle_get() >= MF_DRAINING)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (atomic_load_explicit(&trace_response, memory_order_relaxed))
+        MHD_add_response_header(resp, "traceparent", mf_request_trace(r)->traceparent);
     r->status = status;
     enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
@@ -179,7 +198,10 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
     if (!mf_response_header_ok(r->method, strlen(r->method), "", 0))
         return queue_error(conn, r, 400, "invalid method");
     if (mf_probes_owns(r->target, r->path_len)) {
-        struct MHD_Response *resp = mf_probes_answer(r->target, r->path_len, &status);
+        r->metric_route = mf_probes_metric_route(r->target, r->path_len);
+        struct MHD_Response *resp = mf_probes_answer(
+            r->target, r->path_len,
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT), &status);
         return resp ? queue(conn, r, status, resp) : MHD_NO;
     }
     if (mf_lifecycle_get() == MF_STARTING)
@@ -195,6 +217,7 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
         return queue(conn, r, 405, resp);
     }
     r->route = r->match.route;
+    r->metric_route = ((const mf_route_t *)r->match.handler)->metric_route;
     mf_lifecycle_busy(w->id, mf_now_ns(), r->route);
     struct MHD_Response *resp = mf_vm_run(w->vm, r);
     mf_lifecycle_busy(w->id, 0, NULL);
@@ -316,6 +339,9 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 int mf_http_start(mf_worker_t *w, char *err, size_t errlen)
 {
     const mf_options_t *o = w->opts;
+    atomic_store(&trace_response, o->trace_response);
+    atomic_store(&metrics_on, o->metrics);
+    mf_probes_serve_metrics(o->metrics);
     unsigned timeout_s = (unsigned)((o->idle_timeout_ms + 999) / 1000);
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_LISTEN_SOCKET, w->listen_fd, NULL},

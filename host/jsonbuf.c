@@ -38,8 +38,7 @@ void mf_jsonbuf_open(mf_jsonbuf_t *j)
     mf_jsonbuf_append(j, "{", 1);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t avail)
+size_t mf_utf8_seq(const unsigned char *s, size_t avail)
 {
     unsigned c = s[0], cp, min;
     size_t n;
@@ -94,7 +93,7 @@ void mf_jsonbuf_escape(mf_jsonbuf_t *j, const char *s, size_t len)
             }
             p++;
         } else {
-            size_t n = utf8_seq(p, (size_t)(end - p));
+            size_t n = mf_utf8_seq(p, (size_t)(end - p));
             if (n) {
                 mf_jsonbuf_append(j, (const char *)p, n);
                 p += n;

@@ -32,6 +32,8 @@ void mf_jsonbuf_escape(mf_jsonbuf_t *j, const char *s, size_t len);
 /* Closes the object and returns it as a malloc'd NUL-terminated string the caller frees
  * (*len gets its length when not NULL); j is finished. */
 char *mf_jsonbuf_close(mf_jsonbuf_t *j, size_t *len);
+/* Length of the valid UTF-8 sequence at s (1..4 bytes of avail), or 0 when it is not one. */
+size_t mf_utf8_seq(const unsigned char *s, size_t avail);
 /* Frees what j allocated without producing anything. */
 void mf_jsonbuf_discard(mf_jsonbuf_t *j);
 

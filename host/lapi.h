@@ -16,6 +16,7 @@ int luaopen_mayfly_redis(lua_State *L);
 int luaopen_mayfly_http(lua_State *L);
 /* mayfly.crypto: random_hex(nbytes) from the kernel's CSPRNG, sha1hex(s) for script names. */
 int luaopen_mayfly_crypto(lua_State *L);
+int luaopen_mayfly_metrics(lua_State *L);
 /* Pushes {values=, overrides=} for a config snapshot (NULL: no config folder). */
 void mf_config_push_source(lua_State *L, const mf_config_t *c);
 /* Pushes mayfly.constant; mf_constant_reset forgets every value (a new script version). */

@@ -1,4 +1,5 @@
-/* log.debug/info/warn/error(msg, fields) and print(...): JSON lines carrying the request id. */
+/* log.debug/info/warn/error(msg, fields) and print(...): JSON lines carrying the request id and
+ * the trace id. */
 #include <string.h>
 
 #include <lauxlib.h>
@@ -6,12 +7,6 @@
 #include "lapi.h"
 #include "log.h"
 #include "vm.h"
-
-static int is_reserved(const char *k)
-{
-    return !strcmp(k, "ts") || !strcmp(k, "level") || !strcmp(k, "msg") ||
-           !strcmp(k, "request_id");
-}
 
 /* Writes the fields of the table at idx. Never raises while the line holds memory. */
 static void add_fields(lua_State *L, mf_jsonbuf_t *l, int idx)
@@ -22,7 +17,7 @@ static void add_fields(lua_State *L, mf_jsonbuf_t *l, int idx)
         if (lua_type(L, -2) == LUA_TSTRING) {
             const char *k = lua_tostring(L, -2);
             size_t len;
-            if (is_reserved(k)) {
+            if (mf_log_reserved(k)) {
                 /* A script cannot forge the fields the host writes. */
                 snprintf(prefixed, sizeof prefixed, "field_%s", k);
                 k = prefixed;
@@ -73,7 +68,7 @@ static int log_at(lua_State *L, int level)
         len = strlen(msg);
     }
     mf_jsonbuf_t l;
-    mf_log_begin(&l, level, msg, len, r ? mf_request_id(r) : NULL);
+    mf_log_begin_request(&l, level, msg, len, r);
     if (lua_istable(L, 2))
         add_fields(L, &l, 2);
     mf_log_end(&l);

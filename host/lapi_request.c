@@ -131,6 +131,33 @@ static void push_remote_addr(lua_State *L, mf_request_t *r)
     lua_pushstring(L, buf);
 }
 
+/* req.trace: the W3C trace context of the request; traceparent is the value to send on to
+ * downstream calls (this request's span as their parent). tracestate is passed on only with a
+ * valid traceparent, as the spec asks. */
+static void push_trace(lua_State *L, mf_request_t *r)
+{
+    const mf_trace_t *t = mf_request_trace(r);
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, t->trace_id);
+    lua_setfield(L, -2, "trace_id");
+    lua_pushstring(L, t->span_id);
+    lua_setfield(L, -2, "span_id");
+    if (t->parent_id[0]) {
+        lua_pushstring(L, t->parent_id);
+        lua_setfield(L, -2, "parent_id");
+        const char *state =
+            r->conn ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "tracestate") : NULL;
+        if (state && mf_trace_state_ok(state)) {
+            lua_pushstring(L, state);
+            lua_setfield(L, -2, "tracestate");
+        }
+    }
+    lua_pushboolean(L, t->sampled);
+    lua_setfield(L, -2, "sampled");
+    lua_pushstring(L, t->traceparent);
+    lua_setfield(L, -2, "traceparent");
+}
+
 static int l_request_json(lua_State *L)
 {
     mf_request_t *r = mf_vm_request(mf_vm_of(L));
@@ -183,6 +210,8 @@ static int l_request_index(lua_State *L)
         lua_pushlstring(L, r->body ? r->body : "", r->body_len);
     } else if (!strcmp(k, "remote_addr")) {
         push_remote_addr(L, r);
+    } else if (!strcmp(k, "trace")) {
+        push_trace(L, r);
     } else {
         return 0;
     }

@@ -9,10 +9,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
+
 static int min_level = MF_LOG_INFO;
 static int access_on = 1;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *level_names[] = {"debug", "info", "warn", "error"};
+
+#define MAX_STATIC_FIELDS 16
+static struct {
+    char *key, *value;
+} static_fields[MAX_STATIC_FIELDS];
+static int nstatic;
 
 void mf_log_setup(int level, int access_log)
 {
@@ -30,24 +38,141 @@ int mf_log_access_enabled(void)
     return access_on;
 }
 
-void mf_log_begin(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
-                  const char *request_id)
+static int field_name_ok(const char *s, size_t n)
 {
-    struct timespec ts;
-    struct tm tm;
-    char stamp[40];
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (i > 0 && c >= '0' && c <= '9')))
+            return 0;
+    }
+    return 1;
+}
 
+static void add_static(const char *key, size_t klen, const char *value, size_t vlen)
+{
+    static_fields[nstatic].key = mf_xstrndup(key, klen);
+    static_fields[nstatic].value = mf_xstrndup(value, vlen);
+    nstatic++;
+}
+
+/* The fields of the host's own lines (access log, errors): a static field of one of these names
+ * would make a second key in those lines. */
+static int line_field(const char *k)
+{
+    static const char *const fields[] = {"method", "path",  "route",     "status", "duration_ms",
+                                         "error",  "trigger", "traceback", NULL};
+    for (int i = 0; fields[i]; i++)
+        if (!strcmp(k, fields[i]))
+            return 1;
+    return 0;
+}
+
+int mf_log_set_fields(const char *spec, char *err, size_t errlen)
+{
+    const char *pod = getenv("POD_NAME"), *ns = getenv("NAMESPACE");
+    if (!ns || !*ns)
+        ns = getenv("POD_NAMESPACE");
+    if (pod && *pod)
+        add_static("pod_name", 8, pod, strlen(pod));
+    if (ns && *ns)
+        add_static("namespace", 9, ns, strlen(ns));
+    for (const char *p = spec; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        const char *eq = memchr(p, '=', n);
+        size_t klen = eq ? (size_t)(eq - p) : n;
+        char key[72];
+        snprintf(key, sizeof key, "%.*s", (int)(klen < 64 ? klen : 64), p);
+        if (!eq || !field_name_ok(p, klen)) {
+            snprintf(err, errlen, "MAYFLY_LOG_FIELDS: '%.*s' is not key=value with a key of "
+                     "[A-Za-z_][A-Za-z0-9_]*", (int)n, p);
+            return -1;
+        }
+        if (mf_log_reserved(key) || line_field(key)) {
+            snprintf(err, errlen, "MAYFLY_LOG_FIELDS: '%s' is a field the host writes", key);
+            return -1;
+        }
+        if (nstatic == MAX_STATIC_FIELDS) {
+            snprintf(err, errlen, "MAYFLY_LOG_FIELDS: at most %d fields", MAX_STATIC_FIELDS);
+            return -1;
+        }
+        add_static(p, klen, eq + 1, n - klen - 1);
+        p += n + (comma ? 1 : 0);
+    }
+    return 0;
+}
+
+int mf_log_reserved(const char *k)
+{
+    static const char *const host[] = {"ts",      "level",   "msg", "request_id",
+                                       "trace_id", "span_id", NULL};
+    for (int i = 0; host[i]; i++)
+        if (!strcmp(k, host[i]))
+            return 1;
+    for (int i = 0; i < nstatic; i++)
+        if (!strcmp(k, static_fields[i].key))
+            return 1;
+    return 0;
+}
+
+/* "2026-01-02T03:04:05.678Z" (24 characters) for now. The part up to the seconds is formatted
+ * once a second per thread: a line is written for every request. */
+static const char *stamp(void)
+{
+    static __thread char buf[64];
+    static __thread time_t second = -1;
+    struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000);
+    if (ts.tv_sec != second) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.000Z", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        second = ts.tv_sec;
+    }
+    int ms = (int)(ts.tv_nsec / 1000000);
+    buf[20] = (char)('0' + ms / 100);
+    buf[21] = (char)('0' + ms / 10 % 10);
+    buf[22] = (char)('0' + ms % 10);
+    return buf;
+}
+
+static void begin(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
+                  const char *request_id, const mf_trace_t *trace)
+{
     mf_jsonbuf_open(l);
-    mf_jsonbuf_str(l, "ts", stamp, (size_t)n);
+    mf_jsonbuf_append(l, "\"ts\":\"", 6);
+    mf_jsonbuf_append(l, stamp(), 24);
+    mf_jsonbuf_append(l, "\"", 1);
+    l->fields = 1;
     mf_jsonbuf_cstr(l, "level", level_names[level < 0 ? 0 : level > 3 ? 3 : level]);
     mf_jsonbuf_str(l, "msg", msg, msglen);
     if (request_id)
         mf_jsonbuf_cstr(l, "request_id", request_id);
+    if (trace) {
+        mf_jsonbuf_str(l, "trace_id", trace->trace_id, 32);
+        mf_jsonbuf_str(l, "span_id", trace->span_id, 16);
+    }
+    for (int i = 0; i < nstatic; i++)
+        mf_jsonbuf_cstr(l, static_fields[i].key, static_fields[i].value);
+}
+
+void mf_log_begin(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
+                  const char *request_id)
+{
+    begin(l, level, msg, msglen, request_id, NULL);
+}
+
+void mf_log_begin_request(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
+                          mf_request_t *r)
+{
+    if (r)
+        begin(l, level, msg, msglen, mf_request_id(r), mf_request_trace(r));
+    else
+        begin(l, level, msg, msglen, NULL, NULL);
 }
 
 static int log_fd = STDOUT_FILENO;
@@ -59,9 +184,9 @@ void mf_log_set_fd(int fd)
 
 void mf_log_end(mf_jsonbuf_t *l)
 {
-    size_t len;
-    char *line = mf_jsonbuf_close(l, &len);
-    line[len] = '\n'; /* replaces the NUL: the line is written by length */
+    mf_jsonbuf_append(l, "}\n", 2);
+    const char *line = l->buf;
+    size_t len = l->len - 1;
     /* One lock around the write, so lines longer than PIPE_BUF never interleave. */
     pthread_mutex_lock(&out_lock);
     const char *p = line;
@@ -76,7 +201,7 @@ void mf_log_end(mf_jsonbuf_t *l)
         left -= (size_t)w;
     }
     pthread_mutex_unlock(&out_lock);
-    free(line);
+    mf_jsonbuf_discard(l);
 }
 
 void mf_log_msg(int level, const char *fmt, ...)

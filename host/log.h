@@ -1,5 +1,6 @@
-/* JSON lines on stdout: one object per line (ts, level, msg, request_id, then fields), and never
- * anything else on stdout. */
+/* JSON lines on stdout: one object per line (ts, level, msg; in a request request_id, trace_id
+ * and span_id; the static fields; then the line's own fields), and never anything else on
+ * stdout. */
 #ifndef MF_LOG_H
 #define MF_LOG_H
 
@@ -8,6 +9,7 @@
 
 #include "jsonbuf.h"
 #include "options.h"
+#include "request.h"
 
 void mf_log_setup(int level, int access_log);
 int mf_log_enabled(int level);
@@ -15,11 +17,25 @@ int mf_log_access_enabled(void);
 /* Where lines go (stdout unless told): mayfly test keeps stdout for its report. */
 void mf_log_set_fd(int fd);
 
+/* The static fields written on every line: pod_name (POD_NAME) and namespace (NAMESPACE or
+ * POD_NAMESPACE) when set, then spec's "key=value,key=value" (NULL: none). Returns 0, or -1
+ * with a message for a key that is not [A-Za-z_][A-Za-z0-9_]*, a key the host writes, or a
+ * part without '='. Call once at start-up, before other threads log. */
+int mf_log_set_fields(const char *spec, char *err, size_t errlen);
+
+/* 1 when key is written by the host on every line (ts, level, msg, request_id, trace_id,
+ * span_id, the static fields): a script's field of that name is renamed field_<key>. */
+int mf_log_reserved(const char *key);
+
 /* Begins a line with ts, level, msg and, when not NULL, request_id; add fields with the
  * mf_jsonbuf_* writers, then mf_log_end writes it with one write(2). */
 void mf_log_begin(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
                   const char *request_id);
 void mf_log_end(mf_jsonbuf_t *l);
+
+/* mf_log_begin for a line about request r (may be NULL): request_id, trace_id and span_id. */
+void mf_log_begin_request(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
+                          mf_request_t *r);
 
 /* A line with a printf-style message and no other field. */
 void mf_log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

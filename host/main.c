@@ -72,6 +72,10 @@ int main(int argc, char **argv)
             return MF_EXIT_USAGE;
         }
         mf_log_setup(opts.log_level, opts.access_log);
+        if (mf_log_set_fields(opts.log_fields, err, sizeof err)) {
+            fprintf(stderr, "mayfly serve: %s\n", err);
+            return MF_EXIT_USAGE;
+        }
         return mf_server_run(&opts);
     }
     if (!strcmp(cmd, "test"))

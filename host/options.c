@@ -212,6 +212,12 @@ static const setting_t settings[] = {
     {"http-breaker-cooldown", "MAYFLY_HTTP_BREAKER_COOLDOWN", K_DURATION,
      OFF(http_breaker_cooldown_ms), 0, 0,
      "mayfly.http: how long an open breaker fails calls fast [10s]"},
+    {"log-fields", "MAYFLY_LOG_FIELDS", K_STRING, OFF(log_fields), 0, 0,
+     "key=value,... added to every log line [none]"},
+    {"trace-response", "MAYFLY_TRACE_RESPONSE", K_BOOL, OFF(trace_response), 0, 0,
+     "traceparent header on responses, on or off [off]"},
+    {"metrics", "MAYFLY_METRICS", K_BOOL, OFF(metrics), 0, 0,
+     "count requests and serve /metrics, on or off [on]"},
 };
 #undef OFF
 
@@ -316,6 +322,7 @@ int mf_options_load(mf_options_t *o, int argc, char **argv, char *err, size_t er
     o->http_max_body = 10 * 1024 * 1024;
     o->http_breaker_threshold = 5;
     o->http_breaker_cooldown_ms = 10000;
+    o->metrics = 1;
 
     for (size_t i = 0; i < nsettings; i++) {
         const char *v = getenv(settings[i].env);

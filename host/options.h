@@ -39,6 +39,9 @@ typedef struct {
     const char *http_ca_file;   /* mayfly.http: CA certificates added to the system's; NULL */
     int http_breaker_threshold; /* mayfly.http: failures in a row that open a breaker */
     int64_t http_breaker_cooldown_ms;
+    const char *log_fields; /* "key=value,..." on every log line; NULL: none */
+    int trace_response;     /* traceparent on every response */
+    int metrics;            /* count requests and serve /metrics */
 } mf_options_t;
 
 /* Fills defaults, then MAYFLY_* variables, then the flags in argv[0..argc) (the words after the

@@ -1,5 +1,7 @@
 #include "probes.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +11,13 @@
 #include "clock.h"
 #include "jsonbuf.h"
 #include "lifecycle.h"
+#include "metrics.h"
 
-static const char *const paths[] = {"/livez", "/readyz", "/startupz", NULL};
+enum { LIVEZ, READYZ, STARTUPZ, METRICS, NPATHS };
+static const char *const paths[NPATHS] = {"/livez", "/readyz", "/startupz", "/metrics"};
+static int metric_routes[NPATHS];
+static pthread_once_t metric_routes_once = PTHREAD_ONCE_INIT;
+static atomic_int metrics_on = 1;
 
 static int64_t stuck_ns = 60 * 1000000000LL;
 
@@ -33,17 +40,52 @@ void mf_probes_add_check(const char *name, mf_ready_check_fn fn, void *ud)
         checks[nchecks++] = (typeof(checks[0])){name, fn, ud};
 }
 
+void mf_probes_serve_metrics(int on)
+{
+    atomic_store(&metrics_on, on);
+}
+
 static int which(const char *path, size_t len)
 {
-    for (int i = 0; paths[i]; i++)
+    for (int i = 0; i < NPATHS; i++)
         if (strlen(paths[i]) == len && !memcmp(paths[i], path, len))
-            return i;
+            return i == METRICS && !atomic_load_explicit(&metrics_on, memory_order_relaxed) ? -1
+                                                                                            : i;
     return -1;
 }
 
 int mf_probes_owns(const char *path, size_t path_len)
 {
     return which(path, path_len) >= 0;
+}
+
+static void intern_metric_routes(void)
+{
+    for (int i = 0; i < NPATHS; i++)
+        metric_routes[i] = mf_metrics_route_id(paths[i], strlen(paths[i]));
+}
+
+int mf_probes_metric_route(const char *path, size_t path_len)
+{
+    pthread_once(&metric_routes_once, intern_metric_routes);
+    int i = which(path, path_len);
+    return i < 0 ? MF_METRICS_UNMATCHED : metric_routes[i];
+}
+
+static struct MHD_Response *metrics(const char *accept, int *status)
+{
+    size_t len;
+    int om = mf_metrics_wants_openmetrics(accept);
+    char *text = mf_metrics_render(om, &len);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return NULL;
+    }
+    *status = 200;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, mf_metrics_content_type(om));
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    return resp;
 }
 
 static struct MHD_Response *json_response(mf_jsonbuf_t *j)
@@ -132,13 +174,16 @@ static struct MHD_Response *startupz(int *status)
     return json_response(&j);
 }
 
-struct MHD_Response *mf_probes_answer(const char *path, size_t path_len, int *status)
+struct MHD_Response *mf_probes_answer(const char *path, size_t path_len, const char *accept,
+                                      int *status)
 {
     switch (which(path, path_len)) {
-    case 0:
+    case LIVEZ:
         return livez(status);
-    case 1:
+    case READYZ:
         return readyz(status);
+    case METRICS:
+        return metrics(accept, status);
     default:
         return startupz(status);
     }

@@ -41,3 +41,14 @@ const char *mf_request_field(const mf_request_t *r, const char *name)
             return f[1];
     return NULL;
 }
+
+const mf_trace_t *mf_request_trace(mf_request_t *r)
+{
+    if (!r->trace_done) {
+        mf_trace_begin(&r->trace, r->conn ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                                        "traceparent")
+                                          : mf_request_field(r, "traceparent"));
+        r->trace_done = 1;
+    }
+    return &r->trace;
+}

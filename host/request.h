@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "router.h"
+#include "trace.h"
 
 struct MHD_Connection;
 
@@ -32,6 +33,9 @@ typedef struct mf_request {
     /* What the access log reports. */
     int status;
     const char *route; /* pattern, or NULL when no route matched */
+    int metric_route;  /* the route's label in metrics (mf_metrics_route_id) */
+    int trace_done;    /* trace is filled (mf_request_trace) */
+    mf_trace_t trace;
     char target_buf[192];
 } mf_request_t;
 
@@ -41,5 +45,9 @@ const char *mf_request_id(mf_request_t *r);
 
 /* The value of header name in r->fields (case-insensitive), or NULL. */
 const char *mf_request_field(const mf_request_t *r, const char *name);
+
+/* The request's trace context: the caller's traceparent when it is valid (W3C), else a new
+ * trace; a new span either way. Decided on first use. */
+const mf_trace_t *mf_request_trace(mf_request_t *r);
 
 #endif

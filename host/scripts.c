@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "file.h"
 #include "hash.h"
+#include "metrics.h"
 #include "vm.h"
 
 #define MAX_SCRIPT_SIZE (8 * 1024 * 1024)
@@ -151,6 +152,8 @@ static void on_key(void *ud, const char *key, int type)
     mf_route_t *route = &s->routes[s->nroutes++];
     route->file = p->file;
     route->key = mf_xstrdup(key);
+    const char *path = strchr(key, ' ') + 1; /* looks_like_route: "METHOD /path" */
+    route->metric_route = mf_metrics_route_id(path, strlen(path));
     p->nroutes++;
 }
 

@@ -37,6 +37,7 @@ typedef struct {
 typedef struct {
     int file;
     char *key;
+    int metric_route; /* the path pattern's label in metrics */
 } mf_route_t;
 
 typedef struct mf_scripts {

@@ -22,6 +22,8 @@
 #include "log.h"
 #include "probes.h"
 #include "redis.h"
+#include "metrics.h"
+#include "metrics_deps.h"
 #include "scripts.h"
 #include "vm.h"
 #include "watch.h"
@@ -172,15 +174,18 @@ static void reload_config(server_t *s, const char *why)
         return;
     mf_jsonbuf_t l;
     if (mf_config_load(s->opts->config_dir, &next, err, sizeof err)) {
+        mf_metrics_reload(MF_METRICS_RELOAD_CONFIG, 0);
         reload_line(&l, MF_LOG_ERROR, "config reload failed: the old config stays", why, err);
         mf_log_end(&l);
         return;
     }
     if (!strcmp(next->version, cur->version)) {
+        mf_metrics_reload(MF_METRICS_RELOAD_CONFIG, 1);
         mf_config_release(next);
         return;
     }
     if (mf_hooks_check_config(s->hooks, next, err, sizeof err)) {
+        mf_metrics_reload(MF_METRICS_RELOAD_CONFIG, 0);
         reload_line(&l, MF_LOG_ERROR, "config refused by on_config: the old config stays", why,
                     err);
         mf_jsonbuf_cstr(&l, "refused", next->version);
@@ -188,6 +193,7 @@ static void reload_config(server_t *s, const char *why)
         mf_config_release(next);
         return;
     }
+    mf_metrics_reload(MF_METRICS_RELOAD_CONFIG, 1);
     atomic_store(&s->config, next);
     reload_line(&l, MF_LOG_INFO, "config reloaded", why, NULL);
     mf_jsonbuf_cstr(&l, "version", next->version);
@@ -206,7 +212,9 @@ static void reload(server_t *s, const char *why)
     int64_t t0 = mf_now_ns();
 
     mf_jsonbuf_t l;
-    if (mf_scripts_load(o->scripts_dir, o, &next, err, sizeof err)) {
+    int failed = mf_scripts_load(o->scripts_dir, o, &next, err, sizeof err);
+    mf_metrics_reload(MF_METRICS_RELOAD_SCRIPTS, !failed);
+    if (failed) {
         reload_line(&l, MF_LOG_ERROR, "reload failed: the old version keeps serving", why, err);
         mf_jsonbuf_cstr(&l, "serving", cur->version);
         mf_log_end(&l);
@@ -348,6 +356,7 @@ int mf_server_run(const mf_options_t *o)
     }
     if (mf_redis_configured())
         mf_probes_add_check("redis", redis_ready, NULL);
+    mf_metrics_deps_register();
     mf_scripts_t *first;
     if (mf_scripts_load(o->scripts_dir, o, &first, err, sizeof err)) {
         fatal("cannot load scripts", err);

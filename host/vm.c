@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "lapi.h"
 #include "log.h"
+#include "metrics.h"
 #include "random.h"
 #include "response.h"
 #include "sandbox.h"
@@ -415,6 +416,8 @@ static int build_state(mf_vm_t *vm, char *err, size_t errlen)
     add_module(L, "mayfly._http");
     luaopen_mayfly_crypto(L);
     add_module(L, "mayfly.crypto");
+    luaopen_mayfly_metrics(L);
+    add_module(L, "mayfly.metrics");
     mf_config_push_source(L, NULL);
     add_module(L, "mayfly._config_source");
     if (open_stdlib(L, err, errlen))
@@ -613,8 +616,7 @@ done:
 
 /* Hands sink the host's error response for the error on top of the stack: an HTTP error a
  * script raised, or 500 (504 past the timeout) logged with the traceback. */
-static void answer_error(mf_vm_t *vm, mf_request_t *r, int timed_out, mf_vm_sink_fn sink,
-                         void *ud)
+static void answer_error(mf_vm_t *vm, mf_request_t *r, int timed_out, mf_vm_sink_fn sink, void *ud)
 {
     lua_State *L = vm->L;
     const char *message = NULL;
@@ -628,12 +630,14 @@ static void answer_error(mf_vm_t *vm, mf_request_t *r, int timed_out, mf_vm_sink
             text = "mayfly: the request passed MAYFLY_MAX_LUA_MEMORY";
         status = timed_out ? 504 : 500;
         message = timed_out ? "request timed out" : "internal server error";
+        mf_metrics_handler_error(mf_metrics_shard(), r->metric_route, timed_out);
         if (mf_log_enabled(MF_LOG_ERROR)) {
             mf_jsonbuf_t l;
             const char *tb = strstr(text, "\nstack traceback:");
             size_t first = tb ? (size_t)(tb - text) : strlen(text);
-            mf_log_begin(&l, MF_LOG_ERROR, timed_out ? "request timed out" : "handler error",
-                         timed_out ? 17 : 13, mf_request_id(r));
+            mf_log_begin_request(&l, MF_LOG_ERROR,
+                                 timed_out ? "request timed out" : "handler error",
+                                 timed_out ? 17 : 13, r);
             mf_jsonbuf_cstr(&l, "route", r->route ? r->route : "");
             mf_jsonbuf_str(&l, "error", text, first);
             if (tb)

@@ -128,6 +128,30 @@ start_mayfly_api() {
     SERVER_PIDS+=($!)
 }
 
+# The hello route with what observing it costs (tests/bench/observe.sh): an access log line per
+# request and the request counters, against neither. The log goes to /dev/null (a file would
+# fill the disk at this rate): it measures formatting and writing a line, not a log pipeline.
+start_mayfly_observed() {
+    local port=$1
+    MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=$WORKERS MAYFLY_ACCESS_LOG=on MAYFLY_METRICS=on \
+        MAYFLY_DRAIN_DELAY=0 MAYFLY_SCRIPTS=$ROOT/scripts \
+        "${PIN_SERVER[@]}" "$MAYFLY_BIN" serve >/dev/null 2>>"$SERVER_LOG" &
+    SERVER_PIDS+=($!)
+}
+
+start_mayfly_unobserved() {
+    start_mayfly_metrics "$1" off
+}
+
+# Metrics alone (the access log off): what the counters cost without a log line per request.
+start_mayfly_metrics() {
+    local port=$1
+    MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=$WORKERS MAYFLY_ACCESS_LOG=off MAYFLY_METRICS=${2:-on} \
+        MAYFLY_DRAIN_DELAY=0 MAYFLY_SCRIPTS=$ROOT/scripts \
+        "${PIN_SERVER[@]}" "$MAYFLY_BIN" serve >>"$SERVER_LOG" 2>&1 &
+    SERVER_PIDS+=($!)
+}
+
 start_mhd_hello() {
     local port=$1
     "${PIN_SERVER[@]}" "$MHD_HELLO_BIN" "$port" "$WORKERS" >>"$SERVER_LOG" 2>&1 &
@@ -155,10 +179,15 @@ bench_add mayfly-hello start_mayfly_hello /hello
 bench_add mhd_hello start_mhd_hello /hello
 bench_add nginx-lua-hello start_nginx_lua_hello /hello
 bench_add mayfly-api start_mayfly_api /api/items/42
+bench_add mayfly-observed start_mayfly_observed /hello
+bench_add mayfly-unobserved start_mayfly_unobserved /hello
+bench_add mayfly-metrics start_mayfly_metrics /hello
 
 ratio_add mayfly-hello mhd_hello
 ratio_add mayfly-hello nginx-lua-hello
 ratio_add mayfly-api mayfly-hello
+ratio_add mayfly-observed mayfly-unobserved
+ratio_add mayfly-metrics mayfly-unobserved
 
 # ---- process and port helpers ----
 SERVER_PIDS=()
