@@ -10,6 +10,7 @@
 
 #include "alloc.h"
 #include "clock.h"
+#include "follow.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "probes.h"
@@ -34,11 +35,7 @@ struct mf_hooks {
     const mf_options_t *opts;
     int slot;
     char owner[128]; /* this process, as the holder of singleton leases */
-    mf_vm_t *vm;
-    mf_scripts_t *scripts; /* one reference */
-    mf_config_t *config;   /* one reference */
-    mf_scripts_t *_Atomic *latest;
-    mf_config_t *_Atomic *latest_config;
+    mf_follow_t run; /* its Lua state and the version it runs */
     job_t *jobs;
     int njobs;
     pthread_t thread;
@@ -91,11 +88,11 @@ static int run_one(mf_hooks_t *h, int file, int hook, const job_t *job, int64_t 
         lease.ttl_ms = 2 * job->every_ns / 1000000 + 1000;
     }
     mf_lifecycle_busy(h->slot, mf_now_ns(), name);
-    int rc = mf_vm_run_hook(h->vm, file, name, job ? job->interval : NULL,
+    int rc = mf_vm_run_hook(h->run.vm, file, name, job ? job->interval : NULL,
                             job && job->singleton ? &lease : NULL, limit, err, errlen);
     mf_lifecycle_busy(h->slot, 0, NULL);
     if (rc < 0)
-        log_hook_failure(name, h->scripts->files[file].name, job ? job->interval : NULL, err);
+        log_hook_failure(name, h->run.scripts->files[file].name, job ? job->interval : NULL, err);
     return rc;
 }
 
@@ -104,15 +101,15 @@ static int run_one(mf_hooks_t *h, int file, int hook, const job_t *job, int64_t 
 static int run_all(mf_hooks_t *h, int hook, int64_t limit_ms, char *err, size_t errlen)
 {
     char why[480];
-    for (int i = 0; i < h->scripts->nfiles; i++) {
-        if (!(h->scripts->files[i].hooks & hook))
+    for (int i = 0; i < h->run.scripts->nfiles; i++) {
+        if (!(h->run.scripts->files[i].hooks & hook))
             continue;
         int rc = run_one(h, i, hook, NULL, limit_ms, why, sizeof why);
         if (rc) {
             char *tb = strstr(why, "\nstack traceback:");
             if (tb)
                 *tb = '\0';
-            snprintf(err, errlen, "%s %s: %s", h->scripts->files[i].name,
+            snprintf(err, errlen, "%s %s: %s", h->run.scripts->files[i].name,
                      mf_scripts_hook_name(hook), why);
             return rc;
         }
@@ -143,42 +140,24 @@ static void list_jobs(mf_hooks_t *h)
     free(h->jobs);
     h->jobs = NULL;
     h->njobs = 0;
-    for (int i = 0; i < h->scripts->nfiles; i++) {
-        if (!(h->scripts->files[i].hooks & MF_HOOK_EVERY))
+    for (int i = 0; i < h->run.scripts->nfiles; i++) {
+        if (!(h->run.scripts->files[i].hooks & MF_HOOK_EVERY))
             continue;
         int first = h->njobs;
-        if (mf_vm_list_jobs(h->vm, i, add_job, h, err, sizeof err))
-            log_hook_failure("every", h->scripts->files[i].name, NULL, err);
+        if (mf_vm_list_jobs(h->run.vm, i, add_job, h, err, sizeof err))
+            log_hook_failure("every", h->run.scripts->files[i].name, NULL, err);
         for (int j = first; j < h->njobs; j++) {
             h->jobs[j].file = i;
             snprintf(h->jobs[j].lease_key, sizeof h->jobs[j].lease_key, "job:%s:%s",
-                     h->scripts->files[i].module, h->jobs[j].interval);
+                     h->run.scripts->files[i].module, h->jobs[j].interval);
         }
     }
 }
 
 static void sync_version(mf_hooks_t *h)
 {
-    char err[512];
-    mf_config_t *config = atomic_load(h->latest_config);
-    if (config != h->config) {
-        mf_config_retain(config);
-        mf_vm_set_config(h->vm, config);
-        mf_config_release(h->config);
-        h->config = config;
-    }
-    mf_scripts_t *latest = atomic_load(h->latest);
-    if (latest == h->scripts)
-        return;
-    mf_scripts_retain(latest);
-    if (mf_vm_compile(h->vm, latest, err, sizeof err)) {
-        mf_log_msg(MF_LOG_ERROR, "hooks keep version %s: %s", h->scripts->version, err);
-        mf_scripts_release(latest);
-        return;
-    }
-    mf_scripts_release(h->scripts);
-    h->scripts = latest;
-    list_jobs(h);
+    if (mf_follow_sync(&h->run))
+        list_jobs(h);
 }
 
 /* ---- the thread ---- */
@@ -235,9 +214,9 @@ static void check_config(mf_hooks_t *h)
 {
     char err[512] = "";
     sync_version(h);
-    mf_vm_set_config(h->vm, h->candidate);
+    mf_vm_set_config(h->run.vm, h->candidate);
     int rc = run_all(h, MF_HOOK_ON_CONFIG, 0, err, sizeof err);
-    mf_vm_set_config(h->vm, h->config);
+    mf_vm_set_config(h->run.vm, h->run.config);
     finish_cmd(h, rc ? -1 : 0, err);
 }
 
@@ -283,13 +262,13 @@ static void shutdown_hooks(mf_hooks_t *h)
 {
     char err[512];
     sync_version(h);
-    for (int i = 0; i < h->scripts->nfiles; i++) {
-        if (!(h->scripts->files[i].hooks & MF_HOOK_ON_SHUTDOWN))
+    for (int i = 0; i < h->run.scripts->nfiles; i++) {
+        if (!(h->run.scripts->files[i].hooks & MF_HOOK_ON_SHUTDOWN))
             continue;
         int64_t left_ms = (h->shutdown_deadline_ns - mf_now_ns()) / 1000000;
         if (left_ms <= 0) {
             mf_log_msg(MF_LOG_ERROR, "on_shutdown of %s skipped: the shutdown timeout passed",
-                       h->scripts->files[i].name);
+                       h->run.scripts->files[i].name);
             continue;
         }
         run_one(h, i, MF_HOOK_ON_SHUTDOWN, NULL, left_ms, err, sizeof err);
@@ -355,8 +334,6 @@ mf_hooks_t *mf_hooks_start(const mf_options_t *o, int slot, mf_scripts_t *_Atomi
     h->opts = o;
     h->slot = slot;
     set_owner(h);
-    h->latest = latest;
-    h->latest_config = latest_config;
     h->ready_ok = 0;
     snprintf(h->ready_err, sizeof h->ready_err, "on_start has not finished");
     pthread_mutex_init(&h->lock, NULL);
@@ -364,14 +341,8 @@ mf_hooks_t *mf_hooks_start(const mf_options_t *o, int slot, mf_scripts_t *_Atomi
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&h->cond, &ca);
     pthread_condattr_destroy(&ca);
-    h->scripts = atomic_load(latest);
-    mf_scripts_retain(h->scripts);
-    h->config = atomic_load(latest_config);
-    mf_config_retain(h->config);
-    h->vm = mf_vm_new(o, err, errlen);
-    if (!h->vm || mf_vm_compile(h->vm, h->scripts, err, errlen))
+    if (mf_follow_init(&h->run, "hooks", o, latest, latest_config, err, errlen))
         goto fail;
-    mf_vm_set_config(h->vm, h->config);
     mf_probes_add_check("hooks", ready_check, h);
     if (pthread_create(&h->thread, NULL, run, h)) {
         snprintf(err, errlen, "cannot start the hooks thread");
@@ -386,7 +357,7 @@ fail:
 
 mf_vm_t *mf_hooks_vm(mf_hooks_t *h)
 {
-    return h->vm;
+    return h->run.vm;
 }
 
 /* Posts cmd and waits for the runner to finish it. */
@@ -429,9 +400,7 @@ void mf_hooks_free(mf_hooks_t *h)
     if (!h)
         return;
     mf_hooks_shutdown(h, mf_now_ns());
-    mf_vm_free(h->vm);
-    mf_scripts_release(h->scripts);
-    mf_config_release(h->config);
+    mf_follow_free(&h->run);
     free(h->jobs);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->cond);

@@ -131,7 +131,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (atomic_load_explicit(&metrics_on, memory_order_relaxed)) {
         mf_metrics_shard_t *m = mf_metrics_shard();
         mf_metrics_request_end(m, r->method, r->metric_route, r->status, duration_ns);
-        mf_metrics_lua_memory(m, w->id, mf_vm_memory(w->vm));
+        mf_metrics_lua_memory(m, w->id, mf_vm_memory(w->run.vm));
     }
     if (r->status && mf_log_access_enabled() && mf_log_enabled(MF_LOG_INFO))
         access_log(r, duration_ns);
@@ -162,32 +162,6 @@ static enum MHD_Result queue_error(struct MHD_Connection *conn, mf_request_t *r,
     return queue(conn, r, status, mf_response_error(message, mf_request_id(r)));
 }
 
-/* Moves the worker to the server's current script version and config, between two requests: a
- * request runs wholly on one version, and in-flight requests of other workers finish on theirs. */
-static void sync_version(mf_worker_t *w)
-{
-    char err[512];
-    mf_config_t *config = atomic_load(w->latest_config);
-    if (config != w->config) {
-        mf_config_retain(config);
-        mf_vm_set_config(w->vm, config);
-        mf_config_release(w->config);
-        w->config = config;
-    }
-    mf_scripts_t *latest = atomic_load(w->latest);
-    if (latest == w->scripts)
-        return;
-    mf_scripts_retain(latest);
-    if (mf_vm_compile(w->vm, latest, err, sizeof err)) {
-        /* The server compiled this version already: only memory can fail here. */
-        mf_log_msg(MF_LOG_ERROR, "worker %d keeps version %s: %s", w->id, w->scripts->version, err);
-        mf_scripts_release(latest);
-        return;
-    }
-    mf_scripts_release(w->scripts);
-    w->scripts = latest;
-}
-
 static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_request_t *r)
 {
     char allow[128];
@@ -206,8 +180,8 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
     }
     if (mf_lifecycle_get() == MF_STARTING)
         return queue_error(conn, r, 503, "starting");
-    sync_version(w);
-    int rc = mf_router_match(w->scripts->router, r->method, r->target, r->path_len, &r->match,
+    mf_follow_sync(&w->run);
+    int rc = mf_router_match(w->run.scripts->router, r->method, r->target, r->path_len, &r->match,
                              allow, sizeof allow);
     if (rc == MF_ROUTER_NOT_FOUND)
         return queue_error(conn, r, 404, "not found");
@@ -219,7 +193,7 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
     r->route = r->match.route;
     r->metric_route = ((const mf_route_t *)r->match.handler)->metric_route;
     mf_lifecycle_busy(w->id, mf_now_ns(), r->route);
-    struct MHD_Response *resp = mf_vm_run(w->vm, r);
+    struct MHD_Response *resp = mf_vm_run(w->run.vm, r);
     mf_lifecycle_busy(w->id, 0, NULL);
     return queue(conn, r, r->status, resp);
 }

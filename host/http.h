@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "follow.h"
 #include "options.h"
 #include "request.h"
 #include "scripts.h"
@@ -21,12 +22,8 @@ typedef struct {
     int listen_fd; /* owned until the daemon starts, and again after mf_http_quiesce */
     int accept_fd; /* the daemon's listening socket, not owned: for the hand-off */
     struct MHD_Daemon *daemon;
-    mf_vm_t *vm;
+    mf_follow_t run; /* its Lua state and the version it serves */
     const mf_options_t *opts;
-    mf_scripts_t *scripts;         /* the version this worker serves (one reference) */
-    mf_scripts_t *_Atomic *latest; /* the server's current version */
-    mf_config_t *config;           /* the config this worker's scripts read (one reference) */
-    mf_config_t *_Atomic *latest_config;
     atomic_long in_flight; /* written by the worker thread only */
     /* private to the worker thread */
     mf_request_t *free_requests;

@@ -85,21 +85,15 @@ static int start(server_t *s, char *err, size_t errlen)
         w->id = i;
         w->listen_fd = fds[i];
         w->opts = o;
-        w->scripts = atomic_load(&s->current);
-        mf_scripts_retain(w->scripts);
-        w->latest = &s->current;
-        w->config = atomic_load(&s->config);
-        mf_config_retain(w->config);
-        w->latest_config = &s->config;
     }
     free(fds);
     for (int i = 0; i < o->workers; i++) {
         mf_worker_t *w = &s->workers[i];
-        w->vm = mf_vm_new(o, err, errlen);
-        if (!w->vm || mf_vm_compile(w->vm, w->scripts, err, errlen))
+        char name[32];
+        snprintf(name, sizeof name, "worker %d", i);
+        if (mf_follow_init(&w->run, name, o, &s->current, &s->config, err, errlen))
             return -1;
-        mf_vm_set_config(w->vm, w->config);
-        s->vms[i] = w->vm;
+        s->vms[i] = w->run.vm;
     }
     s->hooks = mf_hooks_start(o, o->workers, &s->current, &s->config, err, errlen);
     if (!s->hooks)
@@ -141,11 +135,8 @@ static void teardown(server_t *s)
     mf_hooks_free(s->hooks);
     mf_watchdog_stop(s->watchdog);
     mf_watch_stop(s->watch);
-    for (int i = 0; s->workers && i < s->nworkers; i++) {
-        mf_vm_free(s->workers[i].vm);
-        mf_scripts_release(s->workers[i].scripts);
-        mf_config_release(s->workers[i].config);
-    }
+    for (int i = 0; s->workers && i < s->nworkers; i++)
+        mf_follow_free(&s->workers[i].run);
     mf_admin_stop(s->admin);
     free(s->workers);
     free(s->vms);
