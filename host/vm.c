@@ -787,22 +787,30 @@ static int call_hook(lua_State *L)
     return 2;
 }
 
+/* A run outside any request, bounded by limit_ms (0: none): pushes [traceback, env, fn, chunk of
+ * file with env as its environment] for a protected call of fn. */
+static void begin_file_call(mf_vm_t *vm, int file, lua_CFunction fn, int64_t limit_ms)
+{
+    lua_State *L = vm->L;
+    run_begin(vm, NULL);
+    atomic_store(&vm->deadline_ns, limit_ms > 0 ? mf_now_ns() + limit_ms * 1000000 : 0);
+    mf_vm_push_ref(L, MF_REF_TRACEBACK);
+    mf_sandbox_enter_env(L);
+    lua_pushcfunction(L, fn);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->chunks_ref);
+    lua_rawgeti(L, -1, file + 1);
+    lua_replace(L, -2);
+    lua_pushvalue(L, 2);
+    lua_setfenv(L, -2);
+}
+
 int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job,
                    const mf_vm_lease_t *lease, int64_t limit_ms, char *err, size_t errlen)
 {
     lua_State *L = vm->L;
     int rc = 0;
 
-    run_begin(vm, NULL);
-    atomic_store(&vm->deadline_ns, limit_ms > 0 ? mf_now_ns() + limit_ms * 1000000 : 0);
-    mf_vm_push_ref(L, MF_REF_TRACEBACK);
-    mf_sandbox_enter_env(L);
-    lua_pushcfunction(L, call_hook);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->chunks_ref);
-    lua_rawgeti(L, -1, file + 1);
-    lua_replace(L, -2);
-    lua_pushvalue(L, 2);
-    lua_setfenv(L, -2);
+    begin_file_call(vm, file, call_hook, limit_ms);
     lua_pushstring(L, hook);
     if (job)
         lua_pushstring(L, job);
@@ -875,16 +883,7 @@ int mf_vm_list_jobs(mf_vm_t *vm, int file,
 {
     lua_State *L = vm->L;
     int rc = 0;
-    run_begin(vm, NULL);
-    atomic_store(&vm->deadline_ns, 0);
-    mf_vm_push_ref(L, MF_REF_TRACEBACK);
-    mf_sandbox_enter_env(L);
-    lua_pushcfunction(L, list_jobs);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->chunks_ref);
-    lua_rawgeti(L, -1, file + 1);
-    lua_replace(L, -2);
-    lua_pushvalue(L, 2);
-    lua_setfenv(L, -2);
+    begin_file_call(vm, file, list_jobs, 0);
     lua_pushlightuserdata(L, (void *)&vm->scripts->files[file]);
     lua_pushlightuserdata(L, (void *)(uintptr_t)fn);
     lua_pushlightuserdata(L, ud);
