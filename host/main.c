@@ -5,6 +5,7 @@
 #include "check.h"
 #include "log.h"
 #include "options.h"
+#include "scaffold.h"
 #include "server.h"
 
 static const char usage[] =
@@ -13,6 +14,7 @@ static const char usage[] =
     "commands:\n"
     "  serve [flags]      serve the scripts folder over HTTP\n"
     "  check [dir]        compile every script, print the routes; exit 1 if it would not serve\n"
+    "  new NAME           create the folder NAME with a handler, its spec and a config key\n"
     "  version            print the version\n"
     "  help, --help       this text\n"
     "\n"
@@ -42,6 +44,8 @@ int main(int argc, char **argv)
         printf("mayfly %s\n", MAYFLY_VERSION);
         return 0;
     }
+    if (!strcmp(cmd, "new"))
+        return mf_scaffold_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "serve")) {
         if (mf_options_load(&opts, argc - 2, argv + 2, err, sizeof err)) {
             fprintf(stderr, "mayfly serve: %s\n", err);
