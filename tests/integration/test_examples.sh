@@ -14,6 +14,10 @@ for d in hello crud feature-flag singleton-job; do
   check "$d: mayfly check passes" bash -c '"$1" check "$2" >/dev/null' _ "$MAYFLY_BIN" "$EX/$d/scripts"
 done
 
+for link in $(sed -n '/^## Guide/,/^## /p' "$MAYFLY_SOURCE_DIR/README.md" | grep -o '](\([^)]*\))' | tr -d '()]'); do
+  check "README's Guide links $link, which exists" [ -f "$MAYFLY_SOURCE_DIR/$link" ]
+done
+
 # ---- hello ----
 mf_start "$EX/hello/scripts" || exit 1
 expect "hello: default" GET /hello 200 'hello world'
