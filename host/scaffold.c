@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "server.h"
+
 static const char app_lua[] =
     "-- Each key is a route, \"METHOD /path\"; each value a handler of the request. Every\n"
     "-- request runs in a fresh environment: keep state in Redis, never in variables here.\n"
@@ -152,11 +154,11 @@ int mf_scaffold_main(int argc, char **argv)
     char err[4200];
     if (argc != 1 || argv[0][0] == '-') {
         fprintf(stderr, "usage: mayfly new NAME\n");
-        return 2;
+        return MF_EXIT_USAGE;
     }
     if (mf_scaffold_new(argv[0], err, sizeof err) != 0) {
         fprintf(stderr, "mayfly new: %s\n", err);
-        return 1;
+        return MF_EXIT_START;
     }
     printf("created %s/: scripts/app.lua, spec/app_spec.lua, config/greeting, README.md\n"
            "serve it: cd %s && mayfly serve --scripts scripts --config config\n",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # examples/: each one served by the real binary and driven with curl (hello, crud on a real
-# Redis, feature-flag through a kubelet-style ConfigMap swap, singleton-job on two processes
-# sharing one Redis), and each one's spec files run by `mayfly test` when the binary has it.
+# Redis, feature-flag through a kubelet-style ConfigMap swap; singleton-job has
+# test_examples_singleton.sh), and each one's spec files run by `mayfly test` when the binary
+# has it.
 . "$(dirname "$0")/lib.sh"
 
 EX="$MAYFLY_SOURCE_DIR/examples"
@@ -81,41 +82,6 @@ kubelet_swap false 4
 check "feature-flag: flips off again" wait_greeting '"new_greeting":false'
 mf_stop
 check "feature-flag: exit 0" [ "$MF_EXIT" = 0 ]
-
-# ---- singleton-job: two processes, one Redis, one runner at a time ----
-start_replica() { # NAME: sets RPID
-  env MAYFLY_LISTEN=127.0.0.1:0 MAYFLY_SCRIPTS="$EX/singleton-job/scripts" MAYFLY_DRAIN_DELAY=0 \
-    MAYFLY_REDIS_URL="$RURL" POD_NAME="$1" MAYFLY_ACCESS_LOG=off \
-    "$MAYFLY_BIN" serve >"$WORK/$1.log" 2>&1 &
-  RPID=$!
-}
-runs_by() { redis-cli -p "$RPORT" lrange job:runs 0 -1 | awk '{print $1}'; }
-# wait_runs N: until job:runs holds at least N entries (or 60 s).
-wait_runs() {
-  for _ in $(seq 1 600); do [ "$(redis-cli -p "$RPORT" llen job:runs)" -ge "$1" ] && return 0; sleep 0.1; done
-  return 1
-}
-start_replica one; PA=$RPID
-start_replica two; PB=$RPID
-trap 'kill -KILL $PA $PB 2>/dev/null; cleanup' EXIT
-check "singleton: the job runs" wait_runs 4
-runners=$(runs_by | sort -u)
-check "singleton: every run while both live comes from one process" [ "$(wc -l <<<"$runners")" = 1 ]
-holder=$(runs_by | tail -1)
-if [ "$holder" = one ]; then victim=$PA other=two survivor=$PB; else victim=$PB other=one survivor=$PA; fi
-kill -KILL "$victim"; wait "$victim" 2>/dev/null
-n=$(redis-cli -p "$RPORT" llen job:runs)
-took_over() {
-  for _ in $(seq 1 600); do runs_by | tail -n +"$((n + 1))" | grep -qx "$other" && return 0; sleep 0.1; done
-  return 1
-}
-check "singleton: after the runner is killed, the other takes over" took_over
-n2=$(redis-cli -p "$RPORT" llen job:runs)
-wait_runs $((n2 + 2))
-check "singleton: then only the survivor runs it" \
-  bash -c '[ -z "$(tail -n +"$1" <<<"$2" | grep -vx "$3")" ]' _ "$((n + 1))" "$(runs_by)" "$other"
-kill -TERM "$survivor"; wait "$survivor"
-check "singleton: the survivor drains to exit 0" [ $? = 0 ]
 
 # ---- the spec files, once the binary has `mayfly test` ----
 if "$MAYFLY_BIN" test --help >/dev/null 2>&1; then
