@@ -5,6 +5,7 @@
 #include "check.h"
 #include "log.h"
 #include "options.h"
+#include "scaffold.h"
 #include "scripts.h"
 #include "server.h"
 #include "test_runner.h"
@@ -16,6 +17,7 @@ static const char usage[] =
     "  serve [flags]      serve the scripts folder over HTTP\n"
     "  check [dir]        compile every script, print the routes; exit 1 if it would not serve\n"
     "  test [paths]       run the *_spec.lua files (busted-style); mayfly test --help\n"
+    "  new NAME           create the folder NAME with a handler, its spec and a config key\n"
     "  version [dir]      print the version, and that of the scripts folder\n"
     "  help, --help       this text\n"
     "\n"
@@ -66,6 +68,8 @@ int main(int argc, char **argv)
         printf("mayfly %s\n", MAYFLY_VERSION);
         return print_scripts_version(argc > 2 ? argv[2] : NULL);
     }
+    if (!strcmp(cmd, "new"))
+        return mf_scaffold_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "serve")) {
         if (mf_options_load(&opts, argc - 2, argv + 2, err, sizeof err)) {
             fprintf(stderr, "mayfly serve: %s\n", err);

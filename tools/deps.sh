@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libmicrohttpd-dev libhiredis-dev lua-cjson-dev
-          libcurl4-openssl-dev redis-server curl openssl python3 haproxy wrk lua-busted
+          libcurl4-openssl-dev redis-server curl openssl python3 python3-yaml haproxy wrk lua-busted
           prometheus python3-prometheus-client "$@")
 # LuaJIT: OpenResty's fork by default; Debian's LuaJIT works too, and the two conflict, so an
 # installed one of either family is kept.
