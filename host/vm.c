@@ -19,33 +19,8 @@
 #include "random.h"
 #include "response.h"
 #include "sandbox.h"
+#include "vm_private.h"
 #include "embedded_lua.h"
-
-struct mf_vm {
-    lua_State *L;
-    const mf_options_t *opts;
-    size_t mem;
-    lua_Alloc base_alloc; /* LuaJIT's own allocator, which vm_alloc accounts for */
-    void *base_alloc_ud;
-
-    const mf_scripts_t *scripts; /* the version requests run on */
-    int chunks_ref;              /* registry: array of compiled chunks, by file index */
-
-    mf_request_t *req; /* the request being served */
-    int loaded_ref;    /* registry: this request's require() cache, LUA_NOREF until used */
-
-    /* The request timeout. The worker publishes gen and deadline_ns per request without locks;
-     * the watchdog marks a late request by storing its gen in late_gen and installs the hook.
-     * hook_lock orders the two threads' lua_sethook calls. */
-    _Atomic uint64_t gen;
-    _Atomic int64_t deadline_ns; /* 0 while idle */
-    _Atomic uint64_t late_gen;
-    pthread_mutex_t hook_lock;
-    int rng_seeded;   /* math.random has its seed for this request */
-    size_t cap_limit; /* while a script runs: the memory it may grow the state to; 0: none */
-    int cap_hit;      /* the run was refused memory */
-    int refs[MF_REF_COUNT];
-};
 
 static char modules_key; /* registry: host modules by require name */
 
@@ -145,12 +120,12 @@ void mf_vm_watch(mf_vm_t *vm, int64_t now_ns)
 
 /* Scripts run between run_begin and the end of their protected call (uncap), under the memory
  * cap; the host's own work around them is not capped. */
-static void uncap(mf_vm_t *vm)
+void mf_vm__uncap(mf_vm_t *vm)
 {
     vm->cap_limit = 0;
 }
 
-static void run_begin(mf_vm_t *vm, mf_request_t *r)
+void mf_vm__run_begin(mf_vm_t *vm, mf_request_t *r)
 {
     vm->req = r;
     vm->cap_limit = vm->opts->max_lua_memory ? vm->mem + vm->opts->max_lua_memory : 0;
@@ -161,16 +136,16 @@ static void run_begin(mf_vm_t *vm, mf_request_t *r)
                                        : 0);
 }
 
-static int is_late(mf_vm_t *vm)
+int mf_vm__is_late(mf_vm_t *vm)
 {
     return atomic_load(&vm->late_gen) == atomic_load(&vm->gen);
 }
 
 /* Returns whether the run was late. */
-static int run_end(mf_vm_t *vm)
+int mf_vm__run_end(mf_vm_t *vm)
 {
-    int late = is_late(vm);
-    uncap(vm);
+    int late = mf_vm__is_late(vm);
+    mf_vm__uncap(vm);
     if (vm->cap_hit) {
         vm->cap_hit = 0;
         lua_gc(vm->L, LUA_GCCOLLECT, 0); /* give back what the runaway run left */
@@ -238,7 +213,7 @@ static void wrap_random(lua_State *L)
 
 /* ---- require ---- */
 
-static void push_modules(lua_State *L)
+void mf_vm__push_modules(lua_State *L)
 {
     lua_pushlightuserdata(L, &modules_key);
     lua_rawget(L, LUA_REGISTRYINDEX);
@@ -253,7 +228,7 @@ static int l_require(lua_State *L)
     const char *name = luaL_checklstring(L, 1, &len);
     lua_settop(L, 1);
 
-    push_modules(L);
+    mf_vm__push_modules(L);
     lua_pushvalue(L, 1);
     lua_rawget(L, -2);
     if (!lua_isnil(L, -1))
@@ -309,7 +284,7 @@ static int l_require(lua_State *L)
 static void add_module(lua_State *L, const char *name)
 {
     mf_sandbox_freeze(L, -1, name);
-    push_modules(L);
+    mf_vm__push_modules(L);
     lua_pushstring(L, name);
     lua_pushvalue(L, -3);
     lua_rawset(L, -3);
@@ -371,7 +346,7 @@ static int build_state(mf_vm_t *vm, char *err, size_t errlen)
     static const char *libs[] = {"string",    "table", "math",  "os",
                                  "coroutine", "bit",   "debug", NULL};
     for (int i = 0; libs[i]; i++) {
-        push_modules(L);
+        mf_vm__push_modules(L);
         lua_getfield(L, -2, libs[i]);
         lua_setfield(L, -2, libs[i]);
         lua_pop(L, 1);
@@ -388,7 +363,7 @@ static int build_state(mf_vm_t *vm, char *err, size_t errlen)
         if (lua_isfunction(L, -1)) {
             lua_pushstring(L, table_ext[i]);
             lua_call(L, 1, 1);
-            push_modules(L);
+            mf_vm__push_modules(L);
             lua_insert(L, -2);
             lua_setfield(L, -2, table_ext[i]);
             lua_pop(L, 1);
@@ -423,7 +398,7 @@ static int build_state(mf_vm_t *vm, char *err, size_t errlen)
     if (open_stdlib(L, err, errlen))
         return -1;
 
-    push_modules(L);
+    mf_vm__push_modules(L);
     lua_newtable(L); /* mayfly */
     lua_pushnil(L);
     while (lua_next(L, -3)) {
@@ -561,7 +536,7 @@ static int run_chunk(mf_vm_t *vm, int file)
     lua_setfenv(L, -2);
     lua_pushstring(L, vm->scripts->files[file].module);
     int rc = lua_pcall(L, 1, 1, msgh) ? -1 : 0;
-    uncap(vm);
+    mf_vm__uncap(vm);
     return rc;
 }
 
@@ -608,7 +583,7 @@ int mf_vm_probe(mf_vm_t *vm, int file, int64_t limit_ms,
 done:
     lua_settop(L, top);
     mf_sandbox_leave_env(L);
-    run_end(vm);
+    mf_vm__run_end(vm);
     return rc;
 }
 
@@ -684,7 +659,7 @@ void mf_vm_run_to(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud)
     mf_response_t resp;
     char err[512];
 
-    run_begin(vm, r);
+    mf_vm__run_begin(vm, r);
     mf_vm_push_ref(L, MF_REF_TRACEBACK); /* 1 */
     mf_sandbox_enter_env(L);             /* 2 */
     mf_vm_push_ref(L, MF_REF_DISPATCH);
@@ -696,9 +671,9 @@ void mf_vm_run_to(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud)
     lua_pushlightuserdata(L, (void *)route);
     lua_pushlightuserdata(L, r);
     int failed = lua_pcall(L, 3, 1, 1);
-    uncap(vm);
+    mf_vm__uncap(vm);
     if (failed) {
-        answer_error(vm, r, is_late(vm), sink, ud);
+        answer_error(vm, r, mf_vm__is_late(vm), sink, ud);
     } else if (mf_response_read(L, -1, &resp, err, sizeof err) != 0) {
         lua_pushstring(L, err);
         answer_error(vm, r, 0, sink, ud);
@@ -708,7 +683,7 @@ void mf_vm_run_to(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud)
     }
     lua_settop(L, 0);
     mf_sandbox_leave_env(L);
-    run_end(vm);
+    mf_vm__run_end(vm);
 }
 
 typedef struct {
@@ -733,172 +708,4 @@ struct MHD_Response *mf_vm_run(mf_vm_t *vm, mf_request_t *r)
     mhd_sink_t out = {.r = r};
     mf_vm_run_to(vm, r, to_mhd, &out);
     return out.resp;
-}
-
-/* ---- hooks ---- */
-
-/* The hook function named by arguments 2 (the key) and 3 (a job's interval, or nil) in the table
- * that chunk 1 returns: every[interval] is a function, or a table holding one as `run`. */
-static int push_hook(lua_State *L)
-{
-    const mf_script_file_t *f = lua_touserdata(L, 4);
-    const char *key = lua_tostring(L, 2), *job = lua_tostring(L, 3);
-    lua_pushvalue(L, 1);
-    lua_pushstring(L, f->module);
-    lua_call(L, 1, 1);
-    if (!lua_istable(L, -1))
-        return luaL_error(L, "%s returned a %s instead of its table", f->name,
-                          luaL_typename(L, -1));
-    lua_getfield(L, -1, key);
-    if (job) {
-        if (!lua_istable(L, -1))
-            return luaL_error(L, "%s: 'every' is not a table in this run", f->name);
-        lua_getfield(L, -1, job);
-        if (lua_istable(L, -1))
-            lua_getfield(L, -1, "run");
-    }
-    if (!lua_isfunction(L, -1))
-        return luaL_error(L, "%s: hook '%s%s%s' is not a function in this run", f->name, key,
-                          job ? " " : "", job ? job : "");
-    return 1;
-}
-
-/* Arguments 5 to 7, for a singleton job: the lease key, its ttl in seconds and the owner. The
- * job runs only while this process holds the lease (mayfly.lease, in Redis); else it returns
- * nothing. */
-static int call_hook(lua_State *L)
-{
-    push_hook(L);
-    if (lua_isstring(L, 5)) {
-        push_modules(L);
-        lua_getfield(L, -1, "mayfly.lease");
-        if (!lua_istable(L, -1))
-            return luaL_error(L, "singleton jobs need mayfly.lease");
-        lua_getfield(L, -1, "acquire");
-        lua_pushvalue(L, 5);
-        lua_pushvalue(L, 6);
-        lua_pushvalue(L, 7);
-        lua_call(L, 3, 1);
-        if (!lua_toboolean(L, -1))
-            return 0;
-        lua_pop(L, 3);
-    }
-    lua_call(L, 0, 2);
-    return 2;
-}
-
-/* A run outside any request, bounded by limit_ms (0: none): pushes [traceback, env, fn, chunk of
- * file with env as its environment] for a protected call of fn. */
-static void begin_file_call(mf_vm_t *vm, int file, lua_CFunction fn, int64_t limit_ms)
-{
-    lua_State *L = vm->L;
-    run_begin(vm, NULL);
-    atomic_store(&vm->deadline_ns, limit_ms > 0 ? mf_now_ns() + limit_ms * 1000000 : 0);
-    mf_vm_push_ref(L, MF_REF_TRACEBACK);
-    mf_sandbox_enter_env(L);
-    lua_pushcfunction(L, fn);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->chunks_ref);
-    lua_rawgeti(L, -1, file + 1);
-    lua_replace(L, -2);
-    lua_pushvalue(L, 2);
-    lua_setfenv(L, -2);
-}
-
-int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job,
-                   const mf_vm_lease_t *lease, int64_t limit_ms, char *err, size_t errlen)
-{
-    lua_State *L = vm->L;
-    int rc = 0;
-
-    begin_file_call(vm, file, call_hook, limit_ms);
-    lua_pushstring(L, hook);
-    if (job)
-        lua_pushstring(L, job);
-    else
-        lua_pushnil(L);
-    lua_pushlightuserdata(L, (void *)&vm->scripts->files[file]);
-    if (lease) {
-        lua_pushstring(L, lease->key);
-        lua_pushnumber(L, (double)lease->ttl_ms / 1000);
-        lua_pushstring(L, lease->owner);
-    }
-    int failed = lua_pcall(L, lease ? 7 : 4, 2, 1);
-    uncap(vm);
-    if (failed) {
-        const char *msg = lua_tostring(L, -1);
-        snprintf(err, errlen, "%s%s", is_late(vm) ? "timed out: " : "", msg ? msg : "error");
-        rc = -1;
-    } else if (lua_isboolean(L, -2) && !lua_toboolean(L, -2)) {
-        const char *msg = lua_tostring(L, -1);
-        snprintf(err, errlen, "%s", msg ? msg : "returned false");
-        rc = 1;
-    }
-    lua_settop(L, 0);
-    mf_sandbox_leave_env(L);
-    run_end(vm);
-    return rc;
-}
-
-/* every = { ["10s"] = fn, ["1m"] = { run = fn, singleton = true } } */
-static int list_jobs(lua_State *L)
-{
-    const mf_script_file_t *f = lua_touserdata(L, 2);
-    void (*fn)(void *, const char *, int) =
-        (void (*)(void *, const char *, int))(uintptr_t)lua_touserdata(L, 3);
-    void *ud = lua_touserdata(L, 4);
-    lua_pushvalue(L, 1);
-    lua_pushstring(L, f->module);
-    lua_call(L, 1, 1);
-    if (!lua_istable(L, -1))
-        return 0;
-    lua_getfield(L, -1, "every");
-    if (lua_isnil(L, -1))
-        return 0;
-    if (!lua_istable(L, -1))
-        return luaL_error(L, "'every' is a %s, not a table of jobs", luaL_typename(L, -1));
-    lua_pushnil(L);
-    while (lua_next(L, -2)) {
-        int singleton = 0;
-        if (lua_type(L, -2) != LUA_TSTRING)
-            return luaL_error(L, "every: job keys are intervals such as \"30s\"");
-        if (lua_istable(L, -1)) {
-            lua_getfield(L, -1, "singleton");
-            singleton = lua_toboolean(L, -1);
-            lua_getfield(L, -2, "run");
-            lua_replace(L, -3);
-            lua_pop(L, 1);
-        }
-        if (!lua_isfunction(L, -1))
-            return luaL_error(L, "every[\"%s\"] is a %s, not a function or {run = fn}",
-                              lua_tostring(L, -2), luaL_typename(L, -1));
-        fn(ud, lua_tostring(L, -2), singleton);
-        lua_pop(L, 1);
-    }
-    return 0;
-}
-
-int mf_vm_list_jobs(mf_vm_t *vm, int file,
-                    void (*fn)(void *ud, const char *interval, int singleton), void *ud, char *err,
-                    size_t errlen)
-{
-    lua_State *L = vm->L;
-    int rc = 0;
-    begin_file_call(vm, file, list_jobs, 0);
-    lua_pushlightuserdata(L, (void *)&vm->scripts->files[file]);
-    lua_pushlightuserdata(L, (void *)(uintptr_t)fn);
-    lua_pushlightuserdata(L, ud);
-    int failed = lua_pcall(L, 4, 0, 1);
-    uncap(vm);
-    if (failed) {
-        const char *msg = lua_tostring(L, -1);
-        snprintf(err, errlen, "%s: %s", vm->scripts->files[file].name, msg ? msg : "error");
-        char *tb = strstr(err, "\nstack traceback:");
-        if (tb)
-            *tb = '\0';
-        rc = -1;
-    }
-    lua_settop(L, 0);
-    mf_sandbox_leave_env(L);
-    run_end(vm);
-    return rc;
 }
