@@ -116,7 +116,7 @@ static void access_log(mf_request_t *r, int64_t duration_ns)
     long long us = duration_ns / 1000; /* integers: cheaper than formatting a double */
     int n = snprintf(ms, sizeof ms, "%lld.%03lld", us / 1000, us % 1000);
     mf_jsonbuf_raw(&l, "duration_ms", ms, (size_t)n);
-    mf_log_end(&l);
+    mf_log_end_buffered(&l);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

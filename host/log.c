@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "log_buffer.h"
 
 static int min_level = MF_LOG_INFO;
 static int access_on = 1;
@@ -62,7 +63,7 @@ static void add_static(const char *key, size_t klen, const char *value, size_t v
  * would make a second key in those lines. */
 static int line_field(const char *k)
 {
-    static const char *const fields[] = {"method", "path",  "route",     "status", "duration_ms",
+    static const char *const fields[] = {"method", "path",    "route",     "status", "duration_ms",
                                          "error",  "trigger", "traceback", NULL};
     for (int i = 0; fields[i]; i++)
         if (!strcmp(k, fields[i]))
@@ -87,8 +88,10 @@ int mf_log_set_fields(const char *spec, char *err, size_t errlen)
         char key[72];
         snprintf(key, sizeof key, "%.*s", (int)(klen < 64 ? klen : 64), p);
         if (!eq || !field_name_ok(p, klen)) {
-            snprintf(err, errlen, "MAYFLY_LOG_FIELDS: '%.*s' is not key=value with a key of "
-                     "[A-Za-z_][A-Za-z0-9_]*", (int)n, p);
+            snprintf(err, errlen,
+                     "MAYFLY_LOG_FIELDS: '%.*s' is not key=value with a key of "
+                     "[A-Za-z_][A-Za-z0-9_]*",
+                     (int)n, p);
             return -1;
         }
         if (mf_log_reserved(key) || line_field(key)) {
@@ -107,7 +110,7 @@ int mf_log_set_fields(const char *spec, char *err, size_t errlen)
 
 int mf_log_reserved(const char *k)
 {
-    static const char *const host[] = {"ts",      "level",   "msg", "request_id",
+    static const char *const host[] = {"ts",       "level",   "msg", "request_id",
                                        "trace_id", "span_id", NULL};
     for (int i = 0; host[i]; i++)
         if (!strcmp(k, host[i]))
@@ -182,15 +185,10 @@ void mf_log_set_fd(int fd)
     log_fd = fd;
 }
 
-void mf_log_end(mf_jsonbuf_t *l)
+void mf_log_write(const char *p, size_t left)
 {
-    mf_jsonbuf_append(l, "}\n", 2);
-    const char *line = l->buf;
-    size_t len = l->len - 1;
     /* One lock around the write, so lines longer than PIPE_BUF never interleave. */
     pthread_mutex_lock(&out_lock);
-    const char *p = line;
-    size_t left = len + 1;
     while (left > 0) {
         ssize_t w = write(log_fd, p, left);
         if (w < 0 && errno == EINTR)
@@ -201,6 +199,20 @@ void mf_log_end(mf_jsonbuf_t *l)
         left -= (size_t)w;
     }
     pthread_mutex_unlock(&out_lock);
+}
+
+void mf_log_end(mf_jsonbuf_t *l)
+{
+    mf_jsonbuf_append(l, "}\n", 2);
+    mf_log_buffer_flush_mine(); /* this thread's buffered lines first: its lines stay in order */
+    mf_log_write(l->buf, l->len);
+    mf_jsonbuf_discard(l);
+}
+
+void mf_log_end_buffered(mf_jsonbuf_t *l)
+{
+    mf_jsonbuf_append(l, "}\n", 2);
+    mf_log_buffer_add(l->buf, l->len);
     mf_jsonbuf_discard(l);
 }
 

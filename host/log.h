@@ -32,6 +32,11 @@ int mf_log_reserved(const char *key);
 void mf_log_begin(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
                   const char *request_id);
 void mf_log_end(mf_jsonbuf_t *l);
+/* The same for a line that may wait: a worker's access lines go to its buffer (log_buffer.h),
+ * written within MF_LOG_BUFFER_MS or when it fills, in one write with the others. */
+void mf_log_end_buffered(mf_jsonbuf_t *l);
+/* Writes bytes (whole lines) to the log under the output lock. */
+void mf_log_write(const char *p, size_t len);
 
 /* mf_log_begin for a line about request r (may be NULL): request_id, trace_id and span_id. */
 void mf_log_begin_request(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,

@@ -20,6 +20,7 @@
 #include "lifecycle.h"
 #include "listen.h"
 #include "log.h"
+#include "log_buffer.h"
 #include "probes.h"
 #include "redis.h"
 #include "metrics.h"
@@ -362,9 +363,15 @@ int mf_server_run(const mf_options_t *o)
     }
     atomic_init(&s.config, config);
     mf_lifecycle_set_scripts(first->version, first->version, NULL);
-    if (start(&s, err, sizeof err)) {
+    int failed = 1;
+    if (mf_log_buffer_start())
+        snprintf(err, sizeof err, "the log flusher thread did not start");
+    else
+        failed = start(&s, err, sizeof err) != 0;
+    if (failed) {
         fatal("cannot start", err);
         teardown(&s);
+        mf_log_buffer_stop();
         return MF_EXIT_START;
     }
     const char *watched[] = {o->scripts_dir, o->config_dir};
@@ -384,9 +391,11 @@ int mf_server_run(const mf_options_t *o)
         /* Runs are still going and may never end (a wedged C call): tearing down would wait
          * for them. What they were is logged; the kernel reclaims the rest. */
         mf_log_msg(MF_LOG_ERROR, "stopped without waiting for the runs still going");
+        mf_log_buffer_stop();
         _exit(code);
     }
     teardown(&s);
+    mf_log_buffer_stop();
     mf_log_msg(MF_LOG_INFO, "stopped");
     return code;
 }

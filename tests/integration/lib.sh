@@ -116,7 +116,13 @@ raw() {
   timeout "$t" bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$MF_PORT"'; printf "$1" >&3; cat <&3' _ "$data" 2>/dev/null
 }
 
-log_has() { grep -q -- "$1" "$MF_LOG"; }
+# log_has PATTERN: the log has a line matching it, waiting up to 2 s (a worker's access lines
+# are written in batches, within MAYFLY's log buffer time).
+log_has() {
+  local i
+  for i in $(seq 1 40); do grep -q -- "$1" "$MF_LOG" && return 0; sleep 0.05; done
+  return 1
+}
 
 mf_finish() {
   echo "$PASSED passed, $FAILED failed"

@@ -115,7 +115,8 @@ for line in sys.stdin:
 '
 }
 
-served() { grep -c '"msg":"request"' "$1"; }
+# Access lines are written in batches within 20 ms: let the last ones land before counting.
+served() { sleep 0.2; grep -c '"msg":"request"' "$1"; }
 
 # run NAME MODE: FLUSHDB, fresh cookie jars, the whole sequence; MODE picks the process:
 # a (always A), alt (A, B, A, B, ...), random (RANDOM seeded by the caller), kill (alt, with B
