@@ -74,7 +74,12 @@ check "on_config refusal logged" log_has 'limit must be a number'
 expect "refused config: the old value stays" GET /limit 200 10
 
 # ---- the drain: a request outlasting the delay completes; on_shutdown runs ----
-curl -s -m 10 -o "$WORK/slow.out" "$(url /slow?s=1.5)" & b1=$!
+curl -s -m 20 -o "$WORK/slow.out" "$(url /slow?s=1.5)" & b1=$!
+# SIGTERM once the request runs (its worker's busy slot shows in /livez only past the stuck
+# limit, so look for the connection instead).
+for _ in $(seq 1 100); do
+  [ -n "$(ss -Htn state established "( dport = :$MF_PORT )")" ] && break; sleep 0.02
+done
 sleep 0.2
 mf_stop
 wait $b1

@@ -20,7 +20,8 @@ stop_all() {
 trap stop_all EXIT
 
 redis_start || exit 1
-SETTINGS=(MAYFLY_WORKERS=2 MAYFLY_REDIS_URL="redis://127.0.0.1:$RPORT/$DB")
+# A generous Redis timeout: a loaded test machine must not turn into 503s here.
+SETTINGS=(MAYFLY_WORKERS=2 MAYFLY_REDIS_TIMEOUT=3s MAYFLY_REDIS_URL="redis://127.0.0.1:$RPORT/$DB")
 mf_start "$SHOP" "${SETTINGS[@]}" || exit 1
 A_PID=$MF_PID A_PORT=$MF_PORT A_LOG=$MF_LOG
 mf_start "$SHOP" "${SETTINGS[@]}" || exit 1
