@@ -130,15 +130,18 @@ static int start(server_t *s, char *err, size_t errlen)
 
 static void teardown(server_t *s)
 {
+    /* Readers first (probes and metrics read the hooks' verdict and every worker's state), the
+     * watchdog only once no run can need it, the states it watches after it. */
     mf_handoff_stop(s->handoff);
+    mf_admin_stop(s->admin);
     for (int i = 0; s->workers && i < s->nworkers; i++)
         mf_http_stop(&s->workers[i]);
-    mf_hooks_free(s->hooks);
+    mf_hooks_shutdown(s->hooks, mf_now_ns());
     mf_watchdog_stop(s->watchdog);
+    mf_hooks_free(s->hooks);
     mf_watch_stop(s->watch);
     for (int i = 0; s->workers && i < s->nworkers; i++)
         mf_follow_free(&s->workers[i].run);
-    mf_admin_stop(s->admin);
     free(s->workers);
     free(s->vms);
     mf_scripts_release(atomic_load(&s->current));
