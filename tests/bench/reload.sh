@@ -35,7 +35,7 @@ MAYFLY_LISTEN=127.0.0.1:0 MAYFLY_SCRIPTS=$cm MAYFLY_WORKERS=2 MAYFLY_ACCESS_LOG=
   MAYFLY_DRAIN_DELAY=0 "$BUILD_DIR/mayfly" serve >"$TMP/log" 2>&1 &
 PID=$!
 for _ in $(seq 1 100); do
-  PORT=$(grep -o '"port":[0-9]*' "$TMP/log" | cut -d: -f2 || true)
+  PORT=$(grep -o '"port":[0-9]*,' "$TMP/log" | tr -d , | cut -d: -f2 || true)
   [ -n "$PORT" ] && break
   sleep 0.05
 done

@@ -59,7 +59,8 @@ mf_start() {
     "$MAYFLY_BIN" serve >"$MF_LOG" 2>&1 &
   MF_PID=$!
   for _ in $(seq 1 200); do
-    MF_PORT=$(grep -o '"msg":"listening".*"port":[0-9]*' "$MF_LOG" 2>/dev/null | grep -o '"port":[0-9]*' | cut -d: -f2)
+    # The comma after the number: a line caught half-written must not yield a partial port.
+    MF_PORT=$(grep -o '"msg":"listening".*"port":[0-9]*,' "$MF_LOG" 2>/dev/null | grep -o '"port":[0-9]*' | cut -d: -f2)
     [ -n "$MF_PORT" ] && return 0
     kill -0 "$MF_PID" 2>/dev/null || break
     sleep 0.05

@@ -162,7 +162,7 @@ CAT_PID=$!
 UP_PIDS+=("$CAT_PID")
 CAT_PORT=
 for _ in $(seq 1 200); do
-  CAT_PORT=$(grep -o '"msg":"listening".*"port":[0-9]*' "$CAT_LOG" | grep -o '"port":[0-9]*' | cut -d: -f2)
+  CAT_PORT=$(grep -o '"msg":"listening".*"port":[0-9]*,' "$CAT_LOG" | grep -o '"port":[0-9]*' | cut -d: -f2)
   [ -n "$CAT_PORT" ] && break
   sleep 0.05
 done
