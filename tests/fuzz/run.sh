@@ -36,9 +36,10 @@ for n in "${names[@]}"; do
   mkdir -p "$scratch/$n"
   cp tests/fuzz/corpus/"$n"/* "$scratch/$n/" 2>/dev/null
   log="$build/fuzz-$n.log"
+  parallel=()
+  [ "$jobs" -gt 1 ] && parallel=(-fork="$jobs")
   "$bin" "$scratch/$n" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
-    -jobs="$jobs" -workers="$jobs" -print_final_stats=1 -artifact_prefix="$artifacts/$n-" \
-    >"$log" 2>&1
+    "${parallel[@]}" -print_final_stats=1 -artifact_prefix="$artifacts/$n-" >"$log" 2>&1
   rc=$?
   execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{s += $2} END {print s + 0}')
   cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1)
