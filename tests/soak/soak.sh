@@ -139,5 +139,10 @@ wait "$mf_pid"
 code=$?
 mf_pid=
 [ "$code" -eq 0 ] || { echo "soak: mayfly exited $code after SIGTERM"; fail=1; }
+# A sanitizer build (MAYFLY_BIN=build-asan/mayfly) reports leaks at exit.
+if grep -q -E '^SUMMARY: [A-Za-z]+Sanitizer' "$work/mayfly.log"; then
+  grep -E -A12 'ERROR: [A-Za-z]+Sanitizer|runtime error' "$work/mayfly.log" | head -40
+  fail=1
+fi
 if [ "$fail" -eq 0 ]; then echo "soak: PASS"; else echo "soak: FAIL"; fi
 exit "$fail"
