@@ -12,6 +12,11 @@ int luaopen_mayfly_json(lua_State *L);
 int luaopen_mayfly_log(lua_State *L);
 int luaopen_mayfly_env(lua_State *L);
 int luaopen_mayfly_redis(lua_State *L);
+/* Pushes a Redis reply as Lua values, the way Redis's own EVAL converts them: bulk and status
+ * strings as strings, integers as numbers, arrays as tables, nil as nil at the top (top != 0) or
+ * redis.null inside arrays, error replies as {err = "..."}. */
+struct redisReply;
+void mf_redis_push_reply(lua_State *L, const struct redisReply *r, int top); /* may raise */
 /* The primitive behind stdlib's mayfly.http, registered as mayfly._http. */
 int luaopen_mayfly_http(lua_State *L);
 /* mayfly.crypto: random_hex(nbytes) from the kernel's CSPRNG, sha1hex(s) for script names. */

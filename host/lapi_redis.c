@@ -136,9 +136,7 @@ static void push_null(lua_State *L)
     lua_pushlightuserdata(L, NULL);
 }
 
-/* Pushes a reply as Lua values, the way Redis's own EVAL converts them. Error replies inside
- * arrays (and in pipeline results) become {err = "..."} tables. */
-static void push_reply(lua_State *L, const redisReply *r, int top) /* may raise */
+void mf_redis_push_reply(lua_State *L, const redisReply *r, int top) /* may raise */
 {
     switch (r->type) {
     case REDIS_REPLY_STRING:
@@ -158,7 +156,7 @@ static void push_reply(lua_State *L, const redisReply *r, int top) /* may raise 
         luaL_checkstack(L, 4, "redis: reply nested too deep");
         lua_createtable(L, (int)r->elements, 0);
         for (size_t i = 0; i < r->elements; i++) {
-            push_reply(L, r->element[i], 0);
+            mf_redis_push_reply(L, r->element[i], 0);
             lua_rawseti(L, -2, (int)i + 1);
         }
         break;
@@ -210,7 +208,7 @@ static int run_command(lua_State *L, const char *what, int *unavailable) /* may 
     if (r->type == REDIS_REPLY_ERROR)
         lua_pushlstring(L, r->str, r->len);
     else
-        push_reply(L, r, 1);
+        mf_redis_push_reply(L, r, 1);
     int ok = r->type != REDIS_REPLY_ERROR;
     free_replies(b);
     return ok;
@@ -303,7 +301,7 @@ static int l_redis_pipeline(lua_State *L)
     if (run_batch(L, b, n))
         return mf_lapi_http_error(L, 503, lua_tostring(L, -1));
     for (int i = 0; i < n; i++) {
-        push_reply(L, b->replies[i], 0);
+        mf_redis_push_reply(L, b->replies[i], 0);
         lua_rawseti(L, 3, i + 1);
     }
     free_replies(b);

@@ -53,16 +53,18 @@ typedef struct {
 } conv_t;
 
 /* Appends name/value pairs from the value at vidx (a string, number or array of them) to the
- * array at out. Returns 0 or -1 with conv->err set. */
-static int add_header(lua_State *L, conv_t *c, int out, int nameidx, int vidx)
+ * array at out. Returns 0 or -1 with conv->err set. in_list: vidx is an element of such an
+ * array, where a table is refused (one level only: a table containing itself would recurse
+ * until the C stack overflows). */
+static int add_header(lua_State *L, conv_t *c, int out, int nameidx, int vidx, int in_list)
 {
     size_t nlen, vlen;
     const char *name = lua_tolstring(L, nameidx, &nlen);
-    if (lua_type(L, vidx) == LUA_TTABLE) {
+    if (lua_type(L, vidx) == LUA_TTABLE && !in_list) {
         int n = (int)lua_objlen(L, vidx);
         for (int i = 1; i <= n; i++) {
             lua_rawgeti(L, vidx, i);
-            int rc = add_header(L, c, out, nameidx, lua_gettop(L));
+            int rc = add_header(L, c, out, nameidx, lua_gettop(L), 1);
             lua_pop(L, 1);
             if (rc)
                 return rc;
@@ -70,8 +72,8 @@ static int add_header(lua_State *L, conv_t *c, int out, int nameidx, int vidx)
         return 0;
     }
     if (lua_type(L, vidx) != LUA_TSTRING && lua_type(L, vidx) != LUA_TNUMBER) {
-        snprintf(c->err, c->errlen, "header '%s' has a %s value; expected a string", name,
-                 luaL_typename(L, vidx));
+        snprintf(c->err, c->errlen, "header '%s' has a %s value%s; expected a string", name,
+                 luaL_typename(L, vidx), in_list ? " in its list" : "");
         return -1;
     }
     const char *value = lua_tolstring(L, vidx, &vlen);
@@ -118,7 +120,8 @@ static int read_result(lua_State *L, int idx, conv_t *c)
     lua_getfield(L, idx, "status");
     if (!lua_isnil(L, -1)) {
         lua_Number n = lua_tonumber(L, -1);
-        if (lua_type(L, -1) != LUA_TNUMBER || n != (lua_Number)(int)n || n < 200 || n > 599) {
+        /* The range first: converting NaN or a huge number to int is undefined. */
+        if (lua_type(L, -1) != LUA_TNUMBER || !(n >= 200 && n <= 599) || n != (lua_Number)(int)n) {
             snprintf(c->err, c->errlen, "invalid status %s; expected an integer from 200 to 599",
                      lua_tostring(L, -1) ? lua_tostring(L, -1) : luaL_typename(L, -1));
             return -1;
@@ -164,7 +167,7 @@ static int read_result(lua_State *L, int idx, conv_t *c)
                 snprintf(c->err, c->errlen, "header names must be strings");
                 return -1;
             }
-            if (add_header(L, c, c->headers_idx, lua_gettop(L) - 1, lua_gettop(L)))
+            if (add_header(L, c, c->headers_idx, lua_gettop(L) - 1, lua_gettop(L), 0))
                 return -1;
             lua_pop(L, 1);
         }

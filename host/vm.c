@@ -476,8 +476,14 @@ void mf_vm_free(mf_vm_t *vm)
 {
     if (!vm)
         return;
-    if (vm->L)
+    if (vm->L) {
+        /* LuaJIT destroys its allocator's arena in lua_close only when that allocator is still
+         * the state's: with vm_alloc installed it frees every object but leaves the arena's
+         * mapped segments behind (about 170 KiB a state, one state per reload). The finalizers
+         * lua_close runs do not need mf_vm_of. */
+        lua_setallocf(vm->L, vm->base_alloc, vm->base_alloc_ud);
         lua_close(vm->L);
+    }
     pthread_mutex_destroy(&vm->hook_lock);
     free(vm);
 }

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config libmicrohttpd-dev libhiredis-dev lua-cjson-dev
           libcurl4-openssl-dev redis-server curl openssl python3 python3-yaml haproxy wrk lua-busted
-          prometheus python3-prometheus-client "$@")
+          prometheus python3-prometheus-client clang libclang-rt-14-dev "$@")
 # LuaJIT: OpenResty's fork by default; Debian's LuaJIT works too, and the two conflict, so an
 # installed one of either family is kept.
 if ! dpkg-query -W -f='${Status}' libluajit-5.1-dev 2>/dev/null | grep -q "ok installed"; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: once on a release build and once on a
-# build with AddressSanitizer and UndefinedBehaviorSanitizer. Ends with CTest's summary and a
-# "N passed, N failed" line over both runs.
+# build with AddressSanitizer and UndefinedBehaviorSanitizer, then a short run of every fuzzing
+# harness (tests/fuzz/run.sh). Ends with CTest's summary and a "N passed, N failed" line over
+# all of it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 tools/deps.sh || exit 1
@@ -28,6 +29,13 @@ echo "== sanitizers (ASan + UBSan)"
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
   run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DMAYFLY_SANITIZE=ON || true
+
+echo "== fuzzing (libFuzzer, ${MAYFLY_FUZZ_SECONDS:-5} s per harness; counted as one test)"
+if tests/fuzz/run.sh "${MAYFLY_FUZZ_SECONDS:-5}"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

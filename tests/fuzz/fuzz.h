@@ -1,0 +1,99 @@
+/* Shared by the libFuzzer harnesses: a mayfly vm serving tests/fuzz/scripts/, and a way to run
+ * one in-process request through it the way the HTTP layer does (router, vm, response). One
+ * harness per file; each defines LLVMFuzzerTestOneInput and may use these helpers. */
+#ifndef MF_FUZZ_H
+#define MF_FUZZ_H
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+#include <sanitizer/lsan_interface.h>
+
+#include "log.h"
+#include "response.h"
+#include "scripts.h"
+#include "vm.h"
+
+typedef struct {
+    mf_options_t opts;
+    mf_scripts_t *scripts;
+    mf_vm_t *vm;
+} fuzz_vm_t;
+
+/* The process's vm, built on first use; lives until exit (libFuzzer never returns). */
+static inline fuzz_vm_t *fuzz_vm(void)
+{
+    static fuzz_vm_t f;
+    char err[1024];
+    if (f.vm)
+        return &f;
+    /* What the vm allocates with malloc is referenced from LuaJIT's heap, which LeakSanitizer
+     * does not scan (LuaJIT maps its own memory): without this, every object the state keeps
+     * would be reported as a leak of the input that happened to build the vm. */
+    __lsan_disable();
+    mf_options_load(&f.opts, 0, NULL, err, sizeof err);
+    f.opts.scripts_dir = MAYFLY_FUZZ_SCRIPTS;
+    mf_log_setup(MF_LOG_ERROR, 0);
+    mf_log_set_fd(open("/dev/null", O_WRONLY | O_CLOEXEC)); /* lines are built, not shown */
+    if (mf_scripts_load(f.opts.scripts_dir, &f.opts, &f.scripts, err, sizeof err) ||
+        !(f.vm = mf_vm_new(&f.opts, err, sizeof err)) ||
+        mf_vm_compile(f.vm, f.scripts, err, sizeof err)) {
+        fprintf(stderr, "fuzz: cannot build the vm: %s\n", err);
+        abort();
+    }
+    __lsan_enable();
+    return &f;
+}
+
+/* Turns the response into libmicrohttpd's, as the HTTP layer would, and checks what the
+ * conversion promised: a status in range and headers that passed validation. */
+static inline void fuzz_sink(void *ud, const mf_response_t *resp)
+{
+    char err[256];
+    (void)ud;
+    if (resp->status < 200 || resp->status > 599)
+        abort();
+    for (int i = 0; i < resp->nheaders; i++) {
+        const char *name, *value;
+        mf_response_header(resp, i, &name, &value);
+        if (!mf_response_header_ok(name, strlen(name), value, strlen(value)))
+            abort();
+    }
+    struct MHD_Response *m = mf_response_to_mhd(resp, err, sizeof err);
+    if (m)
+        MHD_destroy_response(m);
+}
+
+/* Serves method target (path and query, NUL-terminated) with header fields (name, value, ...,
+ * NULL) and body; returns the router's answer (MF_ROUTER_OK when a handler ran). */
+static inline int fuzz_request(const char *method, const char *target, const char *const *fields,
+                               const char *body, size_t body_len)
+{
+    fuzz_vm_t *f = fuzz_vm();
+    mf_request_t r;
+    memset(&r, 0, sizeof r);
+    r.method = method;
+    r.target = (char *)target;
+    r.fields = fields;
+    const char *q = strchr(target, '?');
+    r.path_len = q ? (size_t)(q - target) : strlen(target);
+    if (q) {
+        r.query = q + 1;
+        r.query_len = strlen(q + 1);
+    }
+    r.body = body_len ? (char *)body : NULL;
+    r.body_len = r.body_cap = body_len;
+    int rc = mf_router_match(f->scripts->router, method, target, r.path_len, &r.match, NULL, 0);
+    if (rc == MF_ROUTER_OK) {
+        r.route = r.match.route;
+        mf_vm_run_to(f->vm, &r, fuzz_sink, NULL);
+    }
+    /* Finalizers run now, so what a request allocated is freed within its input. */
+    lua_gc(mf_vm_state(f->vm), LUA_GCCOLLECT, 0);
+    return rc;
+}
+
+#endif
