@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Soak: sustained mixed load on the real binary while the scripts reload every few seconds and
 # Redis restarts halfway; samples the server's RSS and open fds and fails when they keep
-# growing after the warm-up. Not part of the test command (it takes minutes). Usage:
-#   tests/soak/soak.sh [MINUTES]          (default 5)
+# growing after the warm-up. The test command runs a 40-second version
+# (tests/integration/test_soak.sh). Usage:
+#   tests/soak/soak.sh [MINUTES]          (default 5; SOAK_SECONDS overrides it)
 # Settings (environment): MAYFLY_BIN [build/mayfly, built when missing], SOAK_SAMPLE [10] seconds
 # between samples, SOAK_RELOAD [5] seconds between reloads, SOAK_WARMUP [60] seconds excluded
 # from the verdict, SOAK_MAX_RSS_GROWTH_KB [8192], SOAK_MAX_FD_GROWTH [4], SOAK_CONNECTIONS [16],
@@ -17,7 +18,7 @@ max_rss=${SOAK_MAX_RSS_GROWTH_KB:-8192}
 max_fd=${SOAK_MAX_FD_GROWTH:-4}
 conns=${SOAK_CONNECTIONS:-16}
 bin=${MAYFLY_BIN:-$PWD/build/mayfly}
-duration=$((minutes * 60))
+duration=${SOAK_SECONDS:-$((minutes * 60))}
 [ "$warmup" -lt "$duration" ] || { echo "soak: the run must be longer than the warm-up (${warmup}s)"; exit 2; }
 
 if [ ! -x "$bin" ]; then
@@ -69,7 +70,7 @@ for _ in $(seq 1 200); do
 done
 [ -n "$port" ] || { echo "soak: mayfly did not start"; cat "$work/mayfly.log"; exit 1; }
 
-echo "soak: ${minutes} min, $conns connections, reload every ${reload_every}s, Redis restart at $((duration / 2))s, sample every ${sample}s"
+echo "soak: ${duration}s, $conns connections, reload every ${reload_every}s, Redis restart at $((duration / 2))s, sample every ${sample}s"
 wrk -t2 -c"$conns" -d"${duration}s" --timeout 5s -s tests/soak/mix.lua "http://127.0.0.1:$port" \
   >"$work/wrk.out" 2>&1 &
 wrk_pid=$!
