@@ -70,6 +70,17 @@ TEST(names)
     ASSERT_EQ_STR(mf_http_class_name(MF_HTTP_CLASS_ERROR), "error");
 }
 
+/* A URL (and its upstream name) on a port where nothing listens. Returns 0 without one. */
+static int refusing_upstream(char url[64], char name[64])
+{
+    int port = refusing_port();
+    if (port <= 0)
+        return 0;
+    snprintf(url, 64, "http://127.0.0.1:%d/x", port);
+    snprintf(name, 64, "127.0.0.1:%d", port);
+    return 1;
+}
+
 /* Connect errors count against the upstream; at the threshold its breaker opens, and the next
  * call fails fast without an attempt. The counters show all of it. */
 TEST(breaker_and_counters)
@@ -81,10 +92,7 @@ TEST(breaker_and_counters)
     mf_http_client_t *c = mf_http_client_new(&o);
     mf_http_result_t res;
     char url[64], name[64];
-    int port = refusing_port();
-    ASSERT_TRUE(port > 0);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/x", port);
-    snprintf(name, sizeof name, "127.0.0.1:%d", port);
+    ASSERT_TRUE(refusing_upstream(url, name));
     mf_http_call_t call = {.method = "GET", .url = url, .timeout_ms = 2000};
 
     for (int i = 0; i < 2; i++) {
@@ -117,10 +125,7 @@ TEST(retries_and_deadline)
     mf_http_client_t *c = mf_http_client_new(&o);
     mf_http_result_t res;
     char url[64], name[64];
-    int port = refusing_port();
-    ASSERT_TRUE(port > 0);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/x", port);
-    snprintf(name, sizeof name, "127.0.0.1:%d", port);
+    ASSERT_TRUE(refusing_upstream(url, name));
     mf_http_call_t call = {.method = "GET", .url = url, .timeout_ms = 2000, .retries = 2};
     ASSERT_EQ_INT(mf_http_client_request(c, &call, &res), -1);
     ASSERT_EQ_INT(res.err, MF_HTTP_ERR_CONNECT);
