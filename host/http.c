@@ -192,7 +192,7 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
     }
     r->route = r->match.route;
     r->metric_route = ((const mf_route_t *)r->match.handler)->metric_route;
-    mf_lifecycle_busy(w->id, mf_now_ns(), r->route);
+    mf_lifecycle_busy(w->id, r->start_ns, r->route); /* the request's clock: no second read */
     struct MHD_Response *resp = mf_vm_run(w->run.vm, r);
     mf_lifecycle_busy(w->id, 0, NULL);
     return queue(conn, r, r->status, resp);

@@ -7,7 +7,6 @@
 #include <strings.h>
 
 #include <lauxlib.h>
-#include <microhttpd.h>
 
 #include "clock.h"
 #include "http_client.h"
@@ -168,14 +167,11 @@ static int headers_have(lua_State *L, int idx, const char *name)
     return found;
 }
 
-/* The trace context to pass on: the incoming request's traceparent header as it came.
- * Hook for the trace context module: once the host keeps a span of its own per request, return
- * the traceparent naming that span here instead. */
+/* The trace context to pass on: this request's span as the parent of the call (W3C), in the
+ * caller's trace when it sent a valid traceparent, else in the new trace the request began. */
 static const char *outgoing_traceparent(mf_request_t *r)
 {
-    const char *tp =
-        r && r->conn ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "traceparent") : NULL;
-    return tp && value_ok(tp, strlen(tp)) ? tp : NULL;
+    return r ? mf_request_trace(r)->traceparent : NULL;
 }
 
 /* ---- the call ---- */

@@ -10,7 +10,6 @@
 #include "lapi.h"
 #include "vm.h"
 
-
 /* ---- percent-decoding ---- */
 
 static int hexval(int c)
@@ -145,8 +144,7 @@ static void push_trace(lua_State *L, mf_request_t *r)
     if (t->parent_id[0]) {
         lua_pushstring(L, t->parent_id);
         lua_setfield(L, -2, "parent_id");
-        const char *state =
-            r->conn ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "tracestate") : NULL;
+        const char *state = mf_request_header(r, "tracestate");
         if (state && mf_trace_state_ok(state)) {
             lua_pushstring(L, state);
             lua_setfield(L, -2, "tracestate");
@@ -255,7 +253,6 @@ void mf_request_push(lua_State *L, mf_request_t *r)
 }
 
 /* ---- errors answered with a status of their own ---- */
-
 
 int mf_lapi_http_error(lua_State *L, int status, const char *message)
 {

@@ -23,9 +23,7 @@ static int request_id_ok(const char *s)
 const char *mf_request_id(mf_request_t *r)
 {
     if (!r->id[0]) {
-        const char *given =
-            r->conn ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-Id")
-                    : mf_request_field(r, "X-Request-Id");
+        const char *given = mf_request_header(r, "X-Request-Id");
         if (given && request_id_ok(given))
             strcpy(r->id, given);
         else
@@ -42,12 +40,16 @@ const char *mf_request_field(const mf_request_t *r, const char *name)
     return NULL;
 }
 
+const char *mf_request_header(const mf_request_t *r, const char *name)
+{
+    return r->conn ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name)
+                   : mf_request_field(r, name);
+}
+
 const mf_trace_t *mf_request_trace(mf_request_t *r)
 {
     if (!r->trace_done) {
-        mf_trace_begin(&r->trace, r->conn ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-                                                                        "traceparent")
-                                          : mf_request_field(r, "traceparent"));
+        mf_trace_begin(&r->trace, mf_request_header(r, "traceparent"));
         r->trace_done = 1;
     }
     return &r->trace;

@@ -24,7 +24,7 @@ typedef struct mf_request {
     const char *query;  /* after '?', or NULL */
     size_t query_len;
     char id[MF_REQUEST_ID_MAX + 1]; /* "" until mf_request_id */
-    char *body; /* owned; NULL when empty */
+    char *body;                     /* owned; NULL when empty */
     size_t body_len, body_cap;
     int64_t start_ns;
     int headers_done; /* the first access-handler call has been seen */
@@ -45,6 +45,9 @@ const char *mf_request_id(mf_request_t *r);
 
 /* The value of header name in r->fields (case-insensitive), or NULL. */
 const char *mf_request_field(const mf_request_t *r, const char *name);
+/* The value of request header name, from the connection or, in-process (mayfly test), from
+ * r->fields; NULL when absent. */
+const char *mf_request_header(const mf_request_t *r, const char *name);
 
 /* The request's trace context: the caller's traceparent when it is valid (W3C), else a new
  * trace; a new span either way. Decided on first use. */

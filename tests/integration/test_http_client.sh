@@ -68,7 +68,9 @@ expect "res:json() on a body that is not JSON" GET /bad-json 200 '"err":"invalid
 TP=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
 expect "headers" GET /headers 200 '"x-custom":"v1"' -- -H "X-Request-Id: rid-123" -H "traceparent: $TP"
 check "x-request-id passed on" json_has '"x-request-id":"rid-123"'
-check "traceparent passed on" json_has "\"traceparent\":\"$TP\""
+check "traceparent: the caller's trace, this request's span as parent" \
+  bash -c 'grep -qE "\"traceparent\":\"00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01\"" <<<"$1" &&
+           ! grep -q 00f067aa0ba902b7 <<<"$1"' _ "$BODY"
 check "a list gives one line each" json_has '"x-list":"a, b"'
 check "user agent" json_has '"user-agent":"mayfly\/'
 check "no Expect: 100-continue" bash -c '! grep -qi expect <<<"$1"' _ "$BODY"
@@ -76,6 +78,8 @@ budget=$(grep -o '"x-budget-ms":"[0-9]*"' <<<"$BODY" | grep -o '[0-9]*')
 check "budget header: within MAYFLY_REQUEST_TIMEOUT less the reserve" \
   [ -n "$budget" ] && [ "$budget" -gt 0 ] && [ "$budget" -le 2900 ]
 expect "a generated request id is passed on" GET /headers 200 '"x-request-id":"'
+check "without a caller's traceparent, the new trace is passed on" \
+  grep -qE '"traceparent":"00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]"' <<<"$BODY"
 expect "the script's own x-request-id wins" GET /own-request-id 200 "mine" -- -H "X-Request-Id: rid-9"
 
 # ---- timeouts and the deadline (on an upstream of their own: timeouts count against its breaker,
