@@ -1,5 +1,6 @@
 #include "vm.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -95,8 +96,7 @@ static void on_timeout_hook(lua_State *L, lua_Debug *ar)
     mf_vm_t *vm = mf_vm_of(L);
     (void)ar;
     if (atomic_load(&vm->late_gen) == atomic_load(&vm->gen))
-        luaL_error(L, "mayfly: request timed out after %lldms",
-                   (long long)vm->opts->request_timeout_ms);
+        luaL_error(L, "mayfly: request timed out after %dms", (int)vm->opts->request_timeout_ms);
     /* Left over from a request that ended before the watchdog's mark landed. */
     pthread_mutex_lock(&vm->hook_lock);
     lua_sethook(L, NULL, 0, 0);
@@ -129,7 +129,8 @@ void mf_vm__run_begin(mf_vm_t *vm, mf_request_t *r)
 {
     vm->req = r;
     vm->cap_limit = vm->opts->max_lua_memory ? vm->mem + vm->opts->max_lua_memory : 0;
-    vm->rng_seeded = 0;
+    vm->own_rng.seeded = 0;
+    vm->rng = &vm->own_rng;
     atomic_store(&vm->gen, atomic_load(&vm->gen) + 1);
     atomic_store(&vm->deadline_ns, vm->opts->request_timeout_ms > 0
                                        ? mf_now_ns() + vm->opts->request_timeout_ms * 1000000
@@ -164,35 +165,65 @@ int mf_vm__run_end(mf_vm_t *vm)
     return late;
 }
 
-/* ---- math.random: seeded unpredictably, per request, on first use ---- */
+/* ---- math.random: per run, seeded unpredictably on first use ---- */
 
-static void seed_random(lua_State *L)
+static uint64_t rotl(uint64_t x, int k)
 {
-    lua_pushvalue(L, lua_upvalueindex(2));
-    lua_pushnumber(L, (lua_Number)(mf_random_u64() >> 11));
-    lua_call(L, 1, 0);
+    return (x << k) | (x >> (64 - k));
 }
 
+static uint64_t rng_next(mf_rng_t *g)
+{
+    uint64_t *s = g->s, result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+/* Spreads one 64-bit seed over the four words (splitmix64), never all zero. */
+static void rng_seed(mf_rng_t *g, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++) {
+        uint64_t z = (seed += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        g->s[i] = z ^ (z >> 31);
+    }
+    g->seeded = 1;
+}
+
+/* LuaJIT's semantics: random() in [0, 1), random(m) = floor(d * m) + 1, random(m, n) =
+ * floor(d * (n - m + 1)) + m, without an interval check. */
 static int l_math_random(lua_State *L)
 {
-    mf_vm_t *vm = mf_vm_of(L);
-    if (!vm->rng_seeded) {
-        seed_random(L);
-        vm->rng_seeded = 1;
+    mf_rng_t *g = mf_vm_of(L)->rng;
+    if (!g->seeded)
+        rng_seed(g, mf_random_u64());
+    double d = (double)(rng_next(g) >> 11) * (1.0 / 9007199254740992.0);
+    int n = lua_gettop(L);
+    if (n >= 1) {
+        double m = luaL_checknumber(L, 1);
+        if (n == 1)
+            d = floor(d * m) + 1.0;
+        else
+            d = floor(d * (luaL_checknumber(L, 2) - m + 1.0)) + m;
     }
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    return lua_gettop(L);
+    lua_pushnumber(L, d);
+    return 1;
 }
 
-/* math.randomseed(x) makes only the current request's sequence repeatable. */
+/* math.randomseed(x) makes only the current run's sequence repeatable. */
 static int l_math_randomseed(lua_State *L)
 {
-    mf_vm_of(L)->rng_seeded = 1;
-    lua_pushvalue(L, lua_upvalueindex(2));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, 0);
+    union {
+        double d;
+        uint64_t u;
+    } x = {.d = luaL_checknumber(L, 1)};
+    rng_seed(mf_vm_of(L)->rng, x.u);
     return 0;
 }
 
@@ -200,13 +231,9 @@ static int l_math_randomseed(lua_State *L)
 static void wrap_random(lua_State *L)
 {
     lua_getfield(L, LUA_GLOBALSINDEX, "math");
-    lua_getfield(L, -1, "random");
-    lua_getfield(L, -2, "randomseed");
-    lua_pushvalue(L, -2);
-    lua_pushvalue(L, -2);
-    lua_pushcclosure(L, l_math_random, 2);
-    lua_setfield(L, -4, "random");
-    lua_pushcclosure(L, l_math_randomseed, 2);
+    lua_pushcfunction(L, l_math_random);
+    lua_setfield(L, -2, "random");
+    lua_pushcfunction(L, l_math_randomseed);
     lua_setfield(L, -2, "randomseed");
     lua_pop(L, 1);
 }
@@ -291,8 +318,6 @@ static void add_module(lua_State *L, const char *name)
     lua_pop(L, 3);
 }
 
-static int dispatch(lua_State *L);
-
 /* ---- building the state ---- */
 
 static int open_stdlib(lua_State *L, char *err, size_t errlen)
@@ -331,8 +356,8 @@ static int build_state(mf_vm_t *vm, char *err, size_t errlen)
     lua_getfield(L, -1, "traceback");
     mf_vm_set_ref(L, MF_REF_TRACEBACK);
     lua_pop(L, 1);
-    lua_pushcfunction(L, dispatch);
-    mf_vm_set_ref(L, MF_REF_DISPATCH);
+    if (mf_vm__open_runs(L, err, errlen))
+        return -1;
     mf_response_open(L);
     mf_request_open(L);
     wrap_random(L);
@@ -456,6 +481,7 @@ mf_vm_t *mf_vm_new(const mf_options_t *opts, char *err, size_t errlen)
     for (int i = 0; i < MF_REF_COUNT; i++)
         vm->refs[i] = LUA_NOREF;
     pthread_mutex_init(&vm->hook_lock, NULL);
+    vm->rng = &vm->own_rng;
     vm->L = luaL_newstate();
     if (!vm->L) {
         snprintf(err, errlen, "cannot create a Lua state");
@@ -477,6 +503,7 @@ void mf_vm_free(mf_vm_t *vm)
     if (!vm)
         return;
     if (vm->L) {
+        mf_vm__free_runs(vm);
         /* LuaJIT destroys its allocator's arena in lua_close only when that allocator is still
          * the state's: with vm_alloc installed it frees every object but leaves the arena's
          * mapped segments behind (about 170 KiB a state, one state per reload). The finalizers
@@ -554,8 +581,7 @@ static void on_probe_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     if (mf_now_ns() > probe_deadline)
-        luaL_error(L, "mayfly: loading the script took longer than %lldms",
-                   (long long)probe_limit_ms);
+        luaL_error(L, "mayfly: loading the script took longer than %dms", (int)probe_limit_ms);
 }
 
 int mf_vm_probe(mf_vm_t *vm, int file, int64_t limit_ms,
@@ -591,127 +617,4 @@ done:
     mf_sandbox_leave_env(L);
     mf_vm__run_end(vm);
     return rc;
-}
-
-/* ---- one request ---- */
-
-/* Hands sink the host's error response for the error on top of the stack: an HTTP error a
- * script raised, or 500 (504 past the timeout) logged with the traceback. */
-static void answer_error(mf_vm_t *vm, mf_request_t *r, int timed_out, mf_vm_sink_fn sink, void *ud)
-{
-    lua_State *L = vm->L;
-    const char *message = NULL;
-    mf_response_t resp = {.ctype = "application/json"};
-    int status = mf_lapi_http_error_status(L, -1, &message);
-    if (!status) {
-        const char *text = lua_tostring(L, -1);
-        if (!text)
-            text = luaL_typename(L, -1);
-        if (vm->cap_hit)
-            text = "mayfly: the request passed MAYFLY_MAX_LUA_MEMORY";
-        status = timed_out ? 504 : 500;
-        message = timed_out ? "request timed out" : "internal server error";
-        mf_metrics_handler_error(mf_metrics_shard(), r->metric_route, timed_out);
-        if (mf_log_enabled(MF_LOG_ERROR)) {
-            mf_jsonbuf_t l;
-            const char *tb = strstr(text, "\nstack traceback:");
-            size_t first = tb ? (size_t)(tb - text) : strlen(text);
-            mf_log_begin_request(&l, MF_LOG_ERROR,
-                                 timed_out ? "request timed out" : "handler error",
-                                 timed_out ? 17 : 13, r);
-            mf_jsonbuf_cstr(&l, "route", r->route ? r->route : "");
-            mf_jsonbuf_str(&l, "error", text, first);
-            if (tb)
-                mf_jsonbuf_cstr(&l, "traceback", tb + 1);
-            mf_log_end(&l);
-        }
-    }
-    char *json = mf_response_error_json(message, mf_request_id(r), &resp.body_len);
-    resp.status = status;
-    resp.body = json;
-    r->status = status;
-    sink(ud, &resp);
-    free(json);
-}
-
-/* One protected call for the whole run: the route file's chunk (argument 1, its environment
- * set), then the handler in the table it returns (which may have metamethods), then the
- * request object (whose building may run out of memory). Arguments 2 and 3: the route and the
- * request. */
-static int dispatch(lua_State *L)
-{
-    const mf_route_t *route = lua_touserdata(L, 2);
-    mf_request_t *r = lua_touserdata(L, 3);
-    lua_pushvalue(L, 1);
-    lua_pushstring(L, mf_vm_of(L)->scripts->files[route->file].module);
-    lua_call(L, 1, 1);
-    lua_replace(L, 1);
-    if (!lua_istable(L, 1))
-        return luaL_error(L, "%s returned a %s instead of its table of routes",
-                          mf_vm_of(L)->scripts->files[route->file].name, luaL_typename(L, 1));
-    lua_getfield(L, 1, route->key);
-    if (!lua_isfunction(L, -1))
-        return luaL_error(L, "route '%s' is not a function in this run of %s", route->key,
-                          mf_vm_of(L)->scripts->files[route->file].name);
-    mf_request_push(L, r);
-    lua_call(L, 1, 1);
-    return 1;
-}
-
-void mf_vm_run_to(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud)
-{
-    lua_State *L = vm->L;
-    const mf_route_t *route = r->match.handler;
-    mf_response_t resp;
-    char err[512];
-
-    mf_vm__run_begin(vm, r);
-    mf_vm_push_ref(L, MF_REF_TRACEBACK); /* 1 */
-    mf_sandbox_enter_env(L);             /* 2 */
-    mf_vm_push_ref(L, MF_REF_DISPATCH);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->chunks_ref);
-    lua_rawgeti(L, -1, route->file + 1);
-    lua_replace(L, -2);
-    lua_pushvalue(L, 2);
-    lua_setfenv(L, -2);
-    lua_pushlightuserdata(L, (void *)route);
-    lua_pushlightuserdata(L, r);
-    int failed = lua_pcall(L, 3, 1, 1);
-    mf_vm__uncap(vm);
-    if (failed) {
-        answer_error(vm, r, mf_vm__is_late(vm), sink, ud);
-    } else if (mf_response_read(L, -1, &resp, err, sizeof err) != 0) {
-        lua_pushstring(L, err);
-        answer_error(vm, r, 0, sink, ud);
-    } else {
-        r->status = resp.status;
-        sink(ud, &resp);
-    }
-    lua_settop(L, 0);
-    mf_sandbox_leave_env(L);
-    mf_vm__run_end(vm);
-}
-
-typedef struct {
-    mf_request_t *r;
-    struct MHD_Response *resp;
-} mhd_sink_t;
-
-static void to_mhd(void *ud, const mf_response_t *resp)
-{
-    mhd_sink_t *out = ud;
-    char err[256];
-    out->resp = mf_response_to_mhd(resp, err, sizeof err);
-    if (!out->resp) {
-        mf_log_msg(MF_LOG_ERROR, "%s", err);
-        out->r->status = 500;
-        out->resp = mf_response_error("internal server error", mf_request_id(out->r));
-    }
-}
-
-struct MHD_Response *mf_vm_run(mf_vm_t *vm, mf_request_t *r)
-{
-    mhd_sink_t out = {.r = r};
-    mf_vm_run_to(vm, r, to_mhd, &out);
-    return out.resp;
 }

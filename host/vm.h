@@ -17,6 +17,8 @@
 
 struct MHD_Response;
 typedef struct mf_vm mf_vm_t;
+typedef struct mf_vm_run mf_vm_run_t;
+typedef struct mf_loop mf_loop_t;
 
 /* Returns NULL with a message in err when the state cannot be built. */
 mf_vm_t *mf_vm_new(const mf_options_t *opts, char *err, size_t errlen);
@@ -69,10 +71,44 @@ int mf_vm_probe(mf_vm_t *vm, int file, int64_t limit_ms,
                 void (*fn)(void *ud, const char *key, int type), void *ud, int *is_table, char *err,
                 size_t errlen);
 
-/* Runs the handler r->match names. Returns the response to queue (the caller destroys it after
- * queuing) with r->status set; errors in the script become 500 (or 504 past the request
- * timeout, 400 for a body that is not JSON) with the request id, logged with the traceback. */
+/* Hands the response of a run: what resp points to is valid during the call only. */
+typedef void (*mf_vm_sink_fn)(void *ud, const mf_response_t *resp);
+
+/* ---- request runs (vm_run.c) ---- */
+
+/* Gives the vm the loop its runs may wait on (a worker's). Without one no call waits. */
+void mf_vm_set_loop(mf_vm_t *vm, mf_loop_t *loop);
+mf_loop_t *mf_vm_loop(mf_vm_t *vm);
+
+/* Runs the handler r->match names in a coroutine; sink gets the response with r->status set
+ * (errors in the script become 500, or 504 past the request timeout, with the request id,
+ * logged with the traceback). Returns 1 when the run ended before returning, 0 when it waits
+ * on the loop: sink is called later, from mf_vm_resume_woken. r must outlive the run. */
+int mf_vm_start(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud);
+/* The same, for a vm without a loop: the run always ends before the call returns. */
+void mf_vm_run_to(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud);
+/* mf_vm_run_to with the response as a libmicrohttpd response (the caller destroys it). */
 struct MHD_Response *mf_vm_run(mf_vm_t *vm, mf_request_t *r);
+/* resp as a libmicrohttpd response; a response it cannot carry becomes a logged 500. */
+struct MHD_Response *mf_vm_response_to_mhd(mf_request_t *r, const mf_response_t *resp);
+
+/* Runs that wait (suspended or woken, not yet resumed). */
+int mf_vm_waiting(mf_vm_t *vm);
+/* Continues the runs mf_vm_wake woke; the loop's owner calls it after each turn. Returns how
+ * many it resumed. */
+int mf_vm_resume_woken(mf_vm_t *vm);
+
+/* For C functions that wait on the loop: the run executing on L when it may suspend (a run of
+ * a vm with a loop, in its handler, on its own coroutine), else NULL: the caller blocks. */
+mf_vm_run_t *mf_vm_run_of(lua_State *L);
+/* Suspends the run: `return mf_vm_wait(L, run);` ends the C function. The results it returns
+ * are the values pushed on mf_vm_run_thread(run) before mf_vm_wake. */
+int mf_vm_wait(lua_State *L, mf_vm_run_t *run);
+lua_State *mf_vm_run_thread(mf_vm_run_t *run);
+int64_t mf_vm_run_deadline(const mf_vm_run_t *run); /* 0: no timeout */
+mf_request_t *mf_vm_run_request(const mf_vm_run_t *run);
+/* Makes the waiting run continue at the end of the loop's turn with nresults values pushed. */
+void mf_vm_wake(mf_vm_run_t *run, int nresults);
 
 /* A singleton job's lease: the job runs only while this owner holds key (mayfly.lease). */
 typedef struct {
@@ -90,11 +126,6 @@ int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job,
 int mf_vm_list_jobs(mf_vm_t *vm, int file,
                     void (*fn)(void *ud, const char *interval, int singleton), void *ud, char *err,
                     size_t errlen);
-/* The same run, handing the response to sink instead (mayfly test reads it back in-process).
- * What resp points to is valid during the call only. */
-typedef void (*mf_vm_sink_fn)(void *ud, const mf_response_t *resp);
-void mf_vm_run_to(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud);
-
 /* Makes the table on top of the vm's stack (popped) the config source scripts read, in the
  * shape mf_config_push_source builds: {values=, overrides=}. For mayfly test. */
 void mf_vm_set_config_source(mf_vm_t *vm);

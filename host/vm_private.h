@@ -9,7 +9,36 @@
 
 #include <lua.h>
 
+#include "loop.h"
 #include "vm.h"
+
+/* math.random's state (xoshiro256**): one per request run, so one request's randomseed makes
+ * its own sequence repeatable whatever other runs do meanwhile. */
+typedef struct {
+    uint64_t s[4];
+    int seeded; /* seeded unpredictably on first use unless randomseed came first */
+} mf_rng_t;
+
+/* A request run: the handler in a coroutine of the vm, which may wait (mf_vm_wait) while other
+ * runs of the same vm go on. Private to vm_run.c but for what run_enter/run_leave swap. */
+struct mf_vm_run {
+    mf_vm_t *vm;
+    lua_State *co;
+    int co_ref; /* registry: anchors co */
+    mf_request_t *r;
+    mf_vm_sink_fn sink;
+    void *sink_ud;
+    int64_t deadline_ns; /* 0: no timeout */
+    size_t mem_left;     /* what is left of its MAYFLY_MAX_LUA_MEMORY growth (0: no cap) */
+    size_t mem_at_enter;
+    int loaded_ref; /* its require() cache */
+    mf_rng_t rng;
+    int cap_hit;       /* it was refused memory */
+    int in_handler;    /* past the route file's chunk: it may wait */
+    int waiting;       /* suspended in mf_vm_wait */
+    int nresults;      /* woken with this many values on co */
+    mf_vm_run_t *next; /* the woken list, or the free list */
+};
 
 struct mf_vm {
     lua_State *L;
@@ -31,10 +60,24 @@ struct mf_vm {
     _Atomic int64_t deadline_ns; /* 0 while idle */
     _Atomic uint64_t late_gen;
     pthread_mutex_t hook_lock;
-    int rng_seeded;   /* math.random has its seed for this request */
+    mf_rng_t own_rng; /* math.random's state outside request runs */
+    mf_rng_t *rng;    /* the running run's, or own_rng */
     size_t cap_limit; /* while a script runs: the memory it may grow the state to; 0: none */
     int cap_hit;      /* the run was refused memory */
     int refs[MF_REF_COUNT];
+
+    /* Request runs (vm_run.c). */
+    mf_loop_t *loop;      /* runs may wait on it; NULL: every call blocks */
+    mf_vm_run_t *current; /* the run executing Lua right now */
+    mf_vm_run_t *woken;   /* runs to resume at the end of the loop's turn */
+    mf_vm_run_t **woken_tail;
+    mf_vm_run_t *free_runs;
+    int nwaiting; /* runs suspended in mf_vm_wait or woken */
+    struct {
+        lua_State *co;
+        int ref;
+    } * idle_threads; /* finished coroutines, ready for the next run */
+    int nidle, idle_cap;
 };
 
 /* A script run: begins with the request (NULL: a hook or a load), its deadline and memory cap;
@@ -43,6 +86,10 @@ void mf_vm__run_begin(mf_vm_t *vm, mf_request_t *r);
 void mf_vm__uncap(mf_vm_t *vm);
 int mf_vm__is_late(mf_vm_t *vm);
 int mf_vm__run_end(mf_vm_t *vm);
+/* Compiles the coroutine body request runs execute (MF_REF_DISPATCH). Returns 0 or -1. */
+int mf_vm__open_runs(lua_State *L, char *err, size_t errlen);
+/* Frees what request runs keep (vm_run.c), before the state closes. */
+void mf_vm__free_runs(mf_vm_t *vm);
 /* Pushes the registry's table of host modules by require name. */
 void mf_vm__push_modules(lua_State *L);
 

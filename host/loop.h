@@ -1,0 +1,57 @@
+/* A worker's event loop: epoll over the file descriptors it waits on (the HTTP daemon's, Redis
+ * connections, outbound HTTP sockets), timers, and work posted from other threads. One thread
+ * runs a loop; only mf_loop_post may be called from elsewhere. */
+#ifndef MF_LOOP_H
+#define MF_LOOP_H
+
+#include <stdint.h>
+
+typedef struct mf_loop mf_loop_t;
+typedef struct mf_watcher mf_watcher_t;
+
+/* Returns NULL when the kernel refuses an epoll or eventfd descriptor. */
+mf_loop_t *mf_loop_new(void);
+/* Frees the loop; watchers and timers still registered are forgotten, posts never run. */
+void mf_loop_free(mf_loop_t *loop);
+
+/* ---- descriptors ---- */
+
+/* fn(ud, events) runs when fd is ready for what mf_loop_watch_set asked (EPOLLIN, EPOLLOUT;
+ * EPOLLERR and EPOLLHUP always). The loop owns the watcher; the caller keeps fd. */
+mf_watcher_t *mf_loop_watch_new(mf_loop_t *loop, int fd, void (*fn)(void *ud, uint32_t events),
+                                void *ud);
+/* Waits for events (0: for nothing, fd stays known). Returns 0 or -1 (errno set). */
+int mf_loop_watch_set(mf_watcher_t *w, uint32_t events);
+/* Stops watching; w is invalid after the call (freed once no dispatch can still reach it).
+ * Call it before closing fd. */
+void mf_loop_watch_free(mf_watcher_t *w);
+
+/* ---- timers ---- */
+
+/* The caller owns the timer's memory; it must stay valid while armed. */
+typedef struct {
+    int64_t at_ns; /* mf_now_ns's clock */
+    void (*fn)(void *ud);
+    void *ud;
+    int slot; /* private: its place in the loop's heap, -1 when not armed */
+} mf_timer_t;
+
+void mf_timer_init(mf_timer_t *t, void (*fn)(void *ud), void *ud);
+/* Arms t to fire once at at_ns (rearms an armed timer). */
+void mf_loop_timer_start(mf_loop_t *loop, mf_timer_t *t, int64_t at_ns);
+void mf_loop_timer_stop(mf_loop_t *loop, mf_timer_t *t);
+static inline int mf_timer_armed(const mf_timer_t *t)
+{
+    return t->slot >= 0;
+}
+
+/* ---- the turn ---- */
+
+/* Runs fn(ud) on the loop's thread at its next turn. Any thread. */
+void mf_loop_post(mf_loop_t *loop, void (*fn)(void *ud), void *ud);
+
+/* One turn: waits up to max_wait_ms (-1: until something happens) or the next timer, then runs
+ * ready watchers, due timers and posted work. Returns the number of callbacks run. */
+int mf_loop_turn(mf_loop_t *loop, int64_t max_wait_ms);
+
+#endif

@@ -1,0 +1,25 @@
+-- The body of every request run's coroutine. It never returns: each run's result is yielded
+-- with the DONE marker, and the next run's arguments come back from that yield, so one
+-- coroutine serves run after run. A script's own coroutine.yield in the handler yields without
+-- the marker, which the host refuses.
+local DONE, push_request, traceback = ...
+local xpcall, yield, type, error = xpcall, coroutine.yield, type, error
+
+local function dispatch(chunk, module, key, file, r)
+  local routes = chunk(module)
+  if type(routes) ~= "table" then
+    error(file .. " returned a " .. type(routes) .. " instead of its table of routes", 0)
+  end
+  local handler = routes[key]
+  if type(handler) ~= "function" then
+    error("route '" .. key .. "' is not a function in this run of " .. file, 0)
+  end
+  return handler(push_request(r))
+end
+
+return function(chunk, module, key, file, r)
+  while true do
+    chunk, module, key, file, r =
+      yield(DONE, xpcall(dispatch, traceback, chunk, module, key, file, r))
+  end
+end
