@@ -47,6 +47,11 @@ int mf_follow_sync(mf_follow_t *f)
     return 1;
 }
 
+int mf_follow_behind(const mf_follow_t *f)
+{
+    return atomic_load(f->latest_config) != f->config || atomic_load(f->latest) != f->scripts;
+}
+
 void mf_follow_free(mf_follow_t *f)
 {
     mf_vm_free(f->vm);

@@ -28,6 +28,8 @@ int mf_follow_init(mf_follow_t *f, const char *name, const mf_options_t *o,
 /* Moves to the current config and scripts; returns 1 when the scripts changed. Only memory can
  * fail (the server compiled the version): the old version stays and a line is logged. */
 int mf_follow_sync(mf_follow_t *f);
+/* 1 when a newer config or scripts version waits for mf_follow_sync. */
+int mf_follow_behind(const mf_follow_t *f);
 void mf_follow_free(mf_follow_t *f);
 
 #endif

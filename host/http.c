@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,11 +20,24 @@
 #include "clock.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
 #include "probes.h"
 #include "response.h"
 
 /* ---- one request ---- */
+
+/* Where a request stands once its body is in. */
+enum { READY, WAITING, HELD, ANSWERED };
+
+/* The request and what this layer keeps beside it. */
+typedef struct http_request {
+    mf_request_t r; /* first: the worker's free list holds these */
+    int phase;
+    struct MHD_Response *resp; /* ANSWERED: the response to queue */
+    mf_worker_t *w;
+    struct http_request *next_held;
+} http_request_t;
 
 /* Settings every worker shares, set before the first daemon starts serving. */
 static atomic_int trace_response; /* MAYFLY_TRACE_RESPONSE */
@@ -42,8 +56,12 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         w->free_requests = r->next_free;
         w->nfree--;
     } else {
-        r = mf_xmalloc(sizeof *r);
+        r = mf_xmalloc(sizeof(http_request_t));
     }
+    http_request_t *h = (http_request_t *)r;
+    h->phase = READY;
+    h->resp = NULL;
+    h->w = w;
     r->conn = NULL;
     r->fields = NULL;
     r->method = NULL;
@@ -91,6 +109,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 
 static void request_release(mf_worker_t *w, mf_request_t *r)
 {
+    http_request_t *h = (http_request_t *)r;
+    if (h->resp) /* answered, and the client left before it was sent */
+        MHD_destroy_response(h->resp);
     if (r->target != r->target_buf)
         free(r->target);
     free(r->body);
@@ -162,6 +183,45 @@ static enum MHD_Result queue_error(struct MHD_Connection *conn, mf_request_t *r,
     return queue(conn, r, status, mf_response_error(message, mf_request_id(r)));
 }
 
+static enum MHD_Result queue_answer(struct MHD_Connection *conn, http_request_t *h)
+{
+    struct MHD_Response *resp = h->resp;
+    h->resp = NULL;
+    h->phase = READY;
+    return queue(conn, &h->r, h->r.status, resp);
+}
+
+/* The sink of a run: keeps the response, and wakes the connection of a run that waited. */
+static void on_response(void *ud, const mf_response_t *resp)
+{
+    http_request_t *h = ud;
+    h->resp = mf_vm_response_to_mhd(&h->r, resp);
+    if (h->phase == WAITING)
+        MHD_resume_connection(h->r.conn);
+    h->phase = ANSWERED;
+}
+
+/* A new version waits while runs of the old one are suspended: a run is wholly on one version,
+ * so requests are held until those runs end (release_held), then served on the new one. */
+static enum MHD_Result hold(mf_worker_t *w, struct MHD_Connection *conn, http_request_t *h)
+{
+    h->phase = HELD;
+    h->next_held = w->held;
+    w->held = h;
+    MHD_suspend_connection(conn);
+    return MHD_YES;
+}
+
+static void release_held(mf_worker_t *w)
+{
+    while (w->held) {
+        http_request_t *h = w->held;
+        w->held = h->next_held;
+        h->phase = READY;
+        MHD_resume_connection(h->r.conn);
+    }
+}
+
 static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_request_t *r)
 {
     char allow[128];
@@ -180,6 +240,8 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
     }
     if (mf_lifecycle_get() == MF_STARTING)
         return queue_error(conn, r, 503, "starting");
+    if (mf_vm_waiting(w->run.vm) && mf_follow_behind(&w->run))
+        return hold(w, conn, (http_request_t *)r);
     mf_follow_sync(&w->run);
     int rc = mf_router_match(w->run.scripts->router, r->method, r->target, r->path_len, &r->match,
                              allow, sizeof allow);
@@ -192,10 +254,15 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
     }
     r->route = r->match.route;
     r->metric_route = ((const mf_route_t *)r->match.handler)->metric_route;
+    http_request_t *h = (http_request_t *)r;
     mf_lifecycle_busy(w->id, r->start_ns, r->route); /* the request's clock: no second read */
-    struct MHD_Response *resp = mf_vm_run(w->run.vm, r);
+    int ended = mf_vm_start(w->run.vm, r, on_response, h);
     mf_lifecycle_busy(w->id, 0, NULL);
-    return queue(conn, r, r->status, resp);
+    if (ended)
+        return queue_answer(conn, h);
+    h->phase = WAITING;
+    MHD_suspend_connection(conn);
+    return MHD_YES;
 }
 
 /* ---- the head ---- */
@@ -296,6 +363,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->body_too_large)
         return queue_error(conn, r, 413, "request body too large");
+    http_request_t *h = (http_request_t *)r;
+    if (h->phase == ANSWERED) /* called again after the run that waited ended */
+        return queue_answer(conn, h);
+    if (h->phase != READY)
+        return MHD_YES;
     return dispatch(w, conn, r);
 }
 
@@ -308,6 +380,36 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
         msg[--n] = '\0';
     if (mf_log_enabled(MF_LOG_DEBUG))
         mf_log_msg(MF_LOG_DEBUG, "http: %s", msg);
+}
+
+/* ---- the worker thread ---- */
+
+static void on_daemon_ready(void *ud, uint32_t events)
+{
+    (void)ud;
+    (void)events; /* MHD_run follows every turn */
+}
+
+static void *worker_main(void *arg)
+{
+    mf_worker_t *w = arg;
+    mf_vm_t *vm = w->run.vm;
+    for (;;) {
+        MHD_UNSIGNED_LONG_LONG mhd_ms;
+        int64_t wait = MHD_get_timeout(w->daemon, &mhd_ms) == MHD_YES ? (int64_t)mhd_ms : -1;
+        mf_loop_turn(w->loop, wait);
+        if (mf_vm_waiting(vm)) {
+            mf_lifecycle_busy(w->id, mf_now_ns(), "resumed requests");
+            mf_vm_resume_woken(vm);
+            mf_lifecycle_busy(w->id, 0, NULL);
+        }
+        if (w->held && !mf_vm_waiting(vm))
+            release_held(w);
+        MHD_run(w->daemon);
+        if (w->stopping && !mf_vm_waiting(vm) && !w->held)
+            break;
+    }
+    return NULL;
 }
 
 int mf_http_start(mf_worker_t *w, char *err, size_t errlen)
@@ -329,26 +431,70 @@ int mf_http_start(mf_worker_t *w, char *err, size_t errlen)
         {MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    w->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL,
-        NULL, on_request, w, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    w->loop = mf_loop_new();
+    if (!w->loop) {
+        snprintf(err, errlen, "worker %d: no event loop: %s", w->id, strerror(errno));
+        return -1;
+    }
+    /* No thread of its own: the worker's loop waits on the daemon's epoll descriptor beside
+     * the sockets its runs wait on. */
+    w->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
+                                 NULL, NULL, on_request, w, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!w->daemon) {
         snprintf(err, errlen, "worker %d: the HTTP daemon did not start", w->id);
         return -1;
     }
     w->accept_fd = w->listen_fd;
     w->listen_fd = -1; /* the daemon owns it now */
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    w->daemon_watch = mf_loop_watch_new(w->loop, info->epoll_fd, on_daemon_ready, w);
+    if (mf_loop_watch_set(w->daemon_watch, EPOLLIN)) {
+        snprintf(err, errlen, "worker %d: cannot watch the daemon: %s", w->id, strerror(errno));
+        return -1;
+    }
+    mf_vm_set_loop(w->run.vm, w->loop);
+    if (pthread_create(&w->thread, NULL, worker_main, w)) {
+        snprintf(err, errlen, "worker %d: cannot start its thread", w->id);
+        return -1;
+    }
+    w->thread_started = 1;
     return 0;
+}
+
+/* ---- work handed to the worker thread ---- */
+
+typedef struct {
+    mf_worker_t *w;
+    int fd;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+} adoption_t;
+
+static void adopt_now(void *ud)
+{
+    adoption_t *a = ud;
+    /* On failure libmicrohttpd has closed the descriptor itself. */
+    MHD_add_connection(a->w->daemon, a->fd, (const struct sockaddr *)&a->addr, a->addrlen);
+    free(a);
 }
 
 int mf_http_adopt(mf_worker_t *w, int fd, const struct sockaddr *addr, unsigned addrlen)
 {
-    /* On failure libmicrohttpd has closed fd itself. */
-    return MHD_add_connection(w->daemon, fd, addr, addrlen) == MHD_YES ? 0 : -1;
+    if (addrlen > sizeof(struct sockaddr_storage) || !w->thread_started) {
+        close(fd);
+        return -1;
+    }
+    adoption_t *a = mf_xmalloc(sizeof *a);
+    a->w = w;
+    a->fd = fd;
+    memcpy(&a->addr, addr, addrlen);
+    a->addrlen = addrlen;
+    mf_loop_post(w->loop, adopt_now, a);
+    return 0;
 }
 
-/* Takes every connection waiting in the listening socket's backlog and serves it: those clients
- * sent their requests before the listener closed. */
+/* Takes every connection waiting in the listening socket's backlog and hands it to the worker:
+ * those clients sent their requests before the listener closed. */
 static void adopt_backlog(mf_worker_t *w, int fd)
 {
     for (;;) {
@@ -365,6 +511,8 @@ void mf_http_quiesce(mf_worker_t *w)
 {
     if (!w->daemon || w->listen_fd >= 0)
         return;
+    /* From this thread, not the worker's: a worker busy in a long run must not hold the drain
+     * back (libmicrohttpd wakes its loop through the daemon's ITC). */
     MHD_socket fd = MHD_quiesce_daemon(w->daemon);
     if (fd != MHD_INVALID_SOCKET) {
         /* A quiesced socket still completes handshakes that nobody serves: take what waited,
@@ -376,12 +524,30 @@ void mf_http_quiesce(mf_worker_t *w)
     }
 }
 
+static void stop_now(void *ud)
+{
+    ((mf_worker_t *)ud)->stopping = 1;
+}
+
 void mf_http_stop(mf_worker_t *w)
 {
+    if (w->thread_started) {
+        /* The thread ends once no run waits: a suspended connection must not meet
+         * MHD_stop_daemon. */
+        mf_loop_post(w->loop, stop_now, w);
+        pthread_join(w->thread, NULL);
+        w->thread_started = 0;
+    }
+    if (w->run.vm)
+        mf_vm_set_loop(w->run.vm, NULL);
     if (w->daemon) {
         MHD_stop_daemon(w->daemon);
         w->daemon = NULL;
     }
+    mf_loop_watch_free(w->daemon_watch);
+    w->daemon_watch = NULL;
+    mf_loop_free(w->loop);
+    w->loop = NULL;
     while (w->free_requests) {
         mf_request_t *r = w->free_requests;
         w->free_requests = r->next_free;

@@ -1,9 +1,11 @@
-/* The HTTP layer: one single-threaded libmicrohttpd daemon per worker, each on its own listening
- * socket bound with SO_REUSEPORT so the kernel spreads connections evenly, each owning one Lua
- * state. */
+/* The HTTP layer: one worker thread per listening socket (bound with SO_REUSEPORT so the kernel
+ * spreads connections evenly), each running an event loop with its own libmicrohttpd daemon
+ * and Lua state. A request whose handler waits on the network suspends its connection; the
+ * worker serves others and answers it when the run ends. */
 #ifndef MF_HTTP_H
 #define MF_HTTP_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -16,6 +18,8 @@
 #include "vm.h"
 
 struct MHD_Daemon;
+typedef struct mf_loop mf_loop_t;
+typedef struct mf_watcher mf_watcher_t;
 
 typedef struct {
     int id;
@@ -26,6 +30,12 @@ typedef struct {
     const mf_options_t *opts;
     atomic_long in_flight; /* written by the worker thread only */
     /* private to the worker thread */
+    mf_loop_t *loop;
+    pthread_t thread;
+    int thread_started;
+    mf_watcher_t *daemon_watch;
+    int stopping;
+    struct http_request *held; /* waiting for the runs of the old version to end */
     mf_request_t *free_requests;
     int nfree;
 } mf_worker_t;
@@ -41,7 +51,7 @@ int mf_http_adopt(mf_worker_t *w, int fd, const struct sockaddr *addr, unsigned 
  * other sockets or refuses them; connections already open are still served. */
 void mf_http_quiesce(mf_worker_t *w);
 
-/* Closes every connection and stops the daemon's thread. */
+/* Lets the runs in progress end, stops the worker thread, closes every connection. */
 void mf_http_stop(mf_worker_t *w);
 
 #endif
