@@ -1,7 +1,10 @@
 /* redis: the one place state lives. redis.call(cmd, ...) raises on an error reply (and answers
  * 503 when Redis cannot be reached); redis.pcall returns nil, err instead; redis.pipeline(fn)
- * sends every command fn queues in one round trip. Connections come from the process-wide pool
- * in redis.c; this file owns what a command may be and how its reply looks in Lua. */
+ * sends every command fn queues in one round trip. Those three are Lua (host/lua/redis.lua)
+ * over the primitives here, so that raising happens after a run has come back from waiting. A
+ * handler's command waits on its worker's own connection (redis_conn.c) and suspends only its
+ * run; elsewhere (hooks, mayfly test, code that cannot yield) it blocks on the process-wide
+ * pool (redis.c). This file owns what a command may be and how its reply looks in Lua. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +14,11 @@
 #include <hiredis/hiredis.h>
 #include <lauxlib.h>
 
+#include "alloc.h"
+#include "embedded_lua.h"
 #include "lapi.h"
 #include "redis.h"
+#include "redis_conn.h"
 #include "vm.h"
 
 /* ---- what a command may be ---- */
@@ -171,70 +177,158 @@ void mf_redis_push_reply(lua_State *L, const redisReply *r, int top) /* may rais
     }
 }
 
-/* Sends b's commands. Returns 0 with b's replies filled, or -1 with the outage message pushed. */
-static int run_batch(lua_State *L, batch_t *b, int n)
+/* Commands that block the connection until something happens: on a worker's multiplexed
+ * connection they would stall every other request's commands, so they go through the pool. */
+static const char *const blocking_commands[] = {"BLMOVE",     "BLMPOP",  "BLPOP",    "BRPOP",
+                                                "BRPOPLPUSH", "BZMPOP",  "BZPOPMAX", "BZPOPMIN",
+                                                "WAIT",       "WAITAOF", NULL};
+
+static int is_blocking(const mf_redis_cmd_t *c)
 {
-    char err[512];
-    if (mf_redis_run(b->cmds, n, b->replies, err, sizeof err)) {
-        lua_pushstring(L, err);
-        return -1;
-    }
-    b->n = n;
+    if (in_list(blocking_commands, c->argv[0], c->lens[0]))
+        return 1;
+    if ((c->lens[0] == 5 && !strncasecmp(c->argv[0], "XREAD", 5)) ||
+        (c->lens[0] == 10 && !strncasecmp(c->argv[0], "XREADGROUP", 10)))
+        for (int i = 1; i < c->argc; i++)
+            if (c->lens[i] == 5 && !strncasecmp(c->argv[i], "BLOCK", 5))
+                return 1;
     return 0;
 }
 
-/* ---- redis.call / redis.pcall ---- */
+/* ---- results ---- */
 
-/* Runs the command in the arguments. Returns 1 with the reply pushed, or 0 with an error
- * message pushed and *unavailable set when Redis could not be reached. */
-static int run_command(lua_State *L, const char *what, int *unavailable) /* may raise */
+/* Pushes what the Lua side gets for n replies: for a call (n == 1, !pipeline) true and the
+ * value, or false, the error reply's message and "reply"; for a pipeline true and the table of
+ * replies. Returns how many values it pushed. */
+static int push_results(lua_State *L, redisReply **replies, int n, int pipeline) /* may raise */
 {
-    int argc = lua_gettop(L);
-    *unavailable = 0;
-    if (argc < 1)
-        luaL_error(L, "%s needs a command name", what);
-    for (int i = 1; i <= argc; i++)
-        to_arg(L, i, i, what);
-    refuse_connection_state(L, 1, argc);
-    batch_t *b = push_batch(L, 1, argc);
-    for (int i = 0; i < argc; i++)
-        b->argv[i] = lua_tolstring(L, i + 1, &b->lens[i]);
-    b->cmds[0] = (mf_redis_cmd_t){argc, b->argv, b->lens};
-    if (run_batch(L, b, 1)) {
-        *unavailable = 1;
-        return 0;
-    }
-    const redisReply *r = b->replies[0];
-    if (r->type == REDIS_REPLY_ERROR)
-        lua_pushlstring(L, r->str, r->len);
-    else
+    if (!pipeline) {
+        const redisReply *r = replies[0];
+        if (r->type == REDIS_REPLY_ERROR) {
+            lua_pushboolean(L, 0);
+            lua_pushlstring(L, r->str, r->len);
+            lua_pushliteral(L, "reply");
+            return 3;
+        }
+        lua_pushboolean(L, 1);
         mf_redis_push_reply(L, r, 1);
-    int ok = r->type != REDIS_REPLY_ERROR;
-    free_replies(b);
-    return ok;
-}
-
-static int l_redis_call(lua_State *L)
-{
-    int unavailable;
-    if (run_command(L, "redis.call", &unavailable))
-        return 1;
-    if (unavailable)
-        return mf_lapi_http_error(L, 503, lua_tostring(L, -1));
-    return luaL_error(L, "redis: %s", lua_tostring(L, -1));
-}
-
-static int l_redis_pcall(lua_State *L)
-{
-    int unavailable;
-    if (run_command(L, "redis.pcall", &unavailable))
-        return 1;
-    lua_pushnil(L);
-    lua_insert(L, -2);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        mf_redis_push_reply(L, replies[i], 0);
+        lua_rawseti(L, -2, i + 1);
+    }
     return 2;
 }
 
-/* ---- redis.pipeline ---- */
+static int push_outage(lua_State *L, const char *err)
+{
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, err);
+    lua_pushliteral(L, "unavailable");
+    return 3;
+}
+
+/* ---- waiting on the worker's connection ---- */
+
+typedef struct {
+    mf_vm_run_t *run;
+    int pipeline;
+} waiter_t;
+
+typedef struct {
+    redisReply **replies;
+    int n, pipeline;
+} converting_t;
+
+static int convert(lua_State *L)
+{
+    converting_t *cv = lua_touserdata(L, 1);
+    lua_pop(L, 1);
+    return push_results(L, cv->replies, cv->n, cv->pipeline);
+}
+
+/* The worker's connection answered: the results are made on the main thread, where a reply too
+ * deep to convert raises safely, and handed to the run. */
+static void on_done(void *ud, redisReply **replies, int n, const char *err)
+{
+    waiter_t *wt = ud;
+    mf_vm_run_t *run = wt->run;
+    lua_State *co = mf_vm_run_thread(run);
+    lua_State *L = mf_vm_state(mf_vm_of(co));
+    int base = lua_gettop(L);
+    if (err) {
+        push_outage(L, err);
+    } else {
+        converting_t cv = {replies, n, wt->pipeline};
+        lua_pushcfunction(L, convert);
+        lua_pushlightuserdata(L, &cv);
+        if (lua_pcall(L, 1, LUA_MULTRET, 0)) {
+            const char *msg = lua_tostring(L, -1);
+            lua_pushboolean(L, 0);
+            lua_pushfstring(L, "reply not converted: %s", msg ? msg : "error");
+            lua_pushliteral(L, "reply");
+            lua_remove(L, -4);
+        }
+        for (int i = 0; i < n; i++)
+            freeReplyObject(replies[i]);
+    }
+    int nresults = lua_gettop(L) - base;
+    lua_xmove(L, co, nresults);
+    free(wt);
+    mf_vm_wake(run, nresults);
+}
+
+/* Sends b's n commands and pushes the results (see push_results), waiting on the worker's
+ * connection when the run may, else blocking on the pool. */
+static int exchange(lua_State *L, int may_wait, batch_t *b, int n, int pipeline) /* may raise */
+{
+    char err[512];
+    mf_vm_run_t *run = may_wait ? mf_vm_run_of(L) : NULL;
+    mf_redis_conn_t *conn = run ? mf_redis_conn_of(mf_vm_loop(mf_vm_of(L))) : NULL;
+    for (int i = 0; conn && i < n; i++)
+        if (is_blocking(&b->cmds[i]))
+            conn = NULL;
+    if (conn) {
+        waiter_t *wt = mf_xmalloc(sizeof *wt);
+        wt->run = run;
+        wt->pipeline = pipeline;
+        if (mf_redis_conn_send(conn, b->cmds, n, mf_vm_run_deadline(run), on_done, wt, err,
+                               sizeof err)) {
+            free(wt);
+            return push_outage(L, err);
+        }
+        return mf_vm_wait(L, run);
+    }
+    if (mf_redis_run(b->cmds, n, b->replies, err, sizeof err))
+        return push_outage(L, err);
+    b->n = n;
+    int pushed = push_results(L, b->replies, n, pipeline);
+    free_replies(b);
+    return pushed;
+}
+
+/* ---- the primitives under redis.call, redis.pcall, redis.pipeline (host/lua/redis.lua) ---- */
+
+/* run(may_wait, what, cmd, ...) */
+static int l_redis_run(lua_State *L)
+{
+    int may_wait = lua_toboolean(L, 1);
+    const char *what = lua_tostring(L, 2);
+    int argc = lua_gettop(L) - 2;
+    if (argc < 1)
+        return luaL_error(L, "%s needs a command name", what);
+    for (int i = 1; i <= argc; i++)
+        to_arg(L, i + 2, i, what);
+    refuse_connection_state(L, 3, argc);
+    batch_t *b = push_batch(L, 1, argc);
+    for (int i = 0; i < argc; i++)
+        b->argv[i] = lua_tolstring(L, i + 3, &b->lens[i]);
+    b->cmds[0] = (mf_redis_cmd_t){argc, b->argv, b->lens};
+    return exchange(L, may_wait, b, 1, 0);
+}
 
 /* p:call(cmd, ...): queues the command as a table of its words in p; returns its index in the
  * results. */
@@ -258,20 +352,20 @@ static int l_pipeline_call(lua_State *L)
     return 1;
 }
 
-/* redis.pipeline(fn): calls fn(p), then sends what p:call queued in one round trip and returns
- * the replies in order (nil as redis.null, error replies as {err = msg}). Raises the 503 error
- * when Redis is unreachable. */
-static int l_redis_pipeline(lua_State *L)
+/* new_pipeline(): p, which is also the queue p:call fills. */
+static int l_new_pipeline(lua_State *L)
 {
-    luaL_checktype(L, 1, LUA_TFUNCTION);
-    lua_settop(L, 1);
-    lua_newtable(L); /* 2: p, which is also the queue */
+    lua_newtable(L);
     lua_pushvalue(L, lua_upvalueindex(1));
-    lua_setmetatable(L, 2);
-    lua_pushvalue(L, 1);
-    lua_pushvalue(L, 2);
-    lua_call(L, 1, 0);
+    lua_setmetatable(L, -2);
+    return 1;
+}
 
+/* run_pipeline(may_wait, p): sends what p queued in one round trip. */
+static int l_redis_run_pipeline(lua_State *L)
+{
+    int may_wait = lua_toboolean(L, 1);
+    lua_settop(L, 2);
     int n = (int)lua_objlen(L, 2), total = 0;
     for (int i = 1; i <= n; i++) {
         lua_rawgeti(L, 2, i);
@@ -280,10 +374,12 @@ static int l_redis_pipeline(lua_State *L)
         total += (int)lua_objlen(L, -1);
         lua_pop(L, 1);
     }
-    lua_createtable(L, n, 0); /* 3: results */
-    if (n == 0)
-        return 1;
-    batch_t *b = push_batch(L, n, total); /* 4 */
+    if (n == 0) {
+        lua_pushboolean(L, 1);
+        lua_newtable(L);
+        return 2;
+    }
+    batch_t *b = push_batch(L, n, total);
     int w = 0;
     for (int i = 1; i <= n; i++) {
         lua_rawgeti(L, 2, i); /* the command table stays in p: its strings stay anchored */
@@ -298,15 +394,17 @@ static int l_redis_pipeline(lua_State *L)
         }
         lua_pop(L, 1);
     }
-    if (run_batch(L, b, n))
-        return mf_lapi_http_error(L, 503, lua_tostring(L, -1));
-    for (int i = 0; i < n; i++) {
-        mf_redis_push_reply(L, b->replies[i], 0);
-        lua_rawseti(L, 3, i + 1);
-    }
-    free_replies(b);
-    lua_settop(L, 3);
-    return 1;
+    return exchange(L, may_wait, b, n, 1);
+}
+
+/* raise(kind, message): "unavailable" is the 503 error, anything else a Lua error. */
+static int l_redis_raise(lua_State *L)
+{
+    const char *kind = lua_tostring(L, 1);
+    const char *msg = lua_tostring(L, 2);
+    if (kind && !strcmp(kind, "unavailable"))
+        return mf_lapi_http_error(L, 503, msg ? msg : "Redis unavailable");
+    return luaL_error(L, "redis: %s", msg ? msg : "error");
 }
 
 int luaopen_mayfly_redis(lua_State *L)
@@ -321,13 +419,17 @@ int luaopen_mayfly_redis(lua_State *L)
     lua_setfield(L, -2, "__gc");
     lua_rawset(L, LUA_REGISTRYINDEX);
 
-    lua_createtable(L, 0, 4);
+    const mf_embedded_lua_t *m = mf_embedded_lua_find(mf_host_lua, "redis");
+    if (!m || luaL_loadbuffer(L, m->source, m->len, m->chunkname))
+        return luaL_error(L, "the redis module did not load");
+    static const luaL_Reg fns[] = {{"run", l_redis_run},
+                                   {"run_pipeline", l_redis_run_pipeline},
+                                   {"raise", l_redis_raise},
+                                   {NULL, NULL}};
+    lua_newtable(L);
+    luaL_register(L, NULL, fns);
     push_null(L);
     lua_setfield(L, -2, "null");
-    lua_pushcfunction(L, l_redis_call);
-    lua_setfield(L, -2, "call");
-    lua_pushcfunction(L, l_redis_pcall);
-    lua_setfield(L, -2, "pcall");
     /* The pipeline object's metatable: p:call queues. */
     lua_createtable(L, 0, 2);
     lua_createtable(L, 0, 1);
@@ -336,7 +438,11 @@ int luaopen_mayfly_redis(lua_State *L)
     lua_setfield(L, -2, "__index");
     lua_pushliteral(L, "pipeline");
     lua_setfield(L, -2, "__metatable");
-    lua_pushcclosure(L, l_redis_pipeline, 1);
-    lua_setfield(L, -2, "pipeline");
+    lua_pushcclosure(L, l_new_pipeline, 1);
+    lua_setfield(L, -2, "new_pipeline");
+    lua_getfield(L, LUA_GLOBALSINDEX, "coroutine");
+    lua_getfield(L, -1, "isyieldable");
+    lua_remove(L, -2);
+    lua_call(L, 2, 1);
     return 1;
 }

@@ -37,6 +37,10 @@ struct mf_loop {
     mf_watcher_t *zombies; /* freed at the end of the turn: an event for them may be pending */
     pthread_mutex_t post_mu;
     post_t *posts, *posts_tail;
+    struct {
+        void *service;
+        void (*free_fn)(void *);
+    } services[MF_LOOP_NSERVICES];
 };
 
 mf_loop_t *mf_loop_new(void)
@@ -67,6 +71,9 @@ void mf_loop_free(mf_loop_t *loop)
 {
     if (!loop)
         return;
+    for (int i = 0; i < MF_LOOP_NSERVICES; i++)
+        if (loop->services[i].service)
+            loop->services[i].free_fn(loop->services[i].service);
     free_zombies(loop);
     while (loop->posts) {
         post_t *p = loop->posts;
@@ -241,6 +248,19 @@ static int run_posts(mf_loop_t *loop)
         n++;
     }
     return n;
+}
+
+/* ---- services ---- */
+
+void *mf_loop_service(mf_loop_t *loop, int which)
+{
+    return loop->services[which].service;
+}
+
+void mf_loop_set_service(mf_loop_t *loop, int which, void *service, void (*free_fn)(void *))
+{
+    loop->services[which].service = service;
+    loop->services[which].free_fn = free_fn;
 }
 
 /* ---- the turn ---- */

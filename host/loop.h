@@ -45,6 +45,14 @@ static inline int mf_timer_armed(const mf_timer_t *t)
     return t->slot >= 0;
 }
 
+/* ---- what the loop's runs share ---- */
+
+/* A worker's Redis connection and outbound HTTP client: made on first use by whoever needs
+ * them, freed with the loop (before its watchers and timers). */
+enum { MF_LOOP_REDIS, MF_LOOP_HTTP, MF_LOOP_NSERVICES };
+void *mf_loop_service(mf_loop_t *loop, int which);
+void mf_loop_set_service(mf_loop_t *loop, int which, void *service, void (*free_fn)(void *));
+
 /* ---- the turn ---- */
 
 /* Runs fn(ud) on the loop's thread at its next turn. Any thread. */

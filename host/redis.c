@@ -22,6 +22,7 @@
 #include "alloc.h"
 #include "breaker.h"
 #include "clock.h"
+#include "redis_private.h"
 
 #define BREAKER_THRESHOLD 3
 #define BREAKER_COOLDOWN_MS 1000
@@ -182,7 +183,7 @@ static void drop(slot_t *s)
     if (s->ctx) {
         redisFree(s->ctx);
         s->ctx = NULL;
-        atomic_fetch_sub(&pool.open, 1);
+        mf_redis__opened(-1);
     }
 }
 
@@ -227,6 +228,101 @@ static int setup_command(redisContext *c, const char *what, int argc, const char
     return 0;
 }
 
+static void connect_failed(void);
+
+/* ---- what workers' own connections share (redis_private.h) ---- */
+
+const mf_redis_target_t *mf_redis__target(char *err, size_t errlen)
+{
+    static mf_redis_target_t t;
+    if (!pool.configured) {
+        snprintf(err, errlen, "Redis is not configured (set MAYFLY_REDIS_URL)");
+        return NULL;
+    }
+    if (pool.url_error[0]) {
+        snprintf(err, errlen, "%s", pool.url_error);
+        return NULL;
+    }
+    t = (mf_redis_target_t){pool.host, pool.port, pool.user, pool.pass, pool.db, pool.timeout_ms};
+    return &t;
+}
+
+int mf_redis__reserve(void)
+{
+    int idx = -1;
+    pthread_mutex_lock(&pool.mu);
+    if (!pool.closed && pool.nfree > 1) {
+        /* An unconnected slot when there is one (they sit at the bottom of the stack). */
+        idx = pool.free_idx[0];
+        memmove(pool.free_idx, pool.free_idx + 1, (size_t)(pool.nfree - 1) * sizeof *pool.free_idx);
+        pool.nfree--;
+        drop(&pool.slots[idx]);
+        atomic_fetch_add(&pool.in_use, 1);
+    }
+    pthread_mutex_unlock(&pool.mu);
+    return idx;
+}
+
+void mf_redis__unreserve(int slot)
+{
+    if (slot >= 0)
+        give_back(slot);
+}
+
+int mf_redis__allow(int *probe, char *err, size_t errlen)
+{
+    if (mf_breaker_allow(pool.breaker, mf_now_ns())) {
+        *probe = mf_breaker_state(pool.breaker) == MF_BREAKER_HALF_OPEN;
+        return 0;
+    }
+    atomic_fetch_add(&pool.rejected, 1);
+    pthread_mutex_lock(&pool.mu);
+    snprintf(err, errlen, "Redis unavailable (circuit open after: %s)", pool.last_error);
+    pthread_mutex_unlock(&pool.mu);
+    return -1;
+}
+
+int mf_redis__may_connect(int probe, char *err, size_t errlen)
+{
+    if (probe || mf_now_ns() >= atomic_load(&pool.next_connect_ns))
+        return 0;
+    pthread_mutex_lock(&pool.mu);
+    snprintf(err, errlen, "%s", pool.last_error);
+    pthread_mutex_unlock(&pool.mu);
+    return -1;
+}
+
+void mf_redis__connect_failed(const char *why)
+{
+    set_last_error(why);
+    connect_failed();
+}
+
+void mf_redis__opened(int delta)
+{
+    atomic_fetch_add(&pool.open, delta);
+    if (delta > 0)
+        atomic_store(&pool.connect_failures, 0);
+}
+
+void mf_redis__failed(const char *why)
+{
+    atomic_fetch_add(&pool.failures, 1);
+    mf_breaker_failure(pool.breaker, mf_now_ns());
+    set_last_error(why);
+}
+
+static void observe(int n, int64_t ns);
+
+void mf_redis__succeeded(redisReply **replies, int n, int64_t ns)
+{
+    mf_breaker_success(pool.breaker);
+    observe(n, ns);
+    for (int i = 0; i < n; i++)
+        if (replies[i]->type == REDIS_REPLY_ERROR)
+            atomic_fetch_add_explicit(&pool.error_replies, 1, memory_order_relaxed);
+}
+
 static void connect_failed(void)
 {
     int n = atomic_fetch_add(&pool.connect_failures, 1);
@@ -239,13 +335,8 @@ static void connect_failed(void)
 /* Connects slot s (timeouts, AUTH, SELECT). Returns 0 or -1 with a message in err. */
 static int open_slot(slot_t *s, int probe, char *err, size_t errlen)
 {
-    if (!probe && mf_now_ns() < atomic_load(&pool.next_connect_ns)) {
-        /* Backing off: the reason is the failure that started it, not the wait. */
-        pthread_mutex_lock(&pool.mu);
-        snprintf(err, errlen, "%s", pool.last_error);
-        pthread_mutex_unlock(&pool.mu);
-        return -1;
-    }
+    if (mf_redis__may_connect(probe, err, errlen))
+        return -1; /* backing off: the reason is the failure that started it, not the wait */
     redisContext *c = redisConnectWithTimeout(pool.host, pool.port, timeval_ms(pool.timeout_ms));
     if (!c || c->err) {
         snprintf(err, errlen, "cannot connect to Redis at %s:%d: %s", pool.host, pool.port,
@@ -268,8 +359,7 @@ static int open_slot(slot_t *s, int probe, char *err, size_t errlen)
             goto fail;
     }
     s->ctx = c;
-    atomic_fetch_add(&pool.open, 1);
-    atomic_store(&pool.connect_failures, 0);
+    mf_redis__opened(1);
     return 0;
 fail:
     if (c)
@@ -319,14 +409,8 @@ static void observe(int n, int64_t ns)
 
 int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *err, size_t errlen)
 {
-    if (!pool.configured) {
-        snprintf(err, errlen, "Redis is not configured (set MAYFLY_REDIS_URL)");
+    if (!mf_redis__target(err, errlen))
         return -1;
-    }
-    if (pool.url_error[0]) {
-        snprintf(err, errlen, "%s", pool.url_error);
-        return -1;
-    }
     int idx = borrow();
     if (idx < 0) {
         atomic_fetch_add(&pool.rejected, 1);
@@ -339,15 +423,11 @@ int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *
     }
     slot_t *s = &pool.slots[idx];
     int64_t t0 = mf_now_ns();
-    if (!mf_breaker_allow(pool.breaker, t0)) {
+    int probe;
+    if (mf_redis__allow(&probe, err, errlen)) {
         give_back(idx);
-        atomic_fetch_add(&pool.rejected, 1);
-        pthread_mutex_lock(&pool.mu);
-        snprintf(err, errlen, "Redis unavailable (circuit open after: %s)", pool.last_error);
-        pthread_mutex_unlock(&pool.mu);
         return -1;
     }
-    int probe = mf_breaker_state(pool.breaker) == MF_BREAKER_HALF_OPEN;
     int reused = s->ctx != NULL;
     if (!reused && open_slot(s, probe, err, errlen))
         goto fail;
@@ -365,18 +445,12 @@ int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *
     io_error(s->ctx, err, errlen);
     drop(s); /* a timed-out or broken connection is never reused */
 fail:
-    atomic_fetch_add(&pool.failures, 1);
-    mf_breaker_failure(pool.breaker, mf_now_ns());
-    set_last_error(err);
+    mf_redis__failed(err);
     give_back(idx);
     return -1;
 ok:
-    mf_breaker_success(pool.breaker);
     give_back(idx);
-    observe(n, mf_now_ns() - t0);
-    for (int i = 0; i < n; i++)
-        if (replies[i]->type == REDIS_REPLY_ERROR)
-            atomic_fetch_add_explicit(&pool.error_replies, 1, memory_order_relaxed);
+    mf_redis__succeeded(replies, n, mf_now_ns() - t0);
     return 0;
 }
 
