@@ -1,6 +1,7 @@
-/* Outbound HTTP through libcurl's easy interface: one handle per worker reused call after call,
- * with a share for its connection, DNS and TLS session caches; per upstream host:port a
- * process-wide circuit breaker and counters. */
+/* Outbound HTTP through libcurl: a worker's calls run on its loop through the multi interface
+ * (connections kept per worker), others block in curl_easy_perform on a handle reused call
+ * after call; DNS and TLS sessions cached per client; per upstream host:port a process-wide
+ * circuit breaker and counters. */
 #include "http_client.h"
 
 #include <ctype.h>
@@ -12,6 +13,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sys/epoll.h>
+
 #include <curl/curl.h>
 
 #include "alloc.h"
@@ -21,7 +24,8 @@
 #include "log.h"
 #include "random.h"
 
-#define MAX_CONNECTIONS 16  /* idle keep-alive connections a worker keeps, all hosts together */
+#define MAX_CONNECTIONS 16  /* idle keep-alive connections a blocking client keeps */
+#define MAX_LOOP_CONNECTIONS 256 /* connections a worker's client keeps open, all hosts together */
 #define DNS_TTL_S 60        /* how long a worker trusts a resolved address */
 #define BACKOFF_BASE_MS 50  /* the first retry waits 25-50 ms, then twice as long each time */
 #define BACKOFF_CAP_MS 1000 /* ... up to 0.5-1 s */
@@ -187,17 +191,36 @@ done:
     return rc;
 }
 
-/* ---- the client ---- */
+/* ---- calls in progress ---- */
+
+/* One call: its handle, what it was asked and what it got, attempt after attempt. */
+typedef struct xfer {
+    mf_http_client_t *c;
+    CURL *easy;
+    mf_http_call_t call; /* what it points to stays the caller's until the call ends */
+    mf_http_result_t *res;
+    upstream_t *u;
+    char upstream[128];
+    int n;                /* attempts made */
+    int64_t attempt_start;
+    struct curl_slist *headers;
+    char errbuf[CURL_ERROR_SIZE];
+    char *body; /* the attempt's response body, under MAYFLY_HTTP_MAX_BODY */
+    size_t body_len, body_cap;
+    int too_large;
+    mf_timer_t backoff; /* between attempts, when the call waits on a loop */
+    void (*done)(void *ud, int rc);
+    void *ud;
+    struct xfer *next_free;
+} xfer_t;
 
 struct mf_http_client {
     const mf_options_t *opts;
-    CURL *easy;
-    CURLSH *share;
-    char errbuf[CURL_ERROR_SIZE];
-    /* The attempt in progress: where the body goes and whether it passed the cap. */
-    char *body;
-    size_t body_len, body_cap;
-    int too_large;
+    mf_loop_t *loop; /* NULL: calls block in curl_easy_perform */
+    CURLM *multi;
+    CURLSH *share; /* DNS and TLS sessions; connections too when blocking */
+    mf_timer_t timer; /* curl's own timeouts */
+    xfer_t *free_xfers; /* ended calls, their handles kept for the next */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -208,73 +231,69 @@ static void global_init(void)
     global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-mf_http_client_t *mf_http_client_new(const mf_options_t *opts)
-{
-    mf_http_client_t *c = mf_xcalloc(1, sizeof *c);
-    c->opts = opts;
-    return c;
-}
-
-void mf_http_client_free(mf_http_client_t *c)
-{
-    if (!c)
-        return;
-    if (c->easy)
-        curl_easy_cleanup(c->easy);
-    if (c->share)
-        curl_share_cleanup(c->share);
-    free(c->body);
-    free(c);
-}
-
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
-    mf_http_client_t *c = ud;
+    xfer_t *x = ud;
     size_t len = size * n;
-    if (len > c->opts->http_max_body - c->body_len) {
-        c->too_large = 1;
+    if (len > x->c->opts->http_max_body - x->body_len) {
+        x->too_large = 1;
         return 0; /* curl stops with CURLE_WRITE_ERROR */
     }
-    if (c->body_len + len > c->body_cap) {
-        size_t cap = c->body_cap ? c->body_cap : 4096;
-        while (cap < c->body_len + len)
+    if (x->body_len + len > x->body_cap) {
+        size_t cap = x->body_cap ? x->body_cap : 4096;
+        while (cap < x->body_len + len)
             cap *= 2;
-        c->body = mf_xrealloc(c->body, cap);
-        c->body_cap = cap;
+        x->body = mf_xrealloc(x->body, cap);
+        x->body_cap = cap;
     }
-    memcpy(c->body + c->body_len, data, len);
-    c->body_len += len;
+    memcpy(x->body + x->body_len, data, len);
+    x->body_len += len;
     return len;
 }
 
-/* Makes the handle on the first call, with the settings every call shares. */
-static int ensure_handle(mf_http_client_t *c, char *err, size_t errlen)
+/* A call record with its handle set up with what every call shares. NULL with err when libcurl
+ * cannot start. */
+static xfer_t *xfer_take(mf_http_client_t *c, char *err, size_t errlen)
 {
-    if (c->easy)
-        return 0;
+    xfer_t *x = c->free_xfers;
+    if (x) {
+        c->free_xfers = x->next_free;
+        return x;
+    }
     pthread_once(&global_once, global_init);
     if (global_rc != CURLE_OK) {
         snprintf(err, errlen, "libcurl did not initialise: %s", curl_easy_strerror(global_rc));
-        return -1;
+        return NULL;
     }
-    c->share = curl_share_init();
-    c->easy = curl_easy_init();
-    if (!c->share || !c->easy) {
+    if (!c->share) {
+        c->share = curl_share_init();
+        if (!c->share) {
+            snprintf(err, errlen, "libcurl: out of memory");
+            return NULL;
+        }
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+        if (!c->loop) /* a multi handle keeps the connections of its own calls */
+            curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    }
+    CURL *e = curl_easy_init();
+    if (!e) {
         snprintf(err, errlen, "libcurl: out of memory");
-        return -1;
+        return NULL;
     }
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    CURL *e = c->easy;
+    x = mf_xcalloc(1, sizeof *x);
+    x->c = c;
+    x->easy = e;
+    mf_timer_init(&x->backoff, NULL, x);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_SHARE, c->share);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* threads: time out DNS without SIGALRM */
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_MAXCONNECTS, (long)MAX_CONNECTIONS);
     curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, (long)DNS_TTL_S);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->opts->http_max_body);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "mayfly/" MAYFLY_VERSION);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -282,7 +301,51 @@ static int ensure_handle(mf_http_client_t *c, char *err, size_t errlen)
     /* The file adds to the system's certificates (the CA directory stays in use). */
     if (c->opts->http_ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, c->opts->http_ca_file);
-    return 0;
+    return x;
+}
+
+static void xfer_free(xfer_t *x)
+{
+    curl_easy_cleanup(x->easy);
+    free(x->body);
+    free(x);
+}
+
+static void xfer_give_back(xfer_t *x)
+{
+    if (x->body_cap > KEEP_BUFFER) { /* not a large one for every later call */
+        free(x->body);
+        x->body = NULL;
+        x->body_len = x->body_cap = 0;
+    }
+    x->next_free = x->c->free_xfers;
+    x->c->free_xfers = x;
+}
+
+mf_http_client_t *mf_http_client_new(const mf_options_t *opts, mf_loop_t *loop)
+{
+    mf_http_client_t *c = mf_xcalloc(1, sizeof *c);
+    c->opts = opts;
+    c->loop = loop;
+    return c;
+}
+
+void mf_http_client_free(mf_http_client_t *c)
+{
+    if (!c)
+        return;
+    while (c->free_xfers) {
+        xfer_t *x = c->free_xfers;
+        c->free_xfers = x->next_free;
+        xfer_free(x);
+    }
+    if (c->multi) {
+        curl_multi_cleanup(c->multi);
+        mf_loop_timer_stop(c->loop, &c->timer);
+    }
+    if (c->share)
+        curl_share_cleanup(c->share);
+    free(c);
 }
 
 static int has_header(const char *const *headers, const char *name)
@@ -445,49 +508,6 @@ static void log_attempt(const mf_http_call_t *call, const char *upstream, int at
     mf_log_end(&l);
 }
 
-/* One attempt with the handle set up for the call. Fills res (status or err). */
-static void attempt(mf_http_client_t *c, const mf_http_call_t *call, int64_t timeout_ms,
-                    int cut_by_budget, mf_http_result_t *res)
-{
-    CURL *e = c->easy;
-    struct curl_slist *headers = build_headers(call, timeout_ms);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-    c->body_len = 0;
-    c->too_large = 0;
-    c->errbuf[0] = '\0';
-    CURLcode rc = curl_easy_perform(e);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(headers);
-
-    free(res->headers);
-    res->headers = NULL;
-    res->headers_len = 0;
-    res->status = 0;
-    res->err = MF_HTTP_ERR_NONE;
-    if (rc == CURLE_OK) {
-        long status = 0;
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-        res->status = (int)status;
-        take_headers(e, res);
-        return;
-    }
-    res->err = classify(rc, c->too_large);
-    if (res->err == MF_HTTP_ERR_TIMEOUT)
-        snprintf(res->message, sizeof res->message,
-                 cut_by_budget ? "no response within %lldms, what was left of the request's "
-                                 "MAYFLY_REQUEST_TIMEOUT"
-                               : "no response within %lldms",
-                 (long long)timeout_ms);
-    else if (res->err == MF_HTTP_ERR_TOO_LARGE)
-        snprintf(res->message, sizeof res->message,
-                 "response body larger than MAYFLY_HTTP_MAX_BODY (%zu bytes)",
-                 c->opts->http_max_body);
-    else
-        snprintf(res->message, sizeof res->message, "%s",
-                 c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
-}
-
 static int64_t backoff_ms(int retry)
 {
     int64_t d = BACKOFF_BASE_MS;
@@ -506,21 +526,134 @@ static void sleep_ms(int64_t ms)
         ;
 }
 
-int mf_http_client_request(mf_http_client_t *c, const mf_http_call_t *call, mf_http_result_t *res)
+/* ---- attempts ---- */
+
+/* Readies the next attempt. Returns 1 when one is to be made, 0 when the call ends without it
+ * (the request's budget is spent, or the upstream's breaker is open): res says why, unless an
+ * earlier attempt's outcome stands. */
+static int attempt_begin(xfer_t *x)
+{
+    const mf_http_call_t *call = &x->call;
+    mf_http_result_t *res = x->res;
+    int64_t start = mf_now_ns(), timeout_ms = call->timeout_ms;
+    int cut = 0;
+    if (call->deadline_ns) {
+        int64_t left_ms = (call->deadline_ns - start) / 1000000;
+        if (left_ms < timeout_ms) {
+            timeout_ms = left_ms;
+            cut = 1;
+        }
+    }
+    if (timeout_ms < MIN_ATTEMPT_MS) {
+        if (x->n > 0)
+            return 0;
+        res->err = MF_HTTP_ERR_TIMEOUT;
+        snprintf(res->message, sizeof res->message,
+                 "the request's MAYFLY_REQUEST_TIMEOUT is used up: no attempt made");
+        atomic_fetch_add_explicit(&x->u->errors[res->err], 1, memory_order_relaxed);
+        return 0;
+    }
+    if (x->u->breaker && !mf_breaker_allow(x->u->breaker, start)) {
+        if (x->n > 0)
+            return 0;
+        res->err = MF_HTTP_ERR_CIRCUIT_OPEN;
+        snprintf(res->message, sizeof res->message,
+                 "circuit breaker for %s is open after repeated failures", x->upstream);
+        atomic_fetch_add_explicit(&x->u->errors[res->err], 1, memory_order_relaxed);
+        return 0;
+    }
+    x->attempt_start = start;
+    x->headers = build_headers(call, timeout_ms);
+    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+    curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    x->body_len = 0;
+    x->too_large = 0;
+    x->errbuf[0] = '\0';
+    x->n++;
+    res->attempts = x->n;
+    /* What a timeout will be reported as, should it come. */
+    snprintf(res->message, sizeof res->message,
+             cut ? "no response within %lldms, what was left of the request's "
+                   "MAYFLY_REQUEST_TIMEOUT"
+                 : "no response within %lldms",
+             (long long)timeout_ms);
+    return 1;
+}
+
+/* The attempt ended with rc. Returns the milliseconds to wait before the next attempt, or -1
+ * when the call ends with this outcome. */
+static int64_t attempt_end(xfer_t *x, CURLcode rc)
+{
+    const mf_http_call_t *call = &x->call;
+    mf_http_result_t *res = x->res;
+    CURL *e = x->easy;
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(x->headers);
+    x->headers = NULL;
+
+    free(res->headers);
+    res->headers = NULL;
+    res->headers_len = 0;
+    res->status = 0;
+    res->err = MF_HTTP_ERR_NONE;
+    if (rc == CURLE_OK) {
+        long status = 0;
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+        res->status = (int)status;
+        take_headers(e, res);
+    } else {
+        res->err = classify(rc, x->too_large);
+        if (res->err == MF_HTTP_ERR_TOO_LARGE)
+            snprintf(res->message, sizeof res->message,
+                     "response body larger than MAYFLY_HTTP_MAX_BODY (%zu bytes)",
+                     x->c->opts->http_max_body);
+        else if (res->err != MF_HTTP_ERR_TIMEOUT)
+            snprintf(res->message, sizeof res->message, "%s",
+                     x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+    }
+    int64_t took = mf_now_ns() - x->attempt_start;
+    int transient = is_transient(res->err, res->status);
+    if (x->u->breaker) {
+        if (transient)
+            mf_breaker_failure(x->u->breaker, mf_now_ns());
+        else
+            mf_breaker_success(x->u->breaker);
+    }
+    count(x->u, res->status, res->err, took);
+    int64_t wait = -1;
+    if (transient && x->n <= call->retries) {
+        wait = backoff_ms(x->n - 1);
+        if (call->deadline_ns &&
+            mf_now_ns() + (wait + MIN_ATTEMPT_MS) * 1000000 > call->deadline_ns)
+            wait = -1; /* no time left for another attempt */
+    }
+    log_attempt(call, x->upstream, x->n, res, took, wait);
+    return wait;
+}
+
+/* Sets x up for call. Returns 0, or -1 with res->err set. */
+static int call_begin(mf_http_client_t *c, xfer_t **out, const mf_http_call_t *call,
+                      mf_http_result_t *res)
 {
     char upstream[128];
     memset(res, 0, sizeof *res);
+    *out = NULL;
     if (mf_http_client_check_url(call->url, upstream, sizeof upstream, res->message,
                                  sizeof res->message)) {
         res->err = MF_HTTP_ERR_PROTOCOL;
         return -1;
     }
-    if (ensure_handle(c, res->message, sizeof res->message)) {
+    xfer_t *x = xfer_take(c, res->message, sizeof res->message);
+    if (!x) {
         res->err = MF_HTTP_ERR_IO;
         return -1;
     }
-    upstream_t *u = get_upstream(upstream, c->opts);
-    CURL *e = c->easy;
+    x->call = *call;
+    x->res = res;
+    x->n = 0;
+    snprintf(x->upstream, sizeof x->upstream, "%s", upstream);
+    x->u = get_upstream(upstream, c->opts);
+    CURL *e = x->easy;
     curl_easy_setopt(e, CURLOPT_URL, call->url);
     set_method(e, call);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, call->max_redirects > 0 ? 1L : 0L);
@@ -528,71 +661,186 @@ int mf_http_client_request(mf_http_client_t *c, const mf_http_call_t *call, mf_h
     /* Never from https down to http. */
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
                      strncmp(call->url, "https:", 6) ? "http,https" : "https");
+    *out = x;
+    return 0;
+}
 
-    for (int n = 0;; n++) {
-        int64_t start = mf_now_ns(), timeout_ms = call->timeout_ms;
-        int cut = 0;
-        if (call->deadline_ns) {
-            int64_t left_ms = (call->deadline_ns - start) / 1000000;
-            if (left_ms < timeout_ms) {
-                timeout_ms = left_ms;
-                cut = 1;
-            }
-        }
-        if (timeout_ms < MIN_ATTEMPT_MS) {
-            if (n > 0)
-                break; /* the last attempt's outcome stands */
-            res->err = MF_HTTP_ERR_TIMEOUT;
-            snprintf(res->message, sizeof res->message,
-                     "the request's MAYFLY_REQUEST_TIMEOUT is used up: no attempt made");
-            atomic_fetch_add_explicit(&u->errors[res->err], 1, memory_order_relaxed);
-            break;
-        }
-        if (u->breaker && !mf_breaker_allow(u->breaker, start)) {
-            if (n > 0)
-                break;
-            res->err = MF_HTTP_ERR_CIRCUIT_OPEN;
-            snprintf(res->message, sizeof res->message,
-                     "circuit breaker for %s is open after repeated failures", upstream);
-            atomic_fetch_add_explicit(&u->errors[res->err], 1, memory_order_relaxed);
-            break;
-        }
-        attempt(c, call, timeout_ms, cut, res);
-        res->attempts = n + 1;
-        int64_t took = mf_now_ns() - start;
-        int transient = is_transient(res->err, res->status);
-        if (u->breaker) {
-            if (transient)
-                mf_breaker_failure(u->breaker, mf_now_ns());
-            else
-                mf_breaker_success(u->breaker);
-        }
-        count(u, res->status, res->err, took);
-        int64_t wait = -1;
-        if (transient && n < call->retries) {
-            wait = backoff_ms(n);
-            if (call->deadline_ns &&
-                mf_now_ns() + (wait + MIN_ATTEMPT_MS) * 1000000 > call->deadline_ns)
-                wait = -1; /* no time left for another attempt */
-        }
-        log_attempt(call, upstream, n + 1, res, took, wait);
+/* The call ended: the body becomes the result's. Returns 0, or -1 with res->err set. */
+static int call_end(xfer_t *x)
+{
+    mf_http_result_t *res = x->res;
+    int rc = res->err ? -1 : 0;
+    if (!rc) {
+        res->body = x->body;
+        res->body_len = x->body_len;
+        x->body = NULL;
+        x->body_len = x->body_cap = 0;
+    }
+    xfer_give_back(x);
+    return rc;
+}
+
+int mf_http_client_request(mf_http_client_t *c, const mf_http_call_t *call, mf_http_result_t *res)
+{
+    xfer_t *x;
+    if (call_begin(c, &x, call, res))
+        return -1;
+    while (attempt_begin(x)) {
+        int64_t wait = attempt_end(x, curl_easy_perform(x->easy));
         if (wait < 0)
             break;
         sleep_ms(wait);
     }
-    if (res->err) {
-        if (c->body_cap > KEEP_BUFFER) { /* not a large one for every later call */
-            free(c->body);
-            c->body = NULL;
-            c->body_len = c->body_cap = 0;
+    return call_end(x);
+}
+
+/* ---- calls that wait on a loop: libcurl's multi interface on the worker's epoll ---- */
+
+static void check_done(mf_http_client_t *c);
+
+/* A socket libcurl asked the loop to watch. */
+typedef struct {
+    mf_http_client_t *c;
+    curl_socket_t fd;
+    mf_watcher_t *watch;
+} sock_t;
+
+static void on_socket_ready(void *ud, uint32_t events)
+{
+    sock_t *s = ud;
+    mf_http_client_t *c = s->c;
+    int running, mask = (events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                        (events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                        (events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+    curl_multi_socket_action(c->multi, s->fd, mask, &running);
+    check_done(c);
+}
+
+static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    mf_http_client_t *c = userp;
+    sock_t *s = socketp;
+    (void)e;
+    if (what == CURL_POLL_REMOVE) {
+        if (s) {
+            mf_loop_watch_free(s->watch);
+            curl_multi_assign(c->multi, fd, NULL);
+            free(s);
         }
-        return -1;
+        return 0;
     }
-    /* The body buffer becomes the result's; the client starts a new one next time. */
-    res->body = c->body;
-    res->body_len = c->body_len;
-    c->body = NULL;
-    c->body_len = c->body_cap = 0;
+    if (!s) {
+        s = mf_xcalloc(1, sizeof *s);
+        s->c = c;
+        s->fd = fd;
+        s->watch = mf_loop_watch_new(c->loop, fd, on_socket_ready, s);
+        curl_multi_assign(c->multi, fd, s);
+    }
+    uint32_t ev = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+    mf_loop_watch_set(s->watch, ev);
+    return 0;
+}
+
+static void on_curl_timer_due(void *ud)
+{
+    mf_http_client_t *c = ud;
+    int running;
+    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(c);
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    mf_http_client_t *c = userp;
+    (void)multi;
+    if (timeout_ms < 0)
+        mf_loop_timer_stop(c->loop, &c->timer);
+    else
+        mf_loop_timer_start(c->loop, &c->timer, mf_now_ns() + (int64_t)timeout_ms * 1000000);
+    return 0;
+}
+
+static void attempt_start_async(xfer_t *x);
+
+static void call_end_async(xfer_t *x)
+{
+    void (*done)(void *, int) = x->done;
+    void *ud = x->ud;
+    done(ud, call_end(x));
+}
+
+static void on_backoff_over(void *ud)
+{
+    xfer_t *x = ud;
+    if (attempt_begin(x))
+        attempt_start_async(x);
+    else
+        call_end_async(x);
+}
+
+static void attempt_start_async(xfer_t *x)
+{
+    mf_http_client_t *c = x->c;
+    if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
+        attempt_end(x, CURLE_OUT_OF_MEMORY);
+        call_end_async(x);
+    }
+}
+
+static void check_done(mf_http_client_t *c)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(c->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        CURL *e = m->easy_handle;
+        CURLcode rc = m->data.result;
+        xfer_t *x;
+        curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
+        curl_multi_remove_handle(c->multi, e);
+        int64_t wait = attempt_end(x, rc);
+        if (wait < 0) {
+            call_end_async(x);
+        } else {
+            x->backoff.fn = on_backoff_over;
+            mf_loop_timer_start(c->loop, &x->backoff, mf_now_ns() + wait * 1000000);
+        }
+    }
+}
+
+int mf_http_client_start(mf_http_client_t *c, const mf_http_call_t *call, mf_http_result_t *res,
+                         void (*done)(void *ud, int rc), void *ud, int *rc)
+{
+    xfer_t *x;
+    if (!c->multi) {
+        c->multi = curl_multi_init();
+        if (!c->multi) {
+            memset(res, 0, sizeof *res);
+            res->err = MF_HTTP_ERR_IO;
+            snprintf(res->message, sizeof res->message, "libcurl: out of memory");
+            *rc = -1;
+            return 1;
+        }
+        mf_timer_init(&c->timer, on_curl_timer_due, c);
+        curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+        curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+        curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+        curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+        curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)MAX_LOOP_CONNECTIONS);
+        curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)MAX_LOOP_CONNECTIONS);
+    }
+    if (call_begin(c, &x, call, res)) {
+        *rc = -1;
+        return 1;
+    }
+    if (!attempt_begin(x)) {
+        *rc = call_end(x);
+        return 1;
+    }
+    x->done = done;
+    x->ud = ud;
+    attempt_start_async(x);
     return 0;
 }
 

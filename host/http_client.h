@@ -1,13 +1,14 @@
 /* Outbound HTTP calls (libcurl): one client per worker with its own pooled keep-alive
  * connections and DNS cache; deadlines, retries with backoff, and a circuit breaker and counters
- * per upstream host:port shared by the whole process. A call blocks its worker: the timeout is
- * what bounds it. */
+ * per upstream host:port shared by the whole process. A handler's call waits on its worker's loop
+ * and suspends only its run. */
 #ifndef MF_HTTP_CLIENT_H
 #define MF_HTTP_CLIENT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "loop.h"
 #include "options.h"
 
 /* Why a call got no response. The names are what scripts see. */
@@ -42,9 +43,10 @@ const char *mf_http_class_name(int cls); /* "1xx" .. "5xx", "error" */
 
 typedef struct mf_http_client mf_http_client_t;
 
-/* A client for one worker (one thread at a time). Never fails: libcurl handles are made on the
- * first call. */
-mf_http_client_t *mf_http_client_new(const mf_options_t *opts);
+/* A client for one thread. With a loop its calls may wait on it (mf_http_client_start); without,
+ * they block (mf_http_client_request). Never fails: libcurl handles are made on the first
+ * call. */
+mf_http_client_t *mf_http_client_new(const mf_options_t *opts, mf_loop_t *loop);
 void mf_http_client_free(mf_http_client_t *c);
 
 typedef struct {
@@ -82,6 +84,11 @@ int mf_http_client_check_url(const char *url, char *upstream, size_t upstream_le
 /* Makes the call, with retries and the upstream's breaker. Fills *res (always: free it with
  * mf_http_result_free). Returns 0 with a response (any status), or -1 with res->err set. */
 int mf_http_client_request(mf_http_client_t *c, const mf_http_call_t *call, mf_http_result_t *res);
+/* The same call on a client with a loop: returns 0 when it is under way (done(ud, rc) is called
+ * from a later turn of the loop, rc as mf_http_client_request returns), or 1 when it ended at
+ * once with *rc set. What call points to must stay valid until then. */
+int mf_http_client_start(mf_http_client_t *c, const mf_http_call_t *call, mf_http_result_t *res,
+                         void (*done)(void *ud, int rc), void *ud, int *rc);
 void mf_http_result_free(mf_http_result_t *res);
 
 /* ---- counters, for /metrics ---- */

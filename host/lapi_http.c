@@ -8,6 +8,7 @@
 
 #include <lauxlib.h>
 
+#include "alloc.h"
 #include "clock.h"
 #include "http_client.h"
 #include "lapi.h"
@@ -226,8 +227,82 @@ static void push_headers(lua_State *L, const char *p, size_t len)
     }
 }
 
-/* request(method, url, headers, body, timeout, retries, redirects, budget_header): returns
- * status, headers, body, attempts; or nil, error kind, message. Misuse raises. */
+/* Pushes a call's outcome: status, headers, body, attempts; or nil, error kind, message. Frees
+ * what res holds. */
+static int push_results(lua_State *L, mf_http_result_t *res, int rc) /* may raise */
+{
+    if (rc) {
+        lua_pushnil(L);
+        lua_pushstring(L, mf_http_err_name(res->err));
+        lua_pushstring(L, res->message);
+        mf_http_result_free(res);
+        return 3;
+    }
+    lua_pushinteger(L, res->status);
+    push_headers(L, res->headers, res->headers_len);
+    lua_pushlstring(L, res->body ? res->body : "", res->body_len);
+    lua_pushinteger(L, res->attempts);
+    mf_http_result_free(res);
+    return 4;
+}
+
+/* A handler's call waiting on its worker's loop. */
+typedef struct {
+    mf_vm_run_t *run;
+    mf_http_result_t *res; /* a userdata on the waiting C function's stack */
+    int rc;
+} waiter_t;
+
+static int push_waited(lua_State *L)
+{
+    waiter_t *wt = lua_touserdata(L, 1);
+    lua_pop(L, 1);
+    return push_results(L, wt->res, wt->rc);
+}
+
+/* The results are made on the main thread, where running out of memory raises safely, and
+ * handed to the run. */
+static void on_call_done(void *ud, int rc)
+{
+    waiter_t *wt = ud;
+    lua_State *co = mf_vm_run_thread(wt->run);
+    lua_State *L = mf_vm_state(mf_vm_of(co));
+    int base = lua_gettop(L);
+    wt->rc = rc;
+    lua_pushcfunction(L, push_waited);
+    lua_pushlightuserdata(L, wt);
+    if (lua_pcall(L, 1, LUA_MULTRET, 0)) {
+        mf_http_result_free(wt->res);
+        lua_pushnil(L);
+        lua_pushliteral(L, "io");
+        lua_pushvalue(L, -3);
+        lua_remove(L, -4);
+    }
+    int n = lua_gettop(L) - base;
+    lua_xmove(L, co, n);
+    mf_vm_wake(wt->run, n);
+    free(wt);
+}
+
+static void free_loop_client(void *c)
+{
+    mf_http_client_free(c);
+}
+
+/* The worker's client, its calls waiting on the loop. */
+static mf_http_client_t *loop_client(mf_loop_t *loop, const mf_options_t *o)
+{
+    mf_http_client_t *c = mf_loop_service(loop, MF_LOOP_HTTP);
+    if (!c) {
+        c = mf_http_client_new(o, loop);
+        mf_loop_set_service(loop, MF_LOOP_HTTP, c, free_loop_client);
+    }
+    return c;
+}
+
+/* request(method, url, headers, body, timeout, retries, redirects, budget_header, may_wait):
+ * returns status, headers, body, attempts; or nil, error kind, message. Misuse raises. A call
+ * from a handler that can yield (may_wait) suspends its run meanwhile. */
 static int l_http_request(lua_State *L) /* may raise */
 {
     mf_vm_t *vm = mf_vm_of(L);
@@ -298,26 +373,27 @@ static int l_http_request(lua_State *L) /* may raise */
     lua_setfield(L, -2, "__gc");
     lua_setmetatable(L, -2);
 
-    if (mf_http_client_request(get_client(L), &call, res)) {
-        lua_pushnil(L);
-        lua_pushstring(L, mf_http_err_name(res->err));
-        lua_pushstring(L, res->message);
-        mf_http_result_free(res);
-        return 3;
+    mf_vm_run_t *run = lua_toboolean(L, 9) ? mf_vm_run_of(L) : NULL;
+    int rc;
+    if (run) {
+        waiter_t *wt = mf_xmalloc(sizeof *wt);
+        wt->run = run;
+        wt->res = res;
+        if (mf_http_client_start(loop_client(mf_vm_loop(vm), o), &call, res, on_call_done, wt,
+                                 &rc) == 0)
+            return mf_vm_wait(L, run);
+        free(wt);
+    } else {
+        rc = mf_http_client_request(get_client(L), &call, res);
     }
-    lua_pushinteger(L, res->status);
-    push_headers(L, res->headers, res->headers_len);
-    lua_pushlstring(L, res->body ? res->body : "", res->body_len);
-    lua_pushinteger(L, res->attempts);
-    mf_http_result_free(res);
-    return 4;
+    return push_results(L, res, rc);
 }
 
 int luaopen_mayfly_http(lua_State *L)
 {
     lua_pushlightuserdata(L, &client_key);
     client_box_t *b = lua_newuserdata(L, sizeof *b);
-    b->client = mf_http_client_new(mf_vm_options(mf_vm_of(L)));
+    b->client = mf_http_client_new(mf_vm_options(mf_vm_of(L)), NULL);
     lua_createtable(L, 0, 1);
     lua_pushcfunction(L, client_gc);
     lua_setfield(L, -2, "__gc");

@@ -89,7 +89,7 @@ TEST(breaker_and_counters)
                       .http_max_body = 1024,
                       .http_breaker_threshold = 2,
                       .http_breaker_cooldown_ms = 60000};
-    mf_http_client_t *c = mf_http_client_new(&o);
+    mf_http_client_t *c = mf_http_client_new(&o, NULL);
     mf_http_result_t res;
     char url[64], name[64];
     ASSERT_TRUE(refusing_upstream(url, name));
@@ -122,7 +122,7 @@ TEST(retries_and_deadline)
                       .http_max_body = 1024,
                       .http_breaker_threshold = 100,
                       .http_breaker_cooldown_ms = 1000};
-    mf_http_client_t *c = mf_http_client_new(&o);
+    mf_http_client_t *c = mf_http_client_new(&o, NULL);
     mf_http_result_t res;
     char url[64], name[64];
     ASSERT_TRUE(refusing_upstream(url, name));
