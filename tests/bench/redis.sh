@@ -5,13 +5,12 @@
 #   bash tests/bench/redis.sh [--quick] [--keep]
 #
 # Servers (each answers GET /incr with the counter after one INCR on a redis-server of the run):
-#   mayfly-redis   tests/bench/redis_scripts/incr.lua (redis.call through the connection pool),
-#                  as many workers as nginx has processes
-#   mayfly-redis-many  the same with MANY_WORKERS (default 8) workers on the same CPUs: a
-#                  mayfly worker waits for Redis's reply (blocking hiredis), while nginx serves
-#                  other connections meanwhile (cosockets); more workers than cores is how
-#                  mayfly overlaps those waits. The connection pool still bounds Redis
-#                  connections (MAYFLY_REDIS_POOL_SIZE, default 8).
+#   mayfly-redis   tests/bench/redis_scripts/incr.lua (redis.call on each worker's own
+#                  pipelined connection, the request suspended meanwhile), as many workers as
+#                  nginx has processes
+#   mayfly-redis-many  the same with MANY_WORKERS (default 8) workers on the same CPUs (and a
+#                  pool of MANY_WORKERS + 1 so each has its own connection): what more workers
+#                  than cores costs or brings
 #   nginx-redis    nginx + lua-nginx-module, a RESP exchange over a keepalive cosocket
 #                  (tests/bench/nginx_redis.conf.in)
 # Ceiling: redis-benchmark -t incr -c 50 against the same redis-server: the most INCRs per
@@ -89,6 +88,7 @@ ensure_built() {
 
 start_mayfly_redis() {
     MAYFLY_LISTEN=127.0.0.1:$1 MAYFLY_WORKERS=$WORKERS MAYFLY_ACCESS_LOG=off MAYFLY_DRAIN_DELAY=0 \
+        MAYFLY_REDIS_POOL_SIZE=$((WORKERS + 1 > 8 ? WORKERS + 1 : 8)) \
         MAYFLY_REDIS_URL=redis://127.0.0.1:$REDIS_PORT MAYFLY_SCRIPTS=$BENCH_DIR/redis_scripts \
         "${PIN_SERVER[@]}" "$MAYFLY_BIN" serve >>"$SERVER_LOG" 2>&1 &
     PIDS+=($!)

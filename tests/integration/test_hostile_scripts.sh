@@ -18,7 +18,11 @@ check "memory bomb logged as passing the cap" log_has 'MAYFLY_MAX_LUA_MEMORY'
 expect "a memory refusal swallowed by pcall and retried: the request fails" GET /swallowed-bomb 500 '"request_id"'
 expect "and the next one is served" GET /ok 200 ok
 expect "deep recursion: 500" GET /recursion 500 '"request_id"'
-expect "coroutine recursion: 500" GET /coroutine-recursion 500
+# Nested coroutines until the memory cap: a 500, or a 504 when the build is slow enough (the
+# sanitizers) to reach the request timeout first.
+http GET /coroutine-recursion
+check "coroutine recursion: 500 or 504 with the request id" \
+  bash -c '[[ "$1" = 500 || "$1" = 504 ]] && grep -q request_id <<<"$2"' _ "$STATUS" "$BODY"
 expect "endless loop: 504" GET /loop 504 'timed out'
 expect "endless loop inside pcall: 504" GET /loop-in-pcall 504 'timed out'
 expect "status out of range: 500" GET /bad-status 500
