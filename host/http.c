@@ -126,18 +126,7 @@ static void request_release(mf_worker_t *w, mf_request_t *r)
 
 static void access_log(mf_request_t *r, int64_t duration_ns)
 {
-    mf_jsonbuf_t l;
-    mf_log_begin_request(&l, MF_LOG_INFO, "request", 7, r);
-    mf_jsonbuf_cstr(&l, "method", r->method ? r->method : "");
-    mf_jsonbuf_str(&l, "path", r->target, r->path_len);
-    if (r->route)
-        mf_jsonbuf_cstr(&l, "route", r->route);
-    mf_jsonbuf_int(&l, "status", r->status);
-    char ms[32];
-    long long us = duration_ns / 1000; /* integers: cheaper than formatting a double */
-    int n = snprintf(ms, sizeof ms, "%lld.%03lld", us / 1000, us % 1000);
-    mf_jsonbuf_raw(&l, "duration_ms", ms, (size_t)n);
-    mf_log_end_buffered(&l);
+    mf_log_access(r, duration_ns);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

@@ -6,10 +6,8 @@
 
 #include "alloc.h"
 
-static void reserve(mf_jsonbuf_t *j, size_t n)
+void mf_jsonbuf_grow(mf_jsonbuf_t *j, size_t n)
 {
-    if (j->len + n <= j->cap)
-        return;
     size_t cap = j->cap * 2;
     while (cap < j->len + n)
         cap *= 2;
@@ -22,11 +20,10 @@ static void reserve(mf_jsonbuf_t *j, size_t n)
     j->cap = cap;
 }
 
-void mf_jsonbuf_append(mf_jsonbuf_t *j, const char *s, size_t n)
+static void reserve(mf_jsonbuf_t *j, size_t n)
 {
-    reserve(j, n);
-    memcpy(j->buf + j->len, s, n);
-    j->len += n;
+    if (j->len + n > j->cap)
+        mf_jsonbuf_grow(j, n);
 }
 
 void mf_jsonbuf_open(mf_jsonbuf_t *j)
@@ -65,17 +62,36 @@ size_t mf_utf8_seq(const unsigned char *s, size_t avail)
     return n;
 }
 
+/* 1 for the bytes a JSON string holds as they are: printable ASCII but '"' and '\\'. A table:
+ * every byte of every string of every log line goes through this test. */
+static const unsigned char plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20: '"' */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x30 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50: '\\' */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70: DEL */
+    /* 0x80-0xff: UTF-8, checked sequence by sequence */
+};
+
 void mf_jsonbuf_escape(mf_jsonbuf_t *j, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    reserve(j, len + 2);
     while (p < end) {
-        const unsigned char *run = p;
-        while (p < end && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
-            p++;
-        if (p > run)
-            mf_jsonbuf_append(j, (const char *)run, (size_t)(p - run));
+        /* Plain bytes copied one by one into room for all that is left (mostly all of it):
+         * cheaper than finding the run's end first and copying it with a call. */
+        reserve(j, (size_t)(end - p));
+        char *o = j->buf + j->len;
+        size_t n = 0, left = (size_t)(end - p);
+        while (n < left && plain[p[n]]) {
+            o[n] = (char)p[n];
+            n++;
+        }
+        j->len += n;
+        p += n;
         if (p >= end)
             break;
         unsigned c = *p;
@@ -93,10 +109,10 @@ void mf_jsonbuf_escape(mf_jsonbuf_t *j, const char *s, size_t len)
             }
             p++;
         } else {
-            size_t n = mf_utf8_seq(p, (size_t)(end - p));
-            if (n) {
-                mf_jsonbuf_append(j, (const char *)p, n);
-                p += n;
+            size_t seq = mf_utf8_seq(p, (size_t)(end - p));
+            if (seq) {
+                mf_jsonbuf_append(j, (const char *)p, seq);
+                p += seq;
             } else {
                 mf_jsonbuf_append(j, "\\ufffd", 6);
                 p++;
@@ -127,11 +143,43 @@ void mf_jsonbuf_cstr(mf_jsonbuf_t *j, const char *k, const char *s)
     mf_jsonbuf_str(j, k, s, strlen(s));
 }
 
+/* The decimal digits of v, written backwards so that they end at end; returns the first. */
+static char *digits(char *end, uint64_t v)
+{
+    do
+        *--end = (char)('0' + v % 10);
+    while (v /= 10);
+    return end;
+}
+
+/* Numbers without printf: a log line has a few, and printf's parsing costs more than they. */
+void mf_jsonbuf_append_int(mf_jsonbuf_t *j, int64_t v)
+{
+    char b[24], *end = b + sizeof b;
+    char *p = digits(end, v < 0 ? -(uint64_t)v : (uint64_t)v);
+    if (v < 0)
+        *--p = '-';
+    mf_jsonbuf_append(j, p, (size_t)(end - p));
+}
+
+void mf_jsonbuf_append_milli(mf_jsonbuf_t *j, int64_t v)
+{
+    uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+    char b[28], *end = b + sizeof b;
+    end[-1] = (char)('0' + u % 10);
+    end[-2] = (char)('0' + u / 10 % 10);
+    end[-3] = (char)('0' + u / 100 % 10);
+    end[-4] = '.';
+    char *p = digits(end - 4, u / 1000);
+    if (v < 0)
+        *--p = '-';
+    mf_jsonbuf_append(j, p, (size_t)(end - p));
+}
+
 void mf_jsonbuf_int(mf_jsonbuf_t *j, const char *k, int64_t v)
 {
-    char b[32];
     key(j, k);
-    mf_jsonbuf_append(j, b, (size_t)snprintf(b, sizeof b, "%lld", (long long)v));
+    mf_jsonbuf_append_int(j, v);
 }
 
 void mf_jsonbuf_num(mf_jsonbuf_t *j, const char *k, double v)

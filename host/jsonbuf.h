@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct {
     char *buf;
@@ -13,6 +14,22 @@ typedef struct {
     int fields;
     char inline_buf[1024];
 } mf_jsonbuf_t;
+
+/* Makes room for n more bytes (the slow path of mf_jsonbuf_append). */
+void mf_jsonbuf_grow(mf_jsonbuf_t *j, size_t n);
+
+/* Appends raw bytes (no escaping, no separator). Inline: the host's lines are mostly literal
+ * pieces of a few bytes, which the compiler then copies without a call. */
+static inline void mf_jsonbuf_append(mf_jsonbuf_t *j, const char *s, size_t n)
+{
+    if (j->len + n > j->cap)
+        mf_jsonbuf_grow(j, n);
+    memcpy(j->buf + j->len, s, n);
+    j->len += n;
+}
+
+/* Appends a string literal. */
+#define mf_jsonbuf_lit(j, literal) mf_jsonbuf_append((j), "" literal, sizeof(literal) - 1)
 
 void mf_jsonbuf_open(mf_jsonbuf_t *j);
 void mf_jsonbuf_str(mf_jsonbuf_t *j, const char *key, const char *s, size_t len);
@@ -25,10 +42,12 @@ void mf_jsonbuf_raw(mf_jsonbuf_t *j, const char *key, const char *json, size_t l
 /* A nested object under key: fields written until mf_jsonbuf_end go into it. */
 void mf_jsonbuf_begin(mf_jsonbuf_t *j, const char *key);
 void mf_jsonbuf_end(mf_jsonbuf_t *j);
-/* Appends raw bytes (no escaping, no separator). */
-void mf_jsonbuf_append(mf_jsonbuf_t *j, const char *s, size_t n);
 /* Appends s as the inside of a JSON string. */
 void mf_jsonbuf_escape(mf_jsonbuf_t *j, const char *s, size_t len);
+/* Appends a number as a JSON value: v; v / 1000 with exactly three decimals ("12.345" for 12345,
+ * "-0.007" for -7). */
+void mf_jsonbuf_append_int(mf_jsonbuf_t *j, int64_t v);
+void mf_jsonbuf_append_milli(mf_jsonbuf_t *j, int64_t v);
 /* Closes the object and returns it as a malloc'd NUL-terminated string the caller frees
  * (*len gets its length when not NULL); j is finished. */
 char *mf_jsonbuf_close(mf_jsonbuf_t *j, size_t *len);

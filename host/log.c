@@ -15,13 +15,15 @@
 static int min_level = MF_LOG_INFO;
 static int access_on = 1;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
-static const char *level_names[] = {"debug", "info", "warn", "error"};
 
 #define MAX_STATIC_FIELDS 16
 static struct {
     char *key, *value;
 } static_fields[MAX_STATIC_FIELDS];
 static int nstatic;
+/* The static fields as they are written on every line (",\"key\":\"value\"..."): escaped once. */
+static char *static_json;
+static size_t static_json_len;
 
 void mf_log_setup(int level, int access_log)
 {
@@ -57,6 +59,15 @@ static void add_static(const char *key, size_t klen, const char *value, size_t v
     static_fields[nstatic].key = mf_xstrndup(key, klen);
     static_fields[nstatic].value = mf_xstrndup(value, vlen);
     nstatic++;
+    mf_jsonbuf_t j;
+    mf_jsonbuf_open(&j);
+    for (int i = 0; i < nstatic; i++)
+        mf_jsonbuf_cstr(&j, static_fields[i].key, static_fields[i].value);
+    free(static_json);
+    static_json = mf_jsonbuf_close(&j, &static_json_len);
+    /* Without the object's braces, after the fields before them. */
+    static_json[0] = ',';
+    static_json_len--;
 }
 
 /* The fields of the host's own lines (access log, errors): a static field of one of these names
@@ -143,39 +154,93 @@ static const char *stamp(void)
     return buf;
 }
 
-static void begin(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
-                  const char *request_id, const mf_trace_t *trace)
+/* ts, level and msg, the fields every line starts with, up to msg's value: the caller writes it
+ * and the closing quote. */
+static void begin(mf_jsonbuf_t *l, int level)
 {
+    static const char *const levels[] = {"debug", "info", "warn", "error"};
+    level = level < 0 ? 0 : level > 3 ? 3 : level;
     mf_jsonbuf_open(l);
-    mf_jsonbuf_append(l, "\"ts\":\"", 6);
+    mf_jsonbuf_lit(l, "\"ts\":\"");
     mf_jsonbuf_append(l, stamp(), 24);
-    mf_jsonbuf_append(l, "\"", 1);
+    mf_jsonbuf_lit(l, "\",\"level\":\"");
+    mf_jsonbuf_append(l, levels[level], strlen(levels[level]));
+    mf_jsonbuf_lit(l, "\",\"msg\":\"");
     l->fields = 1;
-    mf_jsonbuf_cstr(l, "level", level_names[level < 0 ? 0 : level > 3 ? 3 : level]);
-    mf_jsonbuf_str(l, "msg", msg, msglen);
-    if (request_id)
-        mf_jsonbuf_cstr(l, "request_id", request_id);
-    if (trace) {
-        mf_jsonbuf_str(l, "trace_id", trace->trace_id, 32);
-        mf_jsonbuf_str(l, "span_id", trace->span_id, 16);
-    }
-    for (int i = 0; i < nstatic; i++)
-        mf_jsonbuf_cstr(l, static_fields[i].key, static_fields[i].value);
+}
+
+static void begin_msg(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen)
+{
+    begin(l, level);
+    mf_jsonbuf_escape(l, msg, msglen);
+    mf_jsonbuf_lit(l, "\"");
+}
+
+/* request_id, trace_id and span_id of r. No escaping needed, so none done: a request id is
+ * [A-Za-z0-9._:-] (given) or hex (made), trace and span ids are hex. */
+static void add_request_ids(mf_jsonbuf_t *l, mf_request_t *r)
+{
+    const char *id = mf_request_id(r);
+    const mf_trace_t *trace = mf_request_trace(r);
+    mf_jsonbuf_lit(l, ",\"request_id\":\"");
+    mf_jsonbuf_append(l, id, strlen(id));
+    mf_jsonbuf_lit(l, "\",\"trace_id\":\"");
+    mf_jsonbuf_append(l, trace->trace_id, 32);
+    mf_jsonbuf_lit(l, "\",\"span_id\":\"");
+    mf_jsonbuf_append(l, trace->span_id, 16);
+    mf_jsonbuf_lit(l, "\"");
+}
+
+/* The static fields, after the host's own. */
+static void add_static_fields(mf_jsonbuf_t *l)
+{
+    if (static_json)
+        mf_jsonbuf_append(l, static_json, static_json_len);
 }
 
 void mf_log_begin(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
                   const char *request_id)
 {
-    begin(l, level, msg, msglen, request_id, NULL);
+    begin_msg(l, level, msg, msglen);
+    if (request_id)
+        mf_jsonbuf_cstr(l, "request_id", request_id);
+    add_static_fields(l);
 }
 
 void mf_log_begin_request(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
                           mf_request_t *r)
 {
+    begin_msg(l, level, msg, msglen);
     if (r)
-        begin(l, level, msg, msglen, mf_request_id(r), mf_request_trace(r));
-    else
-        begin(l, level, msg, msglen, NULL, NULL);
+        add_request_ids(l, r);
+    add_static_fields(l);
+}
+
+void mf_log_access(mf_request_t *r, int64_t duration_ns)
+{
+    mf_jsonbuf_t l;
+    const char *method = r->method ? r->method : "";
+    /* Written piece by piece, one line per request: the keys are literals, so only the values
+     * a client or a script chose go through escaping. */
+    begin(&l, MF_LOG_INFO);
+    mf_jsonbuf_lit(&l, "request\"");
+    add_request_ids(&l, r);
+    add_static_fields(&l);
+    mf_jsonbuf_lit(&l, ",\"method\":\"");
+    mf_jsonbuf_escape(&l, method, strlen(method));
+    mf_jsonbuf_lit(&l, "\",\"path\":\"");
+    mf_jsonbuf_escape(&l, r->target, r->path_len);
+    mf_jsonbuf_lit(&l, "\"");
+    if (r->route) {
+        mf_jsonbuf_lit(&l, ",\"route\":\"");
+        mf_jsonbuf_escape(&l, r->route, strlen(r->route));
+        mf_jsonbuf_lit(&l, "\"");
+    }
+    mf_jsonbuf_lit(&l, ",\"status\":");
+    mf_jsonbuf_append_int(&l, r->status);
+    mf_jsonbuf_lit(&l, ",\"duration_ms\":");
+    mf_jsonbuf_append_milli(&l, duration_ns / 1000);
+    mf_log_end_buffered(&l);
 }
 
 static int log_fd = STDOUT_FILENO;
@@ -203,7 +268,7 @@ void mf_log_write(const char *p, size_t left)
 
 void mf_log_end(mf_jsonbuf_t *l)
 {
-    mf_jsonbuf_append(l, "}\n", 2);
+    mf_jsonbuf_lit(l, "}\n");
     mf_log_buffer_flush_mine(); /* this thread's buffered lines first: its lines stay in order */
     mf_log_write(l->buf, l->len);
     mf_jsonbuf_discard(l);
@@ -211,7 +276,7 @@ void mf_log_end(mf_jsonbuf_t *l)
 
 void mf_log_end_buffered(mf_jsonbuf_t *l)
 {
-    mf_jsonbuf_append(l, "}\n", 2);
+    mf_jsonbuf_lit(l, "}\n");
     mf_log_buffer_add(l->buf, l->len);
     mf_jsonbuf_discard(l);
 }

@@ -42,6 +42,10 @@ void mf_log_write(const char *p, size_t len);
 void mf_log_begin_request(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
                           mf_request_t *r);
 
+/* The access log's line for request r, which has a response: msg "request", method, path
+ * (without the query), route (absent when none matched), status and duration_ms; buffered. */
+void mf_log_access(mf_request_t *r, int64_t duration_ns);
+
 /* A line with a printf-style message and no other field. */
 void mf_log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -1,3 +1,5 @@
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +16,7 @@ static char *escaped(const char *s, size_t len)
 
 #define ASSERT_ESCAPES(in, out)                                                                    \
     do {                                                                                           \
-        char *got_ = escaped(in, sizeof(in) - 1);                                                 \
+        char *got_ = escaped(in, sizeof(in) - 1);                                                  \
         ASSERT_EQ_STR(got_, "{\"k\":\"" out "\"}");                                                \
         free(got_);                                                                                \
     } while (0)
@@ -26,12 +28,12 @@ TEST(escaping)
     ASSERT_ESCAPES("line\nbreak\r\ttab", "line\\nbreak\\r\\ttab");
     ASSERT_ESCAPES("nul\0byte", "nul\\u0000byte");
     ASSERT_ESCAPES("\x01\x1f\x7f", "\\u0001\\u001f\\u007f");
-    ASSERT_ESCAPES("caf\xc3\xa9", "caf\xc3\xa9");                /* valid UTF-8 kept */
+    ASSERT_ESCAPES("caf\xc3\xa9", "caf\xc3\xa9"); /* valid UTF-8 kept */
     ASSERT_ESCAPES("\xe2\x82\xac\xf0\x9f\x98\x80", "\xe2\x82\xac\xf0\x9f\x98\x80");
-    ASSERT_ESCAPES("bad\xff", "bad\\ufffd");                     /* invalid byte */
-    ASSERT_ESCAPES("\xc3", "\\ufffd");                           /* truncated sequence */
-    ASSERT_ESCAPES("\xc0\xaf", "\\ufffd\\ufffd");                /* overlong */
-    ASSERT_ESCAPES("\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd");     /* surrogate */
+    ASSERT_ESCAPES("bad\xff", "bad\\ufffd");                 /* invalid byte */
+    ASSERT_ESCAPES("\xc3", "\\ufffd");                       /* truncated sequence */
+    ASSERT_ESCAPES("\xc0\xaf", "\\ufffd\\ufffd");            /* overlong */
+    ASSERT_ESCAPES("\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd"); /* surrogate */
 }
 
 TEST(objects)
@@ -64,9 +66,70 @@ TEST(objects)
     mf_jsonbuf_discard(&j);
 }
 
+/* What escaping must give for the ASCII byte c, appended at out; returns its length. */
+static size_t reference_escape(unsigned char c, char *out)
+{
+    if (c == '"' || c == '\\')
+        return (size_t)sprintf(out, "\\%c", c);
+    if (c == '\n' || c == '\r' || c == '\t')
+        return (size_t)sprintf(out, "\\%c", c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+    if (c < 0x20 || c == 0x7f)
+        return (size_t)sprintf(out, "\\u%04x", c);
+    return (size_t)sprintf(out, "%c", c);
+}
+
+/* Every ASCII byte, many times, across the growth of the buffer: escapes and runs of plain
+ * bytes land where they should whichever side of a growth they fall on. */
+TEST(escaping_across_growth)
+{
+    char in[5000];
+    for (size_t i = 0; i < sizeof in; i++)
+        in[i] = (char)((i * 7 + i / 128) % 128);
+    size_t cap = 6 * sizeof in + 16, len = 0;
+    char *want = malloc(cap);
+    len += (size_t)sprintf(want, "{\"k\":\"");
+    for (size_t i = 0; i < sizeof in; i++)
+        len += reference_escape((unsigned char)in[i], want + len);
+    len += (size_t)sprintf(want + len, "\"}");
+    char *got = escaped(in, sizeof in);
+    ASSERT_EQ_MEM(got, strlen(got), want, len);
+    free(got);
+    free(want);
+}
+
+TEST(numbers)
+{
+    static const struct {
+        int64_t v;
+        const char *as_int, *as_milli;
+    } cases[] = {
+        {0, "0", "0.000"},
+        {7, "7", "0.007"},
+        {-7, "-7", "-0.007"},
+        {1000, "1000", "1.000"},
+        {12345, "12345", "12.345"},
+        {-120034, "-120034", "-120.034"},
+        {INT64_MAX, "9223372036854775807", "9223372036854775.807"},
+        {INT64_MIN, "-9223372036854775808", "-9223372036854775.808"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mf_jsonbuf_t j;
+        mf_jsonbuf_open(&j);
+        mf_jsonbuf_append_int(&j, cases[i].v);
+        mf_jsonbuf_lit(&j, " ");
+        mf_jsonbuf_append_milli(&j, cases[i].v);
+        char *out = mf_jsonbuf_close(&j, NULL), want[64];
+        snprintf(want, sizeof want, "{%s %s}", cases[i].as_int, cases[i].as_milli);
+        ASSERT_EQ_STR(out, want);
+        free(out);
+    }
+}
+
 int main(void)
 {
     RUN(escaping);
+    RUN(escaping_across_growth);
     RUN(objects);
+    RUN(numbers);
     TEST_MAIN_END();
 }

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# tests/bench/observe_instructions.sh — what observing a request costs, in instructions: the
+# hello route served by one worker under callgrind, with the access log and metrics on
+# (observed) and both off (unobserved), instructions per request of each and the difference.
+# Instruction counts repeat to a few in 40,000 from run to run, where requests/s on a shared
+# machine vary by tens of percent (tests/bench/observe.sh): use this one to compare changes of
+# the request path, that one for what they are worth in time. Counts leave out the kernel
+# (system calls) and the machine's speed; the server thread's own work only. A report, never a
+# pass/fail test.
+#
+#   bash tests/bench/observe_instructions.sh [REQUESTS]     (default 3000; MAYFLY_BIN to pick)
+#
+# Each mode: start mayfly under valgrind --tool=callgrind, 2000 requests to warm it up, counters
+# zeroed, REQUESTS keep-alive requests one after another from one client, counters dumped.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD_DIR=${MAYFLY_BUILD_DIR:-$ROOT/build}
+MAYFLY_BIN=${MAYFLY_BIN:-$BUILD_DIR/mayfly}
+N=${1:-3000}
+[ -x "$MAYFLY_BIN" ] || { cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
+  cmake --build "$BUILD_DIR" -j"$(nproc)" >/dev/null; }
+command -v valgrind >/dev/null || "$ROOT/tools/deps.sh" valgrind
+TMP=$(mktemp -d /tmp/mayfly-instr.XXXXXX)
+PID=
+trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$TMP"' EXIT
+
+# client PORT N: N GET /hello one after another on one keep-alive connection.
+client() {
+  python3 - "$1" "$2" <<'PY'
+import socket, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", port))
+buf = b""
+for _ in range(n):
+    s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+    while True:
+        head_end = buf.find(b"\r\n\r\n")
+        if head_end >= 0:
+            head = buf[:head_end].decode("latin-1").split("\r\n")
+            assert head[0].startswith("HTTP/1.1 200"), head[0]
+            length = next(int(l.split(":", 1)[1]) for l in head if l.lower().startswith("content-length:"))
+            if len(buf) >= head_end + 4 + length:
+                buf = buf[head_end + 4 + length:]
+                break
+        chunk = s.recv(65536)
+        if not chunk:
+            sys.exit("the server closed the connection")
+        buf += chunk
+PY
+}
+
+# per_request on|off: instructions per request with the access log and metrics on or off.
+per_request() {
+  local port out
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  out=$TMP/callgrind.$1
+  MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=1 MAYFLY_ACCESS_LOG=$1 MAYFLY_METRICS=$1 \
+    MAYFLY_DRAIN_DELAY=0 MAYFLY_SCRIPTS=$ROOT/scripts \
+    valgrind --tool=callgrind --callgrind-out-file="$out.%p" "$MAYFLY_BIN" serve \
+    >/dev/null 2>"$TMP/valgrind.$1.log" &
+  PID=$!
+  for _ in $(seq 1 600); do
+    curl -sf -o /dev/null "http://127.0.0.1:$port/hello" && break
+    kill -0 "$PID" 2>/dev/null || { cat "$TMP/valgrind.$1.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  client "$port" 2000
+  callgrind_control -z "$PID" >/dev/null 2>&1
+  client "$port" "$N"
+  callgrind_control -d "$PID" >/dev/null 2>&1
+  kill -TERM "$PID"
+  wait "$PID" || true
+  PID=
+  # The dump after the zeroing: every thread's instructions over the N requests.
+  awk -v n="$N" '$1 == "totals:" { printf "%d\n", $2 / n }' "$out".*.1
+}
+
+on=$(per_request on)
+off=$(per_request off)
+echo "instructions per GET /hello, one worker, $N requests (callgrind):"
+echo "  access log + metrics on   $on"
+echo "  both off                  $off"
+awk -v on="$on" -v off="$off" 'BEGIN { printf "  observing costs           %d (%.1f%%)\n", on - off, 100 * (on - off) / off }'
