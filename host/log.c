@@ -65,7 +65,7 @@ static void add_static(const char *key, size_t klen, const char *value, size_t v
         mf_jsonbuf_cstr(&j, static_fields[i].key, static_fields[i].value);
     free(static_json);
     static_json = mf_jsonbuf_close(&j, &static_json_len);
-    /* Without the object's braces, after the fields before them. */
+    /* ',"key":"value",...': the object without its braces, to follow the host's fields. */
     static_json[0] = ',';
     static_json_len--;
 }

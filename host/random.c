@@ -41,18 +41,18 @@ typedef uint32_t v4u __attribute__((vector_size(16)));
 
 #define KEY_WORDS 8
 #define OUT_WORDS ((64 * 4 - KEY_WORDS * 4) / 8) /* four blocks less the next key, in u64 */
-#define RESEED_BATCHES 4096                      /* a new kernel key every ~900 KiB of output */
+#define RESEED_BATCHES 4096 /* kernel bytes mixed into the key every ~900 KiB of output */
 
 static __thread struct {
     uint32_t key[KEY_WORDS];
     uint64_t out[OUT_WORDS]; /* handed out from the end, wiped as it goes */
     unsigned avail;
-    unsigned batches; /* since the kernel's bytes were last mixed into the key */
+    unsigned batches; /* made; the kernel's bytes go into the key before every RESEED_BATCHES-th */
 } rng;
 
-/* Four blocks (counters 0-3, nonce 0) of the current key: the last 32 bytes become the next key
- * and are never handed out (fast key erasure), the rest is output. Each key is used once, so
- * nothing in memory tells the bytes handed out before. */
+/* Four blocks (counters 0-3, nonce 0) of the current key: their words 14 and 15, the last 32
+ * bytes as the lanes lie, become the next key and are never handed out (fast key erasure); the
+ * rest is output. Each key is used once, so nothing in memory tells the bytes handed out before. */
 static void refill(void)
 {
     static const uint32_t sigma[4] = {0x61707865, 0x3320646e, 0x79622d32, 0x6b206574};
