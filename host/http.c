@@ -387,7 +387,7 @@ static void *worker_main(void *arg)
         MHD_UNSIGNED_LONG_LONG mhd_ms;
         int64_t wait = MHD_get_timeout(w->daemon, &mhd_ms) == MHD_YES ? (int64_t)mhd_ms : -1;
         mf_loop_turn(w->loop, wait);
-        if (mf_vm_waiting(vm)) {
+        if (mf_vm_woken(vm)) {
             mf_lifecycle_busy(w->id, mf_now_ns(), "resumed requests");
             mf_vm_resume_woken(vm);
             mf_lifecycle_busy(w->id, 0, NULL);

@@ -24,13 +24,13 @@
 #include "log.h"
 #include "random.h"
 
-#define MAX_CONNECTIONS 16  /* idle keep-alive connections a blocking client keeps */
-#define MAX_LOOP_CONNECTIONS 256 /* connections a worker's client keeps open, all hosts together */
-#define DNS_TTL_S 60        /* how long a worker trusts a resolved address */
-#define BACKOFF_BASE_MS 50  /* the first retry waits 25-50 ms, then twice as long each time */
-#define BACKOFF_CAP_MS 1000 /* ... up to 0.5-1 s */
-#define MIN_ATTEMPT_MS 1    /* less budget than this left: no attempt is made */
-#define KEEP_BUFFER 65536   /* a failed call's body buffer is kept for the next up to this size */
+#define MAX_CONNECTIONS 16       /* idle keep-alive connections a blocking client keeps */
+#define MAX_LOOP_CONNECTIONS 256 /* connections a worker keeps open, all hosts together */
+#define DNS_TTL_S 60             /* how long a worker trusts a resolved address */
+#define BACKOFF_BASE_MS 50       /* the first retry waits 25-50 ms, then twice as long each time */
+#define BACKOFF_CAP_MS 1000      /* ... up to 0.5-1 s */
+#define MIN_ATTEMPT_MS 1         /* less budget than this left: no attempt is made */
+#define KEEP_BUFFER 65536 /* a failed call's body buffer is kept for the next up to this size */
 
 static const char *const err_names[MF_HTTP_ERR_COUNT] = {
     "",          "timeout",  "resolve",  "connect", "tls", "circuit_open",
@@ -201,7 +201,7 @@ typedef struct xfer {
     mf_http_result_t *res;
     upstream_t *u;
     char upstream[128];
-    int n;                /* attempts made */
+    int n; /* attempts made */
     int64_t attempt_start;
     struct curl_slist *headers;
     char errbuf[CURL_ERROR_SIZE];
@@ -218,8 +218,8 @@ struct mf_http_client {
     const mf_options_t *opts;
     mf_loop_t *loop; /* NULL: calls block in curl_easy_perform */
     CURLM *multi;
-    CURLSH *share; /* DNS and TLS sessions; connections too when blocking */
-    mf_timer_t timer; /* curl's own timeouts */
+    CURLSH *share;      /* DNS and TLS sessions; connections too when blocking */
+    mf_timer_t timer;   /* curl's own timeouts */
     xfer_t *free_xfers; /* ended calls, their handles kept for the next */
 };
 
@@ -250,6 +250,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
     x->body_len += len;
     return len;
 }
+
+static void on_backoff_over(void *ud);
 
 /* A call record with its handle set up with what every call shares. NULL with err when libcurl
  * cannot start. */
@@ -284,7 +286,7 @@ static xfer_t *xfer_take(mf_http_client_t *c, char *err, size_t errlen)
     x = mf_xcalloc(1, sizeof *x);
     x->c = c;
     x->easy = e;
-    mf_timer_init(&x->backoff, NULL, x);
+    mf_timer_init(&x->backoff, on_backoff_over, x);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_SHARE, c->share);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* threads: time out DNS without SIGALRM */
@@ -803,7 +805,6 @@ static void check_done(mf_http_client_t *c)
         if (wait < 0) {
             call_end_async(x);
         } else {
-            x->backoff.fn = on_backoff_over;
             mf_loop_timer_start(c->loop, &x->backoff, mf_now_ns() + wait * 1000000);
         }
     }

@@ -40,10 +40,6 @@ void mf_timer_init(mf_timer_t *t, void (*fn)(void *ud), void *ud);
 /* Arms t to fire once at at_ns (rearms an armed timer). */
 void mf_loop_timer_start(mf_loop_t *loop, mf_timer_t *t, int64_t at_ns);
 void mf_loop_timer_stop(mf_loop_t *loop, mf_timer_t *t);
-static inline int mf_timer_armed(const mf_timer_t *t)
-{
-    return t->slot >= 0;
-}
 
 /* ---- what the loop's runs share ---- */
 

@@ -47,6 +47,7 @@ static struct {
     char user[128], pass[256];
     int db;
     int64_t timeout_ms;
+    mf_redis_target_t target; /* the fields above, for workers' own connections */
     slot_t *slots;
     int size;
     int *free_idx; /* stack of free slot indexes; connected ones are pushed last (reused first) */
@@ -124,6 +125,8 @@ int mf_redis_init(const mf_options_t *o, char *err, size_t errlen)
         for (int i = 0; i < pool.size; i++)
             pool.free_idx[pool.nfree++] = pool.size - 1 - i;
         pool.breaker = mf_breaker_new("redis", BREAKER_THRESHOLD, BREAKER_COOLDOWN_MS);
+        pool.target = (mf_redis_target_t){pool.host, pool.port, pool.user,
+                                          pool.pass, pool.db,   pool.timeout_ms};
     }
     if (pool.url_error[0]) {
         snprintf(err, errlen, "%s", pool.url_error);
@@ -234,7 +237,6 @@ static void connect_failed(void);
 
 const mf_redis_target_t *mf_redis__target(char *err, size_t errlen)
 {
-    static mf_redis_target_t t;
     if (!pool.configured) {
         snprintf(err, errlen, "Redis is not configured (set MAYFLY_REDIS_URL)");
         return NULL;
@@ -243,8 +245,7 @@ const mf_redis_target_t *mf_redis__target(char *err, size_t errlen)
         snprintf(err, errlen, "%s", pool.url_error);
         return NULL;
     }
-    t = (mf_redis_target_t){pool.host, pool.port, pool.user, pool.pass, pool.db, pool.timeout_ms};
-    return &t;
+    return &pool.target;
 }
 
 int mf_redis__reserve(void)

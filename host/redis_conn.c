@@ -203,12 +203,6 @@ static void on_connect(const redisAsyncContext *ac, int status)
     }
 }
 
-static void on_disconnect(const redisAsyncContext *ac, int status)
-{
-    (void)ac;
-    (void)status; /* ev_cleanup follows and does the accounting */
-}
-
 /* AUTH and SELECT: a refusal fails every command queued behind them. */
 static void on_setup_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
@@ -245,8 +239,7 @@ static int open_connection(mf_redis_conn_t *c, const mf_redis_target_t *t, int p
     ac->ev.addWrite = ev_add_write;
     ac->ev.delWrite = ev_del_write;
     ac->ev.cleanup = ev_cleanup;
-    redisAsyncSetConnectCallback(ac, on_connect);
-    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    redisAsyncSetConnectCallback(ac, on_connect); /* a disconnect is ev_cleanup's business */
     if (t->pass[0]) {
         if (t->user[0])
             redisAsyncCommandArgv(ac, on_setup_reply, "AUTH", 3,

@@ -94,6 +94,8 @@ struct MHD_Response *mf_vm_response_to_mhd(mf_request_t *r, const mf_response_t 
 
 /* Runs that wait (suspended or woken, not yet resumed). */
 int mf_vm_waiting(mf_vm_t *vm);
+/* 1 when mf_vm_resume_woken has runs to resume. */
+int mf_vm_woken(mf_vm_t *vm);
 /* Continues the runs mf_vm_wake woke; the loop's owner calls it after each turn. Returns how
  * many it resumed. */
 int mf_vm_resume_woken(mf_vm_t *vm);
@@ -106,7 +108,6 @@ mf_vm_run_t *mf_vm_run_of(lua_State *L);
 int mf_vm_wait(lua_State *L, mf_vm_run_t *run);
 lua_State *mf_vm_run_thread(mf_vm_run_t *run);
 int64_t mf_vm_run_deadline(const mf_vm_run_t *run); /* 0: no timeout */
-mf_request_t *mf_vm_run_request(const mf_vm_run_t *run);
 /* Makes the waiting run continue at the end of the loop's turn with nresults values pushed. */
 void mf_vm_wake(mf_vm_run_t *run, int nresults);
 

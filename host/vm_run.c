@@ -70,6 +70,11 @@ int mf_vm_waiting(mf_vm_t *vm)
     return vm->nwaiting;
 }
 
+int mf_vm_woken(mf_vm_t *vm)
+{
+    return vm->woken != NULL;
+}
+
 /* ---- coroutines and run records, reused ---- */
 
 static lua_State *take_thread(mf_vm_t *vm, int *ref, int *fresh)
@@ -312,11 +317,6 @@ lua_State *mf_vm_run_thread(mf_vm_run_t *run)
 int64_t mf_vm_run_deadline(const mf_vm_run_t *run)
 {
     return run->deadline_ns;
-}
-
-mf_request_t *mf_vm_run_request(const mf_vm_run_t *run)
-{
-    return run->r;
 }
 
 void mf_vm_wake(mf_vm_run_t *run, int nresults)
