@@ -265,8 +265,7 @@ static int push_waited(lua_State *L)
 static void on_call_done(void *ud, int rc)
 {
     waiter_t *wt = ud;
-    lua_State *co = mf_vm_run_thread(wt->run);
-    lua_State *L = mf_vm_state(mf_vm_of(co));
+    lua_State *L = mf_vm_state(mf_vm_run_vm(wt->run));
     int base = lua_gettop(L);
     wt->rc = rc;
     lua_pushcfunction(L, push_waited);
@@ -278,9 +277,7 @@ static void on_call_done(void *ud, int rc)
         lua_pushvalue(L, -3);
         lua_remove(L, -4);
     }
-    int n = lua_gettop(L) - base;
-    lua_xmove(L, co, n);
-    mf_vm_wake(wt->run, n);
+    mf_vm_wake(wt->run, lua_gettop(L) - base);
     free(wt);
 }
 

@@ -256,8 +256,7 @@ static void on_done(void *ud, redisReply **replies, int n, const char *err)
 {
     waiter_t *wt = ud;
     mf_vm_run_t *run = wt->run;
-    lua_State *co = mf_vm_run_thread(run);
-    lua_State *L = mf_vm_state(mf_vm_of(co));
+    lua_State *L = mf_vm_state(mf_vm_run_vm(run));
     int base = lua_gettop(L);
     if (err) {
         push_outage(L, err);
@@ -275,10 +274,8 @@ static void on_done(void *ud, redisReply **replies, int n, const char *err)
         for (int i = 0; i < n; i++)
             freeReplyObject(replies[i]);
     }
-    int nresults = lua_gettop(L) - base;
-    lua_xmove(L, co, nresults);
     free(wt);
-    mf_vm_wake(run, nresults);
+    mf_vm_wake(run, lua_gettop(L) - base);
 }
 
 /* Sends b's n commands and pushes the results (see push_results), waiting on the worker's

@@ -103,12 +103,14 @@ int mf_vm_resume_woken(mf_vm_t *vm);
 /* For C functions that wait on the loop: the run executing on L when it may suspend (a run of
  * a vm with a loop, in its handler, on its own coroutine), else NULL: the caller blocks. */
 mf_vm_run_t *mf_vm_run_of(lua_State *L);
-/* Suspends the run: `return mf_vm_wait(L, run);` ends the C function. The results it returns
- * are the values pushed on mf_vm_run_thread(run) before mf_vm_wake. */
+/* Suspends the run: `return mf_vm_wait(L, run);` ends the C function. Until the run is woken,
+ * the values on the C function's stack stay reachable, so what the wait's C side points into
+ * (argument strings, userdata) is not collected. */
 int mf_vm_wait(lua_State *L, mf_vm_run_t *run);
-lua_State *mf_vm_run_thread(mf_vm_run_t *run);
+mf_vm_t *mf_vm_run_vm(const mf_vm_run_t *run);
 int64_t mf_vm_run_deadline(const mf_vm_run_t *run); /* 0: no timeout */
-/* Makes the waiting run continue at the end of the loop's turn with nresults values pushed. */
+/* Makes the waiting run continue at the end of the loop's turn; the top nresults values of the
+ * vm's main state, moved to the run, are what the waiting C function returns. */
 void mf_vm_wake(mf_vm_run_t *run, int nresults);
 
 /* A singleton job's lease: the job runs only while this owner holds key (mayfly.lease). */

@@ -306,12 +306,14 @@ mf_vm_run_t *mf_vm_run_of(lua_State *L)
 int mf_vm_wait(lua_State *L, mf_vm_run_t *run)
 {
     run->waiting = 1;
-    return lua_yield(L, 0);
+    /* Yielded values stay on the coroutine's stack, where the collector sees them; the results
+     * pushed on waking go above them, and only those are returned. */
+    return lua_yield(L, lua_gettop(L));
 }
 
-lua_State *mf_vm_run_thread(mf_vm_run_t *run)
+mf_vm_t *mf_vm_run_vm(const mf_vm_run_t *run)
 {
-    return run->co;
+    return run->vm;
 }
 
 int64_t mf_vm_run_deadline(const mf_vm_run_t *run)
@@ -322,6 +324,8 @@ int64_t mf_vm_run_deadline(const mf_vm_run_t *run)
 void mf_vm_wake(mf_vm_run_t *run, int nresults)
 {
     mf_vm_t *vm = run->vm;
+    lua_checkstack(run->co, nresults);
+    lua_xmove(vm->L, run->co, nresults);
     run->waiting = 0;
     run->nresults = nresults;
     run->next = NULL;

@@ -121,6 +121,18 @@ for _ in $(seq 1 20); do http GET /get; done
 check "20 calls: 200" [ "$STATUS" = 200 ]
 check "20 calls on one worker: the upstream saw one connection" [ "$(up /conns)" = 1 ]
 
+# ---- a call waiting while other runs make the collector run: what it points to stays alive ----
+waited="$WORK/waited.json"
+curl -s --max-time 10 \
+  "http://127.0.0.1:$MF_PORT/call?up=slow&path=/stall%3Fms%3D800&retries=2" >"$waited" &
+waiter=$!
+sleep 0.2
+for _ in 1 2 3; do http GET /churn; done
+check "runs churning garbage meanwhile: 200" [ "$STATUS" = 200 ]
+wait "$waiter"
+check "the waiting call's result survives the collector" grep -qF '"body":"late"' "$waited"
+reset_slow
+
 # ---- bounds ----
 expect "body under MAYFLY_HTTP_MAX_BODY" GET "/call?path=/big%3Fn%3D60000" 200 '"status":200'
 expect "body over the cap (Content-Length)" GET "/call?path=/big%3Fn%3D70000" 200 '"err":"too_large"'
