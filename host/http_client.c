@@ -146,12 +146,12 @@ static void count(upstream_t *u, int status, mf_http_err_t err, int64_t duration
 
 /* ---- URLs ---- */
 
-int mf_http_client_check_url(const char *url, char *upstream, size_t upstream_len, char *err,
-                             size_t errlen)
+int mf_http_url_parse(mf_http_url_t *target, const char *url, char *err, size_t errlen)
 {
     CURLU *u = curl_url();
     char *scheme = NULL, *host = NULL, *port = NULL;
     int rc = -1;
+    target->parsed = NULL;
     if (!u) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -174,14 +174,16 @@ int mf_http_client_check_url(const char *url, char *upstream, size_t upstream_le
         snprintf(err, errlen, "URL '%.200s' has no port", url);
         goto done;
     }
-    if (upstream) {
-        if ((size_t)snprintf(upstream, upstream_len, "%s:%s", host, port) >= upstream_len) {
-            snprintf(err, errlen, "URL '%.200s': host name too long", url);
-            goto done;
-        }
-        for (char *p = upstream; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
+    if ((size_t)snprintf(target->upstream, sizeof target->upstream, "%s:%s", host, port) >=
+        sizeof target->upstream) {
+        snprintf(err, errlen, "URL '%.200s': host name too long", url);
+        goto done;
     }
+    for (char *p = target->upstream; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    target->https = scheme[4] == 's';
+    target->parsed = u;
+    u = NULL;
     rc = 0;
 done:
     curl_free(scheme);
@@ -189,6 +191,12 @@ done:
     curl_free(port);
     curl_url_cleanup(u);
     return rc;
+}
+
+void mf_http_url_free(mf_http_url_t *target)
+{
+    curl_url_cleanup(target->parsed);
+    target->parsed = NULL;
 }
 
 /* ---- calls in progress ---- */
@@ -200,7 +208,6 @@ typedef struct xfer {
     mf_http_call_t call; /* what it points to stays the caller's until the call ends */
     mf_http_result_t *res;
     upstream_t *u;
-    char upstream[128];
     int n; /* attempts made */
     int64_t attempt_start;
     struct curl_slist *headers;
@@ -225,10 +232,16 @@ struct mf_http_client {
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc;
+static int proxy_env; /* a proxy variable curl reads is set */
 
 static void global_init(void)
 {
+    static const char *const vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                                       "ALL_PROXY",  "no_proxy",    "NO_PROXY"};
     global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        if (getenv(vars[i]))
+            proxy_env = 1;
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
@@ -298,6 +311,10 @@ static xfer_t *xfer_take(mf_http_client_t *c, char *err, size_t errlen)
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->opts->http_max_body);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "mayfly/" MAYFLY_VERSION);
+    if (!proxy_env) { /* else curl reads the variables again on every call */
+        curl_easy_setopt(e, CURLOPT_PROXY, "");
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+    }
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     /* The file adds to the system's certificates (the CA directory stays in use). */
@@ -488,7 +505,7 @@ static void take_headers(CURL *e, mf_http_result_t *res)
     res->headers_len = len;
 }
 
-static void log_attempt(const mf_http_call_t *call, const char *upstream, int attempt,
+static void log_attempt(const mf_http_call_t *call, int attempt,
                         const mf_http_result_t *res, int64_t duration_ns, int64_t retry_in_ms)
 {
     if (!mf_log_enabled(MF_LOG_DEBUG))
@@ -496,7 +513,7 @@ static void log_attempt(const mf_http_call_t *call, const char *upstream, int at
     mf_jsonbuf_t l;
     mf_log_begin(&l, MF_LOG_DEBUG, "http attempt", 12, call->request_id);
     mf_jsonbuf_cstr(&l, "method", call->method);
-    mf_jsonbuf_cstr(&l, "upstream", upstream);
+    mf_jsonbuf_cstr(&l, "upstream", call->url->upstream);
     mf_jsonbuf_int(&l, "attempt", attempt);
     if (res->err) {
         mf_jsonbuf_cstr(&l, "error", mf_http_err_name(res->err));
@@ -560,7 +577,7 @@ static int attempt_begin(xfer_t *x)
             return 0;
         res->err = MF_HTTP_ERR_CIRCUIT_OPEN;
         snprintf(res->message, sizeof res->message,
-                 "circuit breaker for %s is open after repeated failures", x->upstream);
+                 "circuit breaker for %s is open after repeated failures", call->url->upstream);
         atomic_fetch_add_explicit(&x->u->errors[res->err], 1, memory_order_relaxed);
         return 0;
     }
@@ -629,7 +646,7 @@ static int64_t attempt_end(xfer_t *x, CURLcode rc)
             mf_now_ns() + (wait + MIN_ATTEMPT_MS) * 1000000 > call->deadline_ns)
             wait = -1; /* no time left for another attempt */
     }
-    log_attempt(call, x->upstream, x->n, res, took, wait);
+    log_attempt(call, x->n, res, took, wait);
     return wait;
 }
 
@@ -637,14 +654,8 @@ static int64_t attempt_end(xfer_t *x, CURLcode rc)
 static int call_begin(mf_http_client_t *c, xfer_t **out, const mf_http_call_t *call,
                       mf_http_result_t *res)
 {
-    char upstream[128];
     memset(res, 0, sizeof *res);
     *out = NULL;
-    if (mf_http_client_check_url(call->url, upstream, sizeof upstream, res->message,
-                                 sizeof res->message)) {
-        res->err = MF_HTTP_ERR_PROTOCOL;
-        return -1;
-    }
     xfer_t *x = xfer_take(c, res->message, sizeof res->message);
     if (!x) {
         res->err = MF_HTTP_ERR_IO;
@@ -653,16 +664,14 @@ static int call_begin(mf_http_client_t *c, xfer_t **out, const mf_http_call_t *c
     x->call = *call;
     x->res = res;
     x->n = 0;
-    snprintf(x->upstream, sizeof x->upstream, "%s", upstream);
-    x->u = get_upstream(upstream, c->opts);
+    x->u = get_upstream(call->url->upstream, c->opts);
     CURL *e = x->easy;
-    curl_easy_setopt(e, CURLOPT_URL, call->url);
+    curl_easy_setopt(e, CURLOPT_CURLU, call->url->parsed);
     set_method(e, call);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, call->max_redirects > 0 ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)call->max_redirects);
     /* Never from https down to http. */
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
-                     strncmp(call->url, "https:", 6) ? "http,https" : "https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, call->url->https ? "https" : "http,https");
     *out = x;
     return 0;
 }
@@ -678,6 +687,7 @@ static int call_end(xfer_t *x)
         x->body = NULL;
         x->body_len = x->body_cap = 0;
     }
+    curl_easy_setopt(x->easy, CURLOPT_CURLU, NULL); /* the caller's, freed after the call */
     xfer_give_back(x);
     return rc;
 }

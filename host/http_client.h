@@ -49,9 +49,21 @@ typedef struct mf_http_client mf_http_client_t;
 mf_http_client_t *mf_http_client_new(const mf_options_t *opts, mf_loop_t *loop);
 void mf_http_client_free(mf_http_client_t *c);
 
+/* A URL a call may go to: http or https, with a host. Parsed once, for the check, the upstream's
+ * name and libcurl. */
+typedef struct {
+    void *parsed;       /* libcurl's CURLU */
+    char upstream[128]; /* "host:port", lower-case: the breaker's and the counters' key */
+    int https;
+} mf_http_url_t;
+
+/* Fills target from url. Returns 0, or -1 with a reason in err (target then holds nothing). */
+int mf_http_url_parse(mf_http_url_t *target, const char *url, char *err, size_t errlen);
+void mf_http_url_free(mf_http_url_t *target); /* idempotent */
+
 typedef struct {
     const char *method;         /* upper-case token */
-    const char *url;            /* http:// or https:// only (checked by mf_http_client_check_url) */
+    const mf_http_url_t *url;
     const char *const *headers; /* "Name: value" lines, NULL-terminated; checked by the caller */
     const char *body;           /* NULL: none */
     size_t body_len;
@@ -75,11 +87,6 @@ typedef struct {
     char *body;
     size_t body_len;
 } mf_http_result_t;
-
-/* Returns 0 when url is an http or https URL with a host, filling upstream ("host:port",
- * lower-case) when not NULL; -1 with a reason in err otherwise. */
-int mf_http_client_check_url(const char *url, char *upstream, size_t upstream_len, char *err,
-                             size_t errlen);
 
 /* Makes the call, with retries and the upstream's breaker. Fills *res (always: free it with
  * mf_http_result_free). Returns 0 with a response (any status), or -1 with res->err set. */

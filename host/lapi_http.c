@@ -22,7 +22,7 @@
  * 100 ms. */
 #define RESERVE_MAX_MS 100
 
-static char client_key;
+static char client_key, call_box_key;
 
 typedef struct {
     mf_http_client_t *client;
@@ -45,10 +45,22 @@ static mf_http_client_t *get_client(lua_State *L)
     return b->client;
 }
 
-/* A result held by a userdata while it is converted, so that a raise (out of memory) frees it. */
-static int result_gc(lua_State *L)
+/* A call's URL and result, held by a userdata until the call's values are pushed, so that a raise
+ * (out of memory) frees them. */
+typedef struct {
+    mf_http_url_t url;
+    mf_http_result_t res;
+} call_box_t;
+
+static void call_box_free(call_box_t *box)
 {
-    mf_http_result_free(lua_touserdata(L, 1));
+    mf_http_url_free(&box->url);
+    mf_http_result_free(&box->res);
+}
+
+static int call_box_gc(lua_State *L)
+{
+    call_box_free(lua_touserdata(L, 1));
     return 0;
 }
 
@@ -228,28 +240,31 @@ static void push_headers(lua_State *L, const char *p, size_t len)
 }
 
 /* Pushes a call's outcome: status, headers, body, attempts; or nil, error kind, message. Frees
- * what res holds. */
-static int push_results(lua_State *L, mf_http_result_t *res, int rc) /* may raise */
+ * what box holds. */
+static int push_results(lua_State *L, call_box_t *box, int rc) /* may raise */
 {
+    mf_http_result_t *res = &box->res;
+    int n;
     if (rc) {
         lua_pushnil(L);
         lua_pushstring(L, mf_http_err_name(res->err));
         lua_pushstring(L, res->message);
-        mf_http_result_free(res);
-        return 3;
+        n = 3;
+    } else {
+        lua_pushinteger(L, res->status);
+        push_headers(L, res->headers, res->headers_len);
+        lua_pushlstring(L, res->body ? res->body : "", res->body_len);
+        lua_pushinteger(L, res->attempts);
+        n = 4;
     }
-    lua_pushinteger(L, res->status);
-    push_headers(L, res->headers, res->headers_len);
-    lua_pushlstring(L, res->body ? res->body : "", res->body_len);
-    lua_pushinteger(L, res->attempts);
-    mf_http_result_free(res);
-    return 4;
+    call_box_free(box);
+    return n;
 }
 
 /* A handler's call waiting on its worker's loop. */
 typedef struct {
     mf_vm_run_t *run;
-    mf_http_result_t *res; /* a userdata on the waiting C function's stack */
+    call_box_t *box; /* a userdata on the waiting C function's stack */
     int rc;
 } waiter_t;
 
@@ -257,7 +272,7 @@ static int push_waited(lua_State *L)
 {
     waiter_t *wt = lua_touserdata(L, 1);
     lua_pop(L, 1);
-    return push_results(L, wt->res, wt->rc);
+    return push_results(L, wt->box, wt->rc);
 }
 
 /* The results are made on the main thread, where running out of memory raises safely, and
@@ -271,7 +286,7 @@ static void on_call_done(void *ud, int rc)
     lua_pushcfunction(L, push_waited);
     lua_pushlightuserdata(L, wt);
     if (lua_pcall(L, 1, LUA_MULTRET, 0)) {
-        mf_http_result_free(wt->res);
+        call_box_free(wt->box);
         lua_pushnil(L);
         lua_pushliteral(L, "io");
         lua_pushvalue(L, -3);
@@ -312,8 +327,6 @@ static int l_http_request(lua_State *L) /* may raise */
     if (!is_token(method, len))
         luaL_argerror(L, 1, "method must be an HTTP token such as GET");
     const char *url = luaL_checkstring(L, 2);
-    if (mf_http_client_check_url(url, NULL, 0, err, sizeof err))
-        luaL_argerror(L, 2, err);
     if (!lua_isnoneornil(L, 3))
         luaL_checktype(L, 3, LUA_TTABLE);
     else {
@@ -321,7 +334,7 @@ static int l_http_request(lua_State *L) /* may raise */
         lua_replace(L, 3);
     }
     const char *body = luaL_optlstring(L, 4, NULL, &len);
-    mf_http_call_t call = {.method = method, .url = url, .body = body, .body_len = body ? len : 0};
+    mf_http_call_t call = {.method = method, .body = body, .body_len = body ? len : 0};
     call.timeout_ms = timeout_arg(L, 5, o->http_timeout_ms);
     call.retries = (int)luaL_optinteger(L, 6, 0);
     if (call.retries < 0 || call.retries > MAX_RETRIES)
@@ -363,27 +376,29 @@ static int l_http_request(lua_State *L) /* may raise */
         call.deadline_ns = deadline - reserve_ms * 1000000;
     }
 
-    mf_http_result_t *res = lua_newuserdata(L, sizeof *res);
-    memset(res, 0, sizeof *res);
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, result_gc);
-    lua_setfield(L, -2, "__gc");
+    call_box_t *box = lua_newuserdata(L, sizeof *box);
+    memset(box, 0, sizeof *box);
+    lua_pushlightuserdata(L, &call_box_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
     lua_setmetatable(L, -2);
+    if (mf_http_url_parse(&box->url, url, err, sizeof err))
+        luaL_argerror(L, 2, err);
+    call.url = &box->url;
 
     mf_vm_run_t *run = lua_toboolean(L, 9) ? mf_vm_run_of(L) : NULL;
     int rc;
     if (run) {
         waiter_t *wt = mf_xmalloc(sizeof *wt);
         wt->run = run;
-        wt->res = res;
-        if (mf_http_client_start(loop_client(mf_vm_loop(vm), o), &call, res, on_call_done, wt,
-                                 &rc) == 0)
+        wt->box = box;
+        if (mf_http_client_start(loop_client(mf_vm_loop(vm), o), &call, &box->res, on_call_done,
+                                 wt, &rc) == 0)
             return mf_vm_wait(L, run);
         free(wt);
     } else {
-        rc = mf_http_client_request(get_client(L), &call, res);
+        rc = mf_http_client_request(get_client(L), &call, &box->res);
     }
-    return push_results(L, res, rc);
+    return push_results(L, box, rc);
 }
 
 int luaopen_mayfly_http(lua_State *L)
@@ -395,6 +410,11 @@ int luaopen_mayfly_http(lua_State *L)
     lua_pushcfunction(L, client_gc);
     lua_setfield(L, -2, "__gc");
     lua_setmetatable(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    lua_pushlightuserdata(L, &call_box_key);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, call_box_gc);
+    lua_setfield(L, -2, "__gc");
     lua_rawset(L, LUA_REGISTRYINDEX);
 
     static const luaL_Reg fns[] = {{"request", l_http_request}, {NULL, NULL}};

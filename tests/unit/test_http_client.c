@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,22 +45,32 @@ static find_t stats_for(const char *name)
     return f;
 }
 
+/* The upstream name mf_http_url_parse makes of URL. */
+static const char *parses_to(const char *url, char *up, size_t len)
+{
+    mf_http_url_t t;
+    char err[256];
+    if (mf_http_url_parse(&t, url, err, sizeof err))
+        return NULL;
+    snprintf(up, len, "%s%s", t.upstream, t.https ? " (https)" : "");
+    mf_http_url_free(&t);
+    mf_http_url_free(&t); /* idempotent */
+    return up;
+}
+
 TEST(checks_urls)
 {
-    char up[128], err[256];
-    ASSERT_EQ_INT(mf_http_client_check_url("http://Example.COM/x", up, sizeof up, err, sizeof err),
-                  0);
-    ASSERT_EQ_STR(up, "example.com:80");
-    ASSERT_EQ_INT(mf_http_client_check_url("https://[::1]:8443/", up, sizeof up, err, sizeof err),
-                  0);
-    ASSERT_EQ_STR(up, "[::1]:8443");
-    ASSERT_EQ_INT(mf_http_client_check_url("https://h/", up, sizeof up, err, sizeof err), 0);
-    ASSERT_EQ_STR(up, "h:443");
-    ASSERT_EQ_INT(mf_http_client_check_url("ftp://h/", up, sizeof up, err, sizeof err), -1);
+    char up[160], err[256];
+    mf_http_url_t t;
+    ASSERT_EQ_STR(parses_to("http://Example.COM/x", up, sizeof up), "example.com:80");
+    ASSERT_EQ_STR(parses_to("https://[::1]:8443/", up, sizeof up), "[::1]:8443 (https)");
+    ASSERT_EQ_STR(parses_to("https://h/", up, sizeof up), "h:443 (https)");
+    ASSERT_EQ_INT(mf_http_url_parse(&t, "ftp://h/", err, sizeof err), -1);
     ASSERT_TRUE(strstr(err, "only http and https") != NULL);
-    ASSERT_EQ_INT(mf_http_client_check_url("file:///etc/passwd", NULL, 0, err, sizeof err), -1);
-    ASSERT_EQ_INT(mf_http_client_check_url("http://", NULL, 0, err, sizeof err), -1);
-    ASSERT_EQ_INT(mf_http_client_check_url("not a url", NULL, 0, err, sizeof err), -1);
+    ASSERT_TRUE(t.parsed == NULL);
+    ASSERT_EQ_INT(mf_http_url_parse(&t, "file:///etc/passwd", err, sizeof err), -1);
+    ASSERT_EQ_INT(mf_http_url_parse(&t, "http://", err, sizeof err), -1);
+    ASSERT_EQ_INT(mf_http_url_parse(&t, "not a url", err, sizeof err), -1);
 }
 
 TEST(names)
@@ -91,9 +102,11 @@ TEST(breaker_and_counters)
                       .http_breaker_cooldown_ms = 60000};
     mf_http_client_t *c = mf_http_client_new(&o, NULL);
     mf_http_result_t res;
-    char url[64], name[64];
+    char url[64], name[64], err[256];
+    mf_http_url_t target;
     ASSERT_TRUE(refusing_upstream(url, name));
-    mf_http_call_t call = {.method = "GET", .url = url, .timeout_ms = 2000};
+    ASSERT_EQ_INT(mf_http_url_parse(&target, url, err, sizeof err), 0);
+    mf_http_call_t call = {.method = "GET", .url = &target, .timeout_ms = 2000};
 
     for (int i = 0; i < 2; i++) {
         ASSERT_EQ_INT(mf_http_client_request(c, &call, &res), -1);
@@ -114,6 +127,7 @@ TEST(breaker_and_counters)
     ASSERT_EQ_INT(f.found.errors[MF_HTTP_ERR_CIRCUIT_OPEN], 1);
     ASSERT_EQ_INT(f.found.breaker_state, MF_BREAKER_OPEN);
     mf_http_client_free(c);
+    mf_http_url_free(&target);
 }
 
 TEST(retries_and_deadline)
@@ -124,9 +138,11 @@ TEST(retries_and_deadline)
                       .http_breaker_cooldown_ms = 1000};
     mf_http_client_t *c = mf_http_client_new(&o, NULL);
     mf_http_result_t res;
-    char url[64], name[64];
+    char url[64], name[64], err[256];
+    mf_http_url_t target;
     ASSERT_TRUE(refusing_upstream(url, name));
-    mf_http_call_t call = {.method = "GET", .url = url, .timeout_ms = 2000, .retries = 2};
+    ASSERT_EQ_INT(mf_http_url_parse(&target, url, err, sizeof err), 0);
+    mf_http_call_t call = {.method = "GET", .url = &target, .timeout_ms = 2000, .retries = 2};
     ASSERT_EQ_INT(mf_http_client_request(c, &call, &res), -1);
     ASSERT_EQ_INT(res.err, MF_HTTP_ERR_CONNECT);
     ASSERT_EQ_INT(res.attempts, 3);
@@ -142,6 +158,7 @@ TEST(retries_and_deadline)
     ASSERT_EQ_INT(f.found.requests[MF_HTTP_CLASS_ERROR], 3);
     ASSERT_EQ_INT(f.found.errors[MF_HTTP_ERR_TIMEOUT], 1);
     mf_http_client_free(c);
+    mf_http_url_free(&target);
 }
 
 int main(void)
