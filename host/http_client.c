@@ -14,6 +14,8 @@
 #include <time.h>
 
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -228,6 +230,8 @@ struct mf_http_client {
     CURLSH *share;      /* DNS and TLS sessions; connections too when blocking */
     mf_timer_t timer;   /* curl's own timeouts */
     xfer_t *free_xfers; /* ended calls, their handles kept for the next */
+    struct sock **socks; /* by descriptor: the sockets curl opened on the loop */
+    int nsocks;
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -265,6 +269,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 }
 
 static void on_backoff_over(void *ud);
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a);
+static int on_close_socket(void *ud, curl_socket_t fd);
 
 /* A call record with its handle set up with what every call shares. NULL with err when libcurl
  * cannot start. */
@@ -320,6 +326,12 @@ static xfer_t *xfer_take(mf_http_client_t *c, char *err, size_t errlen)
     /* The file adds to the system's certificates (the CA directory stays in use). */
     if (c->opts->http_ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, c->opts->http_ca_file);
+    if (c->loop) {
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, c);
+        curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+        curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
+    }
     return x;
 }
 
@@ -359,9 +371,10 @@ void mf_http_client_free(mf_http_client_t *c)
         xfer_free(x);
     }
     if (c->multi) {
-        curl_multi_cleanup(c->multi);
+        curl_multi_cleanup(c->multi); /* closes its connections: on_close_socket */
         mf_loop_timer_stop(c->loop, &c->timer);
     }
+    free(c->socks);
     if (c->share)
         curl_share_cleanup(c->share);
     free(c);
@@ -710,17 +723,30 @@ int mf_http_client_request(mf_http_client_t *c, const mf_http_call_t *call, mf_h
 
 static void check_done(mf_http_client_t *c);
 
-/* A socket libcurl asked the loop to watch. */
-typedef struct {
+/* A socket libcurl uses on the loop. Curl drops a kept-alive connection's socket from its set
+ * when a call ends and adds it back when the next call reuses it; a socket curl opened itself
+ * (on_open_socket) stays registered meanwhile, parked, which saves two epoll_ctl per call. Curl
+ * closes those through on_close_socket, which forgets them. Others (the resolver's) are dropped
+ * when curl drops them: they may be closed without a word. */
+typedef struct sock {
     mf_http_client_t *c;
     curl_socket_t fd;
-    mf_watcher_t *watch;
+    mf_watcher_t *watch; /* NULL: not registered */
+    int opened;          /* by on_open_socket: closed by on_close_socket */
+    int parked;          /* curl waits for nothing on it */
 } sock_t;
 
 static void on_socket_ready(void *ud, uint32_t events)
 {
     sock_t *s = ud;
     mf_http_client_t *c = s->c;
+    if (s->parked) {
+        /* The upstream closed the idle connection or sent something unasked: stop watching.
+         * Curl finds out when it next looks at the connection. */
+        mf_loop_watch_free(s->watch);
+        s->watch = NULL;
+        return;
+    }
     int running, mask = (events & EPOLLIN ? CURL_CSELECT_IN : 0) |
                         (events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
                         (events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
@@ -728,26 +754,78 @@ static void on_socket_ready(void *ud, uint32_t events)
     check_done(c);
 }
 
+static void sock_free(sock_t *s)
+{
+    mf_http_client_t *c = s->c;
+    if (s->opened)
+        c->socks[s->fd] = NULL;
+    mf_loop_watch_free(s->watch);
+    free(s);
+}
+
+static sock_t *sock_new(mf_http_client_t *c, curl_socket_t fd, int opened)
+{
+    sock_t *s = mf_xcalloc(1, sizeof *s);
+    s->c = c;
+    s->fd = fd;
+    s->opened = opened;
+    if (opened) {
+        if (fd >= c->nsocks) {
+            int n = c->nsocks ? c->nsocks : 64;
+            while (n <= fd)
+                n *= 2;
+            c->socks = mf_xrealloc(c->socks, (size_t)n * sizeof *c->socks);
+            memset(c->socks + c->nsocks, 0, (size_t)(n - c->nsocks) * sizeof *c->socks);
+            c->nsocks = n;
+        }
+        if (c->socks[fd]) /* closed behind curl's back: cannot be registered any more */
+            sock_free(c->socks[fd]);
+        c->socks[fd] = s;
+    }
+    return s;
+}
+
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)purpose;
+    int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd >= 0)
+        sock_new(ud, fd, 1);
+    return fd >= 0 ? fd : CURL_SOCKET_BAD;
+}
+
+static int on_close_socket(void *ud, curl_socket_t fd)
+{
+    mf_http_client_t *c = ud;
+    if (fd < c->nsocks && c->socks[fd]) {
+        if (c->multi) /* curl says REMOVE first; should it not, it must not keep the pointer */
+            curl_multi_assign(c->multi, fd, NULL);
+        sock_free(c->socks[fd]);
+    }
+    return close(fd);
+}
+
 static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
 {
     mf_http_client_t *c = userp;
     sock_t *s = socketp;
     (void)e;
+    if (!s && fd < c->nsocks)
+        s = c->socks[fd];
     if (what == CURL_POLL_REMOVE) {
-        if (s) {
-            mf_loop_watch_free(s->watch);
-            curl_multi_assign(c->multi, fd, NULL);
-            free(s);
-        }
+        if (s && s->opened)
+            s->parked = 1;
+        else if (s)
+            sock_free(s);
         return 0;
     }
-    if (!s) {
-        s = mf_xcalloc(1, sizeof *s);
-        s->c = c;
-        s->fd = fd;
-        s->watch = mf_loop_watch_new(c->loop, fd, on_socket_ready, s);
+    if (!s)
+        s = sock_new(c, fd, 0);
+    if (!socketp)
         curl_multi_assign(c->multi, fd, s);
-    }
+    s->parked = 0;
+    if (!s->watch)
+        s->watch = mf_loop_watch_new(c->loop, fd, on_socket_ready, s);
     uint32_t ev = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
     mf_loop_watch_set(s->watch, ev);
     return 0;

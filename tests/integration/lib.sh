@@ -102,6 +102,9 @@ sanitizer_check() {
   return 1
 }
 
+# cpu_ticks PID: the CPU time the process has used so far, in clock ticks.
+cpu_ticks() { local f; read -ra f <<<"$(cut -d')' -f2- "/proc/$1/stat")"; echo $((f[11] + f[12])); }
+
 mf_alive() { [ -n "$MF_PID" ] && kill -0 "$MF_PID" 2>/dev/null; }
 
 url() { echo "http://127.0.0.1:$MF_PORT$1"; }

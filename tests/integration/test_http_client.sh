@@ -133,6 +133,17 @@ wait "$waiter"
 check "the waiting call's result survives the collector" grep -qF '"body":"late"' "$waited"
 reset_slow
 
+# ---- an idle connection the upstream closes: the worker stops watching it, the next call
+# opens another ----
+up /reset >/dev/null
+expect "an upstream that hangs up after answering" GET "/call?path=/hangup" 200 '"body":"bye"'
+sleep 0.3
+t0=$(cpu_ticks "$MF_PID")
+sleep 1
+check "a closed idle connection does not keep the worker busy" [ $(( $(cpu_ticks "$MF_PID") - t0 )) -lt 30 ]
+expect "the next call after the hang-up" GET /get 200 '"body":"hello from upstream"'
+check "it went over a new connection" [ "$(up /conns)" = 2 ]
+
 # ---- bounds ----
 expect "body under MAYFLY_HTTP_MAX_BODY" GET "/call?path=/big%3Fn%3D60000" 200 '"status":200'
 expect "body over the cap (Content-Length)" GET "/call?path=/big%3Fn%3D70000" 200 '"err":"too_large"'
