@@ -212,6 +212,8 @@ typedef struct xfer {
     upstream_t *u;
     int n; /* attempts made */
     int64_t attempt_start;
+    int64_t timeout_ms; /* the attempt's */
+    int cut;            /* its timeout is what was left of the request's */
     struct curl_slist *headers;
     char errbuf[CURL_ERROR_SIZE];
     char *body; /* the attempt's response body, under MAYFLY_HTTP_MAX_BODY */
@@ -389,8 +391,15 @@ static int has_header(const char *const *headers, const char *name)
     return 0;
 }
 
-/* The request's header list: the caller's lines, the attempt's budget, and empty values that
- * keep curl from adding an Expect: 100-continue round trip or a form Content-Type. */
+/* Whether the call sends a body (perhaps empty): POST, PUT and PATCH always do. */
+static int sends_body(const mf_http_call_t *call)
+{
+    return call->body || !strcmp(call->method, "POST") || !strcmp(call->method, "PUT") ||
+           !strcmp(call->method, "PATCH");
+}
+
+/* The request's header list: the caller's lines, the attempt's budget, and with a body, empty
+ * values that keep curl from adding an Expect: 100-continue round trip or a form Content-Type. */
 static struct curl_slist *build_headers(const mf_http_call_t *call, int64_t timeout_ms)
 {
     struct curl_slist *list = NULL, *next;
@@ -406,12 +415,12 @@ static struct curl_slist *build_headers(const mf_http_call_t *call, int64_t time
             goto oom;
         list = next;
     }
-    if (!has_header(call->headers, "expect")) {
+    if (sends_body(call) && !has_header(call->headers, "expect")) {
         if (!(next = curl_slist_append(list, "Expect:")))
             goto oom;
         list = next;
     }
-    if (!has_header(call->headers, "content-type")) {
+    if (sends_body(call) && !has_header(call->headers, "content-type")) {
         if (!(next = curl_slist_append(list, "Content-Type:")))
             goto oom;
         list = next;
@@ -439,8 +448,7 @@ static void set_method(CURL *e, const mf_http_call_t *call)
         /* POST stays a plain POST so that a 303 turns it into a GET, as browsers do. */
         if (strcmp(call->method, "POST") != 0)
             curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method);
-        if (call->body || !strcmp(call->method, "POST") || !strcmp(call->method, "PUT") ||
-            !strcmp(call->method, "PATCH")) {
+        if (sends_body(call)) {
             curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
             curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body ? call->body : "");
         }
@@ -603,12 +611,8 @@ static int attempt_begin(xfer_t *x)
     x->errbuf[0] = '\0';
     x->n++;
     res->attempts = x->n;
-    /* What a timeout will be reported as, should it come. */
-    snprintf(res->message, sizeof res->message,
-             cut ? "no response within %lldms, what was left of the request's "
-                   "MAYFLY_REQUEST_TIMEOUT"
-                 : "no response within %lldms",
-             (long long)timeout_ms);
+    x->timeout_ms = timeout_ms;
+    x->cut = cut;
     return 1;
 }
 
@@ -639,7 +643,13 @@ static int64_t attempt_end(xfer_t *x, CURLcode rc)
             snprintf(res->message, sizeof res->message,
                      "response body larger than MAYFLY_HTTP_MAX_BODY (%zu bytes)",
                      x->c->opts->http_max_body);
-        else if (res->err != MF_HTTP_ERR_TIMEOUT)
+        else if (res->err == MF_HTTP_ERR_TIMEOUT)
+            snprintf(res->message, sizeof res->message,
+                     x->cut ? "no response within %lldms, what was left of the request's "
+                              "MAYFLY_REQUEST_TIMEOUT"
+                            : "no response within %lldms",
+                     (long long)x->timeout_ms);
+        else
             snprintf(res->message, sizeof res->message, "%s",
                      x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
     }
