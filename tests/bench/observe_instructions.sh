@@ -20,39 +20,15 @@ N=${1:-3000}
 [ -x "$MAYFLY_BIN" ] || { cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
   cmake --build "$BUILD_DIR" -j"$(nproc)" >/dev/null; }
 command -v valgrind >/dev/null || "$ROOT/tools/deps.sh" valgrind
+source "$ROOT/tests/bench/lib.sh"
 TMP=$(mktemp -d /tmp/mayfly-instr.XXXXXX)
 PID=
 trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$TMP"' EXIT
 
-# client PORT N: N GET /hello one after another on one keep-alive connection.
-client() {
-  python3 - "$1" "$2" <<'PY'
-import socket, sys
-port, n = int(sys.argv[1]), int(sys.argv[2])
-s = socket.create_connection(("127.0.0.1", port))
-buf = b""
-for _ in range(n):
-    s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
-    while True:
-        head_end = buf.find(b"\r\n\r\n")
-        if head_end >= 0:
-            head = buf[:head_end].decode("latin-1").split("\r\n")
-            assert head[0].startswith("HTTP/1.1 200"), head[0]
-            length = next(int(l.split(":", 1)[1]) for l in head if l.lower().startswith("content-length:"))
-            if len(buf) >= head_end + 4 + length:
-                buf = buf[head_end + 4 + length:]
-                break
-        chunk = s.recv(65536)
-        if not chunk:
-            sys.exit("the server closed the connection")
-        buf += chunk
-PY
-}
-
 # per_request on|off: instructions per request with the access log and metrics on or off.
 per_request() {
   local port out
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  port=$(free_port)
   out=$TMP/callgrind.$1
   MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=1 MAYFLY_ACCESS_LOG=$1 MAYFLY_METRICS=$1 \
     MAYFLY_DRAIN_DELAY=0 MAYFLY_SCRIPTS=$ROOT/scripts \
@@ -64,9 +40,9 @@ per_request() {
     kill -0 "$PID" 2>/dev/null || { cat "$TMP/valgrind.$1.log" >&2; exit 1; }
     sleep 0.1
   done
-  client "$port" 2000
+  sequential_client "$port" 2000 /hello
   callgrind_control -z "$PID" >/dev/null 2>&1
-  client "$port" "$N"
+  sequential_client "$port" "$N" /hello
   callgrind_control -d "$PID" >/dev/null 2>&1
   kill -TERM "$PID"
   wait "$PID" || true

@@ -29,6 +29,7 @@ if [[ ! -x $BUILD_DIR/mayfly ]]; then
     cmake --build "$BUILD_DIR" -j2 --target mayfly >/dev/null
 fi
 
+source "$ROOT/tests/bench/lib.sh"
 TMP=$(mktemp -d /tmp/mayfly-outbound.XXXXXX)
 chmod 755 "$TMP"
 cp "$BUILD_DIR/mayfly" "$TMP/mayfly"
@@ -40,28 +41,6 @@ stop_all() {
     PIDS=()
 }
 trap 'stop_all; rm -rf "$TMP"' EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# nginx_conf DIR PORT BODY: a one-worker nginx whose server block is BODY.
-nginx_conf() {
-    mkdir -p "$1"
-    cat >"$1/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $1/nginx.pid;
-error_log $1/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    client_body_temp_path $1/cb; proxy_temp_path $1/px; fastcgi_temp_path $1/fc;
-    uwsgi_temp_path $1/uw; scgi_temp_path $1/sc;
-    $3
-    server { listen 127.0.0.1:$2; $4 }
-}
-CONF
-}
 
 wait_ok() {
     for _ in $(seq 1 100); do

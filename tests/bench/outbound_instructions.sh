@@ -23,58 +23,11 @@ N=${1:-2000}
   cmake --build "$BUILD_DIR" -j"$(nproc)" >/dev/null; }
 command -v valgrind >/dev/null || "$ROOT/tools/deps.sh" valgrind
 command -v nginx >/dev/null || { echo "outbound_instructions.sh: needs nginx (apt-get install nginx-extras)" >&2; exit 1; }
+source "$ROOT/tests/bench/lib.sh"
 TMP=$(mktemp -d /tmp/mayfly-outinstr.XXXXXX)
 chmod 755 "$TMP"
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# nginx_conf DIR PORT HTTP-EXTRA SERVER-BODY: a one-process nginx in the foreground.
-nginx_conf() {
-  mkdir -p "$1"
-  cat >"$1/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $1/nginx.pid;
-error_log $1/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    client_body_temp_path $1/cb; proxy_temp_path $1/px; fastcgi_temp_path $1/fc;
-    uwsgi_temp_path $1/uw; scgi_temp_path $1/sc;
-    $3
-    server { listen 127.0.0.1:$2; $4 }
-}
-CONF
-}
-
-# client PORT N: N GET /proxy one after another on one keep-alive connection.
-client() {
-  python3 - "$1" "$2" <<'PY'
-import socket, sys
-port, n = int(sys.argv[1]), int(sys.argv[2])
-s = socket.create_connection(("127.0.0.1", port))
-buf = b""
-for _ in range(n):
-    s.sendall(b"GET /proxy HTTP/1.1\r\nHost: x\r\n\r\n")
-    while True:
-        head_end = buf.find(b"\r\n\r\n")
-        if head_end >= 0:
-            head = buf[:head_end].decode("latin-1").split("\r\n")
-            assert head[0].startswith("HTTP/1.1 200"), head[0]
-            length = next(int(l.split(":", 1)[1]) for l in head if l.lower().startswith("content-length:"))
-            if len(buf) >= head_end + 4 + length:
-                buf = buf[head_end + 4 + length:]
-                break
-        chunk = s.recv(65536)
-        if not chunk:
-            sys.exit("the server closed the connection")
-        buf += chunk
-PY
-}
 
 # measure NAME PORT COMMAND...: runs COMMAND under callgrind, leaves the dump in $TMP/NAME.out.
 measure() {
@@ -88,9 +41,9 @@ measure() {
     kill -0 "$pid" 2>/dev/null || { cat "$TMP/$name.log" >&2; exit 1; }
     sleep 0.1
   done
-  client "$port" 2000
+  sequential_client "$port" 2000 /proxy
   callgrind_control -z "$pid" >/dev/null 2>&1
-  client "$port" "$N"
+  sequential_client "$port" "$N" /proxy
   callgrind_control -d "$pid" >/dev/null 2>&1
   kill -TERM "$pid"
   wait "$pid" || true
@@ -110,7 +63,8 @@ MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=1 MAYFLY_ACCESS_LOG=off MAYFLY_DRAI
 
 port=$(free_port)
 nginx_conf "$TMP/px" "$port" "upstream up { server 127.0.0.1:$UP_PORT; keepalive 64; }" \
-  'location = /proxy { proxy_pass http://up/hello; proxy_http_version 1.1; proxy_set_header Connection ""; }'
+  'location = /proxy { proxy_pass http://up/hello; proxy_http_version 1.1; proxy_set_header Connection ""; }' \
+  "master_process off;"
 measure nginx "$port" nginx -p "$TMP/px" -e "$TMP/px/error.log" -c "$TMP/px/nginx.conf"
 
 # Per request: self instructions by object, and the inclusive cost of calls made into libcurl
