@@ -229,9 +229,9 @@ struct mf_http_client {
     const mf_options_t *opts;
     mf_loop_t *loop; /* NULL: calls block in curl_easy_perform */
     CURLM *multi;
-    CURLSH *share;      /* DNS and TLS sessions; connections too when blocking */
-    mf_timer_t timer;   /* curl's own timeouts */
-    xfer_t *free_xfers; /* ended calls, their handles kept for the next */
+    CURLSH *share;       /* DNS and TLS sessions; connections too when blocking */
+    mf_timer_t timer;    /* curl's own timeouts */
+    xfer_t *free_xfers;  /* ended calls, their handles kept for the next */
     struct sock **socks; /* by descriptor: the sockets curl opened on the loop */
     int nsocks;
 };
@@ -526,8 +526,8 @@ static void take_headers(CURL *e, mf_http_result_t *res)
     res->headers_len = len;
 }
 
-static void log_attempt(const mf_http_call_t *call, int attempt,
-                        const mf_http_result_t *res, int64_t duration_ns, int64_t retry_in_ms)
+static void log_attempt(const mf_http_call_t *call, int attempt, const mf_http_result_t *res,
+                        int64_t duration_ns, int64_t retry_in_ms)
 {
     if (!mf_log_enabled(MF_LOG_DEBUG))
         return;

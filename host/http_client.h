@@ -63,7 +63,7 @@ void mf_http_url_free(mf_http_url_t *target); /* idempotent */
 
 typedef struct {
     const char *method;         /* upper-case token */
-    const mf_http_url_t *url;
+    const mf_http_url_t *url;   /* from mf_http_url_parse */
     const char *const *headers; /* "Name: value" lines, NULL-terminated; checked by the caller */
     const char *body;           /* NULL: none */
     size_t body_len;

@@ -391,8 +391,8 @@ static int l_http_request(lua_State *L) /* may raise */
         waiter_t *wt = mf_xmalloc(sizeof *wt);
         wt->run = run;
         wt->box = box;
-        if (mf_http_client_start(loop_client(mf_vm_loop(vm), o), &call, &box->res, on_call_done,
-                                 wt, &rc) == 0)
+        if (mf_http_client_start(loop_client(mf_vm_loop(vm), o), &call, &box->res, on_call_done, wt,
+                                 &rc) == 0)
             return mf_vm_wait(L, run);
         free(wt);
     } else {
