@@ -52,3 +52,27 @@ for _ in range(n):
         buf += chunk
 PY
 }
+
+# callgrind_requests OUT PORT PATH N COMMAND...: runs COMMAND (a server on PORT) under callgrind,
+# warms it with 2000 GETs of PATH, zeroes the counters, sends N more one after another, and
+# leaves the dump of those N in OUT. The server's pid is in BENCH_PIDS while it runs, for traps.
+BENCH_PIDS=()
+callgrind_requests() {
+    local out=$1 port=$2 path=$3 n=$4 pid
+    shift 4
+    valgrind --tool=callgrind --callgrind-out-file="$out.%p" "$@" >/dev/null 2>"$out.log" &
+    pid=$!
+    BENCH_PIDS+=("$pid")
+    for _ in $(seq 1 600); do
+        curl -sf -o /dev/null "http://127.0.0.1:$port$path" && break
+        kill -0 "$pid" 2>/dev/null || { cat "$out.log" >&2; exit 1; }
+        sleep 0.1
+    done
+    sequential_client "$port" 2000 "$path"
+    callgrind_control -z "$pid" >/dev/null 2>&1
+    sequential_client "$port" "$n" "$path"
+    callgrind_control -d "$pid" >/dev/null 2>&1
+    kill -TERM "$pid"
+    wait "$pid" || true
+    mv "$out.$pid.1" "$out"
+}

@@ -22,33 +22,17 @@ N=${1:-3000}
 command -v valgrind >/dev/null || "$ROOT/tools/deps.sh" valgrind
 source "$ROOT/tests/bench/lib.sh"
 TMP=$(mktemp -d /tmp/mayfly-instr.XXXXXX)
-PID=
-trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'for p in "${BENCH_PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$TMP"' EXIT
 
 # per_request on|off: instructions per request with the access log and metrics on or off.
 per_request() {
-  local port out
+  local port
   port=$(free_port)
-  out=$TMP/callgrind.$1
   MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=1 MAYFLY_ACCESS_LOG=$1 MAYFLY_METRICS=$1 \
     MAYFLY_DRAIN_DELAY=0 MAYFLY_SCRIPTS=$ROOT/scripts \
-    valgrind --tool=callgrind --callgrind-out-file="$out.%p" "$MAYFLY_BIN" serve \
-    >/dev/null 2>"$TMP/valgrind.$1.log" &
-  PID=$!
-  for _ in $(seq 1 600); do
-    curl -sf -o /dev/null "http://127.0.0.1:$port/hello" && break
-    kill -0 "$PID" 2>/dev/null || { cat "$TMP/valgrind.$1.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  sequential_client "$port" 2000 /hello
-  callgrind_control -z "$PID" >/dev/null 2>&1
-  sequential_client "$port" "$N" /hello
-  callgrind_control -d "$PID" >/dev/null 2>&1
-  kill -TERM "$PID"
-  wait "$PID" || true
-  PID=
-  # The dump after the zeroing: every thread's instructions over the N requests.
-  awk -v n="$N" '$1 == "totals:" { printf "%d\n", $2 / n }' "$out".*.1
+    callgrind_requests "$TMP/callgrind.$1" "$port" /hello "$N" "$MAYFLY_BIN" serve
+  # Every thread's instructions over the N requests.
+  awk -v n="$N" '$1 == "totals:" { printf "%d\n", $2 / n }' "$TMP/callgrind.$1"
 }
 
 on=$(per_request on)

@@ -26,46 +26,24 @@ command -v nginx >/dev/null || { echo "outbound_instructions.sh: needs nginx (ap
 source "$ROOT/tests/bench/lib.sh"
 TMP=$(mktemp -d /tmp/mayfly-outinstr.XXXXXX)
 chmod 755 "$TMP"
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
-
-# measure NAME PORT COMMAND...: runs COMMAND under callgrind, leaves the dump in $TMP/NAME.out.
-measure() {
-  local name=$1 port=$2 pid
-  shift 2
-  valgrind --tool=callgrind --callgrind-out-file="$TMP/$name.%p" "$@" >/dev/null 2>"$TMP/$name.log" &
-  pid=$!
-  PIDS+=("$pid")
-  for _ in $(seq 1 600); do
-    curl -sf -o /dev/null "http://127.0.0.1:$port/proxy" && break
-    kill -0 "$pid" 2>/dev/null || { cat "$TMP/$name.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  sequential_client "$port" 2000 /proxy
-  callgrind_control -z "$pid" >/dev/null 2>&1
-  sequential_client "$port" "$N" /proxy
-  callgrind_control -d "$pid" >/dev/null 2>&1
-  kill -TERM "$pid"
-  wait "$pid" || true
-  mv "$TMP/$name.$pid.1" "$TMP/$name.out"
-}
+trap 'for p in "${BENCH_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
 
 UP_PORT=$(free_port)
 nginx_conf "$TMP/up" "$UP_PORT" "" 'location = /hello { default_type text/plain; return 200 "hello world"; }'
 nginx -p "$TMP/up" -e "$TMP/up/error.log" -c "$TMP/up/nginx.conf" &
-PIDS+=($!)
+BENCH_PIDS+=($!)
 for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$UP_PORT/hello" && break; sleep 0.1; done
 
 port=$(free_port)
 MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=1 MAYFLY_ACCESS_LOG=off MAYFLY_DRAIN_DELAY=0 \
   MAYFLY_SCRIPTS="$ROOT/tests/bench/outbound" MAYFLY_CFG_UPSTREAM="http://127.0.0.1:$UP_PORT" \
-  measure mayfly "$port" "$MAYFLY_BIN" serve
+  callgrind_requests "$TMP/mayfly.out" "$port" /proxy "$N" "$MAYFLY_BIN" serve
 
 port=$(free_port)
 nginx_conf "$TMP/px" "$port" "upstream up { server 127.0.0.1:$UP_PORT; keepalive 64; }" \
   'location = /proxy { proxy_pass http://up/hello; proxy_http_version 1.1; proxy_set_header Connection ""; }' \
   "master_process off;"
-measure nginx "$port" nginx -p "$TMP/px" -e "$TMP/px/error.log" -c "$TMP/px/nginx.conf"
+callgrind_requests "$TMP/nginx.out" "$port" /proxy "$N" nginx -p "$TMP/px" -e "$TMP/px/error.log" -c "$TMP/px/nginx.conf"
 
 # Per request: self instructions by object, and the inclusive cost of calls made into libcurl
 # from outside it (libcurl with the libc work it calls).
