@@ -1,7 +1,13 @@
 /* mayfly.constant(fn): read-only data computed once per script version and worker, so that
- * lookup tables and the like need no mutable global to be fast. The value fn returns is copied
- * (data only: tables, strings, numbers, booleans) and frozen; every later call with the same
- * function (same file and lines) returns that frozen copy until the scripts are reloaded. */
+ * lookup tables and the like need no mutable global to be fast. fn runs detached from the
+ * request that first calls it (mf_vm_call_detached): an environment, a require cache and a
+ * random sequence of its own, and no upvalue but host modules, so its value is a function of
+ * its code alone and cannot carry one request's data to another. The value is copied (data
+ * only: tables, strings, numbers, booleans) and frozen, keys included. It is cached under the
+ * function's bytecode and upvalues, which no other function can claim. */
+#include <stdint.h>
+#include <stdio.h>
+
 #include <lauxlib.h>
 
 #include "lapi.h"
@@ -55,16 +61,55 @@ static void copy_data(lua_State *L, int idx, int depth, int seen)
     }
 }
 
+static int dump_to_buffer(lua_State *L, const void *p, size_t n, void *ud)
+{
+    (void)L;
+    luaL_addlstring(ud, p, n);
+    return 0;
+}
+
+/* Pushes the cache key of the Lua function at 1: its bytecode with debug information (so two
+ * functions differ as soon as their code, source name or lines do) and the identity of each
+ * upvalue, which must be a host value: nil, a C function or a frozen table. Raises otherwise,
+ * naming the upvalue. */
+static void push_key(lua_State *L) /* may raise */
+{
+    luaL_Buffer b;
+    const char *name;
+    for (int i = 1; (name = lua_getupvalue(L, 1, i)) != NULL; i++) {
+        int t = lua_type(L, -1);
+        int host = t == LUA_TNIL || lua_iscfunction(L, -1) ||
+                   (t == LUA_TTABLE && mf_sandbox_is_frozen(L, -1));
+        if (!host)
+            luaL_error(L,
+                       "mayfly.constant: the function uses '%s', a %s defined outside it; a "
+                       "constant may use only what it defines itself, globals and host modules "
+                       "(it must not see the request)",
+                       name, luaL_typename(L, -1));
+        lua_pop(L, 1);
+    }
+    lua_pushvalue(L, 1);
+    luaL_buffinit(L, &b);
+    /* The buffer sits above the function on the stack; lua_dump reads the function at the top
+     * before the buffer adds anything. */
+    lua_dump(L, dump_to_buffer, &b);
+    for (int i = 1; lua_getupvalue(L, 1, i) != NULL; i++) {
+        char id[32];
+        int len = snprintf(id, sizeof id, "|%p", lua_topointer(L, -1));
+        lua_pop(L, 1);
+        luaL_addlstring(&b, id, (size_t)len);
+    }
+    luaL_pushresult(&b);
+    lua_remove(L, -2);
+}
+
 static int l_constant(lua_State *L)
 {
-    lua_Debug ar;
     luaL_checktype(L, 1, LUA_TFUNCTION);
-    lua_settop(L, 1);
-    lua_pushvalue(L, 1);
-    lua_getinfo(L, ">S", &ar);
-    if (ar.what[0] == 'C')
+    if (lua_iscfunction(L, 1))
         return luaL_argerror(L, 1, "a Lua function of the scripts is expected");
-    lua_pushfstring(L, "%s:%d:%d", ar.source, ar.linedefined, ar.lastlinedefined);
+    lua_settop(L, 1);
+    push_key(L);
     int key = lua_gettop(L);
 
     mf_vm_push_ref(L, MF_REF_CONSTANTS);
@@ -75,8 +120,7 @@ static int l_constant(lua_State *L)
         return 1;
     lua_pop(L, 1);
 
-    lua_pushvalue(L, 1);
-    lua_call(L, 0, 1);
+    mf_vm_call_detached(L, 1);
     int value = lua_gettop(L);
     lua_newtable(L);
     copy_data(L, value, 0, lua_gettop(L));

@@ -263,7 +263,7 @@ static int push_results(lua_State *L, call_box_t *box, int rc) /* may raise */
 
 /* A handler's call waiting on its worker's loop. */
 typedef struct {
-    mf_vm_run_t *run;
+    mf_vm_waiter_t waiter;
     call_box_t *box; /* a userdata on the waiting C function's stack */
     int rc;
 } waiter_t;
@@ -280,7 +280,7 @@ static int push_waited(lua_State *L)
 static void on_call_done(void *ud, int rc)
 {
     waiter_t *wt = ud;
-    lua_State *L = mf_vm_state(mf_vm_run_vm(wt->run));
+    lua_State *L = mf_vm_state(mf_vm_run_vm(wt->waiter.run));
     int base = lua_gettop(L);
     wt->rc = rc;
     lua_pushcfunction(L, push_waited);
@@ -292,7 +292,7 @@ static void on_call_done(void *ud, int rc)
         lua_pushvalue(L, -3);
         lua_remove(L, -4);
     }
-    mf_vm_wake(wt->run, lua_gettop(L) - base);
+    mf_vm_wake(wt->waiter, lua_gettop(L) - base);
     free(wt);
 }
 
@@ -312,9 +312,9 @@ static mf_http_client_t *loop_client(mf_loop_t *loop, const mf_options_t *o)
     return c;
 }
 
-/* request(method, url, headers, body, timeout, retries, redirects, budget_header, may_wait):
- * returns status, headers, body, attempts; or nil, error kind, message. Misuse raises. A call
- * from a handler that can yield (may_wait) suspends its run meanwhile. */
+/* request(method, url, headers, body, timeout, retries, redirects, budget_header): returns
+ * status, headers, body, attempts; or nil, error kind, message. Misuse raises. A call from a
+ * handler's run that can yield suspends the run meanwhile; elsewhere it blocks. */
 static int l_http_request(lua_State *L) /* may raise */
 {
     mf_vm_t *vm = mf_vm_of(L);
@@ -385,11 +385,11 @@ static int l_http_request(lua_State *L) /* may raise */
         luaL_argerror(L, 2, err);
     call.url = &box->url;
 
-    mf_vm_run_t *run = lua_toboolean(L, 9) ? mf_vm_run_of(L) : NULL;
+    mf_vm_run_t *run = mf_vm_run_of(L);
     int rc;
     if (run) {
         waiter_t *wt = mf_xmalloc(sizeof *wt);
-        wt->run = run;
+        wt->waiter = mf_vm_waiter(run);
         wt->box = box;
         if (mf_http_client_start(loop_client(mf_vm_loop(vm), o), &call, &box->res, on_call_done, wt,
                                  &rc) == 0)

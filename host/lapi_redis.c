@@ -234,7 +234,7 @@ static int push_outage(lua_State *L, const char *err)
 /* ---- waiting on the worker's connection ---- */
 
 typedef struct {
-    mf_vm_run_t *run;
+    mf_vm_waiter_t waiter;
     int pipeline;
 } waiter_t;
 
@@ -255,8 +255,7 @@ static int convert(lua_State *L)
 static void on_done(void *ud, redisReply **replies, int n, const char *err)
 {
     waiter_t *wt = ud;
-    mf_vm_run_t *run = wt->run;
-    lua_State *L = mf_vm_state(mf_vm_run_vm(run));
+    lua_State *L = mf_vm_state(mf_vm_run_vm(wt->waiter.run));
     int base = lua_gettop(L);
     if (err) {
         push_outage(L, err);
@@ -274,23 +273,23 @@ static void on_done(void *ud, redisReply **replies, int n, const char *err)
         for (int i = 0; i < n; i++)
             freeReplyObject(replies[i]);
     }
+    mf_vm_wake(wt->waiter, lua_gettop(L) - base);
     free(wt);
-    mf_vm_wake(run, lua_gettop(L) - base);
 }
 
 /* Sends b's n commands and pushes the results (see push_results), waiting on the worker's
  * connection when the run may, else blocking on the pool. */
-static int exchange(lua_State *L, int may_wait, batch_t *b, int n, int pipeline) /* may raise */
+static int exchange(lua_State *L, batch_t *b, int n, int pipeline) /* may raise */
 {
     char err[512];
-    mf_vm_run_t *run = may_wait ? mf_vm_run_of(L) : NULL;
+    mf_vm_run_t *run = mf_vm_run_of(L);
     mf_redis_conn_t *conn = run ? mf_redis_conn_of(mf_vm_loop(mf_vm_of(L))) : NULL;
     for (int i = 0; conn && i < n; i++)
         if (is_blocking(&b->cmds[i]))
             conn = NULL;
     if (conn) {
         waiter_t *wt = mf_xmalloc(sizeof *wt);
-        wt->run = run;
+        wt->waiter = mf_vm_waiter(run);
         wt->pipeline = pipeline;
         if (mf_redis_conn_send(conn, b->cmds, n, mf_vm_run_deadline(run), on_done, wt, err,
                                sizeof err)) {
@@ -309,22 +308,21 @@ static int exchange(lua_State *L, int may_wait, batch_t *b, int n, int pipeline)
 
 /* ---- the primitives under redis.call, redis.pcall, redis.pipeline (host/lua/redis.lua) ---- */
 
-/* run(may_wait, what, cmd, ...) */
+/* run(what, cmd, ...) */
 static int l_redis_run(lua_State *L)
 {
-    int may_wait = lua_toboolean(L, 1);
-    const char *what = lua_tostring(L, 2);
-    int argc = lua_gettop(L) - 2;
+    const char *what = luaL_checkstring(L, 1);
+    int argc = lua_gettop(L) - 1;
     if (argc < 1)
         return luaL_error(L, "%s needs a command name", what);
     for (int i = 1; i <= argc; i++)
-        to_arg(L, i + 2, i, what);
-    refuse_connection_state(L, 3, argc);
+        to_arg(L, i + 1, i, what);
+    refuse_connection_state(L, 2, argc);
     batch_t *b = push_batch(L, 1, argc);
     for (int i = 0; i < argc; i++)
-        b->argv[i] = lua_tolstring(L, i + 3, &b->lens[i]);
+        b->argv[i] = lua_tolstring(L, i + 2, &b->lens[i]);
     b->cmds[0] = (mf_redis_cmd_t){argc, b->argv, b->lens};
-    return exchange(L, may_wait, b, 1, 0);
+    return exchange(L, b, 1, 0);
 }
 
 /* p:call(cmd, ...): queues the command as a table of its words in p; returns its index in the
@@ -358,14 +356,14 @@ static int l_new_pipeline(lua_State *L)
     return 1;
 }
 
-/* run_pipeline(may_wait, p): sends what p queued in one round trip. */
+/* run_pipeline(p): sends what p queued in one round trip. */
 static int l_redis_run_pipeline(lua_State *L)
 {
-    int may_wait = lua_toboolean(L, 1);
-    lua_settop(L, 2);
-    int n = (int)lua_objlen(L, 2), total = 0;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    int n = (int)lua_objlen(L, 1), total = 0;
     for (int i = 1; i <= n; i++) {
-        lua_rawgeti(L, 2, i);
+        lua_rawgeti(L, 1, i);
         if (lua_type(L, -1) != LUA_TTABLE || lua_objlen(L, -1) < 1)
             return luaL_error(L, "redis.pipeline: entry %d is not a queued command", i);
         total += (int)lua_objlen(L, -1);
@@ -379,7 +377,7 @@ static int l_redis_run_pipeline(lua_State *L)
     batch_t *b = push_batch(L, n, total);
     int w = 0;
     for (int i = 1; i <= n; i++) {
-        lua_rawgeti(L, 2, i); /* the command table stays in p: its strings stay anchored */
+        lua_rawgeti(L, 1, i); /* the command table stays in p: its strings stay anchored */
         int argc = (int)lua_objlen(L, -1);
         b->cmds[i - 1] = (mf_redis_cmd_t){argc, b->argv + w, b->lens + w};
         for (int a = 1; a <= argc; a++, w++) {
@@ -391,7 +389,7 @@ static int l_redis_run_pipeline(lua_State *L)
         }
         lua_pop(L, 1);
     }
-    return exchange(L, may_wait, b, n, 1);
+    return exchange(L, b, n, 1);
 }
 
 /* raise(kind, message): "unavailable" is the 503 error, anything else a Lua error. */
@@ -437,9 +435,6 @@ int luaopen_mayfly_redis(lua_State *L)
     lua_setfield(L, -2, "__metatable");
     lua_pushcclosure(L, l_new_pipeline, 1);
     lua_setfield(L, -2, "new_pipeline");
-    lua_getfield(L, LUA_GLOBALSINDEX, "coroutine");
-    lua_getfield(L, -1, "isyieldable");
-    lua_remove(L, -2);
-    lua_call(L, 2, 1);
+    lua_call(L, 1, 1);
     return 1;
 }

@@ -276,11 +276,15 @@ int mf_lapi_http_error_status(lua_State *L, int idx, const char **message)
     lua_pop(L, 2);
     if (!is_error)
         return 0;
-    lua_getfield(L, idx, "status");
-    status = (int)lua_tointeger(L, -1);
+    /* Raw reads: the table is the script's once raised, and no script code may run here. */
+    lua_pushliteral(L, "status");
+    lua_rawget(L, idx < 0 ? idx - 1 : idx);
+    lua_Number n = lua_tonumber(L, -1);
+    status = lua_type(L, -1) == LUA_TNUMBER && n >= 400 && n <= 599 ? (int)n : 0;
     lua_pop(L, 1);
-    lua_getfield(L, idx, "message");
-    *message = lua_tostring(L, -1);
+    lua_pushliteral(L, "message");
+    lua_rawget(L, idx < 0 ? idx - 1 : idx);
+    *message = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error";
     lua_pop(L, 1); /* the string stays referenced by the error table */
     return status;
 }

@@ -11,7 +11,6 @@
 #include "alloc.h"
 #include "lapi.h"
 #include "jsonbuf.h"
-#include "vm.h"
 
 #define TEXT_PLAIN "text/plain; charset=utf-8"
 #define APP_JSON "application/json"
@@ -96,8 +95,9 @@ static int add_header(lua_State *L, conv_t *c, int out, int nameidx, int vidx, i
     return 0;
 }
 
-/* Reads the result at idx into c, leaving what it needs on the stack. Returns 0 or -1. */
-static int read_result(lua_State *L, int idx, conv_t *c)
+/* Reads the result at idx into c, leaving what it needs on the stack. Returns 0 or -1. May run
+ * the script's metamethods: it runs inside the request's run. */
+static int read_result(lua_State *L, int idx, conv_t *c) /* may raise */
 {
     c->status = 200;
     c->ctype = TEXT_PLAIN;
@@ -175,63 +175,44 @@ static int read_result(lua_State *L, int idx, conv_t *c)
     return 0;
 }
 
-/* Runs read_result protected: a table with metamethods may raise while being read. Returns
- * its status first, then what it left on the stack. */
-static int read_result_protected(lua_State *L)
+int mf_response_read_lua(lua_State *L)
 {
-    conv_t *c = lua_touserdata(L, 1);
-    lua_pushinteger(L, read_result(L, 2, c) ? -1 : 0);
-    lua_replace(L, 1);
-    return lua_gettop(L);
-}
-
-void mf_response_open(lua_State *L)
-{
-    lua_pushcfunction(L, read_result_protected);
-    mf_vm_set_ref(L, MF_REF_READ_RESULT);
-}
-
-int mf_response_read(lua_State *L, int idx, mf_response_t *out, char *err, size_t errlen)
-{
-    conv_t c = {.err = err, .errlen = errlen};
-    int top = lua_gettop(L);
-
+    char err[256];
+    conv_t c = {.err = err, .errlen = sizeof err};
+    lua_settop(L, 1);
     err[0] = '\0';
-    if (idx < 0)
-        idx = top + idx + 1;
-    if (lua_type(L, idx) == LUA_TSTRING) {
-        c.status = 200; /* the common case needs no protection */
-        c.ctype = TEXT_PLAIN;
-        c.body_idx = idx;
-    } else {
-        mf_vm_push_ref(L, MF_REF_READ_RESULT);
-        lua_pushlightuserdata(L, &c);
-        lua_pushvalue(L, idx);
-        int base = top + 1; /* where the call's results start; its index 2 is base + 1 */
-        if (lua_pcall(L, 2, LUA_MULTRET, 0) != 0) {
-            snprintf(err, errlen, "invalid response: %s", lua_tostring(L, -1));
-            lua_settop(L, top);
-            return -1;
-        }
-        if (lua_tointeger(L, base) != 0) {
-            lua_settop(L, top);
-            return -1;
-        }
-        if (c.body_idx)
-            c.body_idx += base - 1;
-        if (c.headers_idx)
-            c.headers_idx += base - 1;
-    }
-    out->status = c.status;
+    if (read_result(L, 1, &c))
+        return luaL_error(L, "invalid response: %s", err);
+    /* Only values the host made or checked leave here: the reader after the run touches them
+     * raw, so no script code can run outside the run. */
+    lua_pushinteger(L, c.status);
+    if (c.body_idx)
+        lua_pushvalue(L, c.body_idx);
+    else
+        lua_pushnil(L);
+    if (c.has_ctype || c.status == 204 || c.status == 304)
+        lua_pushnil(L);
+    else
+        lua_pushstring(L, c.ctype);
+    if (c.headers_idx)
+        lua_pushvalue(L, c.headers_idx);
+    else
+        lua_pushnil(L);
+    return 4;
+}
+
+void mf_response_from_stack(lua_State *L, int base, mf_response_t *out)
+{
+    out->status = (int)lua_tointeger(L, base);
     out->body_len = 0;
-    out->body = c.body_idx ? lua_tolstring(L, c.body_idx, &out->body_len) : "";
-    if (c.status == 204 || c.status == 304)
+    out->body = lua_type(L, base + 1) == LUA_TSTRING ? lua_tolstring(L, base + 1, &out->body_len)
+                                                      : "";
+    if (out->status == 204 || out->status == 304)
         out->body_len = 0;
-    out->ctype = c.has_ctype || c.status == 204 || c.status == 304 ? NULL : c.ctype;
+    out->ctype = lua_type(L, base + 2) == LUA_TSTRING ? lua_tostring(L, base + 2) : NULL;
     out->L = L;
-    out->headers_idx = c.headers_idx;
-    out->nheaders = c.nheaders / 2;
-    return 0;
+    out->headers_idx = lua_istable(L, base + 3) ? base + 3 : 0;
+    out->nheaders = out->headers_idx ? (int)lua_objlen(L, base + 3) / 2 : 0;
 }
 
 void mf_response_header(const mf_response_t *r, int i, const char **name, const char **value)

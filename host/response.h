@@ -9,11 +9,8 @@
 
 struct MHD_Response;
 
-/* Registers what mf_response_read needs in a new state. */
-void mf_response_open(lua_State *L);
-
 /* A response before it becomes an HTTP one, so that mayfly test can read it back in-process.
- * The strings point into values on L's stack (body, headers) or static text (ctype), valid
+ * The strings point into values on L's stack (body, headers, ctype) or static text, valid
  * until the stack is reset. */
 typedef struct {
     int status;
@@ -26,9 +23,14 @@ typedef struct {
     int headers_idx;
 } mf_response_t;
 
-/* Reads the handler result at idx into out, leaving what out points to on the stack. Returns 0,
- * or -1 with the reason in err (the caller answers 500; the stack is as before). Never raises. */
-int mf_response_read(lua_State *L, int idx, mf_response_t *out, char *err, size_t errlen);
+/* The C function a run calls on its handler's result (argument 1), inside the run: checks it
+ * and returns status, body (or nil), the Content-Type to add (or nil), the header array (or nil),
+ * all plain values the host made. Raises "invalid response: ..." on a result it cannot send. */
+int mf_response_read_lua(lua_State *L); /* may raise */
+
+/* Reads what mf_response_read_lua returned, at base..base+3 of L, into out without running any
+ * Lua; out points into those values. */
+void mf_response_from_stack(lua_State *L, int base, mf_response_t *out);
 
 /* Header i (0-based, below r->nheaders): a validated name and value. */
 void mf_response_header(const mf_response_t *r, int i, const char **name, const char **value);

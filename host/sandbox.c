@@ -13,6 +13,7 @@
 static char frozen_key;  /* proxy -> real table, for every frozen proxy */
 static char globals_key; /* the shared globals behind every environment */
 static char real_globals_key; /* the state's own _G, with io, debug, jit... */
+static char sealed_key;       /* weak set: metatables l_setmetatable_sealing has sealed */
 
 static int absidx(lua_State *L, int idx)
 {
@@ -82,6 +83,10 @@ static void freeze_rec(lua_State *L, int t, const char *name, int seen)
     lua_pushvalue(L, proxy);
     lua_rawset(L, seen);
 
+    /* Keys that are tables are frozen too (pairs hands them out); they are replaced after the
+     * walk, which must not add keys. */
+    lua_newtable(L);
+    int table_keys = lua_gettop(L), nkeys = 0;
     lua_pushnil(L);
     while (lua_next(L, t)) {
         if (lua_type(L, -1) == LUA_TTABLE && !mf_sandbox_is_frozen(L, -1)) {
@@ -96,8 +101,28 @@ static void freeze_rec(lua_State *L, int t, const char *name, int seen)
             lua_rawset(L, t); /* an existing key: allowed during the traversal */
             lua_pop(L, 1);
         }
+        if (lua_type(L, -2) == LUA_TTABLE && !mf_sandbox_is_frozen(L, -2)) {
+            lua_pushvalue(L, -2);
+            lua_rawseti(L, table_keys, ++nkeys);
+        }
         lua_pop(L, 1);
     }
+    for (int i = 1; i <= nkeys; i++) {
+        lua_rawgeti(L, table_keys, i);
+        int key = lua_gettop(L);
+        char child[160];
+        snprintf(child, sizeof child, "%s[key]", name);
+        lua_pushvalue(L, key);
+        lua_rawget(L, t);
+        lua_pushvalue(L, key);
+        lua_pushnil(L);
+        lua_rawset(L, t);
+        freeze_rec(L, key, child, seen);
+        lua_insert(L, -2);
+        lua_rawset(L, t);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
 
     lua_createtable(L, 0, 3);
     lua_pushvalue(L, t);
@@ -243,6 +268,54 @@ static int l_setmetatable(lua_State *L)
         lua_pop(L, 2);
     }
     return call_original(L);
+}
+
+/* setmetatable as stdlib modules see it: the metatable of an object a host module hands out is
+ * shared by every request, so the first use seals it: every table it holds (__index's methods)
+ * is frozen and getmetatable answers a string. A module cannot forget to. */
+static int l_setmetatable_sealing(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_pushlightuserdata(L, &sealed_key);
+        lua_rawget(L, LUA_REGISTRYINDEX);
+        lua_pushvalue(L, 2);
+        lua_rawget(L, -2);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            int sealed = lua_gettop(L);
+            lua_pushnil(L);
+            while (lua_next(L, 2)) {
+                if (lua_istable(L, -1) && !mf_sandbox_is_frozen(L, -1)) {
+                    mf_sandbox_freeze(L, -1, "a host object's methods");
+                    lua_pushvalue(L, -3);
+                    lua_insert(L, -2);
+                    lua_rawset(L, 2); /* an existing key: allowed during the traversal */
+                }
+                lua_pop(L, 1);
+            }
+            lua_pushliteral(L, "__metatable");
+            lua_rawget(L, 2);
+            if (lua_isnil(L, -1)) {
+                lua_pushliteral(L, "__metatable");
+                lua_pushliteral(L, "mayfly: host object");
+                lua_rawset(L, 2);
+            }
+            lua_pop(L, 1);
+            lua_pushvalue(L, 2);
+            lua_pushboolean(L, 1);
+            lua_rawset(L, sealed);
+        }
+        lua_settop(L, 2);
+    }
+    return call_original(L);
+}
+
+void mf_sandbox_push_sealing_setmetatable(lua_State *L)
+{
+    mf_sandbox_push_globals(L);
+    lua_getfield(L, -1, "setmetatable");
+    lua_remove(L, -2);
+    lua_pushcclosure(L, l_setmetatable_sealing, 1);
 }
 
 static int l_table_insert(lua_State *L)
@@ -419,6 +492,14 @@ void mf_sandbox_open(lua_State *L)
 
     /* Weak keys: a proxy nobody holds any more (an old config, old constants) is forgotten. */
     lua_pushlightuserdata(L, &frozen_key);
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+
+    lua_pushlightuserdata(L, &sealed_key);
     lua_newtable(L);
     lua_createtable(L, 0, 1);
     lua_pushliteral(L, "k");

@@ -26,6 +26,10 @@ void mf_sandbox_set_global(lua_State *L, const char *name);
 /* Pushes the shared globals table (the real one behind every environment's __index). */
 void mf_sandbox_push_globals(lua_State *L);
 
+/* Pushes the setmetatable stdlib modules see: it seals a metatable on its first use (its tables
+ * frozen, getmetatable refused), since every request shares it. */
+void mf_sandbox_push_sealing_setmetatable(lua_State *L);
+
 /* Pushes a new request environment: an empty table whose _G is itself and whose reads fall
  * through to the shared globals. It also becomes the thread's environment (what load() and
  * getfenv(0) see) until mf_sandbox_leave_env. */

@@ -23,7 +23,8 @@
 #include "vm_private.h"
 #include "embedded_lua.h"
 
-static char modules_key; /* registry: host modules by require name */
+static char modules_key;  /* registry: host modules by require name */
+static char internal_key; /* registry: the primitives only stdlib modules reach (mayfly._*) */
 
 mf_vm_t *mf_vm_of(lua_State *L)
 {
@@ -307,15 +308,86 @@ static int l_require(lua_State *L)
     return 1;
 }
 
-/* Registers the value on top (popped) as a host module: frozen, and findable by require. */
+void mf_vm_call_detached(lua_State *L, int idx)
+{
+    mf_vm_t *vm = mf_vm_of(L);
+    idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
+    lua_getfenv(L, idx);
+    int old_env = lua_gettop(L);
+    lua_State *co = lua_newthread(L); /* anchored on L's stack */
+    mf_sandbox_enter_env(co);
+    lua_xmove(co, L, 1);
+    lua_pushvalue(L, -1);
+    lua_setfenv(L, idx);
+    lua_pop(L, 1);
+    lua_pushvalue(L, idx);
+    lua_xmove(L, co, 1);
+
+    mf_request_t *req = vm->req;
+    int loaded_ref = vm->loaded_ref;
+    mf_rng_t *rng = vm->rng, own = {.seeded = 0};
+    vm->req = NULL;
+    vm->loaded_ref = LUA_NOREF;
+    vm->rng = &own;
+    int status = lua_resume(co, 0);
+    if (vm->loaded_ref != LUA_NOREF)
+        luaL_unref(L, LUA_REGISTRYINDEX, vm->loaded_ref);
+    vm->req = req;
+    vm->loaded_ref = loaded_ref;
+    vm->rng = rng;
+    lua_pushvalue(L, old_env);
+    lua_setfenv(L, idx);
+
+    if (status == LUA_YIELD) {
+        lua_settop(L, old_env - 1);
+        luaL_error(L, "mayfly.constant: the function yielded; a constant is computed at once");
+    }
+    if (status != 0) {
+        lua_xmove(co, L, 1);
+        lua_replace(L, old_env);
+        lua_settop(L, old_env);
+        lua_error(L);
+    }
+    if (lua_gettop(co) == 0)
+        lua_pushnil(co);
+    lua_settop(co, 1);
+    lua_xmove(co, L, 1);
+    lua_replace(L, old_env);
+    lua_settop(L, old_env);
+}
+
+/* Registers the value on top (popped) as a host module: frozen, and findable by require; a
+ * name starting "mayfly._" is an internal one, which only stdlib modules reach (see
+ * open_stdlib), so no script holds a primitive that trusts its caller. */
 static void add_module(lua_State *L, const char *name)
 {
     mf_sandbox_freeze(L, -1, name);
-    mf_vm__push_modules(L);
+    if (!strncmp(name, "mayfly._", 8)) {
+        lua_pushlightuserdata(L, &internal_key);
+        lua_rawget(L, LUA_REGISTRYINDEX);
+    } else {
+        mf_vm__push_modules(L);
+    }
     lua_pushstring(L, name);
     lua_pushvalue(L, -3);
     lua_rawset(L, -3);
     lua_pop(L, 3);
+}
+
+/* internal(name): an internal module; handed to stdlib modules as their chunk's second
+ * argument, never stored where a script can reach it. Looked up at each call, so a module that
+ * is replaced (the config source) is always the current one. */
+static int l_internal(lua_State *L)
+{
+    luaL_checkstring(L, 1);
+    lua_settop(L, 1);
+    lua_pushlightuserdata(L, &internal_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_pushvalue(L, 1);
+    lua_rawget(L, -2);
+    if (lua_isnil(L, -1))
+        return luaL_error(L, "no internal module '%s'", lua_tostring(L, 1));
+    return 1;
 }
 
 /* ---- building the state ---- */
@@ -323,13 +395,16 @@ static void add_module(lua_State *L, const char *name)
 static int open_stdlib(lua_State *L, char *err, size_t errlen)
 {
     /* Host Lua modules run once, in an environment of their own over the shared globals, and
-     * are frozen like the C ones. Their functions keep JIT compilation. */
+     * are frozen like the C ones; the objects they hand out get sealed metatables. Their
+     * functions keep JIT compilation. */
     for (const mf_embedded_lua_t *m = mf_stdlib_modules; m->module; m++) {
         if (luaL_loadbuffer(L, m->source, m->len, m->chunkname) != 0) {
             snprintf(err, errlen, "%s", lua_tostring(L, -1));
             return -1;
         }
         lua_newtable(L);
+        mf_sandbox_push_sealing_setmetatable(L);
+        lua_setfield(L, -2, "setmetatable");
         lua_newtable(L);
         mf_sandbox_push_globals(L);
         lua_setfield(L, -2, "__index");
@@ -338,7 +413,8 @@ static int open_stdlib(lua_State *L, char *err, size_t errlen)
         lua_remove(L, -2);
         lua_setfenv(L, -2);
         lua_pushstring(L, m->module);
-        if (lua_pcall(L, 1, 1, 0) != 0) {
+        lua_pushcfunction(L, l_internal);
+        if (lua_pcall(L, 2, 1, 0) != 0) {
             snprintf(err, errlen, "%s", lua_tostring(L, -1));
             return -1;
         }
@@ -358,11 +434,13 @@ static int build_state(mf_vm_t *vm, char *err, size_t errlen)
     lua_pop(L, 1);
     if (mf_vm__open_runs(L, err, errlen))
         return -1;
-    mf_response_open(L);
     mf_request_open(L);
     wrap_random(L);
     mf_sandbox_open(L);
     lua_pushlightuserdata(L, &modules_key);
+    lua_newtable(L);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    lua_pushlightuserdata(L, &internal_key);
     lua_newtable(L);
     lua_rawset(L, LUA_REGISTRYINDEX);
 

@@ -45,7 +45,6 @@ enum {
     MF_REF_IDLE_ENV,
     MF_REF_REQUEST_MT,
     MF_REF_REQUEST_JSON,
-    MF_REF_READ_RESULT,
     MF_REF_HTTP_ERROR_MT,
     MF_REF_CONSTANTS,
     MF_REF_COUNT
@@ -54,6 +53,13 @@ enum {
 void mf_vm_set_ref(lua_State *L, int which);
 /* Pushes the value of slot which (nil when unset). */
 void mf_vm_push_ref(lua_State *L, int which);
+
+/* Calls the Lua function at idx of L (a request's run) with no arguments, detached from the
+ * request: on a coroutine of its own whose environment, and the function's meanwhile, is a new
+ * one, with no request, a require cache and a random sequence of its own; the run's deadline
+ * and memory cap still apply. Pushes its first result, or raises its error. For
+ * mayfly.constant. */
+void mf_vm_call_detached(lua_State *L, int idx); /* may raise */
 
 /* Makes c the config scripts read from the next request on (c may be NULL: no config). The vm
  * keeps no reference to c. */
@@ -101,8 +107,20 @@ int mf_vm_woken(mf_vm_t *vm);
 int mf_vm_resume_woken(mf_vm_t *vm);
 
 /* For C functions that wait on the loop: the run executing on L when it may suspend (a run of
- * a vm with a loop, in its handler, on its own coroutine), else NULL: the caller blocks. */
+ * a vm with a loop, in its handler, on its own coroutine, where a yield can succeed: not inside
+ * a callback of a C function such as string.gsub's), else NULL: the caller blocks. */
 mf_vm_run_t *mf_vm_run_of(lua_State *L);
+
+/* One wait of a run, as the C side that will wake it keeps it: a wake for a wait that is over
+ * (the run ended and its record serves another run) is dropped, never resumes the wrong run. */
+typedef struct {
+    mf_vm_run_t *run;
+    uint64_t id;
+} mf_vm_waiter_t;
+
+/* Begins a wait of run (from mf_vm_run_of): the handle the waker keeps. The same C function
+ * then returns mf_vm_wait(L, run). */
+mf_vm_waiter_t mf_vm_waiter(mf_vm_run_t *run);
 /* Suspends the run: `return mf_vm_wait(L, run);` ends the C function. Until the run is woken,
  * the values on the C function's stack stay reachable, so what the wait's C side points into
  * (argument strings, userdata) is not collected. */
@@ -110,8 +128,9 @@ int mf_vm_wait(lua_State *L, mf_vm_run_t *run);
 mf_vm_t *mf_vm_run_vm(const mf_vm_run_t *run);
 int64_t mf_vm_run_deadline(const mf_vm_run_t *run); /* 0: no timeout */
 /* Makes the waiting run continue at the end of the loop's turn; the top nresults values of the
- * vm's main state, moved to the run, are what the waiting C function returns. */
-void mf_vm_wake(mf_vm_run_t *run, int nresults);
+ * vm's main state, moved to the run, are what the waiting C function returns. A stale waiter's
+ * values are popped and nothing else happens. */
+void mf_vm_wake(mf_vm_waiter_t w, int nresults);
 
 /* A singleton job's lease: the job runs only while this owner holds key (mayfly.lease). */
 typedef struct {

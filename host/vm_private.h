@@ -36,6 +36,7 @@ struct mf_vm_run {
     int cap_hit;       /* it was refused memory */
     int in_handler;    /* past the route file's chunk: it may wait */
     int waiting;       /* suspended in mf_vm_wait */
+    uint64_t wait_id;  /* the wait it is in (mf_vm_waiter_t.id); never reused in a vm */
     int nresults;      /* woken with this many values on co */
     mf_vm_run_t *next; /* the woken list, or the free list */
 };
@@ -72,7 +73,8 @@ struct mf_vm {
     mf_vm_run_t *woken;   /* runs to resume at the end of the loop's turn */
     mf_vm_run_t **woken_tail;
     mf_vm_run_t *free_runs;
-    int nwaiting; /* runs suspended in mf_vm_wait or woken */
+    int nwaiting;         /* runs suspended in mf_vm_wait or woken */
+    uint64_t last_wait_id; /* the last id mf_vm_waiter handed out */
     struct {
         lua_State *co;
         int ref;

@@ -25,6 +25,7 @@
 #define MAX_IDLE_THREADS 64
 
 static char done_key; /* the marker the coroutine body yields a finished run's result with */
+static char wait_key; /* the marker mf_vm_wait yields with: no script can push it */
 
 /* push_request(r): the request object; from here on the run is in its handler. */
 static int l_push_request(lua_State *L)
@@ -45,8 +46,9 @@ int mf_vm__open_runs(lua_State *L, char *err, size_t errlen)
     }
     lua_pushlightuserdata(L, &done_key);
     lua_pushcfunction(L, l_push_request);
+    lua_pushcfunction(L, mf_response_read_lua);
     mf_vm_push_ref(L, MF_REF_TRACEBACK);
-    if (lua_pcall(L, 3, 1, 0)) {
+    if (lua_pcall(L, 4, 1, 0)) {
         snprintf(err, errlen, "the run body did not load: %s", lua_tostring(L, -1));
         return -1;
     }
@@ -194,40 +196,36 @@ static void answer_error(mf_vm_run_t *run, lua_State *L, int idx, int timed_out)
 }
 
 /* The run ended with status (lua_resume's): hands its response to the sink and puts the
- * coroutine back for the next run when it ended cleanly. */
+ * coroutine back for the next run when it ended cleanly. What the run left on its stack are
+ * values the host made (see run.lua): reading them runs no Lua. */
 static void finish(mf_vm_run_t *run, int status)
 {
     mf_vm_t *vm = run->vm;
     lua_State *co = run->co;
     int late = run_leave(vm, run);
     int timed_out = late || (run->deadline_ns && mf_now_ns() >= run->deadline_ns);
-    int reusable = 0;
-    char err[512];
-    mf_response_t resp;
+    int reusable = 0, ok = 0;
 
-    /* The result moves to the main thread: reading a response may run Lua (cjson), which must
-     * never run on a suspended coroutine. */
-    lua_State *L = vm->L;
-    int base = lua_gettop(L), ok = 0;
     if (status == LUA_YIELD && lua_gettop(co) >= 2 && lua_touserdata(co, 1) == &done_key) {
         reusable = 1;
         ok = lua_toboolean(co, 2);
-        lua_settop(co, 3);
+        if (ok)
+            lua_settop(co, 6); /* DONE, true, status, body, content type, headers */
+        else
+            lua_settop(co, 3); /* DONE, false, the error */
     } else if (status == LUA_YIELD) { /* the script's own coroutine.yield, outside any coroutine */
+        lua_settop(co, 0);
         lua_pushliteral(co, "attempt to yield from outside a coroutine");
     }
-    lua_xmove(co, L, 1);
-    lua_settop(co, 0);
-    if (!ok) {
-        answer_error(run, L, -1, timed_out);
-    } else if (mf_response_read(L, -1, &resp, err, sizeof err) != 0) {
-        lua_pushstring(L, err);
-        answer_error(run, L, -1, 0);
-    } else {
+    if (ok) {
+        mf_response_t resp;
+        mf_response_from_stack(co, 3, &resp);
         run->r->status = resp.status;
         run->sink(run->sink_ud, &resp);
+    } else {
+        answer_error(run, co, lua_gettop(co), timed_out);
     }
-    lua_settop(L, base);
+    lua_settop(co, 0);
     if (run->cap_hit)
         lua_gc(vm->L, LUA_GCCOLLECT, 0); /* give back what the runaway run left */
     if (run->loaded_ref != LUA_NOREF)
@@ -238,6 +236,7 @@ static void finish(mf_vm_run_t *run, int status)
     } else {
         luaL_unref(vm->L, LUA_REGISTRYINDEX, run->co_ref);
     }
+    run->waiting = 0;
     run->next = vm->free_runs;
     vm->free_runs = run;
 }
@@ -248,7 +247,9 @@ static int step(mf_vm_run_t *run, int nargs)
     mf_vm_t *vm = run->vm;
     run_enter(vm, run);
     int status = lua_resume(run->co, nargs);
-    if (status == LUA_YIELD && run->waiting) {
+    /* A wait is a yield that carries the marker: a waiting flag left by anything else (a bug)
+     * must not keep a finished run suspended. */
+    if (status == LUA_YIELD && run->waiting && lua_touserdata(run->co, -1) == &wait_key) {
         run_leave(vm, run);
         vm->nwaiting++;
         return 0;
@@ -300,7 +301,15 @@ mf_vm_run_t *mf_vm_run_of(lua_State *L)
 {
     mf_vm_t *vm = mf_vm_of(L);
     mf_vm_run_t *run = vm->current;
-    return run && vm->loop && run->co == L && run->in_handler ? run : NULL;
+    /* The yield must be sure to succeed before anything is started for the wait: a failed
+     * yield is an error the script could catch while the wait went on. */
+    return run && vm->loop && run->co == L && run->in_handler && lua_isyieldable(L) ? run : NULL;
+}
+
+mf_vm_waiter_t mf_vm_waiter(mf_vm_run_t *run)
+{
+    run->wait_id = ++run->vm->last_wait_id;
+    return (mf_vm_waiter_t){run, run->wait_id};
 }
 
 int mf_vm_wait(lua_State *L, mf_vm_run_t *run)
@@ -308,6 +317,7 @@ int mf_vm_wait(lua_State *L, mf_vm_run_t *run)
     run->waiting = 1;
     /* Yielded values stay on the coroutine's stack, where the collector sees them; the results
      * pushed on waking go above them, and only those are returned. */
+    lua_pushlightuserdata(L, &wait_key);
     return lua_yield(L, lua_gettop(L));
 }
 
@@ -321,9 +331,15 @@ int64_t mf_vm_run_deadline(const mf_vm_run_t *run)
     return run->deadline_ns;
 }
 
-void mf_vm_wake(mf_vm_run_t *run, int nresults)
+void mf_vm_wake(mf_vm_waiter_t w, int nresults)
 {
+    mf_vm_run_t *run = w.run;
     mf_vm_t *vm = run->vm;
+    if (!run->waiting || run->wait_id != w.id) {
+        mf_log_msg(MF_LOG_ERROR, "a wake-up for a wait that is over was dropped");
+        lua_pop(vm->L, nresults);
+        return;
+    }
     lua_checkstack(run->co, nresults);
     lua_xmove(vm->L, run->co, nresults);
     run->waiting = 0;

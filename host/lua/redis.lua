@@ -1,21 +1,21 @@
 -- redis.call, redis.pcall and redis.pipeline over lapi_redis.c's primitives. A primitive sends
 -- the command and returns ok, value (or the error message) and its kind; a handler's command
--- suspends its run meanwhile, which only a caller that can yield may do, so each call says
--- whether it can. Raising happens here, once the reply is in.
-local c, isyieldable = ...
+-- suspends its run meanwhile where it can (the primitive decides), else blocks. Raising happens
+-- here, once the reply is in.
+local c = ...
 local run, run_pipeline, raise, new_pipeline = c.run, c.run_pipeline, c.raise, c.new_pipeline
 local type, error = type, error
 
 local _M = { null = c.null }
 
 function _M.call(...)
-  local ok, v, kind = run(isyieldable(), "redis.call", ...)
+  local ok, v, kind = run("redis.call", ...)
   if ok then return v end
   return raise(kind, v)
 end
 
 function _M.pcall(...)
-  local ok, v = run(isyieldable(), "redis.pcall", ...)
+  local ok, v = run("redis.pcall", ...)
   if ok then return v end
   return nil, v
 end
@@ -29,7 +29,7 @@ function _M.pipeline(fn)
   end
   local p = new_pipeline()
   fn(p)
-  local ok, v = run_pipeline(isyieldable(), p)
+  local ok, v = run_pipeline(p)
   if ok then return v end
   return raise("unavailable", v)
 end

@@ -1,8 +1,10 @@
 -- The body of every request run's coroutine. It never returns: each run's result is yielded
 -- with the DONE marker, and the next run's arguments come back from that yield, so one
 -- coroutine serves run after run. A script's own coroutine.yield in the handler yields without
--- the marker, which the host refuses.
-local DONE, push_request, traceback = ...
+-- the marker, which the host refuses. The handler's result is read here, inside the run (its
+-- environment, deadline and memory cap), into plain values the host made: no script code runs
+-- after the run.
+local DONE, push_request, read_response, traceback = ...
 local xpcall, yield, type, error = xpcall, coroutine.yield, type, error
 
 local function dispatch(chunk, module, key, file, r)
@@ -14,7 +16,7 @@ local function dispatch(chunk, module, key, file, r)
   if type(handler) ~= "function" then
     error("route '" .. key .. "' is not a function in this run of " .. file, 0)
   end
-  return handler(push_request(r))
+  return read_response(handler(push_request(r)))
 end
 
 return function(chunk, module, key, file, r)

@@ -15,7 +15,8 @@
 local redis = require "mayfly.redis"
 local crypto = require "mayfly.crypto"
 local json = require "mayfly.json"
-local script = require "mayfly._script"
+local _, internal = ...
+local script = internal "mayfly._script"
 
 local type, error, pcall, math_floor, math_ceil = type, error, pcall, math.floor, math.ceil
 local redis_call = redis.call

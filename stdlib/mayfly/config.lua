@@ -2,7 +2,10 @@
 -- Values are strings (one file per key) or, from config.json, any JSON value. Tables come back
 -- as fresh copies: a script may change its copy, and the next request sees the original.
 -- The source is looked up at every read: a reload of the config folder replaces it.
-local require = require
+-- The source comes from the host's internal modules (the chunk's second argument); run on its
+-- own (tests/spec), the module finds it with require.
+local _, internal = ...
+internal = internal or require
 
 local type, tonumber, tostring, pairs, error = type, tonumber, tostring, pairs, error
 local string_upper, string_gsub, string_match, string_lower = string.upper, string.gsub,
@@ -18,7 +21,7 @@ local function raw(name)
   if type(name) ~= "string" then
     error("config: name must be a string, got " .. type(name), 3)
   end
-  local source = require "mayfly._config_source"
+  local source = internal "mayfly._config_source"
   local v = source.overrides[override_name(name)]
   if v ~= nil then return v end
   return source.values[name]
@@ -79,7 +82,7 @@ function _M.duration(name, default)
 end
 
 function _M.all()
-  local source = require "mayfly._config_source"
+  local source = internal "mayfly._config_source"
   local t = copy(source.values)
   for k in pairs(source.values) do
     local o = source.overrides[override_name(k)]

@@ -11,9 +11,9 @@ local type, pairs, ipairs, tostring, error, pcall, setmetatable = type, pairs, i
 local string_upper, string_format, string_gsub, string_byte, string_find = string.upper,
   string.format, string.gsub, string.byte, string.find
 local table_concat, table_sort = table.concat, table.sort
-local isyieldable = coroutine.isyieldable
 
-local _http = require "mayfly._http"
+local _, internal = ...
+local _http = internal "mayfly._http"
 local json = require "mayfly.json"
 
 local _M = { _VERSION = "0.1" }
@@ -122,7 +122,7 @@ local function call(opts, level)
   if redirects == nil then redirects = DEFAULT_REDIRECTS end
 
   local status, res_headers, res_body, attempts = _http.request(method, url, headers, body,
-    opts.timeout, retries, redirects, opts.budget_header, isyieldable())
+    opts.timeout, retries, redirects, opts.budget_header)
   if not status then return nil, res_headers, res_body end
   return setmetatable({ status = status, headers = res_headers, body = res_body,
     attempts = attempts }, response_mt)

@@ -3,7 +3,8 @@
 -- operation is one atomic server-side script. Plain functions of (key, ttl, owner), usable from
 -- handlers and from host-driven hooks (singleton periodic jobs) alike. On a Redis outage they
 -- raise like redis.call (the 503 error); wrap them in pcall where that must not escape.
-local script = require "mayfly._script"
+local _, internal = ...
+local script = internal "mayfly._script"
 local crypto = require "mayfly.crypto"
 local redis = require "mayfly.redis"
 

@@ -3,7 +3,8 @@
 -- the window as its expiry; the check-and-count is one server-side script, so concurrent hits
 -- from any number of replicas never overshoot. (Fixed windows allow up to 2 x limit across a
 -- window boundary; pick the window with that in mind.)
-local script = require "mayfly._script"
+local _, internal = ...
+local script = internal "mayfly._script"
 
 local error, type, tostring, math_ceil, math_floor = error, type, tostring, math.ceil, math.floor
 

@@ -29,7 +29,7 @@ local defaults = {
 }
 
 local Session = {}
-Session.__index = Session
+local session_mt = { __index = Session, __metatable = "mayfly.session: session" }
 
 local function option(opts, name)
   local v = opts and opts[name]
@@ -69,7 +69,7 @@ function _M.load(req, opts)
     _domain = option(opts, "domain"),
     _prefix = option(opts, "prefix"),
     _changed_id = false,
-  }, Session)
+  }, session_mt)
   local id = read_cookie(req.headers and req.headers.cookie, s._name)
   if id and #id == 32 and not string_find(id, "[^0-9a-f]") then
     local r = redis.pipeline(function(p)
