@@ -27,24 +27,22 @@ int mf_follow_sync(mf_follow_t *f)
 {
     char err[512];
     mf_config_t *config = atomic_load(f->latest_config);
-    if (config != f->config) {
-        mf_config_retain(config);
-        mf_vm_set_config(f->vm, config);
-        mf_config_release(f->config);
-        f->config = config;
-    }
     mf_scripts_t *latest = atomic_load(f->latest);
-    if (latest == f->scripts)
+    if (config == f->config && latest == f->scripts)
         return 0;
-    mf_scripts_retain(latest);
-    if (mf_vm_compile(f->vm, latest, err, sizeof err)) {
+    /* A new state for every new version, scripts or config: a reload starts from nothing. */
+    if (mf_vm_renew(f->vm, latest, config, err, sizeof err)) {
         mf_log_msg(MF_LOG_ERROR, "%s keeps version %s: %s", f->name, f->scripts->version, err);
-        mf_scripts_release(latest);
         return 0;
     }
+    int scripts_changed = latest != f->scripts;
+    mf_scripts_retain(latest);
     mf_scripts_release(f->scripts);
     f->scripts = latest;
-    return 1;
+    mf_config_retain(config);
+    mf_config_release(f->config);
+    f->config = config;
+    return scripts_changed;
 }
 
 int mf_follow_behind(const mf_follow_t *f)

@@ -25,8 +25,9 @@ typedef struct {
 int mf_follow_init(mf_follow_t *f, const char *name, const mf_options_t *o,
                    mf_scripts_t *_Atomic *latest, mf_config_t *_Atomic *latest_config, char *err,
                    size_t errlen);
-/* Moves to the current config and scripts; returns 1 when the scripts changed. Only memory can
- * fail (the server compiled the version): the old version stays and a line is logged. */
+/* Moves to the current config and scripts, in a new Lua state; returns 1 when the scripts
+ * changed. Only memory can fail (the server compiled the version): the old version stays and a
+ * line is logged. No run of the vm may be waiting. */
 int mf_follow_sync(mf_follow_t *f);
 /* 1 when a newer config or scripts version waits for mf_follow_sync. */
 int mf_follow_behind(const mf_follow_t *f);

@@ -549,26 +549,50 @@ static int on_panic(lua_State *L)
     abort();
 }
 
-mf_vm_t *mf_vm_new(const mf_options_t *opts, char *err, size_t errlen)
+/* Opens vm->L and builds the sandbox and host modules in it; the vm's registry slots must be
+ * unset. Returns 0, or -1 with the state left open for the caller to close. */
+static int open_state(mf_vm_t *vm, char *err, size_t errlen)
 {
-    mf_vm_t *vm = mf_xcalloc(1, sizeof *vm);
-    vm->opts = opts;
-    vm->chunks_ref = LUA_NOREF;
-    vm->loaded_ref = LUA_NOREF;
-    atomic_store(&vm->late_gen, UINT64_MAX); /* no generation is late yet */
-    for (int i = 0; i < MF_REF_COUNT; i++)
-        vm->refs[i] = LUA_NOREF;
-    pthread_mutex_init(&vm->hook_lock, NULL);
-    vm->rng = &vm->own_rng;
     vm->L = luaL_newstate();
     if (!vm->L) {
         snprintf(err, errlen, "cannot create a Lua state");
-        goto fail;
+        return -1;
     }
     vm->base_alloc = lua_getallocf(vm->L, &vm->base_alloc_ud);
     lua_setallocf(vm->L, vm_alloc, vm);
     lua_atpanic(vm->L, on_panic);
-    if (build_state(vm, err, errlen))
+    return build_state(vm, err, errlen);
+}
+
+/* Closes a state of vm's whose own allocator is alloc/ud; what it used is no longer counted. */
+static void close_state(mf_vm_t *vm, lua_State *L, lua_Alloc alloc, void *ud, size_t mem)
+{
+    /* LuaJIT destroys its allocator's arena in lua_close only when that allocator is still the
+     * state's: with vm_alloc installed it frees every object but leaves the arena's mapped
+     * segments behind (about 170 KiB a state, one state per reload). The finalizers lua_close
+     * runs do not need mf_vm_of. */
+    lua_setallocf(L, alloc, ud);
+    lua_close(L);
+    vm->mem -= mem;
+}
+
+static void unset_slots(mf_vm_t *vm)
+{
+    vm->chunks_ref = LUA_NOREF;
+    vm->loaded_ref = LUA_NOREF;
+    for (int i = 0; i < MF_REF_COUNT; i++)
+        vm->refs[i] = LUA_NOREF;
+}
+
+mf_vm_t *mf_vm_new(const mf_options_t *opts, char *err, size_t errlen)
+{
+    mf_vm_t *vm = mf_xcalloc(1, sizeof *vm);
+    vm->opts = opts;
+    unset_slots(vm);
+    atomic_store(&vm->late_gen, UINT64_MAX); /* no generation is late yet */
+    pthread_mutex_init(&vm->hook_lock, NULL);
+    vm->rng = &vm->own_rng;
+    if (open_state(vm, err, errlen))
         goto fail;
     return vm;
 fail:
@@ -582,15 +606,47 @@ void mf_vm_free(mf_vm_t *vm)
         return;
     if (vm->L) {
         mf_vm__free_runs(vm);
-        /* LuaJIT destroys its allocator's arena in lua_close only when that allocator is still
-         * the state's: with vm_alloc installed it frees every object but leaves the arena's
-         * mapped segments behind (about 170 KiB a state, one state per reload). The finalizers
-         * lua_close runs do not need mf_vm_of. */
-        lua_setallocf(vm->L, vm->base_alloc, vm->base_alloc_ud);
-        lua_close(vm->L);
+        close_state(vm, vm->L, vm->base_alloc, vm->base_alloc_ud, vm->mem);
     }
     pthread_mutex_destroy(&vm->hook_lock);
     free(vm);
+}
+
+int mf_vm_renew(mf_vm_t *vm, const mf_scripts_t *s, const mf_config_t *c, char *err,
+                size_t errlen)
+{
+    lua_State *old = vm->L;
+    lua_Alloc old_alloc = vm->base_alloc;
+    void *old_alloc_ud = vm->base_alloc_ud;
+    size_t old_mem = vm->mem;
+    int old_chunks = vm->chunks_ref, old_refs[MF_REF_COUNT];
+    const mf_scripts_t *old_scripts = vm->scripts;
+    memcpy(old_refs, vm->refs, sizeof old_refs);
+
+    unset_slots(vm);
+    /* The watchdog reads vm->L under hook_lock, and only while a run has a deadline: none has
+     * one here (no run waits, none runs). */
+    pthread_mutex_lock(&vm->hook_lock);
+    int failed = open_state(vm, err, errlen);
+    pthread_mutex_unlock(&vm->hook_lock);
+    if (!failed)
+        failed = mf_vm_compile(vm, s, err, errlen);
+    if (failed) {
+        if (vm->L)
+            close_state(vm, vm->L, vm->base_alloc, vm->base_alloc_ud, vm->mem - old_mem);
+        vm->L = old;
+        vm->base_alloc = old_alloc;
+        vm->base_alloc_ud = old_alloc_ud;
+        vm->chunks_ref = old_chunks;
+        memcpy(vm->refs, old_refs, sizeof old_refs);
+        vm->scripts = old_scripts;
+        return -1;
+    }
+    mf_vm_set_config(vm, c);
+    /* Finished coroutines belong to the old state. */
+    mf_vm__free_runs(vm);
+    close_state(vm, old, old_alloc, old_alloc_ud, old_mem);
+    return 0;
 }
 
 /* ---- config ---- */

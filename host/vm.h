@@ -65,6 +65,13 @@ void mf_vm_call_detached(lua_State *L, int idx); /* may raise */
  * keeps no reference to c. */
 void mf_vm_set_config(mf_vm_t *vm, const mf_config_t *c);
 
+/* Replaces the vm's state by a new one built from nothing, with s compiled and c as its config,
+ * so that nothing any earlier run left in the old state (whatever way it found) outlives a new
+ * version. No run may be waiting. Returns 0, or -1 with the reason in err and the old state
+ * kept. */
+int mf_vm_renew(mf_vm_t *vm, const mf_scripts_t *s, const mf_config_t *c, char *err,
+                size_t errlen);
+
 /* Compiles every file of s into the state; s becomes the version requests run on. s must outlive
  * its use by the vm. Returns 0, or -1 with "file:line: message" in err. */
 int mf_vm_compile(mf_vm_t *vm, const mf_scripts_t *s, char *err, size_t errlen);
