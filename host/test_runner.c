@@ -1,11 +1,20 @@
 #include "test_runner.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
@@ -34,6 +43,7 @@ typedef struct {
     mf_vm_t *vm;
     mf_watchdog_t *watchdog; /* MAYFLY_REQUEST_TIMEOUT for handlers, as in production */
     char err[1024];          /* why the vm could not be built, once it failed */
+    int redis_checked;       /* the throwaway redis-server was tried (started or not) */
 } runner_t;
 
 /* Tests get a database of their own: the URL's, or 15 when it names none. */
@@ -48,6 +58,174 @@ static void test_redis_url(runner_t *t, const char *url)
                  (int)(slash ? (size_t)(slash - url) : strlen(url)), url);
 }
 
+/* ---- a throwaway redis-server, when MAYFLY_REDIS_URL is unset ---- */
+
+/* The signal handler reaches these, so they are static and filled before it is installed. */
+static volatile pid_t redis_pid;
+static char redis_dir[PATH_MAX - 16];
+static char redis_log[PATH_MAX];
+
+static void remove_redis_files(void)
+{
+    unlink(redis_log);
+    rmdir(redis_dir);
+}
+
+static void stop_redis(void)
+{
+    pid_t pid = redis_pid;
+    if (pid <= 0)
+        return;
+    redis_pid = 0;
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    remove_redis_files();
+}
+
+/* An interrupted run stops its server too (async-signal-safe calls only), then dies of the
+ * signal as it would have. */
+static void on_fatal_signal(int sig)
+{
+    if (redis_pid > 0) {
+        kill(redis_pid, SIGTERM);
+        remove_redis_files();
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static int find_on_path(const char *name, char *out, size_t outlen)
+{
+    const char *path = getenv("PATH");
+    if (!path)
+        return -1;
+    while (*path) {
+        size_t len = strcspn(path, ":");
+        if (len && (size_t)snprintf(out, outlen, "%.*s/%s", (int)len, path, name) < outlen &&
+            access(out, X_OK) == 0)
+            return 0;
+        path += len;
+        if (*path == ':')
+            path++;
+    }
+    return -1;
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &alen) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static int accepts(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* Starts redis-server on a free loopback port with a folder of its own and no persistence;
+ * returns the port, or -1 (the server's log went to stderr). */
+static int start_redis(const char *bin)
+{
+    int port = free_port();
+    if (port < 0)
+        return -1;
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* even a killed runner leaves no server behind */
+        if (getppid() != parent)
+            _exit(1);
+        FILE *log = freopen(redis_log, "w", stdout);
+        if (log)
+            dup2(STDOUT_FILENO, STDERR_FILENO);
+        execl(bin, "redis-server", "--port", portstr, "--bind", "127.0.0.1", "--dir", redis_dir,
+              "--save", "", "--appendonly", "no", "--loglevel", "warning", (char *)NULL);
+        _exit(127);
+    }
+    redis_pid = pid;
+    for (int i = 0; i < 250; i++) { /* up to 5 s */
+        if (accepts(port))
+            return port;
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            break;
+        nanosleep(&(struct timespec){.tv_nsec = 20 * 1000 * 1000}, NULL);
+    }
+    if (waitpid(pid, NULL, WNOHANG) == 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+    }
+    redis_pid = 0;
+    FILE *f = fopen(redis_log, "r");
+    if (f) {
+        char line[512];
+        while (fgets(line, sizeof line, f))
+            fprintf(stderr, "redis-server: %s", line);
+        fclose(f);
+    }
+    return -1;
+}
+
+/* Gives the handlers a Redis when none is configured and redis-server is on the PATH. Returns
+ * 0 when the handlers have a Redis. */
+static int ensure_redis(runner_t *t)
+{
+    if (t->opts.redis_url)
+        return 0;
+    if (t->redis_checked)
+        return -1;
+    t->redis_checked = 1;
+    char bin[PATH_MAX];
+    if (find_on_path("redis-server", bin, sizeof bin)) {
+        fprintf(stderr, "mayfly test: no Redis for the handlers: set MAYFLY_REDIS_URL, or install "
+                        "redis-server (mayfly test starts one when it is on the PATH)\n");
+        return -1;
+    }
+    const char *tmp = getenv("TMPDIR");
+    snprintf(redis_dir, sizeof redis_dir, "%s/mayfly-test-redis.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(redis_dir)) {
+        fprintf(stderr, "mayfly test: cannot make a folder for redis-server: %s\n", strerror(errno));
+        return -1;
+    }
+    snprintf(redis_log, sizeof redis_log, "%s/redis.log", redis_dir);
+    signal(SIGINT, on_fatal_signal);
+    signal(SIGTERM, on_fatal_signal);
+    signal(SIGHUP, on_fatal_signal);
+    int port = -1;
+    for (int attempt = 0; attempt < 3 && port < 0; attempt++) /* another process took the port */
+        port = start_redis(bin);
+    if (port < 0) {
+        remove_redis_files();
+        fprintf(stderr, "mayfly test: %s did not start; set MAYFLY_REDIS_URL\n", bin);
+        return -1;
+    }
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", port);
+    test_redis_url(t, url);
+    t->opts.redis_url = t->redis_url;
+    fprintf(stderr, "mayfly test: MAYFLY_REDIS_URL is unset: started redis-server on 127.0.0.1:%d "
+                    "for this run\n", port);
+    return 0;
+}
+
 /* Builds the vm on first use: the scripts folder loaded and checked as `serve` does. */
 static int ensure_vm(runner_t *t)
 {
@@ -55,6 +233,7 @@ static int ensure_vm(runner_t *t)
         return -1;
     if (t->vm)
         return 0;
+    ensure_redis(t);
     char err[900];
     if (mf_redis_init(&t->opts, err, sizeof err)) {
         snprintf(t->err, sizeof t->err, "%s", err);
@@ -346,6 +525,26 @@ static int l_testing_readdir(lua_State *L)
     return 1;
 }
 
+/* has_redis() -> whether the handlers have a Redis (starting the throwaway one if it can) */
+static int l_testing_has_redis(lua_State *L)
+{
+    lua_pushboolean(L, ensure_redis(runner_of(L)) == 0);
+    return 1;
+}
+
+/* chdir(path) -> true, or nil, err (busted's --directory) */
+static int l_testing_chdir(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    if (chdir(path)) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", path, strerror(errno));
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static int l_testing_isdir(lua_State *L)
 {
     struct stat st;
@@ -353,9 +552,14 @@ static int l_testing_isdir(lua_State *L)
     return 1;
 }
 
-static const luaL_Reg native[] = {{"request", l_testing_request}, {"config", l_testing_config},
-                                  {"redis", l_testing_redis},     {"readdir", l_testing_readdir},
-                                  {"isdir", l_testing_isdir},     {NULL, NULL}};
+static const luaL_Reg native[] = {{"request", l_testing_request},
+                                  {"config", l_testing_config},
+                                  {"redis", l_testing_redis},
+                                  {"has_redis", l_testing_has_redis},
+                                  {"readdir", l_testing_readdir},
+                                  {"isdir", l_testing_isdir},
+                                  {"chdir", l_testing_chdir},
+                                  {NULL, NULL}};
 
 /* ---- the spec files' state ---- */
 
@@ -433,13 +637,11 @@ int mf_test_main(int argc, char **argv)
             lua_pushstring(L, argv[i]);
             lua_rawseti(L, -2, i + 1);
         }
-        lua_createtable(L, 0, 3);
+        lua_createtable(L, 0, 2);
         lua_pushstring(L, t->opts.scripts_dir);
         lua_setfield(L, -2, "scripts_dir");
         lua_pushboolean(L, isatty(STDOUT_FILENO));
         lua_setfield(L, -2, "tty");
-        lua_pushboolean(L, t->opts.redis_url != NULL);
-        lua_setfield(L, -2, "redis");
         if (lua_pcall(L, 2, 1, 0) == 0) {
             rc = (int)lua_tointeger(L, -1);
         }
@@ -453,6 +655,7 @@ int mf_test_main(int argc, char **argv)
     mf_scripts_release(t->scripts);
     mf_config_release(t->config);
     mf_redis_shutdown();
+    stop_redis();
     free(t);
     return rc;
 }

@@ -143,22 +143,53 @@ LUA
 MAYFLY_SCRIPTS=tests/integration/fixtures/syntax "$MAYFLY_BIN" test -o plainTerminal "$WORK/broken" >"$out" 2>&1
 check "a scripts folder that does not load: the test errors, naming file and line" \
   grep -q "cannot load the scripts folder tests/integration/fixtures/syntax: .*lua:[0-9]" "$out"
-MAYFLY_SCRIPTS=scripts "$MAYFLY_BIN" test -o plainTerminal >"$out" 2>&1
+# (the scripts folder named: the repository's .busted would pick its own ROOT, as for busted)
+MAYFLY_SCRIPTS=scripts "$MAYFLY_BIN" test -o plainTerminal scripts >"$out" 2>&1
 check "scripts/ specs pass" test $? -eq 0
 redis_start || exit 1
-MAYFLY_SCRIPTS=examples/shop MAYFLY_REDIS_URL=redis://127.0.0.1:$RPORT "$MAYFLY_BIN" test -o plainTerminal >"$out" 2>&1
+MAYFLY_SCRIPTS=examples/shop MAYFLY_REDIS_URL=redis://127.0.0.1:$RPORT "$MAYFLY_BIN" test -o plainTerminal examples/shop >"$out" 2>&1
 if [ $? -eq 0 ]; then pass "examples/shop specs pass on Redis"; else fail "examples/shop specs pass on Redis" "$(tail -20 "$out")"; fi
 check "db 15 left empty" test "$(redis-cli -p "$RPORT" -n 15 dbsize)" -eq 0
 MAYFLY_SCRIPTS=tests/integration/fixtures/testing MAYFLY_REDIS_URL=redis://127.0.0.1:$RPORT/3 MAYFLY_REQUEST_TIMEOUT=300ms \
-  "$MAYFLY_BIN" test -o json >"$WORK/h.json" 2>"$WORK/h.err"
+  "$MAYFLY_BIN" test -o json tests/integration/fixtures/testing >"$WORK/h.json" 2>"$WORK/h.err"
 if [ $? -eq 0 ]; then pass "mayfly.testing: config, Redis and requests"; else fail "mayfly.testing: config, Redis and requests" "$(head -c 600 "$WORK/h.json")"; fi
 check "handler logs go to stderr, the report alone to stdout" grep -q '"request_id":"r-2"' "$WORK/h.err"
 check "the URL's database is the one used and emptied" test "$(redis-cli -p "$RPORT" -n 3 dbsize)" -eq 0
-MAYFLY_SCRIPTS=tests/integration/fixtures/testing MAYFLY_REQUEST_TIMEOUT=300ms "$MAYFLY_BIN" test -o json >"$WORK/h.json" 2>/dev/null
+# Neither MAYFLY_REDIS_URL nor a redis-server on the PATH (the binary's path is absolute).
+MAYFLY_SCRIPTS=tests/integration/fixtures/testing MAYFLY_REQUEST_TIMEOUT=300ms PATH=/nonexistent \
+  "$MAYFLY_BIN" test -o json tests/integration/fixtures/testing >"$WORK/h.json" 2>"$WORK/h.err"
 results json "$WORK/h.json" >"$WORK/h.rows"
 check "without Redis the Redis routes fail (503 as in production)" grep -q $'^Redis is the handlers\' Redis\tfailure$' "$WORK/h.rows"
+check "without Redis, stderr says what to set" grep -q "set MAYFLY_REDIS_URL, or install redis-server" "$WORK/h.err"
+# No MAYFLY_REDIS_URL, redis-server on the PATH: a throwaway server for the run, stopped after.
+export TMPDIR="$WORK/tmp"
+mkdir -p "$TMPDIR"
+MAYFLY_SCRIPTS=examples/shop "$MAYFLY_BIN" test -o plainTerminal examples/shop >"$out" 2>"$WORK/auto.err"
+if [ $? -eq 0 ]; then pass "no MAYFLY_REDIS_URL: examples/shop specs pass on a throwaway redis-server"
+else fail "no MAYFLY_REDIS_URL: examples/shop specs pass on a throwaway redis-server" "$(tail -5 "$out")" "$(cat "$WORK/auto.err")"; fi
+check "the throwaway server is announced on stderr, once" \
+  test "$(grep -c "MAYFLY_REDIS_URL is unset: started redis-server on 127.0.0.1:" "$WORK/auto.err")" -eq 1
+aport=$(sed -n 's/.*started redis-server on 127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/auto.err")
+check "the throwaway server is stopped after the run" bash -c "! redis-cli -p '$aport' ping >/dev/null 2>&1"
+check "its folder is removed" test -z "$(ls "$TMPDIR")"
+# Interrupted: the server goes with the runner.
+mkdir -p "$WORK/slow"
+cat >"$WORK/slow/slow_spec.lua" <<'LUA'
+it("waits", function()
+  require("mayfly.testing").redis("PING")
+  local t = os.time() while os.time() - t < 20 do end
+end)
+LUA
+MAYFLY_SCRIPTS=examples/shop "$MAYFLY_BIN" test "$WORK/slow" >/dev/null 2>"$WORK/int.err" &
+tpid=$!
+for _ in $(seq 1 100); do grep -q "started redis-server" "$WORK/int.err" && break; sleep 0.05; done
+iport=$(sed -n 's/.*started redis-server on 127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/int.err")
+kill -INT "$tpid"; wait "$tpid" 2>/dev/null
+sleep 0.3
+check "an interrupted run stops its throwaway server" bash -c "[ -n '$iport' ] && ! redis-cli -p '$iport' ping >/dev/null 2>&1"
+unset TMPDIR
 redis-cli -p "$RPORT" -n 15 set stray 1 >/dev/null
-MAYFLY_SCRIPTS=examples/shop MAYFLY_REDIS_URL=redis://127.0.0.1:$RPORT "$MAYFLY_BIN" test -o plainTerminal >"$out" 2>&1
+MAYFLY_SCRIPTS=examples/shop MAYFLY_REDIS_URL=redis://127.0.0.1:$RPORT "$MAYFLY_BIN" test -o plainTerminal examples/shop >"$out" 2>&1
 check "a database holding keys is refused, not flushed" grep -q "must be empty" "$out"
 check "the stray key is kept" test "$(redis-cli -p "$RPORT" -n 15 get stray)" = 1
 

@@ -6,6 +6,7 @@ local format = require "test.format"
 local say = require "test.say"
 local match = require "test.match"
 local spy = require "test.spy"
+local util = require "test.util"
 
 local unpack = unpack or table.unpack
 
@@ -61,9 +62,6 @@ end)
 
 builtin("equal equals", 2, function(_, a)
   local ok = a[1] == a[2]
-  if type(a[1]) == "table" and getmetatable(a[1]) and getmetatable(a[1]).__matcher then
-    ok = a[1].fn(a[2])
-  end
   return ok,
       "Expected objects to be equal.\nPassed in:\n" .. ref(a[2]) .. "\nExpected:\n" .. ref(a[1]),
       "Expected objects to not be equal.\nPassed in:\n" .. ref(a[2]) .. "\nDid not expect:\n" .. ref(a[1])
@@ -212,7 +210,10 @@ end)
 
 local function spy_of(state, a)
   local s = state.payload
-  if s == nil then s = a[1]; table.remove(a, 1); a.n = a.n - 1 end
+  if s == nil then
+    s = a[1]
+    a = util.make_arglist(unpack(a, 2, a.n))
+  end
   if type(s) ~= "table" or not s.calls then
     error("expected a spy or stub, got " .. type(s), 0)
   end
@@ -245,24 +246,15 @@ count_check("called_at_most", function(n, w) return n <= w end, "at most ")
 count_check("called_more_than", function(n, w) return n > w end, "more than ")
 count_check("called_less_than", function(n, w) return n < w end, "less than ")
 
--- Any recorded call (or return) matching the arguments; the texts name the last one, or the
--- last matching one when negated.
+-- Any recorded call (or return) matching the arguments as luassert matches them (test.util);
+-- the texts name the last one, or the last matching one when negated.
 local function list_check(name, field, texts)
   builtin(name, math.huge, function(state, a)
     local s
     s, a = spy_of(state, a)
     local list = s[field]
     local expected = format.values(a.n, unpack(a, 1, a.n))
-    local found
-    for _, call in ipairs(list) do
-      if call.vals.n == a.n then
-        local all = true
-        for i = 1, a.n do
-          if not format.deep_equal(a[i], call.vals[i]) then all = false; break end
-        end
-        if all then found = call end
-      end
-    end
+    local found = util.matchargs(list, util.make_arglist(unpack(a, 1, a.n)))
     local function show(call)
       if not call then return "(nil)" end
       return format.value(format.values(call.vals.n, unpack(call.vals, 1, call.vals.n)))

@@ -1,10 +1,17 @@
 -- The busted core: the describe/it tree, hooks, and their ordering and error rules.
 -- A block's body runs when the block's turn comes (declaring its tests and hooks), then its
 -- setup, its children in order, its teardown. Per test: before_each hooks outer to inner, the
--- body, its finally callbacks, after_each hooks inner to outer. Results are success, failure
+-- body, its finally callback, after_each hooks inner to outer. Results are success, failure
 -- (an assertion failed in a test), error (anything else raised, in a test or a hook) and
 -- pending; an error in a hook is reported as an error element of its own named "<block> <hook>",
 -- and the tests the hook's failure kept from running are not reported.
+--
+-- Environments are busted's: spec files run with an environment that reads, from the element
+-- running (a test, a hook, a block) outwards, each element's own globals, then the root's (the
+-- busted API) and finally _G; a global assigned lands in the running element's table, except in
+-- hooks (their block's) and expose blocks (their parent block's). Insulated elements (insulate
+-- blocks and, unless --no-auto-insulate, files) put _G and package.loaded back when they end;
+-- an expose block ending inside one makes its changes part of what is put back.
 local luassert = require "test.assert"
 local spy = require "test.spy"
 
@@ -12,17 +19,31 @@ local M = {}
 
 local pending_mt = { __tostring = function(p) return p.message end }
 
--- Options: filter, filter_out (lists of Lua patterns), tags, exclude_tags (lists), shuffle,
--- seed, lazy (setup/teardown mean lazy_*), list (only report the tests that would run).
+local hook_names = { "strict_setup", "lazy_setup", "before_each", "after_each",
+  "lazy_teardown", "strict_teardown" }
+local function new_block(node)
+  node.children = {}
+  node.hooks = {}
+  for _, h in ipairs(hook_names) do node.hooks[h] = {} end
+  return node
+end
+
+-- Options: filter, filter_out (lists of Lua patterns), tags, exclude_tags (lists), seed,
+-- shuffle_tests, sort_tests, lazy (setup/teardown mean lazy_*), list (only report the tests that
+-- would run), auto_insulate (false: files are not insulated), keep_going (false: stop at the
+-- first failure or error), suppress_pending.
 function M.new(opts, handler)
   local self = {
     opts = opts,
     handler = handler,
-    current = nil,
     counts = { success = 0, failure = 0, error = 0, pending = 0 },
     after_test = {}, -- callbacks run after every test (the testing module's cleanup)
     listed = {},
+    stack = {},
+    states = {},
   }
+  self.root = new_block({ kind = "root", env = {} })
+  self.ctx = self.root
   local rng = (opts.seed or os.time()) % 2147483647
   if rng <= 0 then rng = rng + 2147483646 end
   function self.random(n) -- a private sequence: spec code calling math.random cannot shift it
@@ -37,7 +58,7 @@ end
 local function full_name(node)
   local names = {}
   while node and node.kind ~= "file" and node.kind ~= "root" do
-    table.insert(names, 1, node.name)
+    table.insert(names, 1, node.name ~= nil and tostring(node.name) or node.kind)
     node = node.parent
   end
   return table.concat(names, " ")
@@ -157,6 +178,10 @@ local function traceback()
 end
 
 function M:report(status, node, name, message, trace)
+  if status == "pending" and self.opts.suppress_pending then return end
+  if (status == "failure" or status == "error") and self.opts.keep_going == false then
+    self.skip_all = true -- --no-keep-going: nothing more runs after this
+  end
   self.counts[status] = self.counts[status] + 1
   local rec = {
     status = status,
@@ -185,131 +210,196 @@ local function protected(fn, ...)
   return status, message_of(e, at), trace, e
 end
 
--- ---- the declaration API (globals of spec files) ----
+-- ---- the declaration API (the root environment of spec files) ----
 
-function M:declare(kind, name, fn, level)
-  local parent = self.current
-  if not parent then error(kind .. " called outside of a spec file's run", level + 1) end
-  if parent.kind == "it" then error(kind .. " may not be nested in a test", level + 1) end
-  if type(name) ~= "string" then
-    error(kind .. ": expected a name (string), got " .. type(name), level + 1)
-  end
-  local node = { kind = kind, name = name, fn = fn, parent = parent, trace = where(level + 1) }
+function M:declare(kind, name, fn, trace)
+  local parent = self.ctx
+  if not parent or parent.kind == "root" then error(kind .. " called outside of a spec file's run", 3) end
+  local node = { kind = kind, name = name, fn = fn, parent = parent, trace = trace }
   parent.children[#parent.children + 1] = node
   return node
 end
 
-function M:hook(which, fn, level)
-  local block = self.current
-  if not block or block.kind == "it" then
-    if which == "finally" and self.running_test then
-      table.insert(self.running_test.finally, fn)
-      return
-    end
-    error(which .. " must be called in a describe block", level + 1)
-  end
-  if which == "finally" then error("finally must be called inside a test", level + 1) end
-  if type(fn) ~= "function" then error(which .. ": expected a function", level + 1) end
-  local kind = which
-  if which == "setup" then kind = self.opts.lazy and "lazy_setup" or "strict_setup" end
-  if which == "teardown" then kind = self.opts.lazy and "lazy_teardown" or "strict_teardown" end
+function M:hook(which, kind, name, fn, trace)
+  local block = self.ctx
+  if not block or not block.hooks then error(which .. " must be called in a describe block", 3) end
   local list = block.hooks[kind]
-  list[#list + 1] = { fn = fn, name = which, trace = where(level + 1) }
+  list[#list + 1] = { kind = kind, fn = fn, name = name or which, trace = trace, parent = block,
+    envmode = "unwrap" }
 end
 
-local hook_names = { "strict_setup", "lazy_setup", "before_each", "after_each",
-  "lazy_teardown", "strict_teardown" }
-local function new_block(node)
-  node.children = {}
-  node.hooks = {}
-  for _, h in ipairs(hook_names) do node.hooks[h] = {} end
-  return node
-end
+
+-- The names spec files call, each as busted's publisher: f(name, fn) declares at once; f(fn)
+-- takes the alias as the name; f(name) returns a function that takes fn (it "x" (function()
+-- ... end)), except pending, whose body is optional.
+local declarers = { "describe", "context", "insulate", "expose", "it", "spec", "test", "pending",
+  "setup", "teardown", "lazy_setup", "lazy_teardown", "strict_setup", "strict_teardown",
+  "before_each", "after_each" }
 
 function M:api()
   local core = self
   local api = {}
-  local function block(isolation)
+  local function publisher(alias, default_fn, register)
     return function(name, fn)
-      local node = core:declare("describe", name, fn, 2)
-      node.isolation = isolation
-      new_block(node)
+      if not fn and type(name) == "function" then
+        fn, name = name, alias
+      elseif not fn then
+        fn = default_fn
+      end
+      local trace = where(2)
+      local function publish(f) register(name, f, trace) end
+      if fn then publish(fn) else return publish end
     end
+  end
+  local function block(isolation, alias)
+    return publisher(alias, nil, function(name, fn, trace)
+      local node = core:declare("describe", name, fn, trace)
+      node.envmode = isolation
+      new_block(node)
+    end)
   end
   api.describe = block(nil)
-  api.context = api.describe
-  api.insulate = block("insulate")
-  api.expose = block("expose")
-  local function test(name, fn)
-    if fn == nil then return end -- a test without a body is not run (as busted)
-    if type(fn) ~= "function" then error("it: expected a function", 2) end
-    core:declare("it", name, fn, 2)
+  api.context = block(nil, "context")
+  api.insulate = block("insulate", "insulate")
+  api.expose = block("expose", "expose")
+  local function test(alias)
+    return publisher(alias, nil, function(name, fn, trace) core:declare("it", name, fn, trace) end)
   end
-  api.it, api.spec, api.test = test, test, test
-  api.pending = function(name)
-    if core.running_test then
-      local at = where(2)
-      error(setmetatable({ message = at.short_src .. ":" .. at.currentline .. ": " .. tostring(name),
-        trace = at }, pending_mt), 0)
-    end
-    core:declare("pending", name or "", nil, 2)
-  end
+  api.it, api.spec, api.test = test(nil), test("spec"), test("test")
+  api.pending = publisher(nil, function() end, function(name, _, trace)
+    core:declare("pending", name, nil, trace)
+  end)
   for _, h in ipairs({ "setup", "teardown", "lazy_setup", "lazy_teardown", "strict_setup",
-    "strict_teardown", "before_each", "after_each", "finally" }) do
-    api[h] = function(fn) core:hook(h, fn, 2) end
-  end
-  api.randomize = function(on)
-    if core.current then core.current.randomize = on ~= false end
+    "strict_teardown", "before_each", "after_each" }) do
+    local kind = h
+    if h == "setup" then kind = self.opts.lazy and "lazy_setup" or "strict_setup" end
+    if h == "teardown" then kind = self.opts.lazy and "lazy_teardown" or "strict_teardown" end
+    local alias = (h == "setup" or h == "teardown") and h or nil
+    api[h] = publisher(alias, nil, function(name, fn, trace) core:hook(h, kind, name, fn, trace) end)
   end
   api.assert = luassert.assert
   api.spy = spy
   api.stub = spy.stub
   api.mock = spy.mock
   api.match = require "test.match"
+  for k, v in pairs(api) do self.root.env[k] = v end
   return api
 end
 
--- ---- running ----
+-- ---- environments ----
 
--- Insulation: an insulate block (and every file) puts _G and package.loaded back as they were;
--- what an expose block changed survives the restore of the nearest insulate around it.
-local NIL = {}
-
-local function snapshot_globals()
-  local g, loaded = {}, {}
-  for k, v in pairs(_G) do g[k] = v end
+local function save_globals()
+  local g = {}
+  for k in next, _G do g[k] = rawget(_G, k) end
+  local loaded = {}
   for k, v in pairs(package.loaded) do loaded[k] = v end
-  return { g = g, loaded = loaded, exported = { g = {}, loaded = {} } }
+  return { gmt = debug.getmetatable(_G), g = g, loaded = loaded }
 end
 
-local function diff_into(now, before, into)
-  for k, v in pairs(now) do
-    if before[k] ~= v then into[k] = v end
+local function restore_globals(state)
+  setmetatable(_G, state.gmt)
+  for k in next, _G do rawset(_G, k, state.g[k]) end
+  for k, v in next, state.g do
+    if rawget(_G, k) == nil then rawset(_G, k, v) end
   end
-  for k in pairs(before) do
-    if now[k] == nil then into[k] = NIL end
+  for k in pairs(package.loaded) do package.loaded[k] = state.loaded[k] end
+end
+
+-- Globals a hook or an expose block assigns go to the element levels further out (_G past the
+-- root).
+local function unwrap(node, levels)
+  local parent = node
+  for _ = 1, levels do
+    parent = parent.parent
+    if not parent then break end
+  end
+  node.env = node.env or {}
+  setmetatable(node.env, { __newindex = function(_, k, v)
+    if not parent then
+      _G[k] = v
+    else
+      parent.env = parent.env or {}
+      parent.env[k] = v
+    end
+  end })
+end
+
+-- Enters node (the element that runs next): its environment rules start.
+function M:push(node)
+  if self.ctx ~= node then
+    local state = false
+    if node.envmode == "insulate" then state = save_globals()
+    elseif node.envmode == "unwrap" then unwrap(node, 1)
+    elseif node.envmode == "expose" then unwrap(node, 2) end
+    table.insert(self.states, state)
+  end
+  table.insert(self.stack, self.ctx)
+  self.ctx = node
+end
+
+function M:pop()
+  local current = self.ctx
+  self.ctx = table.remove(self.stack)
+  if self.ctx ~= current then
+    local state = table.remove(self.states)
+    if current.envmode == "expose" then
+      self.states[#self.states] = self.states[#self.states] and save_globals()
+    end
+    if state then restore_globals(state) end
   end
 end
 
-local function put(t, k, v)
-  if v == NIL then v = nil end
-  rawset(t, k, v)
+-- The environment spec files' functions run in.
+function M:environment()
+  if self.proxy then return self.proxy end
+  local core = self
+  self.proxy = setmetatable({}, {
+    __index = function(_, k)
+      local node = core.ctx
+      while node do
+        local env = node.env
+        if env then
+          local v = env[k]
+          if v then return v end
+        end
+        node = node.parent
+      end
+      return _G[k]
+    end,
+    __newindex = function(_, k, v)
+      local node = core.ctx
+      node.env = node.env or {}
+      node.env[k] = v
+    end,
+  })
+  return self.proxy
 end
 
-local function restore_globals(s)
-  for k in pairs(_G) do
-    if s.g[k] == nil then rawset(_G, k, nil) end
+-- Inside tests and hooks, declaring is refused (as busted: the names are shadowed).
+function M:reject_all(node)
+  node.env = node.env or {}
+  local function reject(name)
+    rawset(node.env, name, function() error("'" .. name .. "' not supported inside current context block", 2) end)
   end
-  for k, v in pairs(s.g) do
-    if rawget(_G, k) ~= v then rawset(_G, k, v) end
-  end
-  for k in pairs(package.loaded) do
-    if s.loaded[k] == nil then package.loaded[k] = nil end
-  end
-  for k, v in pairs(s.loaded) do package.loaded[k] = v end
-  for k, v in pairs(s.exported.g) do put(_G, k, v) end
-  for k, v in pairs(s.exported.loaded) do put(package.loaded, k, v) end
+  reject("randomize")
+  for _, name in ipairs(declarers) do reject(name) end
 end
+
+function M:block_env(block)
+  block.env = block.env or {}
+  local core = self
+  rawset(block.env, "randomize", function(...)
+    local on = select("#", ...) == 0 or ...
+    block.randomize = on and true or false
+    if on then
+      local seed = tonumber(({ ... })[1]) or tonumber(({ ... })[2])
+      if seed then block.seed = seed end
+    end
+    return core
+  end)
+end
+
+-- ---- running ----
 
 function M:shuffle(list)
   for i = #list, 2, -1 do
@@ -328,7 +418,10 @@ end
 
 function M:run_hooks(block, which)
   for _, h in ipairs(block.hooks[which]) do
+    self:reject_all(h)
+    self:push(h)
     local status, message, trace = protected(h.fn)
+    self:pop()
     if status ~= "success" then
       self:hook_error(block, h, message, trace)
       return false
@@ -353,6 +446,20 @@ function M:ensure_setup(block)
   return true
 end
 
+-- Sorts (--sort-tests) or shuffles (--shuffle-tests, randomize()) a block's children.
+local function by_name(a, b)
+  if a.name and b.name then return tostring(a.name) < tostring(b.name) end
+  return b.name ~= nil
+end
+
+function M:order(block)
+  if self.opts.sort_tests then
+    table.sort(block.children, by_name)
+  elseif block.randomize or (block.randomize == nil and self.opts.shuffle_tests) then
+    self:shuffle(block.children)
+  end
+end
+
 function M:run_test(node)
   if not self:selected(node) then return end
   if self.opts.list then
@@ -364,7 +471,16 @@ function M:run_test(node)
   local b = node.parent
   while b do table.insert(chain, 1, b); b = b.parent end
 
-  node.finally = {}
+  node.env = {}
+  self:reject_all(node)
+  local finally
+  node.env.finally = function(fn) finally = fn end
+  node.env.pending = function(name)
+    local at = where(2)
+    error(setmetatable({ message = at.short_src .. ":" .. at.currentline .. ": " .. tostring(name),
+      trace = at }, pending_mt), 0)
+  end
+  self:push(node)
   local started = os.clock()
   if self.handler.test_start then self.handler.test_start(node) end
   local ran_before = 0
@@ -375,19 +491,15 @@ function M:run_test(node)
   end
   local status, message, trace = "success"
   if before_ok then
-    self.running_test = node
-    self.current = node
     local raised
     status, message, trace, raised = protected(node.fn)
     if status == "pending" then node.trace = raised.trace end -- reported where pending() was
-    for _, f in ipairs(node.finally) do
-      local fs, fm, ft = protected(f)
+    if finally then
+      local fs, fm, ft = protected(finally)
       if fs ~= "success" and status == "success" then
         status, message, trace = "error", fm, ft
       end
     end
-    self.running_test = nil
-    self.current = node.parent
   end
   node.duration = os.clock() - started
   if before_ok then
@@ -398,6 +510,7 @@ function M:run_test(node)
   for i = last, 1, -1 do
     self:run_hooks(chain[i], "after_each")
   end
+  self:pop()
   for _, f in ipairs(self.after_test) do f(node) end
 end
 
@@ -412,18 +525,9 @@ end
 
 -- Runs a block: its body (declaring children), strict setup, children, teardown.
 function M:run_block(block, body, ...)
-  local saved, before_expose
-  if block.isolation == "insulate" then
-    saved = snapshot_globals()
-    self.insulations = self.insulations or {}
-    table.insert(self.insulations, saved)
-  elseif block.isolation == "expose" then
-    before_expose = snapshot_globals()
-  end
-  local outer = self.current
-  self.current = block
+  self:push(block)
+  self:block_env(block)
   local status, message, trace = protected(body, ...)
-  self.current = outer
   if status ~= "success" then
     local name = full_name(block)
     if block.kind == "file" then
@@ -433,11 +537,11 @@ function M:run_block(block, body, ...)
     end
     self:report("error", block, name, message, trace)
   else
-    if self.opts.shuffle or block.randomize then self:shuffle(block.children) end
+    self:order(block)
     local setup_ok = self.opts.list or self:run_hooks(block, "strict_setup")
     if setup_ok then
       for _, child in ipairs(block.children) do
-        self.current = block
+        if self.skip_all then break end
         if child.kind == "describe" then
           if not self:excluded(child) then self:run_block(child, child.fn) end
         elseif child.kind == "it" then
@@ -449,20 +553,10 @@ function M:run_block(block, body, ...)
     else
       block.setup_failed = true
     end
-    self.current = block
     if block.lazy_done and not self.opts.list then self:run_hooks(block, "lazy_teardown") end
     if not self.opts.list then self:run_hooks(block, "strict_teardown") end
-    self.current = outer
   end
-  if before_expose and self.insulations and #self.insulations > 0 then
-    local into = self.insulations[#self.insulations].exported
-    diff_into(_G, before_expose.g, into.g)
-    diff_into(package.loaded, before_expose.loaded, into.loaded)
-  end
-  if saved then
-    table.remove(self.insulations)
-    restore_globals(saved)
-  end
+  self:pop()
 end
 
 -- Compiles a spec file; a file that does not compile is reported at once, as busted does before
@@ -475,9 +569,11 @@ function M:load_file(path)
   return chunk
 end
 
--- Runs one compiled spec file as an insulated block.
+-- Runs one compiled spec file as a block (insulated unless --no-auto-insulate).
 function M:run_file(path, chunk)
-  local node = new_block({ kind = "file", name = path, isolation = "insulate",
+  setfenv(chunk, self:environment())
+  local node = new_block({ kind = "file", name = path, parent = self.root,
+    envmode = self.opts.auto_insulate ~= false and "insulate" or nil,
     trace = { short_src = path, currentline = 0 } })
   self:run_block(node, chunk)
 end

@@ -87,10 +87,8 @@ function M.values(n, ...)
   return setmetatable({ n = n, ... }, M.values_mt)
 end
 
--- Deep equality; matchers in expected match the value at their place. Returns equal, crumbs.
+-- Deep equality, metatables ignored (luassert's same). Returns equal, crumbs (outermost first).
 function M.deep_equal(expected, actual, crumbs, seen)
-  local mt = type(expected) == "table" and getmetatable(expected)
-  if mt and mt.__matcher then return expected.fn(actual), crumbs end
   if type(expected) ~= "table" or type(actual) ~= "table" then
     return expected == actual, crumbs
   end

@@ -1,15 +1,18 @@
 -- Argument matchers: match._ (anything), match.is_table(), match.is_same(v), match.is_not_nil(),
--- match.matches("^a"), match.is_ref(t), match.all_of/any_of/none_of(...). A matcher is a table
--- whose fn(value) answers; deep comparisons and called_with use it in place of a value.
+-- match.matches("^a"), match.is_ref(t), match.all_of/any_of/none_of(...). A matcher is a
+-- callable table (m(value) answers); called_with and stubs' on_call_with apply it in place of a
+-- value, as luassert does (same and equal do not).
 local M = {}
 
 local matcher_mt = {
   __matcher = function(m) return m.name end,
   __tostring = function(m) return "matcher: " .. m.name end,
+  __call = function(m, v) return m.fn(v) end,
 }
 
-local function new(name, fn)
-  return setmetatable({ name = name, fn = fn }, matcher_mt)
+-- ref: match.is_ref, which spies apply to the value a call was given, not to its copy.
+local function new(name, fn, ref)
+  return setmetatable({ name = name, fn = fn, ref = ref }, matcher_mt)
 end
 
 function M.is_matcher(v)
@@ -29,9 +32,15 @@ builders.falsy = function() return function(v) return v == nil or v == false end
 builders.falsey = builders.falsy
 builders.equal = function(e) return function(v) return v == e end end
 builders.equals = builders.equal
-builders.ref = builders.equal
+builders.ref = function(e)
+  local t = type(e)
+  if t ~= "table" and t ~= "function" and t ~= "userdata" and t ~= "thread" then
+    error("bad argument #1 to 'ref' (object expected, got " .. t .. ")", 3)
+  end
+  return function(v) return v == e end
+end
 builders.same = function(e)
-  return function(v) return (require "test.format").deep_equal(e, v) end
+  return function(v) return (require "test.util").deepcompare(e, v, true) end
 end
 builders.unique = function(deep)
   return function(v)
@@ -105,7 +114,7 @@ setmetatable(M, {
       local args = {}
       for i = 1, select("#", ...) do args[i] = (require "test.format").value((select(i, ...))) end
       return new(key:gsub("_", ".") .. "(" .. table.concat(args, ", ") .. ")",
-        neg and function(v) return not pred(v) end or pred)
+        neg and function(v) return not pred(v) end or pred, name == "ref")
     end
   end,
 })

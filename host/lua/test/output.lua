@@ -19,9 +19,21 @@ local function location(rec)
   return tostring(t.short_src) .. " @ " .. tostring(t.currentline)
 end
 
+-- opts: the runner's options (verbose: tracebacks too; defer_print: no progress marks;
+-- xoutput: -Xoutput's words, --color/--plain for utfTerminal, the file junit writes to).
+local function has(list, word)
+  for _, w in ipairs(list or {}) do
+    if w == word then return true end
+  end
+  return false
+end
+
 local function terminal(utf)
-  return function(settings)
+  return function(settings, opts)
+    opts = opts or {}
     local colour = utf and settings.tty
+    if has(opts.xoutput, "--color") then colour = utf end
+    if has(opts.xoutput, "--plain") then colour = false end
     local function paint(code, s) return colour and ("\27[" .. code .. "m" .. s .. "\27[0m") or s end
     local marks = utf and
         { success = paint(32, "\226\151\143"), failure = paint(31, "\226\151\188"),
@@ -30,8 +42,11 @@ local function terminal(utf)
     local arrow = utf and " \226\134\146 " or " -> "
     local by = { pending = {}, failure = {}, error = {} }
     local h = {}
+    function h.suite_start(run, runs)
+      write(string.format("\nRepeating all tests (run %u of %u) . . .\n\n", run, runs))
+    end
     function h.result(rec)
-      if not rec.hook then
+      if not rec.hook and not opts.defer_print then
         write(marks[rec.status])
         io.stdout:flush()
       end
@@ -41,8 +56,13 @@ local function terminal(utf)
       write("\n" .. summary_line(s.counts, s.duration) .. "\n")
       for _, kind in ipairs({ { "pending", "Pending", 33 }, { "failure", "Failure", 31 }, { "error", "Error", 35 } }) do
         for _, rec in ipairs(by[kind[1]]) do
-          write("\n" .. paint(kind[3], kind[2]) .. arrow .. location(rec) .. "\n" .. rec.name .. "\n")
-          if rec.message then write(rec.message .. "\n") end
+          if rec.element.trace == nil then -- an error of the run itself (no spec file found)
+            write("\n" .. paint(kind[3], kind[2]) .. arrow .. tostring(rec.message) .. "\n" .. rec.name .. "\n")
+          else
+            write("\n" .. paint(kind[3], kind[2]) .. arrow .. location(rec) .. "\n" .. rec.name .. "\n")
+            if rec.message then write(rec.message .. "\n") end
+          end
+          if opts.verbose and rec.trace and rec.trace.traceback then write(rec.trace.traceback .. "\n") end
         end
       end
     end
@@ -52,7 +72,8 @@ end
 M.utfTerminal = terminal(true)
 M.plainTerminal = terminal(false)
 
-function M.TAP()
+function M.TAP(_, opts)
+  opts = opts or {}
   local n = 0
   local h = {}
   local function comment(text)
@@ -68,6 +89,15 @@ function M.TAP()
       write("not ok " .. n .. " - " .. rec.name .. "\n")
       write("# " .. location(rec) .. "\n")
       comment("Failure message: " .. (rec.message or location(rec)))
+      if opts.verbose and rec.trace and rec.trace.traceback then
+        write("# " .. rec.trace.traceback:gsub("^\n", "", 1):gsub("\n", "\n# ") .. "\n")
+      end
+    end
+  end
+  if opts.verbose then
+    function h.test_start(node)
+      write("# " .. tostring(node.trace.short_src) .. " @ " .. tostring(node.trace.currentline) ..
+        ": " .. (require "test.core").full_name(node) .. "\n")
     end
   end
   function h.finish()
@@ -81,7 +111,8 @@ local function xml_escape(s)
     ["'"] = "&apos;", ['"'] = "&quot;" }))
 end
 
-function M.junit()
+function M.junit(_, opts)
+  opts = opts or {}
   local cases = {}
   local h = {}
   -- As busted: errors outside tests (hooks, describe bodies) count in the errors attribute but
@@ -116,7 +147,14 @@ function M.junit()
       end
     end
     out[#out + 1] = "\t</testsuite>\n</testsuites>\n"
-    write(table.concat(out))
+    local file = opts.xoutput and opts.xoutput[1]
+    if file then -- -Xoutput FILE: the report goes there, as busted's junit handler
+      local f = assert(io.open(file, "w"))
+      f:write(table.concat(out))
+      f:close()
+    else
+      write(table.concat(out))
+    end
   end
   return h
 end

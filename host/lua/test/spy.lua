@@ -1,195 +1,197 @@
--- Spies, stubs and mocks as luassert has them. A spy is a callable table recording calls
--- (s.calls[i].vals) and results (s.returnvals[i].vals). As under busted, nothing is reverted
--- behind the spec's back: spy.on/stub replace a field until s:revert(), mock.revert(t) or an
+-- Spies, stubs and mocks as luassert 1.9 has them. A spy is a callable table recording each
+-- call's arguments and results in s.calls / s.returnvals as {vals = copies, refs = the values}
+-- (test.util says how they are kept and compared). As under busted, nothing is reverted behind
+-- the spec's back: spy.on/stub replace a field until s:revert(), mock.revert(t) or an
 -- assert:snapshot() being reverted.
-local format = require "test.format"
-
-local unpack = unpack or table.unpack
-local function pack(...) return { n = select("#", ...), ... } end
+local util = require "test.util"
 
 local M = {}
-local spy_mt = {}
-spy_mt.__index = spy_mt
 
--- Spies that replaced a field, in order, for assert:snapshot().
-local installed = {}
-function M._mark() return #installed end
+local spy_mt = {
+  __call = function(self, ...)
+    self.calls[#self.calls + 1] = util.copyargs(util.make_arglist(...))
+    local function results(...)
+      self.returnvals[#self.returnvals + 1] = util.copyargs(util.make_arglist(...))
+      return ...
+    end
+    return results(self.callback(...))
+  end,
+}
+
+-- Every spy made, in order, for assert:snapshot().
+local made = {}
+function M._mark() return #made end
 function M._revert_to(mark)
-  for i = #installed, mark + 1, -1 do
-    installed[i]:revert()
-    installed[i] = nil
+  for i = #made, mark + 1, -1 do
+    made[i]:revert()
+    made[i] = nil
   end
 end
 
-local function deep_copy(v, seen)
-  if type(v) ~= "table" then return v end
-  if seen[v] then return seen[v] end
-  local c = {}
-  seen[v] = c
-  for k, x in pairs(v) do c[deep_copy(k, seen)] = deep_copy(x, seen) end
-  return c
-end
-
--- vals: the values as they were at the call (tables copied, so later changes to them do not
--- change what called_with sees, as luassert); refs: the values themselves.
-local function record(...)
-  local refs = pack(...)
-  local vals = { n = refs.n }
-  for i = 1, refs.n do vals[i] = deep_copy(refs[i], {}) end
-  return { vals = vals, refs = refs }
-end
-
-spy_mt.__call = function(self, ...)
-  self.calls[#self.calls + 1] = record(...)
-  local results = pack(self.callback(...))
-  self.returnvals[#self.returnvals + 1] = record(unpack(results, 1, results.n))
-  return unpack(results, 1, results.n)
-end
-
-local function args_match(expected, vals)
-  if expected.n ~= vals.n then return false end
-  for i = 1, expected.n do
-    if not format.deep_equal(expected[i], vals[i]) then return false end
-  end
-  return true
-end
-
-function spy_mt:called(n)
-  if n == nil then return #self.calls > 0 end
-  return #self.calls == n
-end
-function spy_mt:called_with(...)
-  local want = pack(...)
-  for _, c in ipairs(self.calls) do
-    if args_match(want, c.vals) then return true end
-  end
-  return false
-end
-function spy_mt:returned_with(...)
-  local want = pack(...)
-  for _, r in ipairs(self.returnvals) do
-    if args_match(want, r.vals) then return true end
-  end
-  return false
-end
-function spy_mt:clear()
-  self.calls, self.returnvals = {}, {}
-  return self
-end
-function spy_mt:revert()
+local function revert(self)
   if not self.reverted then
-    if self.target_table ~= nil then self.target_table[self.target_key] = self.original end
+    if self.target_table and self.target_key then
+      self.target_table[self.target_key] = self.callback
+    end
     self.reverted = true
   end
-  return self.original
+  return self.callback
+end
+
+local function clear(self)
+  self.calls = {}
+  self.returnvals = {}
+  return self
+end
+
+local function called(self, times, compare)
+  if times or compare then
+    compare = compare or function(count, expected) return count == expected end
+    return compare(#self.calls, times), #self.calls
+  end
+  return #self.calls > 0, #self.calls
+end
+
+-- args: an arglist (with n). Returns whether a call matched, and the matching or last one.
+local function list_with(list)
+  return function(self, args)
+    local last = #self[list] > 0 and self[list][#self[list]].vals or nil
+    local found = util.matchargs(self[list], args)
+    if found then return true, found.vals end
+    return false, last
+  end
 end
 
 function M.new(callback)
-  if callback ~= nil and type(callback) ~= "function" and
-      not (type(callback) == "table" and getmetatable(callback) and getmetatable(callback).__call) then
-    error("spy.new: expected a function, got " .. type(callback), 2)
+  callback = callback or function() end
+  if not util.callable(callback) then
+    error("Cannot spy on type '" .. type(callback) .. "', only on functions or callable elements", 2)
   end
-  return setmetatable({ calls = {}, returnvals = {}, callback = callback or function() end }, spy_mt)
+  local s = setmetatable({
+    calls = {},
+    returnvals = {},
+    callback = callback,
+    revert = revert,
+    clear = clear,
+    called = called,
+    called_with = list_with("calls"),
+    returned_with = list_with("returnvals"),
+  }, spy_mt)
+  made[#made + 1] = s
+  return s
 end
 
 function M.is_spy(v) return type(v) == "table" and getmetatable(v) == spy_mt end
 
-local function install(s, tbl, key)
-  s.target_table, s.target_key, s.original = tbl, key, tbl[key]
-  tbl[key] = s
-  installed[#installed + 1] = s
-  return s
-end
-
--- Wraps tbl[key], even a spy already there (whose calls then go on being recorded too).
 function M.on(tbl, key)
-  if type(tbl) ~= "table" then error("spy.on: expected a table, got " .. type(tbl), 2) end
-  return install(M.new(tbl[key]), tbl, key)
+  local s = M.new(tbl[key])
+  tbl[key] = s
+  s.target_table = tbl
+  s.target_key = key
+  return s
 end
 
 -- ---- stubs: a spy over a function that returns what it was told ----
 
 local stub = {}
 
-local function make_stub(tbl, key, ...)
-  local results = pack(...)
-  local s
-  local rules = {} -- { args = packed, results = packed or invokes = fn }
-  s = M.new(function(...)
-    local args = pack(...)
-    for i = #rules, 1, -1 do
-      local r = rules[i]
-      if args_match(r.args, args) then
-        if r.invokes then return r.invokes(...) end
-        return unpack(r.results, 1, r.results.n)
-      end
+function stub.new(object, key, ...)
+  if object == nil and key == nil then -- a blank stub
+    object = {}
+    key = ""
+  end
+  local return_values = util.pack(...)
+  if not (type(object) == "table" and key ~= nil) then
+    error("stub.new(): Can only create stub on a table key, call with 2 params; table, key", 2)
+  end
+  if not (object[key] == nil or util.callable(object[key])) then
+    error("stub.new(): The element for which to create a stub must either be callable, or be nil", 2)
+  end
+  local old = object[key]
+  -- one callable value is the stub's body, anything else what it returns
+  local fn = return_values.n == 1 and util.callable(return_values[1]) and return_values[1]
+  local default = fn or function() return util.unpack(return_values) end
+  local oncalls, callbacks = {}, {}
+  object[key] = function(...)
+    local rule = util.matchoncalls(oncalls, util.make_arglist(...))
+    if rule then return callbacks[rule](...) end
+    return default(...)
+  end
+  local s = M.on(object, key)
+  local spy_revert = s.revert
+  s.revert = function(self)
+    if not self.reverted then
+      spy_revert(self)
+      object[key] = old
+      self.reverted = true
     end
-    if s.invoke_fn then return s.invoke_fn(...) end
-    return unpack(results, 1, results.n)
-  end)
-  -- s.returns(...) and s:returns(...) both work: a call on the stub itself drops it.
-  local function drop_self(first, ...)
-    if first == s then return ... end
-    return first, ...
+    return old
   end
-  s.returns = function(...) results = pack(drop_self(...)); s.invoke_fn = nil; return s end
-  s.invokes = function(...) s.invoke_fn = drop_self(...); return s end
+  s.returns = function(...)
+    local r = util.pack(...)
+    default = function() return util.unpack(r) end
+    return s
+  end
+  s.invokes = function(func)
+    default = function(...) return func(...) end
+    return s
+  end
+  s.by_default = { returns = s.returns, invokes = s.invokes }
   s.on_call_with = function(...)
-    local rule = { args = pack(drop_self(...)) }
-    rules[#rules + 1] = rule
+    local rule = util.copyargs(util.make_arglist(...))
     return {
-      returns = function(...) rule.results = pack(...); return s end,
-      invokes = function(fn) rule.invokes = fn; return s end,
+      returns = function(...)
+        local r = util.pack(...)
+        oncalls[#oncalls + 1] = rule
+        callbacks[rule] = function() return util.unpack(r) end
+        return s
+      end,
+      invokes = function(func)
+        oncalls[#oncalls + 1] = rule
+        callbacks[rule] = function(...) return func(...) end
+        return s
+      end,
     }
-  end
-  s.by_default = s
-  if tbl ~= nil then
-    if type(tbl) ~= "table" then error("stub: expected a table, got " .. type(tbl), 3) end
-    install(s, tbl, key)
   end
   return s
 end
 
-function stub.new(tbl, key, ...) return make_stub(tbl, key, ...) end
 function stub.is_stub(v) return M.is_spy(v) and v.returns ~= nil end
-setmetatable(stub, { __call = function(_, tbl, key, ...) return make_stub(tbl, key, ...) end })
+setmetatable(stub, { __call = function(_, ...) return stub.new(...) end })
 M.stub = stub
 
 -- ---- mocks: every function of a table (recursively) replaced by a spy or a stub ----
 
+local function mock_apply(object, action)
+  if type(object) ~= "table" then return end
+  if M.is_spy(object) then return object[action](object) end
+  for _, v in pairs(object) do mock_apply(v, action) end
+  return object
+end
+
 local mock = {}
-local function walk(tbl, stubbed, seen)
-  if seen[tbl] then return end
-  seen[tbl] = true
-  local keys = {}
-  for k in pairs(tbl) do keys[#keys + 1] = k end
-  for _, k in ipairs(keys) do
-    local v = tbl[k]
-    if type(v) == "function" or M.is_spy(v) then
-      if not M.is_spy(v) then
-        if stubbed then make_stub(tbl, k) else M.on(tbl, k) end
-      end
-    elseif type(v) == "table" then
-      walk(v, stubbed, seen)
+function mock.new(object, dostub, func, self, key)
+  local visited = {}
+  local function do_mock(obj, parent, k)
+    if type(obj) == "table" then
+      if M.is_spy(obj) or visited[obj] then return obj end
+      visited[obj] = true
+      for kk, v in pairs(obj) do obj[kk] = do_mock(v, obj, kk) end
+      return obj
+    elseif type(obj) == "function" then
+      if dostub then return stub(parent, k, func) end
+      if parent == nil then return M.new(obj) end
+      return M.on(parent, k)
     end
+    return obj
   end
+  return do_mock(object, self, key)
 end
-function mock.new(tbl, stubbed)
-  walk(tbl, stubbed, {})
-  return tbl
-end
-function mock.revert(tbl, seen)
-  seen = seen or {}
-  if seen[tbl] then return end
-  seen[tbl] = true
-  for _, v in pairs(tbl) do
-    if M.is_spy(v) then v:revert()
-    elseif type(v) == "table" then mock.revert(v, seen) end
-  end
-end
-setmetatable(mock, { __call = function(_, tbl, stubbed) return mock.new(tbl, stubbed) end })
+function mock.clear(object) return mock_apply(object, "clear") end
+function mock.revert(object) return mock_apply(object, "revert") end
+setmetatable(mock, { __call = function(_, ...) return mock.new(...) end })
 M.mock = mock
 
-setmetatable(M, { __call = function(_, callback) return M.new(callback) end })
+setmetatable(M, { __call = function(_, ...) return M.new(...) end })
 
 return M

@@ -6,7 +6,8 @@
 --   testing.redis(cmd, ...)       a command on the handlers' Redis (to seed or inspect it)
 -- With MAYFLY_REDIS_URL set the handlers use that Redis, in a database of the tests' own (the
 -- URL's, or 15 when it names none) that must be empty when the run starts and is emptied
--- (FLUSHDB) after every test, so each test starts from an empty Redis.
+-- (FLUSHDB) after every test, so each test starts from an empty Redis. Without it, the runner
+-- starts a throwaway redis-server for the run when one is on the PATH (on first use).
 local native = require "test.native"
 local cjson = require "cjson.safe"
 
@@ -49,7 +50,7 @@ end
 local db_state
 
 local function check_db()
-  if db_state == true or not settings.redis then return end
+  if db_state == true or not native.has_redis() then return end
   if db_state == nil then
     local ok, n = pcall(native.redis, "DBSIZE")
     if not ok then return end -- unreachable: the handlers answer 503, as in production
@@ -110,7 +111,10 @@ function M.config(values)
 end
 
 function M.redis(...)
-  if not settings.redis then error("testing.redis: no Redis (set MAYFLY_REDIS_URL)", 2) end
+  if not native.has_redis() then
+    error("testing.redis: no Redis: set MAYFLY_REDIS_URL, or install redis-server (mayfly test " ..
+      "starts one when it is on the PATH)", 2)
+  end
   check_db()
   used_redis = true
   return call(native.redis, ...)
