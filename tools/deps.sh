@@ -5,11 +5,16 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config libmicrohttpd-dev libhiredis-dev lua-cjson-dev
           libcurl4-openssl-dev redis-server curl openssl python3 python3-yaml haproxy wrk lua-busted
-          prometheus python3-prometheus-client clang libclang-rt-14-dev "$@")
-# LuaJIT: OpenResty's fork by default; Debian's LuaJIT works too, and the two conflict, so an
-# installed one of either family is kept.
-if ! dpkg-query -W -f='${Status}' libluajit-5.1-dev 2>/dev/null | grep -q "ok installed"; then
-  packages+=(libluajit2-5.1-dev)
+          prometheus python3-prometheus-client clang libclang-rt-14-dev llvm "$@")
+# llvm: llvm-symbolizer, which sanitizer reports need for function names (and
+# tests/fuzz/lsan.supp for its suppressions to match).
+# LuaJIT: OpenResty's fork by default; Debian's LuaJIT works too, and the two conflict package
+# by package, so an installed one of either family is kept, with the interpreter of the same
+# family (busted runs the specs on it). `luajit` would remove libluajit2-5.1-dev.
+if dpkg-query -W -f='${Status}' libluajit-5.1-dev 2>/dev/null | grep -q "ok installed"; then
+  packages+=(luajit)
+else
+  packages+=(libluajit2-5.1-dev luajit2)
 fi
 
 missing=()
