@@ -13,6 +13,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -201,6 +203,62 @@ void mf_http_url_free(mf_http_url_t *target)
     target->parsed = NULL;
 }
 
+/* ---- this process's own listeners ---- */
+
+/* A handler must not call its own replica: what it would read there (/metrics with the label
+ * values and upstreams other requests left, the routes) is state of other requests. The ports
+ * are registered once the listeners are open, before any request runs. */
+#define MAX_OWN_PORTS 4
+static _Atomic int own_ports[MAX_OWN_PORTS];
+static _Atomic int n_own_ports;
+
+void mf_http_client_refuse_port(int port)
+{
+    int n = atomic_load(&n_own_ports);
+    if (port > 0 && n < MAX_OWN_PORTS) {
+        atomic_store(&own_ports[n], port);
+        atomic_store(&n_own_ports, n + 1);
+    }
+}
+
+/* 1 when a is one of the registered ports on an address of this machine (a listener bound to
+ * every address answers on all of them), with "address:port" in out. An address is this
+ * machine's when a socket can be bound to it. */
+static int is_own_listener(const struct sockaddr *a, char *out, size_t outlen)
+{
+    int port, n = atomic_load(&n_own_ports), own = 0;
+    char host[64] = "?";
+    if (a->sa_family == AF_INET) {
+        port = ntohs(((const struct sockaddr_in *)a)->sin_port);
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)a)->sin_addr, host, sizeof host);
+    } else if (a->sa_family == AF_INET6) {
+        port = ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)a)->sin6_addr, host, sizeof host);
+    } else {
+        return 0;
+    }
+    for (int i = 0; i < n && !own; i++)
+        own = atomic_load(&own_ports[i]) == port;
+    if (!own)
+        return 0;
+    struct sockaddr_storage local;
+    socklen_t len = a->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+                                            : sizeof(struct sockaddr_in6);
+    memcpy(&local, a, len);
+    if (a->sa_family == AF_INET)
+        ((struct sockaddr_in *)&local)->sin_port = 0;
+    else
+        ((struct sockaddr_in6 *)&local)->sin6_port = 0;
+    int fd = socket(a->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    own = bind(fd, (struct sockaddr *)&local, len) == 0;
+    close(fd);
+    if (own)
+        snprintf(out, outlen, a->sa_family == AF_INET ? "%s:%d" : "[%s]:%d", host, port);
+    return own;
+}
+
 /* ---- calls in progress ---- */
 
 /* One call: its handle, what it was asked and what it got, attempt after attempt. */
@@ -216,7 +274,8 @@ typedef struct xfer {
     int cut;            /* its timeout is what was left of the request's */
     struct curl_slist *headers;
     char errbuf[CURL_ERROR_SIZE];
-    char *body; /* the attempt's response body, under MAYFLY_HTTP_MAX_BODY */
+    char refused[96]; /* the attempt would have connected to this process's own listener */
+    char *body;       /* the attempt's response body, under MAYFLY_HTTP_MAX_BODY */
     size_t body_len, body_cap;
     int too_large;
     mf_timer_t backoff; /* between attempts, when the call waits on a loop */
@@ -272,6 +331,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 
 static void on_backoff_over(void *ud);
 static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a);
+
 static int on_close_socket(void *ud, curl_socket_t fd);
 
 /* A call record with its handle set up with what every call shares. NULL with err when libcurl
@@ -328,9 +388,9 @@ static xfer_t *xfer_take(mf_http_client_t *c, char *err, size_t errlen)
     /* The file adds to the system's certificates (the CA directory stays in use). */
     if (c->opts->http_ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, c->opts->http_ca_file);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
     if (c->loop) {
-        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, c);
         curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
         curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
     }
@@ -603,6 +663,7 @@ static int attempt_begin(xfer_t *x)
         return 0;
     }
     x->attempt_start = start;
+    x->refused[0] = '\0';
     x->headers = build_headers(call, timeout_ms);
     curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
     curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
@@ -637,6 +698,12 @@ static int64_t attempt_end(xfer_t *x, CURLcode rc)
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
         res->status = (int)status;
         take_headers(e, res);
+    } else if (x->refused[0]) {
+        res->err = MF_HTTP_ERR_CONNECT;
+        snprintf(res->message, sizeof res->message,
+                 "refused: %s is this process's own listener (a handler cannot call its own "
+                 "replica: /metrics and the routes' state are not for scripts to read back)",
+                 x->refused);
     } else {
         res->err = classify(rc, x->too_large);
         if (res->err == MF_HTTP_ERR_TOO_LARGE)
@@ -654,7 +721,7 @@ static int64_t attempt_end(xfer_t *x, CURLcode rc)
                      x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
     }
     int64_t took = mf_now_ns() - x->attempt_start;
-    int transient = is_transient(res->err, res->status);
+    int transient = !x->refused[0] && is_transient(res->err, res->status);
     if (x->u->breaker) {
         if (transient)
             mf_breaker_failure(x->u->breaker, mf_now_ns());
@@ -797,10 +864,13 @@ static sock_t *sock_new(mf_http_client_t *c, curl_socket_t fd, int opened)
 
 static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
 {
+    xfer_t *x = ud;
     (void)purpose;
+    if (is_own_listener(&a->addr, x->refused, sizeof x->refused))
+        return CURL_SOCKET_BAD;
     int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-    if (fd >= 0)
-        sock_new(ud, fd, 1);
+    if (fd >= 0 && x->c->loop)
+        sock_new(x->c, fd, 1);
     return fd >= 0 ? fd : CURL_SOCKET_BAD;
 }
 

@@ -111,4 +111,8 @@ typedef struct {
 /* Calls fn with a snapshot of each upstream called so far by any worker. Safe from any thread. */
 void mf_http_client_stats_each(void (*fn)(void *ud, const mf_http_client_stats_t *s), void *ud);
 
+/* Calls to port on an address of this machine are refused from now on: this process's own
+ * listeners (the main port, the admin port), which no handler may read back. */
+void mf_http_client_refuse_port(int port);
+
 #endif

@@ -1,7 +1,9 @@
 /* mayfly.metrics: counters, gauges and histograms declared by scripts and exported with the
- * host's own metrics. A file's chunk runs every request, so a declaration is a lookup in this
- * state's cache after the first; label sets are cached per metric the same way, and updates
- * write the calling worker's shard without locks. */
+ * host's own metrics. Declarations register when a version loads (every file's top level runs
+ * once then) or in hooks; a request finds them, so no request can leave a name in the registry
+ * for another. A file's chunk runs every request, so a declaration is a lookup in this state's
+ * cache after the first; label sets are cached per metric the same way, and updates write the
+ * calling worker's shard without locks. */
 #include <math.h>
 #include <string.h>
 
@@ -9,6 +11,7 @@
 
 #include "lapi.h"
 #include "metrics.h"
+#include "vm.h"
 
 typedef struct {
     mf_metric_t *m;
@@ -82,7 +85,11 @@ static int declare(lua_State *L)
     metric_ud_t *ud = lua_touserdata(L, -1);
     if (ud && mf_metric_same(ud->m, kind, help, labels, nlabels, b, nbuckets))
         return 1;
-    if (mf_metrics_declare(kind, name, help, labels, nlabels, b, nbuckets, &m, err, sizeof err))
+    /* Outside requests (a version's load, hooks) a declaration registers the metric; in a
+     * request it may only find one. */
+    int in_request = mf_vm_request(mf_vm_of(L)) != NULL;
+    if ((in_request ? mf_metrics_find : mf_metrics_declare)(kind, name, help, labels, nlabels, b,
+                                                            nbuckets, &m, err, sizeof err))
         return luaL_error(L, "mayfly.metrics: %s", err);
     ud = lua_newuserdata(L, sizeof *ud);
     ud->m = m;

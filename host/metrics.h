@@ -148,6 +148,12 @@ typedef struct mf_metric mf_metric_t;
 int mf_metrics_declare(int kind, const char *name, const char *help, const char *const *labels,
                        int nlabels, const double *buckets, int nbuckets, mf_metric_t **out,
                        char *err, size_t errlen);
+/* The same check and lookup, but a family not declared before is an error: what a request may
+ * do, so that the registry holds only what the scripts' code declared as a version loaded (or
+ * a hook ran) and never what one request could leave there for another to find. */
+int mf_metrics_find(int kind, const char *name, const char *help, const char *const *labels,
+                    int nlabels, const double *buckets, int nbuckets, mf_metric_t **out,
+                    char *err, size_t errlen);
 /* 1 when m was declared with exactly this definition (buckets NULL: the default ones). */
 int mf_metric_same(const mf_metric_t *m, int kind, const char *help, const char *const *labels,
                    int nlabels, const double *buckets, int nbuckets);

@@ -158,9 +158,9 @@ static int check_definition(int kind, const char *name, const char *const *label
     return 0;
 }
 
-int mf_metrics_declare(int kind, const char *name, const char *help, const char *const *labels,
-                       int nlabels, const double *buckets, int nbuckets, mf_metric_t **out,
-                       char *err, size_t errlen)
+static int declare(int kind, const char *name, const char *help, const char *const *labels,
+                   int nlabels, const double *buckets, int nbuckets, int may_create,
+                   mf_metric_t **out, char *err, size_t errlen)
 {
     int rc = -1;
     if (check_definition(kind, name, labels, nlabels, buckets, nbuckets, err, errlen))
@@ -186,6 +186,13 @@ int mf_metrics_declare(int kind, const char *name, const char *help, const char 
                      kind_names[m->kind], m->name);
             goto done;
         }
+    }
+    if (!may_create) {
+        snprintf(err, errlen,
+                 "metric '%s' was not declared when the scripts loaded: declare metrics at the "
+                 "top level of a script file (or in a hook), not in a handler",
+                 name);
+        goto done;
     }
     if (n >= MF_METRICS_MAX_DECLARED) {
         snprintf(err, errlen, "metric '%s': at most %d metrics may be declared", name,
@@ -221,6 +228,20 @@ int mf_metrics_declare(int kind, const char *name, const char *help, const char 
 done:
     pthread_mutex_unlock(&declared_lock);
     return rc;
+}
+
+int mf_metrics_declare(int kind, const char *name, const char *help, const char *const *labels,
+                       int nlabels, const double *buckets, int nbuckets, mf_metric_t **out,
+                       char *err, size_t errlen)
+{
+    return declare(kind, name, help, labels, nlabels, buckets, nbuckets, 1, out, err, errlen);
+}
+
+int mf_metrics_find(int kind, const char *name, const char *help, const char *const *labels,
+                    int nlabels, const double *buckets, int nbuckets, mf_metric_t **out,
+                    char *err, size_t errlen)
+{
+    return declare(kind, name, help, labels, nlabels, buckets, nbuckets, 0, out, err, errlen);
 }
 
 int mf_metric_kind(const mf_metric_t *m)

@@ -17,6 +17,7 @@
 #include "handoff.h"
 #include "hooks.h"
 #include "http.h"
+#include "http_client.h"
 #include "lifecycle.h"
 #include "listen.h"
 #include "log.h"
@@ -105,6 +106,8 @@ static int start(server_t *s, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start the watchdog thread");
         return -1;
     }
+    mf_http_client_refuse_port(port);
+    mf_http_client_refuse_port(mf_admin_port(s->admin));
     for (int i = 0; i < o->workers; i++)
         if (mf_http_start(&s->workers[i], err, errlen))
             return -1;

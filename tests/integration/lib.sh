@@ -15,6 +15,7 @@ MF_LOG=
 
 REDIS_PID=
 RPORT=
+UP_PIDS=()
 
 cleanup() {
   local reported=0
@@ -28,11 +29,25 @@ cleanup() {
     sanitizer_check "$MF_LOG" || reported=1
   fi
   [ -n "$REDIS_PID" ] && kill -TERM "$REDIS_PID" 2>/dev/null
+  for p in "${UP_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
   rm -rf "$WORK"
   # Otherwise the script's own exit status stands (an EXIT trap that does not exit keeps it).
   [ "$reported" -eq 0 ] || exit 1
 }
 trap cleanup EXIT
+
+# upstream_start NAME [CERT KEY]: an upstream for mayfly.http (fixtures/upstream.py) on a free
+# loopback port, stopped by the EXIT trap; sets <NAME>_PORT.
+upstream_start() {
+  local name=$1; shift
+  python3 "$TESTS_DIR/fixtures/upstream.py" "$WORK/$name.port" "$@" 2>"$WORK/$name.log" &
+  UP_PIDS+=($!)
+  for _ in $(seq 1 100); do
+    [ -s "$WORK/$name.port" ] && { printf -v "${name}_PORT" '%s' "$(cat "$WORK/$name.port")"; return 0; }
+    sleep 0.05
+  done
+  echo "upstream $name did not start"; cat "$WORK/$name.log"; return 1
+}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

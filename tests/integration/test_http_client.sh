@@ -5,20 +5,6 @@
 source "$(dirname "$0")/lib.sh"
 
 UP_PIDS=()
-stop_upstreams() { for p in "${UP_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done; }
-trap 'stop_upstreams; cleanup' EXIT
-
-# upstream_start NAME [CERT KEY]: sets <NAME>_PORT.
-upstream_start() {
-  local name=$1; shift
-  python3 "$TESTS_DIR/fixtures/upstream.py" "$WORK/$name.port" "$@" 2>"$WORK/$name.log" &
-  UP_PIDS+=($!)
-  for _ in $(seq 1 100); do
-    [ -s "$WORK/$name.port" ] && { printf -v "${name}_PORT" '%s' "$(cat "$WORK/$name.port")"; return 0; }
-    sleep 0.05
-  done
-  echo "upstream $name did not start"; cat "$WORK/$name.log"; return 1
-}
 
 upstream_start main || exit 1
 upstream_start brk || exit 1
