@@ -200,9 +200,11 @@ static int ensure_redis(runner_t *t)
         return -1;
     }
     const char *tmp = getenv("TMPDIR");
-    snprintf(redis_dir, sizeof redis_dir, "%s/mayfly-test-redis.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    snprintf(redis_dir, sizeof redis_dir, "%s/mayfly-test-redis.XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(redis_dir)) {
-        fprintf(stderr, "mayfly test: cannot make a folder for redis-server: %s\n", strerror(errno));
+        fprintf(stderr, "mayfly test: cannot make a folder for redis-server: %s\n",
+                strerror(errno));
         return -1;
     }
     snprintf(redis_log, sizeof redis_log, "%s/redis.log", redis_dir);
@@ -221,8 +223,10 @@ static int ensure_redis(runner_t *t)
     snprintf(url, sizeof url, "redis://127.0.0.1:%d", port);
     test_redis_url(t, url);
     t->opts.redis_url = t->redis_url;
-    fprintf(stderr, "mayfly test: MAYFLY_REDIS_URL is unset: started redis-server on 127.0.0.1:%d "
-                    "for this run\n", port);
+    fprintf(stderr,
+            "mayfly test: MAYFLY_REDIS_URL is unset: started redis-server on 127.0.0.1:%d "
+            "for this run\n",
+            port);
     return 0;
 }
 
@@ -552,14 +556,11 @@ static int l_testing_isdir(lua_State *L)
     return 1;
 }
 
-static const luaL_Reg native[] = {{"request", l_testing_request},
-                                  {"config", l_testing_config},
-                                  {"redis", l_testing_redis},
-                                  {"has_redis", l_testing_has_redis},
-                                  {"readdir", l_testing_readdir},
-                                  {"isdir", l_testing_isdir},
-                                  {"chdir", l_testing_chdir},
-                                  {NULL, NULL}};
+static const luaL_Reg native[] = {
+    {"request", l_testing_request}, {"config", l_testing_config},
+    {"redis", l_testing_redis},     {"has_redis", l_testing_has_redis},
+    {"readdir", l_testing_readdir}, {"isdir", l_testing_isdir},
+    {"chdir", l_testing_chdir},     {NULL, NULL}};
 
 /* ---- the spec files' state ---- */
 

@@ -1,6 +1,7 @@
-/* mayfly test: runs busted-style spec files (the framework is host/lua/test/) in a plain Lua
- * state with the standard libraries, and serves mayfly.testing's in-process requests from a
- * real vm of the scripts folder, built on first use. */
+/* mayfly test: runs busted spec files (the framework, busted 2.1.1's command line and API, is
+ * host/lua/test/) in a plain Lua state with the standard libraries, and serves mayfly.testing's
+ * in-process requests from a real vm of the scripts folder, built on first use. Without
+ * MAYFLY_REDIS_URL, that first use starts a throwaway redis-server from the PATH for the run. */
 #ifndef MF_TEST_RUNNER_H
 #define MF_TEST_RUNNER_H
 

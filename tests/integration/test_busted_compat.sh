@@ -63,6 +63,7 @@ same_report() {
 same_results "curried it/describe/context/spec/test/insulate/expose" api/curried_spec.lua
 same_report "curried forms" api/curried_spec.lua
 same_results "spies, stubs, mocks, matchers" api/spies_spec.lua
+same_results "finally, hooks, nested globals, require \"busted\"" api/misc_spec.lua
 same_results "selection options: none" api/options_spec.lua
 for flags in --sort-tests --lazy --no-keep-going --suppress-pending --tags=order --exclude-tags=fails \
   --filter-out=name "--filter=name --filter=fails" "--sort --no-sort-tests" "-k --defer-print"; do

@@ -23,6 +23,11 @@ local function fail(message, level)
   error(setmetatable({ message = where .. message }, failure_mt), 0)
 end
 
+-- busted.fail(msg, level): a failure raised at the caller's line.
+function M.fail(message, level)
+  fail(tostring(message), (level or 1) + 1)
+end
+
 function M.is_failure(e)
   return type(e) == "table" and getmetatable(e) == failure_mt
 end
