@@ -4,10 +4,12 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libmicrohttpd-dev libhiredis-dev lua-cjson-dev
-          libcurl4-openssl-dev redis-server curl openssl python3 python3-yaml haproxy wrk lua-busted
-          prometheus python3-prometheus-client clang libclang-rt-14-dev llvm "$@")
+          libcurl4-openssl-dev ca-certificates redis-server curl openssl python3 python3-yaml
+          haproxy wrk lua-busted prometheus python3-prometheus-client clang libclang-rt-14-dev
+          llvm mount iproute2 "$@")
 # llvm: llvm-symbolizer, which sanitizer reports need for function names (and
-# tests/fuzz/lsan.supp for its suppressions to match).
+# tests/fuzz/lsan.supp for its suppressions to match). mount and iproute2 (ss): tests use them;
+# a full install has them, a bare root or a slim container does not.
 # LuaJIT: OpenResty's fork by default; Debian's LuaJIT works too, and the two conflict package
 # by package, so an installed one of either family is kept, with the interpreter of the same
 # family (busted runs the specs on it). `luajit` would remove libluajit2-5.1-dev.

@@ -26,7 +26,12 @@ ROOT="$WORK/root"
 vars=$(python3 "$TESTS_DIR/test_image_rootfs.py" "$D" "$MAYFLY_SOURCE_DIR" "$MAYFLY_BIN" "$ROOT" 2>"$WORK/rootfs.err")
 rc=$?
 eval "$vars"
-check "every library ldd lists comes from the runtime stage's packages" [ "$rc" = 0 ] || cat "$WORK/rootfs.err"
+check "the runtime stage assembles: every library ldd lists (and the CA bundle) comes from its packages" [ "$rc" = 0 ]
+[ "$rc" = 0 ] || sed 's/^/    /' "$WORK/rootfs.err"
+if [ -z "${IMG_ENTRYPOINT:-}" ]; then
+  fail "the Dockerfile's runtime stage has an ENTRYPOINT to run"
+  mf_finish
+fi
 check "runtime stage installs no -dev package" bash -c '! grep -q -- "-dev" <<<"$1"' _ "${IMG_PACKAGES:-}"
 check "runs as a non-root numeric user" bash -c '[[ "$1" =~ ^[1-9][0-9]*:[1-9][0-9]*$ ]]' _ "${IMG_USER:-}"
 check "ENTRYPOINT in exec form" [ "${IMG_ENTRYPOINT_EXEC_FORM:-}" = yes ]
@@ -35,6 +40,13 @@ check "EXPOSE 8080 (the default listen port)" bash -c '[ "$1" = 8080 ] && "$2" -
 check "no shell and no /tmp in the assembled root" bash -c '[ ! -e "$1/bin/sh" ] && [ ! -e "$1/tmp" ]' _ "$ROOT"
 
 # ---- run it: read-only root, non-root user, PID = the ENTRYPOINT ----
+# A private mount namespace needs / to be a mount point, which it is on a machine and in a
+# container, but not in a chroot into a plain folder.
+if ! unshare -m --propagation private true 2>"$WORK/unshare.err"; then
+  fail "a private mount namespace to run the image in" "$(cat "$WORK/unshare.err")" \
+    "in a chroot, bind-mount its root onto itself first (tools/fresh-check.sh does)"
+  mf_finish
+fi
 mkdir -p "$ROOT/proc" "$ROOT/dev"
 touch "$ROOT/dev/null" "$ROOT/dev/zero" "$ROOT/dev/urandom"
 MF_PORT=$(free_port)
@@ -55,7 +67,8 @@ env -i "${envs[@]}" MAYFLY_LISTEN="127.0.0.1:$MF_PORT" MAYFLY_DRAIN_DELAY=1s \
   >"$MF_LOG" 2>&1 &
 MF_PID=$!
 for _ in $(seq 1 200); do log_has '"msg":"ready"' && break; kill -0 "$MF_PID" 2>/dev/null || break; sleep 0.05; done
-check "the image's process started and is ready" log_has '"msg":"ready"' || cat "$MF_LOG"
+check "the image's process started and is ready" log_has '"msg":"ready"'
+log_has '"msg":"ready"' || sed 's/^/    /' "$MF_LOG"
 
 uid=$(awk '/^Uid:/{print $2}' "/proc/$MF_PID/status" 2>/dev/null)
 check "runs as the Dockerfile's user" [ "$uid" = "${IMG_USER%%:*}" ]

@@ -125,17 +125,24 @@ def main():
         dst = root + lib
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         shutil.copy2(os.path.realpath(lib), dst)
+    problems = []
+    if missing:
+        problems.append("libraries no runtime package provides: " + ", ".join(missing))
     if "ca-certificates" in packages:
+        # The package's bundle, taken from this machine as the libraries are.
         bundle = "/etc/ssl/certs/ca-certificates.crt"
-        os.makedirs(root + os.path.dirname(bundle), exist_ok=True)
-        shutil.copy2(bundle, root + bundle)
+        if os.path.exists(bundle):
+            os.makedirs(root + os.path.dirname(bundle), exist_ok=True)
+            shutil.copy2(bundle, root + bundle)
+        else:
+            problems.append(f"the stage installs ca-certificates, but this machine has no {bundle} "
+                            "to put in the image (tools/deps.sh installs the package)")
     settings["LIBS"] = str(len(libs))
     for key, value in settings.items():
         print(f"IMG_{key}={shlex.quote(value)}")
-    if missing:
-        print("libraries no runtime package provides: " + ", ".join(missing), file=sys.stderr)
-        return 1
-    return 0
+    for p in problems:
+        print(p, file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":
