@@ -51,6 +51,9 @@ int mf_http_adopt(mf_worker_t *w, int fd, const struct sockaddr *addr, unsigned 
  * other sockets or refuses them; connections already open are still served. */
 void mf_http_quiesce(mf_worker_t *w);
 
+/* Connections accepted, in every worker, on which no request has begun yet. Any thread. */
+long mf_http_fresh_connections(void);
+
 /* Lets the runs in progress end, stops the worker thread, closes every connection. */
 void mf_http_stop(mf_worker_t *w);
 

@@ -4,7 +4,7 @@
 # is refused cleanly or served; the process never dies and serves normal requests throughout.
 . "$(dirname "$0")/lib.sh"
 
-mf_start "$TESTS_DIR/fixtures/http" MAYFLY_WORKERS=2 MAYFLY_IDLE_TIMEOUT=2s || exit 1
+mf_start "$TESTS_DIR/fixtures/http" MAYFLY_WORKERS=2 MAYFLY_IDLE_TIMEOUT=30s || exit 1
 python3 "$TESTS_DIR/hostile_http.py" "$MF_PORT" >"$WORK/hostile.out" 2>&1; rc=$?
 grep "^not ok" -A1 "$WORK/hostile.out"
 tail -1 "$WORK/hostile.out"
