@@ -16,36 +16,54 @@ if [ -z "$BUSTED_SCRIPT" ] || ! command -v luajit >/dev/null; then
 fi
 busted_run() { luajit "$BUSTED_SCRIPT" "$@"; }
 
-# rows FILE: "name<TAB>status" lines of a TAP report, sorted.
+# rows FORMAT FILE: "name<TAB>status" lines, sorted, from a TAP report (every result, errors
+# outside tests included, failure and error alike "failure") or a junit one (tests only, failure
+# and error told apart). (busted's json handler writes nothing when a message holds a table.)
 rows() {
-  python3 - "$1" <<'PY'
-import re, sys
+  python3 - "$1" "$2" <<'PY'
+import re, sys, xml.etree.ElementTree as ET
+fmt, path = sys.argv[1], sys.argv[2]
+text = open(path, encoding="utf-8", errors="replace").read()
 out = []
-for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
-    m = re.match(r"^(not )?ok \d+ - (.*)$", line.rstrip("\n"))
-    if m:
-        desc = m.group(2)
-        if desc.startswith("# SKIP "): out.append(desc[7:] + "\tpending")
-        else: out.append(desc + ("\tfailure" if m.group(1) else "\tsuccess"))
+if fmt == "junit":
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        sys.exit(0)
+    for tc in root.iter("testcase"):
+        st = "success"
+        for k, v in (("failure", "failure"), ("error", "error"), ("skipped", "pending")):
+            if tc.find(k) is not None: st = v
+        out.append(tc.get("name") + "\t" + st)
+else:
+    for line in text.splitlines():
+        m = re.match(r"^(not )?ok \d+ - (.*)$", line)
+        if m:
+            desc = m.group(2)
+            if desc.startswith("# SKIP "): out.append(desc[7:] + "\tpending")
+            else: out.append(desc + ("\tfailure" if m.group(1) else "\tsuccess"))
 for r in sorted(out): print(r)
 PY
 }
 
-# same_results NAME ARGS...: the TAP tests, results and exit status (zero or not) as busted's.
+# same_results NAME ARGS...: the tests, their results and the exit status (zero or not) as
+# busted's, in TAP and in junit.
 same_results() {
   local name=$1; shift
-  busted_run -o TAP "$@" >"$WORK/b.tap" 2>"$WORK/b.err"; local brc=$?
-  "$MAYFLY_BIN" test -o TAP "$@" >"$WORK/m.tap" 2>"$WORK/m.err"; local mrc=$?
-  rows "$WORK/b.tap" >"$WORK/b.rows"
-  rows "$WORK/m.tap" >"$WORK/m.rows"
-  if ! [ -s "$WORK/b.rows" ]; then
-    fail "$name: busted ran tests" "$(head -5 "$WORK/b.tap" "$WORK/b.err")"
-  elif cmp -s "$WORK/b.rows" "$WORK/m.rows" && [ $((brc == 0)) -eq $((mrc == 0)) ]; then
-    pass "$name: $(wc -l <"$WORK/b.rows") results as busted's"
-  else
-    fail "$name: results as busted's (exit $brc vs $mrc)" "$(diff "$WORK/b.rows" "$WORK/m.rows" | head -8)" \
-      "$(head -3 "$WORK/m.err")"
-  fi
+  local fmt brc mrc ok=1 why=
+  for fmt in TAP junit; do
+    busted_run -o $fmt "$@" >"$WORK/b.out" 2>"$WORK/b.err"; brc=$?
+    "$MAYFLY_BIN" test -o $fmt "$@" >"$WORK/m.out" 2>"$WORK/m.err"; mrc=$?
+    rows $fmt "$WORK/b.out" >"$WORK/b.$fmt"
+    rows $fmt "$WORK/m.out" >"$WORK/m.$fmt"
+    if [ $fmt = TAP ] && ! [ -s "$WORK/b.$fmt" ]; then
+      ok=0; why="busted ran no tests: $(head -3 "$WORK/b.err")"
+    elif ! cmp -s "$WORK/b.$fmt" "$WORK/m.$fmt" || [ $((brc == 0)) -ne $((mrc == 0)) ]; then
+      ok=0; why="$fmt (exit $brc vs $mrc): $(diff "$WORK/b.$fmt" "$WORK/m.$fmt" | head -6)"
+    fi
+  done
+  if [ $ok = 1 ]; then pass "$name: $(wc -l <"$WORK/b.TAP") results as busted's"
+  else fail "$name: results as busted's" "$why" "$(head -3 "$WORK/m.err")"; fi
 }
 
 # same_report NAME ARGS...: the whole plainTerminal report, but for addresses and the duration.
@@ -101,11 +119,13 @@ check "--list as busted's" cmp -s "$WORK/b.list" "$WORK/m.list"
 # ---- accepted here without effect: said once, never refused ----
 out=$WORK/out
 "$MAYFLY_BIN" test -C project --coverage -c --lua=lua5.1 --lang=fr -o TAP >"$out" 2>"$WORK/err"
-check "--coverage, --lua, --lang: the specs still run" test "$(rows "$out" | wc -l)" -eq 4
+check "--coverage, --lua, --lang: the specs still run" test "$(grep -c "^ok\|^not ok" "$out")" -eq 4
 check "--coverage is said once" test "$(grep -c -- "--coverage ignored" "$WORK/err")" -eq 1
 check "--lua is said once" test "$(grep -c -- "--lua lua5.1 ignored" "$WORK/err")" -eq 1
-"$MAYFLY_BIN" test -C project --ignore-lua --lua=luajit -o TAP >"$out" 2>"$WORK/err"
+"$MAYFLY_BIN" test -C project --ignore-lua --lua=lua5.1 -o TAP >"$out" 2>"$WORK/err"
 check "--ignore-lua: nothing to say about --lua" bash -c "! grep -q -- --lua '$WORK/err'"
+"$MAYFLY_BIN" test -C project --lua=/usr/bin/luajit -o TAP >"$out" 2>"$WORK/err"
+check "--lua naming LuaJIT: nothing to say" bash -c "! grep -q -- --lua '$WORK/err'"
 "$MAYFLY_BIN" test -C project --no-coverage --cpath=./csrc/?.so --loaders=lua,moonscript -o TAP >"$out" 2>"$WORK/err"
 check "--no-coverage, --cpath, --loaders: nothing said" test ! -s "$WORK/err"
 check "--version is busted's" test "$("$MAYFLY_BIN" test --version)" = 2.1.1

@@ -298,7 +298,8 @@ local function note(text) io.stderr:write("mayfly test: " .. text .. "\n") end
 
 local function ignored(c)
   if c.coverage then note("--coverage ignored: mayfly test does not load LuaCov") end
-  if c.lua and not c["ignore-lua"] then
+  -- (asking for LuaJIT, as .busted files often do, is asking for what runs anyway)
+  if c.lua and not c["ignore-lua"] and not tostring(c.lua):match("luajit[^/]*$") then
     note("--lua " .. tostring(c.lua) .. " ignored: the specs run on mayfly's own LuaJIT")
   end
   if c.lang and c.lang ~= "en" then note("--lang " .. tostring(c.lang) .. " ignored: messages are in English") end

@@ -101,11 +101,13 @@ function stub.new(object, key, ...)
     key = ""
   end
   local return_values = util.pack(...)
+  -- luassert checks these with its assert: a failure under busted, not an error
+  local fail = (require "test.assert").fail
   if not (type(object) == "table" and key ~= nil) then
-    error("stub.new(): Can only create stub on a table key, call with 2 params; table, key", 2)
+    fail("stub.new(): Can only create stub on a table key, call with 2 params; table, key", 2)
   end
   if not (object[key] == nil or util.callable(object[key])) then
-    error("stub.new(): The element for which to create a stub must either be callable, or be nil", 2)
+    fail("stub.new(): The element for which to create a stub must either be callable, or be nil", 2)
   end
   local old = object[key]
   -- one callable value is the stub's body, anything else what it returns
