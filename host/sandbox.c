@@ -616,8 +616,12 @@ void mf_sandbox_open(lua_State *L)
     lua_pushliteral(L, "mayfly: request environment");
     lua_setfield(L, -2, "__metatable");
     mf_vm_set_ref(L, MF_REF_ENV_MT);
+    /* A thread's environment between runs: no script runs there, and were one to, it could
+     * keep nothing in it. */
     lua_newtable(L);
+    mf_sandbox_freeze(L, -1, "the idle environment");
     mf_vm_set_ref(L, MF_REF_IDLE_ENV);
+    lua_pop(L, 1);
 
     lua_settop(L, top);
 }

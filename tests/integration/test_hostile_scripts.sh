@@ -25,6 +25,8 @@ check "coroutine recursion: 500 or 504 with the request id" \
   bash -c '[[ "$1" = 500 || "$1" = 504 ]] && grep -q request_id <<<"$2"' _ "$STATUS" "$BODY"
 expect "endless loop: 504" GET /loop 504 'timed out'
 expect "endless loop inside pcall: 504" GET /loop-in-pcall 504 'timed out'
+expect "a response reader past the timeout: 504" GET /slow-reader 504 'timed out'
+expect "a response reader past the memory cap: 500" GET /greedy-reader 500 '"request_id"'
 expect "status out of range: 500" GET /bad-status 500
 expect "CR/LF in a header value: 500, never sent" GET /crlf-header 500
 check "no injected header" bash -c '! grep -qi "^set-cookie" "$1"' _ "$HEADERS"

@@ -4,8 +4,6 @@
 # the refusals.
 source "$(dirname "$0")/lib.sh"
 
-UP_PIDS=()
-
 upstream_start main || exit 1
 upstream_start brk || exit 1
 upstream_start slow || exit 1

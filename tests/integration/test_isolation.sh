@@ -44,9 +44,26 @@ else
   echo "# no redis-server: the redis_* vectors run without Redis"
 fi
 
+# Runs that wait while the vectors plant and probe (leaks/suspend.lua): on a slow upstream and on
+# Redis, kept going in the background until the suite ends.
+UPSTREAM_ENV=()
+if upstream_start SLOW; then
+  UPSTREAM_ENV=(MAYFLY_CFG_SUSPEND_UPSTREAM="http://127.0.0.1:$SLOW_PORT")
+fi
+
 start() {
   mf_start "$LEAKS_DIR" MAYFLY_WORKERS=$WORKERS MAYFLY_CONFIG="$CFG" MAYFLY_CFG_OVERRIDDEN=from-env \
-    MAYFLY_ACCESS_LOG=off "${REDIS_ENV[@]}"
+    MAYFLY_ACCESS_LOG=off "${REDIS_ENV[@]}" "${UPSTREAM_ENV[@]}"
+}
+
+SUSPEND_PID=
+suspenders() {
+  local end=$((SECONDS + 600))
+  while [ ! -e "$WORK/suspend.stop" ] && [ $SECONDS -lt $end ]; do
+    curl -s -o /dev/null -o /dev/null --max-time 5 "$(url /suspend/http)" "$(url /suspend/redis)" &
+    curl -s -o /dev/null -o /dev/null --max-time 5 "$(url /suspend/http)" "$(url /suspend/redis)"
+    wait
+  done
 }
 
 # ---- discovery ----
@@ -63,6 +80,8 @@ else
 fi
 
 start || exit 1
+suspenders &
+SUSPEND_PID=$!
 
 SEP=$'\x1e' # between a body and its status
 END=$'\x1f' # after each transfer
@@ -183,5 +202,7 @@ table=$(grep -o '^| `[a-z0-9_]*` |' "$readme" | tr -d '|` ' | sort)
 suite=$(for entry in "${all_vectors[@]}"; do echo "${entry%% *}"; done | sort)
 check "README table lists every vector of the suite" [ "$table" = "$suite" ]
 
+touch "$WORK/suspend.stop"
+wait "$SUSPEND_PID" 2>/dev/null
 mf_stop
 mf_finish
