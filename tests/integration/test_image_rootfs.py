@@ -37,20 +37,23 @@ def stages(path):
 
 
 def installed():
-    """Package -> set of dependency names (Depends + Pre-Depends, every alternative)."""
-    fmt = "${Package}\t${Priority}\t${Depends}, ${Pre-Depends}\n"
+    """Package -> set of dependency names (Depends + Pre-Depends, every alternative), and the
+    base: packages marked Essential or of Priority required. (The priority dpkg records is the
+    one in the package's own control file, which can differ from the archive's: apt is
+    "important" in some installations and "required" in others.)"""
+    fmt = "${Package}\t${Priority}\t${Essential}\t${Depends}, ${Pre-Depends}\n"
     rows = subprocess.run(["dpkg-query", "-W", "-f=" + fmt], capture_output=True, text=True,
                           check=True).stdout.splitlines()
     deps, required = {}, []
     for row in rows:
-        pkg, prio, dep = row.split("\t")
+        pkg, prio, essential, dep = row.split("\t")
         names = set()
         for alt in re.split(r"[,|]", dep):
             name = re.sub(r"\(.*?\)|:any|:\w+$", "", alt).strip()
             if name:
                 names.add(name)
         deps[pkg] = names
-        if prio == "required":
+        if prio == "required" or essential == "yes":
             required.append(pkg)
     return deps, required
 
@@ -113,14 +116,17 @@ def main():
     settings["ENVS"] = " ".join(env)
 
     deps, required = installed()
-    allowed = closure(packages + required, deps)
     ldd = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
     libs = re.findall(r"=> (/\S+)", ldd) + re.findall(r"^\s*(/\S+) \(", ldd, re.M)
+    owners = {lib: owner(lib) for lib in libs}
+    # A sanitizer build's runtime, and what that runtime needs (libubsan: libstdc++), are the
+    # test build's, not the image's.
+    sanitizers = [p for p in owners.values() if re.match(r"lib(asan|ubsan)\d", p or "")]
+    allowed = closure(packages + required + sanitizers, deps)
     missing = []
     for lib in libs:
-        pkg = owner(lib)
-        # A sanitizer build's runtime is the test build's, not the image's.
-        if pkg not in allowed and not re.match(r"lib(asan|ubsan)\d", pkg or ""):
+        pkg = owners[lib]
+        if pkg not in allowed:
             missing.append(f"{lib} ({pkg or 'no package'})")
         dst = root + lib
         os.makedirs(os.path.dirname(dst), exist_ok=True)
