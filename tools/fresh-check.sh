@@ -93,8 +93,9 @@ cd /root/mayfly
 export HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
 do_run=$1 do_test=$2 port=$3
 if [ "$do_run" = 1 ]; then
-  echo "== tools/run.sh (MAYFLY_LISTEN=0.0.0.0:$port)"
-  MAYFLY_LISTEN=0.0.0.0:$port setsid tools/run.sh >/root/run.log 2>&1 &
+  [ "$port" = 8080 ] || export MAYFLY_LISTEN=0.0.0.0:$port
+  echo "== tools/run.sh${MAYFLY_LISTEN:+ (MAYFLY_LISTEN=$MAYFLY_LISTEN)}"
+  setsid tools/run.sh >/root/run.log 2>&1 &
   run_pid=$!
   answer= verdict="run: no answer from /hello"
   for _ in $(seq 1 1800); do   # the first run installs and builds: up to 30 min
