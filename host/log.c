@@ -15,6 +15,19 @@
 static int min_level = MF_LOG_INFO;
 static int access_on = 1;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static int log_fd = STDOUT_FILENO;
+/* Lines are made as JSON; in text mode each is rendered as text when it is written. */
+static int text_on, colour_on;
+
+/* The format MAYFLY_LOG_FORMAT asked for, applied to where the lines go now. */
+static void resolve_format(void)
+{
+    int format = mf_options_log_format();
+    const char *no_colour = getenv("NO_COLOR"), *term = getenv("TERM");
+    int tty = isatty(log_fd);
+    text_on = format == MF_LOG_FORMAT_TEXT || (format == MF_LOG_FORMAT_AUTO && tty);
+    colour_on = text_on && tty && !(no_colour && *no_colour) && !(term && !strcmp(term, "dumb"));
+}
 
 #define MAX_STATIC_FIELDS 16
 static struct {
@@ -29,6 +42,7 @@ void mf_log_setup(int level, int access_log)
 {
     min_level = level;
     access_on = access_log;
+    resolve_format();
 }
 
 int mf_log_enabled(int level)
@@ -243,11 +257,10 @@ void mf_log_access(mf_request_t *r, int64_t duration_ns)
     mf_log_end_buffered(&l);
 }
 
-static int log_fd = STDOUT_FILENO;
-
 void mf_log_set_fd(int fd)
 {
     log_fd = fd;
+    resolve_format();
 }
 
 void mf_log_write(const char *p, size_t left)
@@ -266,19 +279,272 @@ void mf_log_write(const char *p, size_t left)
     pthread_mutex_unlock(&out_lock);
 }
 
+/* ---- text for a person ----
+ * A line is always made as JSON; in text mode it is rendered from that JSON when it is written,
+ * so both formats carry the same fields and the JSON path pays one test. The text line is
+ * "HH:MM:SS.mmm LEVEL msg key=value ...": the time of day of ts (UTC), values bare when they hold
+ * no space, quote, '=' or control byte and quoted otherwise, objects and arrays as their JSON;
+ * a value of several lines (a traceback) follows the line, indented. Control bytes other than
+ * newline and tab, and C1 controls, stay escaped: nothing a client sends reaches the terminal
+ * as an escape sequence. */
+
+#define C_DIM "\033[2m"
+#define C_BOLD "\033[1m"
+#define C_KEY "\033[36m"
+#define C_RESET "\033[0m"
+
+typedef struct {
+    const char *p, *end;
+} cursor_t;
+
+/* Skips one JSON value of the line (a string, number, literal, object or array). */
+static void skip_value(cursor_t *c)
+{
+    int depth = 0, in_string = 0;
+    for (; c->p < c->end; c->p++) {
+        char ch = *c->p;
+        if (in_string) {
+            if (ch == '\\')
+                c->p++;
+            else if (ch == '"')
+                in_string = 0;
+            else
+                continue;
+            if (!depth && !in_string) {
+                c->p++;
+                return;
+            }
+        } else if (ch == '"') {
+            in_string = 1;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+        } else if (ch == '}' || ch == ']') {
+            if (!depth)
+                return; /* the line's own closing brace */
+            if (!--depth) {
+                c->p++;
+                return;
+            }
+        } else if (!depth && ch == ',') {
+            return;
+        }
+    }
+}
+
+static int hex_digit(char ch)
+{
+    return ch >= '0' && ch <= '9'   ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                    : -1;
+}
+
+/* Decodes the JSON string between s and e (its quotes excluded) into out, keeping as escapes
+ * what must not reach a terminal; with quoted, as the inside of a quoted value (quotes and
+ * backslashes escaped). Sets *quote when the text needs quotes, *lines when it holds a newline. */
+static void unescape(const char *s, const char *e, int quoted, mf_jsonbuf_t *out, int *quote,
+                     int *lines)
+{
+    *quote = s == e;
+    *lines = 0;
+    while (s < e) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '\\' && s + 1 < e) {
+            char k = s[1];
+            s += 2;
+            if (k == 'n') {
+                if (quoted)
+                    mf_jsonbuf_lit(out, "\\n");
+                else
+                    mf_jsonbuf_lit(out, "\n");
+                *lines = 1;
+            } else if (k == 't') {
+                mf_jsonbuf_lit(out, "\t");
+                *quote = 1;
+            } else if (k == 'u' && e - s >= 4) {
+                int cp = 0;
+                for (int i = 0; i < 4; i++)
+                    cp = cp << 4 | (hex_digit(s[i]) < 0 ? 0 : hex_digit(s[i]));
+                if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || (cp >= 0xd800 && cp < 0xe000)) {
+                    mf_jsonbuf_append(out, s - 2, 6); /* stays visible as \u00XX */
+                } else {
+                    char u[3];
+                    int n = cp < 0x800 ? 2 : 3;
+                    u[0] = (char)(n == 2 ? 0xc0 | cp >> 6 : 0xe0 | cp >> 12);
+                    u[n - 1] = (char)(0x80 | (cp & 0x3f));
+                    if (n == 3)
+                        u[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+                    mf_jsonbuf_append(out, u, (size_t)n);
+                }
+                *quote = 1;
+                s += 4;
+            } else if (k == 'r' || k == 'b' || k == 'f') {
+                mf_jsonbuf_append(out, s - 2, 2);
+                *quote = 1;
+            } else {
+                if (quoted && (k == '"' || k == '\\'))
+                    mf_jsonbuf_lit(out, "\\");
+                mf_jsonbuf_append(out, &k, 1); /* \" \\ \/ */
+                *quote |= k == '"' || k == '\\';
+            }
+        } else if (ch == 0xc2 && s + 1 < e && (unsigned char)s[1] < 0xa0) {
+            static const char hex[] = "0123456789abcdef";
+            unsigned char c1 = (unsigned char)s[1]; /* a C1 control, U+0080..U+009F */
+            char u[6] = {'\\', 'u', '0', '0', hex[c1 >> 4], hex[c1 & 15]};
+            mf_jsonbuf_append(out, u, 6);
+            *quote = 1;
+            s += 2;
+        } else {
+            mf_jsonbuf_append(out, s, 1);
+            *quote |= ch == ' ' || ch == '=';
+            s++;
+        }
+    }
+}
+
+/* An empty buffer (mf_jsonbuf_open would start an object). */
+static void buf_init(mf_jsonbuf_t *b)
+{
+    b->buf = b->inline_buf;
+    b->cap = sizeof b->inline_buf;
+    b->len = 0;
+}
+
+/* Renders the JSON line in (as made by this file) as text into out, which it opens. */
+static void render_text(const char *in, size_t len, mf_jsonbuf_t *out, int colour)
+{
+    static const char *const levels[] = {"debug", "DEBUG", "info",  "INFO ", "warn",
+                                         "WARN ", "error", "ERROR", NULL};
+    static const char *const level_colours[] = {"\033[34m", "\033[32m", "\033[33m", "\033[1;31m"};
+    mf_jsonbuf_t later, value, key; /* later: the values of several lines, after the line */
+    int quote, lines;
+    cursor_t c = {in + 1, in + len};
+
+    buf_init(out);
+    buf_init(&later);
+    buf_init(&value);
+    buf_init(&key);
+    while (c.p < c.end && *c.p == '"') {
+        const char *k = c.p;
+        skip_value(&c); /* the key, a string */
+        if (c.p + 1 >= c.end || c.p - k < 2 || *c.p != ':')
+            break;
+        key.len = 0;
+        unescape(k + 1, c.p - 1, 1, &key, &quote, &lines);
+        c.p++;
+        const char *v = c.p;
+        skip_value(&c);
+        const char *v_end = c.p;
+        size_t klen = key.len;
+        int is_string = *v == '"' && v_end - v >= 2;
+        int is_msg = klen == 3 && !memcmp(key.buf, "msg", 3);
+        quote = lines = 0;
+        value.len = 0;
+        if (!is_string) {
+            mf_jsonbuf_append(&value, v, (size_t)(v_end - v));
+        } else {
+            unescape(v + 1, v_end - 1, 0, &value, &quote, &lines);
+            /* a message stays on its line; another value of several lines follows it */
+            if (is_msg ? lines : quote && !lines) {
+                value.len = 0;
+                unescape(v + 1, v_end - 1, 1, &value, &quote, &lines);
+            }
+        }
+
+        if (klen == 2 && !memcmp(key.buf, "ts", 2) && value.len >= 23) {
+            if (colour)
+                mf_jsonbuf_lit(out, C_DIM);
+            mf_jsonbuf_append(out, value.buf + 11, 12);
+            if (colour)
+                mf_jsonbuf_lit(out, C_RESET);
+        } else if (klen == 5 && !memcmp(key.buf, "level", 5)) {
+            int i = 0;
+            while (levels[i] &&
+                   (strlen(levels[i]) != value.len || memcmp(levels[i], value.buf, value.len)))
+                i += 2;
+            mf_jsonbuf_lit(out, " ");
+            if (colour && levels[i])
+                mf_jsonbuf_append(out, level_colours[i / 2], strlen(level_colours[i / 2]));
+            if (levels[i])
+                mf_jsonbuf_append(out, levels[i + 1], 5);
+            else
+                mf_jsonbuf_append(out, value.buf, value.len);
+            if (colour && levels[i])
+                mf_jsonbuf_lit(out, C_RESET);
+        } else if (is_msg) {
+            mf_jsonbuf_lit(out, " ");
+            if (colour)
+                mf_jsonbuf_lit(out, C_BOLD);
+            mf_jsonbuf_append(out, value.buf, value.len);
+            if (colour)
+                mf_jsonbuf_lit(out, C_RESET);
+        } else if (lines) {
+            mf_jsonbuf_lit(&later, "    ");
+            if (colour)
+                mf_jsonbuf_lit(&later, C_KEY);
+            mf_jsonbuf_append(&later, key.buf, klen);
+            mf_jsonbuf_lit(&later, ":");
+            if (colour)
+                mf_jsonbuf_lit(&later, C_RESET);
+            mf_jsonbuf_lit(&later, "\n      ");
+            for (size_t i = 0; i < value.len; i++) {
+                mf_jsonbuf_append(&later, value.buf + i, 1);
+                if (value.buf[i] == '\n')
+                    mf_jsonbuf_lit(&later, "      ");
+            }
+            mf_jsonbuf_lit(&later, "\n");
+        } else {
+            mf_jsonbuf_lit(out, " ");
+            if (colour)
+                mf_jsonbuf_lit(out, C_KEY);
+            mf_jsonbuf_append(out, key.buf, klen);
+            mf_jsonbuf_lit(out, "=");
+            if (colour)
+                mf_jsonbuf_lit(out, C_RESET);
+            if (is_string && quote)
+                mf_jsonbuf_lit(out, "\"");
+            mf_jsonbuf_append(out, value.buf, value.len);
+            if (is_string && quote)
+                mf_jsonbuf_lit(out, "\"");
+        }
+        if (c.p < c.end && *c.p == ',')
+            c.p++;
+    }
+    mf_jsonbuf_lit(out, "\n");
+    mf_jsonbuf_append(out, later.buf, later.len);
+    mf_jsonbuf_discard(&later);
+    mf_jsonbuf_discard(&value);
+    mf_jsonbuf_discard(&key);
+}
+
+/* Writes the finished line l now, or into this thread's buffer, in the format chosen. */
+static void emit(mf_jsonbuf_t *l, int buffered)
+{
+    mf_jsonbuf_t t, *w = l;
+    mf_jsonbuf_lit(l, "}\n");
+    if (text_on) {
+        render_text(l->buf, l->len, &t, colour_on);
+        w = &t;
+    }
+    if (buffered) {
+        mf_log_buffer_add(w->buf, w->len);
+    } else {
+        mf_log_buffer_flush_mine(); /* this thread's buffered lines first: they stay in order */
+        mf_log_write(w->buf, w->len);
+    }
+    if (w != l)
+        mf_jsonbuf_discard(w);
+    mf_jsonbuf_discard(l);
+}
+
 void mf_log_end(mf_jsonbuf_t *l)
 {
-    mf_jsonbuf_lit(l, "}\n");
-    mf_log_buffer_flush_mine(); /* this thread's buffered lines first: its lines stay in order */
-    mf_log_write(l->buf, l->len);
-    mf_jsonbuf_discard(l);
+    emit(l, 0);
 }
 
 void mf_log_end_buffered(mf_jsonbuf_t *l)
 {
-    mf_jsonbuf_lit(l, "}\n");
-    mf_log_buffer_add(l->buf, l->len);
-    mf_jsonbuf_discard(l);
+    emit(l, 1);
 }
 
 void mf_log_msg(int level, const char *fmt, ...)

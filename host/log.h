@@ -1,6 +1,7 @@
 /* JSON lines on stdout: one object per line (ts, level, msg; in a request request_id, trace_id
  * and span_id; the static fields; then the line's own fields), and never anything else on
- * stdout. */
+ * stdout. With MAYFLY_LOG_FORMAT=text, or auto (the default) when the log goes to a terminal,
+ * each line is rendered from its JSON as text for a person, with the same fields. */
 #ifndef MF_LOG_H
 #define MF_LOG_H
 
@@ -11,6 +12,7 @@
 #include "options.h"
 #include "request.h"
 
+/* Also settles the format: the one mf_options_load read, applied to where lines go. */
 void mf_log_setup(int level, int access_log);
 int mf_log_enabled(int level);
 int mf_log_access_enabled(void);

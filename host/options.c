@@ -109,6 +109,18 @@ int mf_parse_log_level(const char *s, int *level)
     return -1;
 }
 
+int mf_parse_log_format(const char *s, int *format)
+{
+    static const char *names[] = {"auto", "json", "text"};
+    for (int i = 0; s && i < 3; i++) {
+        if (!strcasecmp(s, names[i])) {
+            *format = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 /* "0.0.0.0:8080", "[::1]:8080", ":8080" (every address), "8080". */
 int mf_parse_listen(const char *s, mf_listen_t *l)
 {
@@ -151,7 +163,7 @@ int mf_parse_listen(const char *s, mf_listen_t *l)
 
 /* ---- settings table ---- */
 
-enum kind { K_STRING, K_INT, K_DURATION, K_SIZE, K_BOOL, K_LISTEN, K_LEVEL };
+enum kind { K_STRING, K_INT, K_DURATION, K_SIZE, K_BOOL, K_LISTEN, K_LEVEL, K_LOG_FORMAT };
 
 typedef struct {
     const char *flag; /* --flag */
@@ -201,6 +213,8 @@ static const setting_t settings[] = {
      "debug, info, warn or error [info]"},
     {"access-log", "MAYFLY_ACCESS_LOG", K_BOOL, OFF(access_log), 0, 0,
      "one line per request, on or off [on]"},
+    {"log-format", "MAYFLY_LOG_FORMAT", K_LOG_FORMAT, OFF(log_format), 0, 0,
+     "json, text, or auto: text on a terminal, else json [auto]"},
     {"http-timeout", "MAYFLY_HTTP_TIMEOUT", K_DURATION, OFF(http_timeout_ms), 0, 0,
      "mayfly.http: timeout of one attempt when the call sets none [10s]"},
     {"http-max-body", "MAYFLY_HTTP_MAX_BODY", K_SIZE, OFF(http_max_body), 0, 0,
@@ -271,6 +285,10 @@ static int apply(mf_options_t *o, const setting_t *st, const char *value, const 
         rc = mf_parse_log_level(value, (int *)(base + st->offset));
         expect = "debug, info, warn or error";
         break;
+    case K_LOG_FORMAT:
+        rc = mf_parse_log_format(value, (int *)(base + st->offset));
+        expect = "json, text or auto";
+        break;
     case K_LISTEN:
         rc = mf_parse_listen(value, (mf_listen_t *)(base + st->offset));
         expect = "host:port, such as 0.0.0.0:8080 or [::]:8080";
@@ -285,6 +303,13 @@ static int apply(mf_options_t *o, const setting_t *st, const char *value, const 
         return -1;
     }
     return 0;
+}
+
+static int last_log_format = MF_LOG_FORMAT_AUTO;
+
+int mf_options_log_format(void)
+{
+    return last_log_format;
 }
 
 static int default_workers(void)
@@ -373,5 +398,6 @@ int mf_options_load(mf_options_t *o, int argc, char **argv, char *err, size_t er
         snprintf(err, errlen, "max-header: must be at least 4KiB");
         return -1;
     }
+    last_log_format = o->log_format;
     return 0;
 }

@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 enum { MF_LOG_DEBUG = 0, MF_LOG_INFO, MF_LOG_WARN, MF_LOG_ERROR };
+/* How log lines are written: JSON, text for a person, or text when the log goes to a terminal. */
+enum { MF_LOG_FORMAT_AUTO = 0, MF_LOG_FORMAT_JSON, MF_LOG_FORMAT_TEXT };
 
 typedef struct {
     char host[64]; /* numeric address; "" is every IPv4 and IPv6 address */
@@ -17,8 +19,8 @@ typedef struct {
     mf_listen_t listen;
     mf_listen_t admin; /* probes and metrics on a listener of their own; port -1: none */
     const char *scripts_dir;
-    const char *config_dir; /* NULL: no config folder */
-    const char *redis_url;  /* NULL: Redis calls fail with a clear error */
+    const char *config_dir;   /* NULL: no config folder */
+    const char *redis_url;    /* NULL: Redis calls fail with a clear error */
     int64_t redis_timeout_ms; /* connect and command timeout */
     int redis_pool_size;      /* most Redis connections per process */
     int workers;
@@ -34,6 +36,7 @@ typedef struct {
     int max_connections_per_ip;
     int log_level;
     int access_log;
+    int log_format;             /* MF_LOG_FORMAT_* */
     int64_t http_timeout_ms;    /* mayfly.http: per attempt, when the call gives none */
     size_t http_max_body;       /* mayfly.http: largest response body */
     const char *http_ca_file;   /* mayfly.http: CA certificates added to the system's; NULL */
@@ -56,6 +59,11 @@ int mf_parse_bool(const char *s, int *b);
 int mf_parse_int(const char *s, long min, long max, long *v);
 int mf_parse_listen(const char *s, mf_listen_t *l);
 int mf_parse_log_level(const char *s, int *level);
+int mf_parse_log_format(const char *s, int *format);
+
+/* The log format the last mf_options_load read (MF_LOG_FORMAT_AUTO before any): the log module
+ * takes it from here when it is set up. */
+int mf_options_log_format(void);
 
 /* Writes the help of `serve`'s settings, one line each, for `mayfly --help`. */
 void mf_options_print_help(FILE *f);
