@@ -44,6 +44,7 @@ typedef struct {
     int status;
     int has_ctype;
     const char *ctype;
+    int is_json; /* ctype is APP_JSON */
     int body_idx;    /* stack index of the body string, 0 for none */
     int headers_idx; /* stack index of a validated {name, value, name, value...} array */
     int nheaders;
@@ -138,6 +139,7 @@ static int read_result(lua_State *L, int idx, conv_t *c) /* may raise */
         }
         c->body_idx = lua_gettop(L);
         c->ctype = APP_JSON;
+        c->is_json = 1;
     } else {
         lua_pop(L, 1);
         lua_getfield(L, idx, "body");
@@ -190,10 +192,10 @@ int mf_response_read_lua(lua_State *L)
         lua_pushvalue(L, c.body_idx);
     else
         lua_pushnil(L);
-    if (c.has_ctype || c.status == 204 || c.status == 304)
-        lua_pushnil(L);
-    else
-        lua_pushstring(L, c.ctype);
+    /* The host's Content-Type by number: no string to make per response. */
+    lua_pushinteger(L, c.has_ctype || c.status == 204 || c.status == 304 ? 0
+                       : c.is_json                                       ? 2
+                                                                         : 1);
     if (c.headers_idx)
         lua_pushvalue(L, c.headers_idx);
     else
@@ -209,7 +211,8 @@ void mf_response_from_stack(lua_State *L, int base, mf_response_t *out)
                                                       : "";
     if (out->status == 204 || out->status == 304)
         out->body_len = 0;
-    out->ctype = lua_type(L, base + 2) == LUA_TSTRING ? lua_tostring(L, base + 2) : NULL;
+    static const char *const ctypes[] = {NULL, TEXT_PLAIN, APP_JSON};
+    out->ctype = ctypes[lua_tointeger(L, base + 2) % 3];
     out->L = L;
     out->headers_idx = lua_istable(L, base + 3) ? base + 3 : 0;
     out->nheaders = out->headers_idx ? (int)lua_objlen(L, base + 3) / 2 : 0;

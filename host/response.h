@@ -10,7 +10,7 @@
 struct MHD_Response;
 
 /* A response before it becomes an HTTP one, so that mayfly test can read it back in-process.
- * The strings point into values on L's stack (body, headers, ctype) or static text, valid
+ * The strings point into values on L's stack (body, headers) or static text (ctype), valid
  * until the stack is reset. */
 typedef struct {
     int status;
@@ -24,8 +24,8 @@ typedef struct {
 } mf_response_t;
 
 /* The C function a run calls on its handler's result (argument 1), inside the run: checks it
- * and returns status, body (or nil), the Content-Type to add (or nil), the header array (or nil),
- * all plain values the host made. Raises "invalid response: ..." on a result it cannot send. */
+ * and returns status, body (or nil), the host's Content-Type to add (0: none, 1: text, 2: JSON),
+ * the header array (or nil): plain values the host made. Raises "invalid response: ..." on a result it cannot send. */
 int mf_response_read_lua(lua_State *L); /* may raise */
 
 /* Reads what mf_response_read_lua returned, at base..base+3 of L, into out without running any
