@@ -147,7 +147,10 @@ check "a scripts folder that does not load: the test errors, naming file and lin
 MAYFLY_SCRIPTS=scripts "$MAYFLY_BIN" test -o plainTerminal scripts >"$out" 2>&1
 check "scripts/ specs pass" test $? -eq 0
 redis_start || exit 1
-MAYFLY_SCRIPTS=examples/shop MAYFLY_REDIS_URL=redis://127.0.0.1:$RPORT "$MAYFLY_BIN" test -o plainTerminal examples/shop >"$out" 2>&1
+# (examples/shop: its scripts at the folder's root, or under scripts/ next to spec/)
+SHOP_SCRIPTS=examples/shop
+[ -d examples/shop/scripts ] && SHOP_SCRIPTS=examples/shop/scripts
+MAYFLY_SCRIPTS=$SHOP_SCRIPTS MAYFLY_REDIS_URL=redis://127.0.0.1:$RPORT "$MAYFLY_BIN" test -o plainTerminal examples/shop >"$out" 2>&1
 if [ $? -eq 0 ]; then pass "examples/shop specs pass on Redis"; else fail "examples/shop specs pass on Redis" "$(tail -20 "$out")"; fi
 check "db 15 left empty" test "$(redis-cli -p "$RPORT" -n 15 dbsize)" -eq 0
 MAYFLY_SCRIPTS=tests/integration/fixtures/testing MAYFLY_REDIS_URL=redis://127.0.0.1:$RPORT/3 MAYFLY_REQUEST_TIMEOUT=300ms \
@@ -164,9 +167,10 @@ check "without Redis, stderr says what to set" grep -q "set MAYFLY_REDIS_URL, or
 # No MAYFLY_REDIS_URL, redis-server on the PATH: a throwaway server for the run, stopped after.
 export TMPDIR="$WORK/tmp"
 mkdir -p "$TMPDIR"
-MAYFLY_SCRIPTS=examples/shop "$MAYFLY_BIN" test -o plainTerminal examples/shop >"$out" 2>"$WORK/auto.err"
-if [ $? -eq 0 ]; then pass "no MAYFLY_REDIS_URL: examples/shop specs pass on a throwaway redis-server"
-else fail "no MAYFLY_REDIS_URL: examples/shop specs pass on a throwaway redis-server" "$(tail -5 "$out")" "$(cat "$WORK/auto.err")"; fi
+MAYFLY_SCRIPTS=tests/integration/fixtures/testing MAYFLY_REQUEST_TIMEOUT=300ms \
+  "$MAYFLY_BIN" test -o plainTerminal tests/integration/fixtures/testing >"$out" 2>"$WORK/auto.err"
+if [ $? -eq 0 ]; then pass "no MAYFLY_REDIS_URL: the Redis specs pass on a throwaway redis-server"
+else fail "no MAYFLY_REDIS_URL: the Redis specs pass on a throwaway redis-server" "$(tail -5 "$out")" "$(cat "$WORK/auto.err")"; fi
 check "the throwaway server is announced on stderr, once" \
   test "$(grep -c "MAYFLY_REDIS_URL is unset: started redis-server on 127.0.0.1:" "$WORK/auto.err")" -eq 1
 aport=$(sed -n 's/.*started redis-server on 127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/auto.err")
@@ -180,7 +184,7 @@ it("waits", function()
   local t = os.time() while os.time() - t < 20 do end
 end)
 LUA
-MAYFLY_SCRIPTS=examples/shop "$MAYFLY_BIN" test "$WORK/slow" >/dev/null 2>"$WORK/int.err" &
+MAYFLY_SCRIPTS=tests/integration/fixtures/testing "$MAYFLY_BIN" test "$WORK/slow" >/dev/null 2>"$WORK/int.err" &
 tpid=$!
 for _ in $(seq 1 100); do grep -q "started redis-server" "$WORK/int.err" && break; sleep 0.05; done
 iport=$(sed -n 's/.*started redis-server on 127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/int.err")
@@ -189,7 +193,7 @@ sleep 0.3
 check "an interrupted run stops its throwaway server" bash -c "[ -n '$iport' ] && ! redis-cli -p '$iport' ping >/dev/null 2>&1"
 unset TMPDIR
 redis-cli -p "$RPORT" -n 15 set stray 1 >/dev/null
-MAYFLY_SCRIPTS=examples/shop MAYFLY_REDIS_URL=redis://127.0.0.1:$RPORT "$MAYFLY_BIN" test -o plainTerminal examples/shop >"$out" 2>&1
+MAYFLY_SCRIPTS=$SHOP_SCRIPTS MAYFLY_REDIS_URL=redis://127.0.0.1:$RPORT "$MAYFLY_BIN" test -o plainTerminal examples/shop >"$out" 2>&1
 check "a database holding keys is refused, not flushed" grep -q "must be empty" "$out"
 check "the stray key is kept" test "$(redis-cli -p "$RPORT" -n 15 get stray)" = 1
 

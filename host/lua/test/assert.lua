@@ -72,15 +72,21 @@ builtin("equal equals", 2, function(_, a)
       "Expected objects to not be equal.\nPassed in:\n" .. ref(a[2]) .. "\nDid not expect:\n" .. ref(a[1])
 end)
 
-builtin("unique", 2, function(_, a)
-  local list, deep = a[1], a[2]
-  if type(list) ~= "table" then return false, "Expected object to be unique:\n" .. ref(list), "" end
+-- unique(list[, deep][, message]) or unique(list, message, deep), as luassert reads them;
+-- shallow unless deep.
+builtin("unique", math.huge, function(state, a)
+  local list, deep = a[1], nil
+  if type(a[2]) == "boolean" or (a[2] == nil and a.n > 2) then
+    deep = a[2]
+    if a[3] ~= nil then state.failure_message = a[3] end
+  else
+    if type(a[3]) == "boolean" then deep = a[3] end
+    if a[2] ~= nil then state.failure_message = a[2] end
+  end
   local ok = true
   for k1, v1 in pairs(list) do
     for k2, v2 in pairs(list) do
-      if k1 ~= k2 and ((deep == false and v1 == v2) or (deep ~= false and format.deep_equal(v1, v2))) then
-        ok = false
-      end
+      if k1 ~= k2 and ((deep and util.deepcompare(v1, v2, true)) or v1 == v2) then ok = false end
     end
   end
   return ok, "Expected object to be unique:\n" .. ref(list), "Expected object to not be unique:\n" .. ref(list)
@@ -93,7 +99,7 @@ builtin("near", 3, function(_, a)
   end
   local ok = actual >= expected - tol and actual <= expected + tol
   local passed = "\nPassed in:\n" .. ref(actual)
-  local want = ref(expected) .. " +/- " .. format.number(tol)
+  local want = ref(expected) .. " +/- " .. tostring(tol) -- (luassert prints it unformatted)
   return ok, "Expected values to be near." .. passed .. "\nExpected:\n" .. want,
       "Expected values to not be near." .. passed .. "\nDid not expect:\n" .. want
 end)
@@ -283,6 +289,7 @@ local chain_mt = {}
 local function run_assertion(state, name, a, level)
   local def = assertions[name]
   local ok, pos, neg
+  format.unprintable = nil
   if def.builtin then
     if def.nargs ~= math.huge and a.n > def.nargs and type(a[a.n]) == "string"
         and state.failure_message == nil then
@@ -299,6 +306,7 @@ local function run_assertion(state, name, a, level)
     neg = say(def.neg, args) or ("Expected " .. name .. " not to hold")
   end
   if (not not ok) ~= state.mod then
+    if format.unprintable then error(format.unprintable, 0) end
     local text = state.mod and pos or neg
     if state.failure_message ~= nil then
       text = tostring(state.failure_message) .. "\n" .. text

@@ -1,61 +1,90 @@
--- Values as assertion messages show them: "(number) 2", "(string) 'a'", tables laid out one key
--- per line with '*' marking the path to the first difference. Also the deep comparison that
--- finds that path.
-local M = { table_depth = 3, formatters = {} } -- assert:add_formatter's, newest first
+-- Values as luassert's formatters show them in assertion messages: "(number) 2", "(string) 'a'",
+-- tables laid out one key per line down to TableFormatLevel with '*' marking the path to the
+-- first difference, matchers and argument lists. Also the deep comparison `same` makes, with
+-- that path.
+local util = require "test.util"
 
-local function sort_keys(a, b)
-  local ta, tb = type(a), type(b)
-  if ta ~= tb then
-    if ta == "number" then return true end
-    if tb == "number" then return false end
-    return ta < tb
-  end
-  if ta == "number" or ta == "string" then return a < b end
-  return tostring(a) < tostring(b)
+local M = {
+  table_depth = 3, -- TableFormatLevel (negative: no limit)
+  show_recursion = false, -- TableFormatShowRecursion
+  formatters = {}, -- assert:add_formatter's, newest first
+}
+
+-- Numbers in full (0.1 shows as 0.10000000000000000555), so that two that differ never print
+-- the same.
+function M.number(v)
+  if v ~= v then return "NaN" end
+  if v == 1 / 0 then return "Inf" end
+  if v == -1 / 0 then return "-Inf" end
+  return string.format("%.20g", v)
 end
 
-local function key_text(k)
-  if type(k) == "string" then return k end
-  return tostring(k)
-end
-
-local function scalar(v)
-  if type(v) == "string" then return "'" .. v .. "'" end
+local function tostr(v)
+  if type(v) == "number" then return M.number(v) end
   return tostring(v)
 end
 
--- crumbs: the keys from the outer table down to the difference (crumbs[1] is outermost).
-local function table_body(t, depth, crumbs, ci, seen)
-  if seen[t] then return "{ ... cycle }" end
-  if depth > M.table_depth then return "{ ... more }" end
+local type_priorities = { number = 1, boolean = 2, string = 3, table = 4, ["function"] = 5,
+  userdata = 6, thread = 7 }
+
+local function sorted_keys(t)
   local keys = {}
   for k in pairs(t) do keys[#keys + 1] = k end
-  if #keys == 0 then return "{ }" end
-  table.sort(keys, sort_keys)
-  seen[t] = true
-  local indent = string.rep(" ", depth * 2)
-  local lines = {}
-  for _, k in ipairs(keys) do
-    local v = t[k]
-    local marked = crumbs and crumbs[ci] ~= nil and crumbs[ci] == k
-    local prefix = marked and (indent:sub(2) .. "*") or indent
-    local text
-    if type(v) == "table" then
-      text = table_body(v, depth + 1, marked and crumbs or nil, ci + 1, seen)
-    else
-      text = scalar(v)
-    end
-    lines[#lines + 1] = prefix .. "[" .. key_text(k) .. "] = " .. text
+  local length = #t
+  local function priority(k)
+    if type(k) == "number" and k >= 1 and k <= length and math.floor(k) == k then return 0 end
+    return type_priorities[type(k)] or 8
   end
-  seen[t] = nil
-  return "{\n" .. table.concat(lines, "\n") .. " }"
+  table.sort(keys, function(a, b)
+    local pa, pb = priority(a), priority(b)
+    if pa ~= pb then return pa < pb end
+    local ta = type(a)
+    if ta == "string" or ta == "number" then return a < b end
+    if ta == "boolean" then return a end -- true before false
+    return false
+  end)
+  return keys
 end
 
--- Fractions in full (0.1 shows as 0.10000000000000000555), so that two numbers that differ
--- never print the same.
-function M.number(v)
-  if v == math.floor(v) or v ~= v then return tostring(v) end
-  return string.format("%.20g", v)
+-- crumbs: the keys from the outer table down to the difference (crumbs[1] is outermost).
+local function table_text(arg, crumbs)
+  local cache = {}
+  local function ft(t, l, with_crumbs)
+    if M.show_recursion and cache[t] and cache[t] > 0 then return "{ ... recursive }" end
+    if next(t) == nil then return "{ }" end
+    if l > M.table_depth and M.table_depth >= 0 then return "{ ... more }" end
+    -- (with no depth limit, a cycle still ends: luassert would overflow the stack there)
+    if M.table_depth < 0 and cache[t] and cache[t] > 0 then return "{ ... recursive }" end
+    local out = { "{" }
+    cache[t] = (cache[t] or 0) + 1
+    local crumb = crumbs and crumbs[l]
+    for _, k in ipairs(sorted_keys(t)) do
+      local v = t[k]
+      local marked = with_crumbs and crumb ~= nil and k == crumb
+      if type(v) == "table" then
+        v = ft(v, l + 1, marked)
+      elseif type(v) == "string" then
+        v = "'" .. v .. "'"
+      end
+      local mark = marked and "*" or ""
+      out[#out + 1] = string.format("\n%s%s[%s] = %s", string.rep(" ", l * 2 - #mark), mark,
+        tostr(k), tostr(v))
+    end
+    cache[t] = cache[t] - 1
+    return table.concat(out) .. " }"
+  end
+  local desc
+  local mt = getmetatable(arg)
+  if mt == nil then
+    desc = "(" .. tostring(arg) .. ") "
+  elseif not pcall(setmetatable, arg, mt) then
+    desc = "(table) " -- a protected metatable: no address to show
+  else
+    setmetatable(arg, nil)
+    desc = "(" .. tostring(arg) .. ") "
+    setmetatable(arg, mt)
+  end
+  return desc .. ft(arg, 1, true)
 end
 
 function M.value(v, crumbs)
@@ -64,21 +93,37 @@ function M.value(v, crumbs)
     if text ~= nil then return text end
   end
   local t = type(v)
+  if t == "string" then return "(string) '" .. v .. "'" end
+  if t == "number" then return "(number) " .. M.number(v) end
+  if t == "boolean" then return "(boolean) " .. tostring(v) end
   if v == nil then return "(nil)" end
   if t == "table" then
     local mt = getmetatable(v)
-    if mt and mt.__matcher then return "(matcher) " .. mt.__matcher(v) end
+    if mt and mt.__matcher then
+      -- luassert cannot print match._ (it has no arguments) and raises instead, when a
+      -- failed assertion's message shows it: kept here for the assertion to raise if it fails
+      if v.arguments == nil then
+        M.unprintable = "attempt to index field 'arguments' (a nil value)"
+        return ""
+      end
+      local args = {}
+      for i = 1, v.arguments and v.arguments.n or 0 do args[i] = M.value(v.arguments[i]) end
+      return "(matcher) " .. (v.mod and "is." or "no.") .. tostring(v.name) .. "(" ..
+          table.concat(args, ", ") .. ")"
+    end
     if mt and mt.__values_list then
       local parts = {}
       for i = 1, v.n do parts[i] = M.value(v[i]) end
       return "(values list) (" .. table.concat(parts, ", ") .. ")"
     end
-    return "(" .. tostring(v) .. ") " .. table_body(v, 1, crumbs, 1, {})
+    return table_text(v, crumbs)
   end
-  if t == "string" then return "(string) '" .. v .. "'" end
-  if t == "number" then return "(number) " .. M.number(v) end
-  if t == "boolean" then return "(boolean) " .. tostring(v) end
-  return "(" .. tostring(v) .. ")"
+  if t == "function" then
+    local info = debug.getinfo(v)
+    return string.format("%s @ line %s in %s", tostring(v), tostring(info.linedefined),
+      tostring(info.source))
+  end
+  return "(" .. t .. ") '" .. tostring(v) .. "'"
 end
 
 -- A list of values printed as one: "(values list) ((number) 1, (string) 'a')".
@@ -87,30 +132,13 @@ function M.values(n, ...)
   return setmetatable({ n = n, ... }, M.values_mt)
 end
 
--- Deep equality, metatables ignored (luassert's same). Returns equal, crumbs (outermost first).
-function M.deep_equal(expected, actual, crumbs, seen)
-  if type(expected) ~= "table" or type(actual) ~= "table" then
-    return expected == actual, crumbs
-  end
-  if rawequal(expected, actual) then return true, crumbs end
-  seen = seen or {}
-  if seen[expected] == actual then return true, crumbs end
-  seen[expected] = actual
-  crumbs = crumbs or {}
-  local depth = #crumbs + 1
-  local keys = {}
-  for k in pairs(expected) do keys[#keys + 1] = k end
-  for k in pairs(actual) do
-    if expected[k] == nil then keys[#keys + 1] = k end
-  end
-  table.sort(keys, sort_keys)
-  for _, k in ipairs(keys) do
-    crumbs[depth] = k
-    local ok = M.deep_equal(expected[k], actual[k], crumbs, seen)
-    if not ok then return false, crumbs end
-    for i = depth, #crumbs do crumbs[i] = nil end
-  end
-  return true, crumbs
+-- luassert's same: deep equality, metatables ignored. Returns equal, crumbs (outermost first).
+function M.deep_equal(expected, actual)
+  local ok, inner_first = util.deepcompare(expected, actual, true)
+  if ok then return true end
+  local crumbs = {}
+  for i = #(inner_first or {}), 1, -1 do crumbs[#crumbs + 1] = inner_first[i] end
+  return false, crumbs
 end
 
 return M

@@ -94,7 +94,7 @@ local function matcharg(args, argrefs, specs)
   for idx, argval in pairs(args) do
     local spec = specs[idx]
     if is_matcher(spec) then
-      if spec.ref then argval = argrefs[idx] end
+      if spec.name == "ref" then argval = argrefs[idx] end
       if not spec(argval) then return false end
     elseif spec == nil or not M.deepcompare(argval, spec) then
       return false
