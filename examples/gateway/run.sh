@@ -13,5 +13,5 @@ MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_SCRIPTS=examples/gateway/catalog MAYFLY_DRA
 catalog_pid=$!
 trap 'kill -TERM $catalog_pid 2>/dev/null; true' EXIT
 echo "catalog on 127.0.0.1:$port; gateway on ${MAYFLY_LISTEN:-0.0.0.0:8080}" >&2
-MAYFLY_SCRIPTS=examples/gateway MAYFLY_CFG_CATALOG_URL=http://127.0.0.1:$port \
+MAYFLY_SCRIPTS=examples/gateway/scripts MAYFLY_CFG_CATALOG_URL=http://127.0.0.1:$port \
   MAYFLY_DRAIN_DELAY=${MAYFLY_DRAIN_DELAY:-0} build/mayfly serve

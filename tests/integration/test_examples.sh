@@ -1,23 +1,14 @@
 #!/usr/bin/env bash
-# examples/: each one served by the real binary and driven with curl (hello, crud on a real
-# Redis, feature-flag through a kubelet-style ConfigMap swap; singleton-job has
-# test_examples_singleton.sh), and each one's spec files run by `mayfly test` when the binary
-# has it.
+# examples/ served by the real binary and driven with curl: hello, crud on a real Redis,
+# feature-flag through a kubelet-style ConfigMap swap. The others have tests of their own:
+# login and ratelimit test_examples_redis.sh, singleton-job test_examples_singleton.sh, shop
+# test_replicas.sh, gateway test_http_client.sh; every example's shape and specs are checked by
+# test_example_specs.sh.
 . "$(dirname "$0")/lib.sh"
 
 EX="$MAYFLY_SOURCE_DIR/examples"
 redis_start || exit 1
 RURL="redis://127.0.0.1:$RPORT/0"
-
-for d in hello crud feature-flag singleton-job; do
-  check "$d: run.sh parses" bash -n "$EX/$d/run.sh"
-  check "$d: has specs" bash -c 'ls "$1"/spec/*_spec.lua >/dev/null' _ "$EX/$d"
-  check "$d: mayfly check passes" bash -c '"$1" check "$2" >/dev/null' _ "$MAYFLY_BIN" "$EX/$d/scripts"
-done
-
-for link in $(sed -n '/^## Guide/,/^## /p' "$MAYFLY_SOURCE_DIR/README.md" | grep -o '](\([^)]*\))' | tr -d '()]'); do
-  check "README's Guide links $link, which exists" [ -f "$MAYFLY_SOURCE_DIR/$link" ]
-done
 
 # ---- hello ----
 mf_start "$EX/hello/scripts" || exit 1

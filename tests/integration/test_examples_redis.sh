@@ -8,7 +8,7 @@ R() { redis-cli -p "$RPORT" "$@"; }
 ENVS=(MAYFLY_WORKERS=2 MAYFLY_REDIS_URL="redis://127.0.0.1:$RPORT" MAYFLY_ACCESS_LOG=off)
 
 # ---- examples/login ----
-mf_start "$MAYFLY_SOURCE_DIR/examples/login" "${ENVS[@]}" MAYFLY_CFG_COOKIE_SECURE=false || exit 1
+mf_start "$MAYFLY_SOURCE_DIR/examples/login/scripts" "${ENVS[@]}" MAYFLY_CFG_COOKIE_SECURE=false || exit 1
 JAR="$WORK/jar"
 login() { http POST /login -H 'Content-Type: application/json' --data "{\"user\":\"$1\",\"password\":\"$2\"}" "${@:3}"; }
 login ada letmein -c "$JAR" -b "$JAR"
@@ -34,16 +34,16 @@ check "429 has Retry-After" [ -n "$(header_of retry-after)" ]
 login "no spaces" letmein
 check "bad user name: 400" [ "$STATUS" = 400 ]
 mf_stop
-mf_start "$MAYFLY_SOURCE_DIR/examples/login" "${ENVS[@]}" || exit 1
+mf_start "$MAYFLY_SOURCE_DIR/examples/login/scripts" "${ENVS[@]}" || exit 1
 login cy letmein
 check "login: Secure cookie by default" grep -qi '^set-cookie: mayfly_session=.*; Secure' "$HEADERS"
 mf_stop
 
 # ---- examples/ratelimit, two processes sharing one limit ----
-mf_start "$MAYFLY_SOURCE_DIR/examples/ratelimit" "${ENVS[@]}" || exit 1
+mf_start "$MAYFLY_SOURCE_DIR/examples/ratelimit/scripts" "${ENVS[@]}" || exit 1
 PID2=$MF_PID PORT2=$MF_PORT
 trap 'kill -KILL "$PID2" 2>/dev/null; cleanup' EXIT
-mf_start "$MAYFLY_SOURCE_DIR/examples/ratelimit" "${ENVS[@]}" || exit 1
+mf_start "$MAYFLY_SOURCE_DIR/examples/ratelimit/scripts" "${ENVS[@]}" || exit 1
 : >"$WORK/codes"
 for i in 1 2 3 4; do
   curl -s -o /dev/null -w '%{http_code}\n' -H 'X-Api-Key: k1' "$(url /api/quote)" >>"$WORK/codes"

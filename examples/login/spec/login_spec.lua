@@ -1,4 +1,4 @@
--- Specs for examples/login, run with `mayfly test examples/login` against a real Redis.
+-- Specs for examples/login, run with `cd examples/login && mayfly test` against a real Redis.
 local testing = require "mayfly.testing"
 
 -- A new user per test: the login attempt limit is per user and lives in Redis.

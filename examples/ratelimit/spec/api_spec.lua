@@ -1,4 +1,5 @@
--- Specs for examples/ratelimit, run with `mayfly test examples/ratelimit` against a real Redis.
+-- Specs for examples/ratelimit, run with `cd examples/ratelimit && mayfly test` against a real
+-- Redis.
 local testing = require "mayfly.testing"
 
 -- A new API key per test: limits are per client and live in Redis.

@@ -1,6 +1,5 @@
--- Every route of the shop, through the real router and sandbox, on a real Redis
--- (MAYFLY_REDIS_URL; each test starts from an empty database):
---   MAYFLY_SCRIPTS=examples/shop MAYFLY_REDIS_URL=redis://127.0.0.1:6379/15 mayfly test
+-- Every route of the shop, through the real router and sandbox, on a real Redis (each test
+-- starts from an empty database): `cd examples/shop && mayfly test`.
 local testing = require "mayfly.testing"
 
 local function login(user)

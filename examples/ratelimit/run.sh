@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+# Serves this example on :8080 (any MAYFLY_* setting applies; flags go to mayfly serve).
+here=$(cd "$(dirname "$0")" && pwd)
+MAYFLY_SCRIPTS="$here/scripts" exec "$here/../../tools/run.sh" "$@"
