@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -682,8 +683,10 @@ typedef struct {
 static void adopt_now(void *ud)
 {
     adoption_t *a = ud;
-    /* On failure libmicrohttpd has closed the descriptor itself. */
+    /* On failure libmicrohttpd has closed the descriptor itself; on success the connection
+     * counts as fresh from its start notification on. */
     MHD_add_connection(a->w->daemon, a->fd, (const struct sockaddr *)&a->addr, a->addrlen);
+    atomic_fetch_sub_explicit(&fresh_connections, 1, memory_order_relaxed);
     free(a);
 }
 
@@ -698,39 +701,78 @@ int mf_http_adopt(mf_worker_t *w, int fd, const struct sockaddr *addr, unsigned 
     a->fd = fd;
     memcpy(&a->addr, addr, addrlen);
     a->addrlen = addrlen;
+    /* Fresh while it waits for the worker too: the drain must not end before it is read. */
+    atomic_fetch_add_explicit(&fresh_connections, 1, memory_order_relaxed);
     mf_loop_post(w->loop, adopt_now, a);
     return 0;
 }
 
-/* Takes every connection waiting in the listening socket's backlog and hands it to the worker:
- * those clients sent their requests before the listener closed. */
-static void adopt_backlog(mf_worker_t *w, int fd)
+/* ---- the listener's close ---- */
+
+/* Closing (or shutting down) a listening socket resets every connection in its accept queue and
+ * every handshake still under way on it, though each client's connect has already succeeded.
+ * So the close comes in steps: no new handshake starts (a socket filter drops a segment with
+ * SYN and not ACK; the ACK that completes one under way still passes), the accept queue is
+ * emptied until the handshakes under way have completed, and only then the socket shut. */
+static int refuse_new_handshakes(int fd)
 {
+    static struct sock_filter drop_syn[] = {
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13), /* the TCP header's flags byte */
+        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1), /* SYN without ACK */
+        BPF_STMT(BPF_RET | BPF_K, 0),
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+    };
+    struct sock_fprog prog = {.len = sizeof drop_syn / sizeof drop_syn[0], .filter = drop_syn};
+    return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+}
+
+/* Takes every connection waiting in the listening socket's accept queue and hands it to the
+ * worker: those clients connected before the listener closed. Returns how many. */
+static int take_backlog(mf_worker_t *w, int fd)
+{
+    int n = 0;
     for (;;) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
         int c = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c < 0)
-            return;
+            return n;
         mf_http_adopt(w, c, (struct sockaddr *)&ss, len);
+        n++;
     }
 }
 
-void mf_http_quiesce(mf_worker_t *w)
+int mf_http_quiesce(mf_worker_t *w)
 {
     if (!w->daemon || w->listen_fd >= 0)
-        return;
+        return 0;
     /* From this thread, not the worker's: a worker busy in a long run must not hold the drain
      * back (libmicrohttpd wakes its loop through the daemon's ITC). */
     MHD_socket fd = MHD_quiesce_daemon(w->daemon);
-    if (fd != MHD_INVALID_SOCKET) {
-        /* A quiesced socket still completes handshakes that nobody serves: take what waited,
-         * shut it (the kernel now refuses new clients), and take what slipped in between. */
-        adopt_backlog(w, fd);
-        shutdown(fd, SHUT_RDWR);
-        adopt_backlog(w, fd);
-        w->listen_fd = fd;
-    }
+    if (fd == MHD_INVALID_SOCKET)
+        return 0;
+    w->listen_fd = fd;
+    if (refuse_new_handshakes(fd))
+        mf_log_msg(MF_LOG_WARN,
+                   "worker %d: new connections are not held off while the listener "
+                   "closes (%s)",
+                   w->id, strerror(errno));
+    return take_backlog(w, fd);
+}
+
+int mf_http_take_backlog(mf_worker_t *w)
+{
+    return w->listen_fd >= 0 ? take_backlog(w, w->listen_fd) : 0;
+}
+
+void mf_http_close_listener(mf_worker_t *w)
+{
+    if (w->listen_fd < 0)
+        return;
+    take_backlog(w, w->listen_fd);
+    /* The kernel now refuses new clients or sends them to another socket on the port. */
+    shutdown(w->listen_fd, SHUT_RDWR);
 }
 
 static void stop_now(void *ud)

@@ -47,9 +47,15 @@ int mf_http_start(mf_worker_t *w, char *err, size_t errlen);
  * 0, or -1 with fd closed. Any thread. */
 int mf_http_adopt(mf_worker_t *w, int fd, const struct sockaddr *addr, unsigned addrlen);
 
-/* Stops accepting: the listening socket is shut down so the kernel sends new connections to
- * other sockets or refuses them; connections already open are still served. */
-void mf_http_quiesce(mf_worker_t *w);
+/* The listener's close, in three steps so that no connection the kernel accepted is reset.
+ * mf_http_quiesce: the daemon stops accepting and the socket starts no new handshake;
+ * connections waiting in its accept queue are served. mf_http_take_backlog: serves those that
+ * completed their handshake since. Both return how many they took. mf_http_close_listener:
+ * shuts the socket (the kernel refuses new clients or sends them to another socket on the
+ * port). Connections already open are still served. Call from one thread. */
+int mf_http_quiesce(mf_worker_t *w);
+int mf_http_take_backlog(mf_worker_t *w);
+void mf_http_close_listener(mf_worker_t *w);
 
 /* Connections accepted, in every worker, on which no request has begun yet. Any thread. */
 long mf_http_fresh_connections(void);

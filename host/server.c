@@ -32,6 +32,9 @@
 #include "watchdog.h"
 
 #define SETTLE_NS (100 * 1000000LL)
+#define FRESH_WAIT_NS (1000 * 1000000LL)
+#define HANDSHAKE_QUIET_NS (50 * 1000000LL)
+#define HANDSHAKE_MAX_NS (500 * 1000000LL)
 
 typedef struct {
     const mf_options_t *opts;
@@ -280,6 +283,30 @@ static void log_still_running(void *ud, int slot, int64_t since_ns, const char *
     mf_log_end(&l);
 }
 
+/* Closes every worker's listener without resetting a connection the kernel accepted: new
+ * handshakes stop first, those under way complete (none for HANDSHAKE_QUIET_NS, or
+ * HANDSHAKE_MAX_NS at most), what they queued is taken and served, then the sockets shut. */
+static void close_listeners(server_t *s)
+{
+    int64_t start = mf_now_ns(), quiet_since = start;
+    for (int i = 0; i < s->nworkers; i++)
+        mf_http_quiesce(&s->workers[i]);
+    for (;;) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+        int64_t now = mf_now_ns();
+        int taken = 0;
+        for (int i = 0; i < s->nworkers; i++)
+            taken += mf_http_take_backlog(&s->workers[i]);
+        if (taken)
+            quiet_since = now;
+        if (now - quiet_since >= HANDSHAKE_QUIET_NS || now - start >= HANDSHAKE_MAX_NS)
+            break;
+    }
+    for (int i = 0; i < s->nworkers; i++)
+        mf_http_close_listener(&s->workers[i]);
+}
+
 /* The drain of the design: not ready at once, serve on for the drain delay, stop accepting,
  * let in-flight requests finish. Returns the exit code. */
 static int drain(server_t *s, const sigset_t *set, int sig)
@@ -291,17 +318,18 @@ static int drain(server_t *s, const sigset_t *set, int sig)
     int again = wait_signal(set, mf_now_ns() + o->drain_delay_ms * 1000000);
     mf_handoff_stop(s->handoff); /* before the sockets it takes from close */
     s->handoff = NULL;
-    for (int i = 0; i < s->nworkers; i++)
-        mf_http_quiesce(&s->workers[i]);
+    close_listeners(s);
     if (again)
         mf_log_msg(MF_LOG_WARN, "second signal: shutting down now");
 
-    /* Done when nothing has been in flight for SETTLE_NS: a connection taken from the backlog
-     * at the close may hold a request its worker has not read yet. */
-    int64_t deadline = mf_now_ns() + o->shutdown_timeout_ms * 1000000, idle_since = 0;
+    /* Done when nothing has been in flight for SETTLE_NS. A connection accepted before the
+     * close on which no request has begun yet (its client or its worker slow under load) is
+     * waited for FRESH_WAIT_NS: a client that connected sends its request. */
+    int64_t closed_at = mf_now_ns();
+    int64_t deadline = closed_at + o->shutdown_timeout_ms * 1000000, idle_since = 0;
     while (!again && mf_now_ns() < deadline) {
         int64_t now = mf_now_ns();
-        if (in_flight(s) > 0)
+        if (in_flight(s) > 0 || (now - closed_at < FRESH_WAIT_NS && mf_http_fresh_connections()))
             idle_since = 0;
         else if (!idle_since)
             idle_since = now;
