@@ -1,5 +1,7 @@
 /* Listening sockets: numeric addresses only, SO_REUSEPORT so that several sockets (one per
- * worker) share one port and a restarted process can bind while the old one drains. */
+ * worker) share one port. Another process already listening on the port is refused unless the
+ * user asked to share it (l->share): SO_REUSEPORT alone would let a second mayfly bind beside
+ * the first and silently split its traffic. */
 #include "listen.h"
 
 #include <arpa/inet.h>
@@ -10,7 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int open_socket(const mf_listen_t *l, int port, char *err, size_t errlen)
+/* exclusive: bind without SO_REUSEPORT, so that the bind fails when any other socket listens on
+ * the address (or is bound to it without SO_REUSEADDR); the option is set after the bind, so
+ * that this process's own sockets can join it. */
+static int open_socket(const mf_listen_t *l, int port, int exclusive, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
     socklen_t sslen;
@@ -41,15 +46,28 @@ static int open_socket(const mf_listen_t *l, int port, char *err, size_t errlen)
     }
     fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one))
+        (!exclusive && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one)))
         goto sys_fail;
     if (ss.ss_family == AF_INET6 && !*host) {
         int zero = 0; /* "every address" means IPv4 too */
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
     }
-    if (bind(fd, (struct sockaddr *)&ss, sslen) || listen(fd, 1024))
+    if (bind(fd, (struct sockaddr *)&ss, sslen)) {
+        if (exclusive && errno == EADDRINUSE)
+            goto in_use;
+        goto sys_fail;
+    }
+    if ((exclusive && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one)) ||
+        listen(fd, 1024))
         goto sys_fail;
     return fd;
+in_use:
+    snprintf(err, errlen,
+             "cannot listen on %s%s%s:%d: the address is already in use (another process serves "
+             "it); MAYFLY_REUSE_PORT=on shares the port with it",
+             strchr(host, ':') ? "[" : "", *host ? host : "*", strchr(host, ':') ? "]" : "", port);
+    close(fd);
+    return -1;
 bad_host:
     snprintf(err, errlen, "listen address '%s' is not a numeric IPv4 or IPv6 address", host);
     return -1;
@@ -65,7 +83,7 @@ int mf_listen_open(const mf_listen_t *l, int n, int *fds, int *port, char *err, 
 {
     int p = l->port;
     for (int i = 0; i < n; i++) {
-        fds[i] = open_socket(l, p, err, errlen);
+        fds[i] = open_socket(l, p, i == 0 && !l->share, err, errlen);
         if (fds[i] < 0) {
             while (i-- > 0)
                 close(fds[i]);

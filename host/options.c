@@ -180,6 +180,8 @@ static const setting_t settings[] = {
      "address:port to serve on [0.0.0.0:8080]"},
     {"admin-listen", "MAYFLY_ADMIN_LISTEN", K_LISTEN, OFF(admin), 0, 0,
      "address:port for probes and metrics only [none: on the main port]"},
+    {"reuse-port", "MAYFLY_REUSE_PORT", K_BOOL, OFF(reuse_port), 0, 0,
+     "share the ports with other processes listening on them, on or off [off: refuse]"},
     {"scripts", "MAYFLY_SCRIPTS", K_STRING, OFF(scripts_dir), 0, 0,
      "folder of handler scripts [./scripts]"},
     {"config", "MAYFLY_CONFIG", K_STRING, OFF(config_dir), 0, 0, "config folder [none]"},
@@ -398,6 +400,7 @@ int mf_options_load(mf_options_t *o, int argc, char **argv, char *err, size_t er
         snprintf(err, errlen, "max-header: must be at least 4KiB");
         return -1;
     }
+    o->listen.share = o->admin.share = o->reuse_port;
     last_log_format = o->log_format;
     return 0;
 }

@@ -13,11 +13,13 @@ enum { MF_LOG_FORMAT_AUTO = 0, MF_LOG_FORMAT_JSON, MF_LOG_FORMAT_TEXT };
 typedef struct {
     char host[64]; /* numeric address; "" is every IPv4 and IPv6 address */
     int port;      /* 0 picks a free port (logged at start); -1: not set */
+    int share;     /* may share the port with other processes (MAYFLY_REUSE_PORT) */
 } mf_listen_t;
 
 typedef struct {
     mf_listen_t listen;
     mf_listen_t admin; /* probes and metrics on a listener of their own; port -1: none */
+    int reuse_port;    /* both listeners may share their port with other processes */
     const char *scripts_dir;
     const char *config_dir;   /* NULL: no config folder */
     const char *redis_url;    /* NULL: Redis calls fail with a clear error */

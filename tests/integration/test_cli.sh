@@ -102,6 +102,34 @@ check "draining: Connection close" grep -qi "^connection: close" "$HEADERS"
 wait "$MF_PID"; rc=$?; MF_PID=
 check "drain ends with exit 0" [ "$rc" = 0 ]
 
+# A port another mayfly serves is refused (SO_REUSEPORT alone would let both bind and split the
+# traffic), naming the address and the setting, unless sharing is asked for.
+ADMIN=$(free_port)
+mf_start "$F/http" MAYFLY_WORKERS=2 MAYFLY_ADMIN_LISTEN=127.0.0.1:$ADMIN || exit 1
+A_PID=$MF_PID A_PORT=$MF_PORT A_LOG=$MF_LOG
+out=$(MAYFLY_LISTEN=127.0.0.1:0 MAYFLY_ADMIN_LISTEN=127.0.0.1:$ADMIN MAYFLY_SCRIPTS="$F/http" \
+  timeout 10 "$MAYFLY_BIN" serve 2>&1); rc=$?
+check "admin port in use: exit 1 naming it" \
+  bash -c '[ "$1" = 1 ] && grep -q "cannot listen on 127.0.0.1:$2: the address is already in use" <<<"$3"' \
+  _ "$rc" "$ADMIN" "$out"
+out=$(MAYFLY_LISTEN=127.0.0.1:$A_PORT MAYFLY_SCRIPTS="$F/http" timeout 10 "$MAYFLY_BIN" serve 2>&1); rc=$?
+check "port in use: exit 1" [ "$rc" = 1 ]
+check "port in use: the message names the address and the setting" \
+  grep -q "cannot listen on 127.0.0.1:$A_PORT: the address is already in use.*MAYFLY_REUSE_PORT=on" <<<"$out"
+out=$(MAYFLY_SCRIPTS="$F/http" timeout 10 "$MAYFLY_BIN" serve --listen=127.0.0.1:$A_PORT 2>&1); rc=$?
+check "port in use (flag): exit 1" [ "$rc" = 1 ]
+expect "port in use: the first process still serves" GET /hello 200 "hello world"
+mf_start "$F/http" MAYFLY_LISTEN=127.0.0.1:$A_PORT MAYFLY_REUSE_PORT=on MAYFLY_WORKERS=1 || exit 1
+check "MAYFLY_REUSE_PORT=on: starts beside the first process on the same port" [ "$MF_PORT" = "$A_PORT" ]
+mf_stop
+check "MAYFLY_REUSE_PORT=on: clean exit" [ "$MF_EXIT" = 0 ]
+MF_PID=$A_PID MF_LOG=$A_LOG MF_PORT=$A_PORT
+mf_stop
+# Once the first process has exited, the port is free again.
+mf_start "$F/http" MAYFLY_LISTEN=127.0.0.1:$A_PORT || exit 1
+check "port free again after the first process exited" [ "$MF_PORT" = "$A_PORT" ]
+mf_stop
+
 # A second signal during the drain delay ends it at once.
 mf_start "$F/http" MAYFLY_DRAIN_DELAY=30s || exit 1
 kill -TERM "$MF_PID"; sleep 0.3; kill -INT "$MF_PID"
