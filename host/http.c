@@ -112,6 +112,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         c->watch = mf_loop_watch_new(w->loop, c->fd, on_peer_shut, c);
         /* on failure, the idle timeout stays the bound */
         mf_loop_watch_set(c->watch, EPOLLIN | EPOLLRDHUP | EPOLLET);
+        check_first_byte(c); /* what came with the handshake, before the daemon reads it */
         *socket_context = c;
         atomic_fetch_add_explicit(&fresh_connections, 1, memory_order_relaxed);
         return;
