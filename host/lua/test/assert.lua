@@ -7,6 +7,7 @@ local say = require "test.say"
 local match = require "test.match"
 local spy = require "test.spy"
 local util = require "test.util"
+local astate = require "test.state"
 
 local unpack = unpack or table.unpack
 
@@ -39,37 +40,60 @@ local assertions = {} -- name -> { fn = ..., nargs = ..., pos = key, neg = key, 
 for _, w in ipairs({ "is", "are", "was", "has", "does" }) do
   modifiers[w] = true
 end
+-- A modifier is fn(state, arguments): arguments when it is called (assert.spy(s),
+-- assert.message("m")), nil when it only precedes an assertion (assert.is_not.equal).
 modifiers["not"] = function(state) state.mod = not state.mod end
 modifiers["no"] = modifiers["not"]
-modifiers["message"] = function(state, msg) state.failure_message = msg end
-modifiers["spy"] = function(state, s) state.payload = s end
-modifiers["stub"] = modifiers["spy"]
-modifiers["array"] = modifiers["spy"]
--- Modifiers called with a value: assert.spy(s).was.called(), assert.array(t).has.holes().
-local takes_arg = { message = true, spy = true, stub = true, array = true }
+modifiers["message"] = function(state, a) if a then state.failure_message = a[1] end end
+modifiers["spy"] = function(state, a)
+  if a then
+    state.payload = a[1]
+    if a[2] ~= nil then state.failure_message = a[2] end
+  end
+end
+modifiers["stub"] = function(state, a)
+  if a then
+    state.payload = a[1]
+    state.failure_message = a[2]
+  end
+end
+modifiers["array"] = function(state, a) if a then state.payload = a[1] end end
 
--- A built-in: fn(state, args) returns ok, text-if-failed-positively, text-if-failed-negatively.
-local function builtin(names, nargs, fn)
+-- A built-in: fn(state, args, level) returns ok, texts, retargs (see below).
+local minimum = {} -- name -> { count, the name luassert's message gives }
+local function builtin(names, nargs, fn, min, display)
   for name in names:gmatch("%S+") do
     assertions[name] = { fn = fn, nargs = nargs, builtin = true }
+    if min then minimum[name] = { min, display or name } end
   end
 end
 
 local function ref(v) return format.value(v) end
 
+local function hastostring(v)
+  return type(v) == "string" or type((debug.getmetatable(v) or {}).__tostring) == "function"
+end
+
+
+-- Built-ins return ok, then a function giving the texts (a failed positive assertion's, a failed
+-- negated one's) that only a failure calls, as luassert formats values only to report a failure
+-- (a formatter a spec added is not called for assertions that hold), then what a holding
+-- assertion returns when not its arguments.
+
 builtin("same", 2, function(_, a)
   local ok, crumbs = format.deep_equal(a[1], a[2])
-  local actual, expected = format.value(a[2], crumbs), format.value(a[1], crumbs)
-  return ok,
-      "Expected objects to be the same.\nPassed in:\n" .. actual .. "\nExpected:\n" .. expected,
-      "Expected objects to not be the same.\nPassed in:\n" .. actual .. "\nDid not expect:\n" .. expected
+  return ok, function()
+    local actual, expected = format.value(a[2], crumbs), format.value(a[1], crumbs)
+    return "Expected objects to be the same.\nPassed in:\n" .. actual .. "\nExpected:\n" .. expected,
+        "Expected objects to not be the same.\nPassed in:\n" .. actual .. "\nDid not expect:\n" .. expected
+  end
 end)
 
 builtin("equal equals", 2, function(_, a)
-  local ok = a[1] == a[2]
-  return ok,
-      "Expected objects to be equal.\nPassed in:\n" .. ref(a[2]) .. "\nExpected:\n" .. ref(a[1]),
-      "Expected objects to not be equal.\nPassed in:\n" .. ref(a[2]) .. "\nDid not expect:\n" .. ref(a[1])
+  return a[1] == a[2], function()
+    return "Expected objects to be equal.\nPassed in:\n" .. ref(a[2]) .. "\nExpected:\n" .. ref(a[1]),
+        "Expected objects to not be equal.\nPassed in:\n" .. ref(a[2]) .. "\nDid not expect:\n" .. ref(a[1])
+  end
 end)
 
 -- unique(list[, deep][, message]) or unique(list, message, deep), as luassert reads them;
@@ -89,96 +113,172 @@ builtin("unique", math.huge, function(state, a)
       if k1 ~= k2 and ((deep and util.deepcompare(v1, v2, true)) or v1 == v2) then ok = false end
     end
   end
-  return ok, "Expected object to be unique:\n" .. ref(list), "Expected object to not be unique:\n" .. ref(list)
-end)
-
-builtin("near", 3, function(_, a)
-  local expected, actual, tol = a[1], a[2], a[3]
-  if type(expected) ~= "number" or type(actual) ~= "number" or type(tol) ~= "number" then
-    error("near: expected three numbers (expected, actual, tolerance)", 0)
+  return ok, function()
+    return "Expected object to be unique:\n" .. ref(list), "Expected object to not be unique:\n" .. ref(list)
   end
-  local ok = actual >= expected - tol and actual <= expected + tol
-  local passed = "\nPassed in:\n" .. ref(actual)
-  local want = ref(expected) .. " +/- " .. tostring(tol) -- (luassert prints it unformatted)
-  return ok, "Expected values to be near." .. passed .. "\nExpected:\n" .. want,
-      "Expected values to not be near." .. passed .. "\nDid not expect:\n" .. want
 end)
 
-builtin("matches match", 4, function(_, a)
+builtin("near", 3, function(_, a, level)
+  local expected, actual, tol = tonumber(a[1]), tonumber(a[2]), tonumber(a[3])
+  for i, v in ipairs({ expected ~= nil, actual ~= nil, tol ~= nil }) do
+    if not v then
+      fail(say("assertion.internal.badargtype", { i, "near",
+        "number or object convertible to a number", ref(a[i]) }), level + 1)
+    end
+  end
+  return actual >= expected - tol and actual <= expected + tol, function()
+    local passed = "\nPassed in:\n" .. ref(actual)
+    local want = ref(expected) .. " +/- " .. tostring(tol) -- (luassert prints it unformatted)
+    return "Expected values to be near." .. passed .. "\nExpected:\n" .. want,
+        "Expected values to not be near." .. passed .. "\nDid not expect:\n" .. want
+  end
+end)
+
+-- matches(pattern, actual[, init[, plain]][, message]), the message being the first later
+-- argument that is neither a boolean nor a number; returns the captures.
+builtin("matches match", math.huge, function(state, a, level)
+  for i = 3, a.n do
+    if a[i] and type(a[i]) ~= "boolean" and not tonumber(a[i]) then
+      state.failure_message = a[i]
+      for j = i, a.n do a[j] = a[j + 1] end
+      a.n = a.n - 1
+      break
+    end
+  end
   local pattern, actual, init, plain = a[1], a[2], a[3], a[4]
-  local s = type(actual) == "number" and tostring(actual) or actual
-  local ok = type(s) == "string" and s:find(pattern, init, plain) ~= nil
-  local passed = "\nPassed in:\n" .. ref(actual)
-  return ok, "Expected strings to match." .. passed .. "\nExpected:\n" .. ref(pattern),
-      "Expected strings not to match." .. passed .. "\nDid not expect:\n" .. ref(pattern)
+  local s
+  if hastostring(actual) or type(actual) == "number" then s = tostring(actual) end
+  if type(pattern) ~= "string" then
+    fail(say("assertion.internal.badargtype", { 1, "matches", "string", type(pattern) }), level + 1)
+  end
+  if not s then
+    fail(say("assertion.internal.badargtype", { 2, "matches", "string or object convertible to a string",
+      ref(actual) }), level + 1)
+  end
+  local ok, retargs
+  if plain then
+    ok = s:find(pattern, init, plain) ~= nil
+    retargs = ok and { pattern } or {}
+  else
+    retargs = { s:match(pattern, init) }
+    ok = retargs[1] ~= nil
+  end
+  return ok, function()
+    local passed = "\nPassed in:\n" .. ref(actual)
+    return "Expected strings to match." .. passed .. "\nExpected:\n" .. ref(pattern),
+        "Expected strings not to match." .. passed .. "\nDid not expect:\n" .. ref(pattern)
+  end, retargs
 end)
 
 local function strip_position(e)
-  if type(e) == "string" then
-    return (e:gsub("^.-:%d+: ", "", 1))
-  end
+  if type(e) == "string" then return (e:gsub("^.-:%d+: ", "", 1)) end
   return e
 end
 
-local function caught(fn, args, from)
-  if type(fn) ~= "function" and not (type(fn) == "table" and getmetatable(fn) and getmetatable(fn).__call) then
-    error("error: expected a function, got " .. type(fn), 0)
+-- What fn raised, as luassert's error assertions see it: a string without its position.
+local function caught(fn, name, level)
+  if not util.callable(fn) then
+    fail(say("assertion.internal.badargtype", { 1, name, "function or callable object", type(fn) }),
+      level + 1)
   end
-  local ok, e = pcall(fn, unpack(args, from or 1, args.n))
-  if M.is_failure(e) then e = e.message end
-  return ok, e
+  local ok, e = pcall(fn)
+  return ok, strip_position(e)
 end
 
-builtin("error errors has_error", 2, function(state, a)
-  local ok, e = caught(a[1], {})
+-- has_error(fn[, expected[, message]]): an error, or one equal to expected (a string compares
+-- with the error's text, a number with its number, anything else as `same`).
+builtin("error errors has_error", math.huge, function(state, a, level)
   local expected = a[2]
-  local matched
-  if ok then
-    matched = false
-  elseif expected == nil then
-    matched = true
-  elseif type(expected) == "string" then
-    matched = e == expected or strip_position(e) == expected
-  else
-    matched = format.deep_equal(expected, e)
+  local ok, e = caught(a[1], "error", level + 1)
+  local retargs = { n = a.n, e, unpack(a, 2, a.n) }
+  if a[3] ~= nil then state.failure_message = a[3] end
+  local shown = e
+  local function texts()
+    local got = ok and "(no error)" or ref(shown)
+    return "Expected a different error.\nCaught:\n" .. got .. "\nExpected:\n" ..
+        (expected == nil and "(error)" or ref(expected)), "Expected no error, but caught:\n" .. got
   end
-  if not state.mod and expected == nil then
-    return matched, "", "Expected no error, but caught:\n" .. ref(strip_position(e))
+  if ok or expected == nil then return not ok, texts, retargs end
+  local result
+  if type(expected) == "string" then
+    if hastostring(e) then
+      e = tostring(e)
+      retargs[1] = e
+    end
+    if type(e) == "string" then result = expected == e end
+  elseif type(expected) == "number" and type(e) == "string" then
+    result = tostring(expected) == tostring(tonumber(e))
   end
-  return matched,
-      "Expected a different error.\nCaught:\n" .. (ok and "(no error)" or ref(strip_position(e))) ..
-          "\nExpected:\n" .. (expected == nil and "(error)" or ref(expected)),
-      "Expected no error, but caught:\n" .. ref(strip_position(e))
+  if result == nil then
+    if type(expected) == "table" and type(e) == "table" then
+      result = util.deepcompare(expected, e, true)
+    else
+      result = expected == e
+    end
+  end
+  return result, texts, retargs
 end)
 
-builtin("error_matches matches_error error_match match_error", 5, function(_, a)
-  local ok, e = caught(a[1], {})
-  local pattern, init, plain = a[2], a[3], a[4]
-  -- The message without its position, as luassert matches it.
-  local matched = not ok and type(e) == "string" and strip_position(e):find(pattern, init, plain) ~= nil
-  local got = ok and "(no error)" or ref(strip_position(e))
-  return matched,
-      "Expected a different error.\nCaught:\n" .. got .. "\nExpected:\n" .. ref(pattern),
-      "Expected an error not matching:\n" .. ref(pattern) .. "\nCaught:\n" .. got
+-- error_matches(fn, pattern[, init[, plain]][, message]): an error whose text matches; returns
+-- the captures.
+builtin("error_matches matches_error error_match match_error", math.huge, function(state, a, level)
+  local pattern = a[2]
+  for i = 3, a.n do
+    if a[i] and type(a[i]) ~= "boolean" and not tonumber(a[i]) then
+      state.failure_message = a[i]
+      for j = i, a.n do a[j] = a[j + 1] end
+      a.n = a.n - 1
+      break
+    end
+  end
+  local init, plain = a[3], a[4]
+  local ok, e = caught(a[1], "error_matches", level + 1)
+  local retargs = { n = a.n, e, unpack(a, 2, a.n) }
+  local shown = e
+  local function texts()
+    local got = ok and "(no error)" or ref(shown)
+    return "Expected a different error.\nCaught:\n" .. got .. "\nExpected:\n" .. ref(pattern),
+        "Expected no error, but caught:\n" .. got
+  end
+  if ok then return false, texts, retargs end
+  if e == nil and pattern == nil then return true, texts, {} end
+  if hastostring(e) or type(e) == "number" or type(e) == "boolean" then
+    e = tostring(e)
+    retargs[1] = e
+  end
+  if type(e) == "string" then
+    local matched, captures
+    if plain then
+      captures = { pattern }
+      matched = e:find(pattern, init, plain) ~= nil
+    else
+      captures = { e:match(pattern, init) }
+      matched = captures[1] ~= nil
+    end
+    return matched, texts, matched and captures or retargs
+  end
+  return false, texts, retargs
 end)
 
 builtin("truthy", 1, function(_, a)
-  return a[1] ~= nil and a[1] ~= false,
-      "Expected to be truthy, but value was:\n" .. ref(a[1]),
-      "Expected to not be truthy, but value was:\n" .. ref(a[1])
+  return a[1] ~= nil and a[1] ~= false, function()
+    return "Expected to be truthy, but value was:\n" .. ref(a[1]),
+        "Expected to not be truthy, but value was:\n" .. ref(a[1])
+  end
 end)
 builtin("falsy falsey", 1, function(_, a)
-  return a[1] == nil or a[1] == false,
-      "Expected to be falsy, but value was:\n" .. ref(a[1]),
-      "Expected to not be falsy, but value was:\n" .. ref(a[1])
+  return a[1] == nil or a[1] == false, function()
+    return "Expected to be falsy, but value was:\n" .. ref(a[1]),
+        "Expected to not be falsy, but value was:\n" .. ref(a[1])
+  end
 end)
 
 local function same_as(expected)
   return function(_, a)
-    local ok = a[1] == expected
-    return ok,
-        "Expected objects to be the same.\nPassed in:\n" .. ref(a[1]) .. "\nExpected:\n" .. ref(expected),
-        "Expected objects to not be the same.\nPassed in:\n" .. ref(a[1]) .. "\nDid not expect:\n" .. ref(expected)
+    return a[1] == expected, function()
+      return "Expected objects to be the same.\nPassed in:\n" .. ref(a[1]) .. "\nExpected:\n" .. ref(expected),
+          "Expected objects to not be the same.\nPassed in:\n" .. ref(a[1]) .. "\nDid not expect:\n" .. ref(expected)
+    end
   end
 end
 builtin("true", 1, same_as(true))
@@ -186,21 +286,23 @@ builtin("false", 1, same_as(false))
 
 for _, t in ipairs({ "nil", "boolean", "number", "string", "table", "function", "userdata", "thread" }) do
   builtin(t, 1, function(_, a)
-    return type(a[1]) == t,
-        "Expected objects to be the same.\nPassed in:\n" .. ref(a[1]) .. "\nExpected:\ntype " .. t,
-        "Expected objects to not be the same.\nPassed in:\n" .. ref(a[1]) .. "\nDid not expect:\ntype " .. t
+    return type(a[1]) == t, function()
+      return "Expected objects to be the same.\nPassed in:\n" .. ref(a[1]) .. "\nExpected:\ntype " .. t,
+          "Expected objects to not be the same.\nPassed in:\n" .. ref(a[1]) .. "\nDid not expect:\ntype " .. t
+    end
   end)
 end
 
 builtin("returned_arguments", math.huge, function(_, a)
   local expected = a.n - 1
-  return a.n - 1 == a[1],
-      "Expected to be called with " .. tostring(a[1]) .. " argument(s), but was called with " .. expected,
-      "Expected not to be called with " .. tostring(a[1]) .. " argument(s), but was called with " .. expected
+  return a.n - 1 == a[1], function()
+    return "Expected to be called with " .. tostring(a[1]) .. " argument(s), but was called with " .. expected,
+        "Expected not to be called with " .. tostring(a[1]) .. " argument(s), but was called with " .. expected
+  end
 end)
 
 builtin("holes", 1, function(state, a)
-  local t = state.payload
+  local t = rawget(state, "payload")
   if type(t) ~= "table" then error("holes: use assert.array(t).has.holes()", 0) end
   local length = a[1]
   if length == nil then
@@ -213,14 +315,16 @@ builtin("holes", 1, function(state, a)
   for i = 1, length do
     if t[i] == nil then hole = i; break end
   end
-  return hole ~= nil, "Expected array to have holes, but none was found.\n",
-      "Expected array to not have holes, hole found at position: " .. ref(hole) .. "\n"
+  return hole ~= nil, function()
+    return "Expected array to have holes, but none was found.\n",
+        "Expected array to not have holes, hole found at position: " .. ref(hole) .. "\n"
+  end
 end)
 
 -- ---- spies: the payload comes from assert.spy(s) / assert.stub(s), or the first argument ----
 
 local function spy_of(state, a)
-  local s = state.payload
+  local s = rawget(state, "payload")
   if s == nil then
     s = a[1]
     a = util.make_arglist(unpack(a, 2, a.n))
@@ -240,15 +344,20 @@ local function count_check(name, cmp, words)
     if want == nil and name == "called" then
       -- called() is "at least once"; not.called() is "exactly 0 times", said positively.
       if state.mod then
-        return n > 0, "Expected to be called >0 time(s), but was called " .. n .. " time(s)", ""
+        return n > 0, function()
+          return "Expected to be called >0 time(s), but was called " .. n .. " time(s)", ""
+        end
       end
       state.mod = true
-      return n == 0, "Expected to be called 0 time(s), but was called " .. n .. " time(s)", ""
+      return n == 0, function()
+        return "Expected to be called 0 time(s), but was called " .. n .. " time(s)", ""
+      end
     end
-    return cmp(n, want),
-        "Expected to be called " .. words .. tostring(want) .. " time(s), but was called " .. n .. " time(s)",
-        "Expected not to be called " .. (words == "" and "exactly " or words) .. tostring(want) ..
-            " time(s), but it was."
+    return cmp(n, want), function()
+      return "Expected to be called " .. words .. tostring(want) .. " time(s), but was called " .. n .. " time(s)",
+          "Expected not to be called " .. (words == "" and "exactly " or words) .. tostring(want) ..
+              " time(s), but it was."
+    end
   end)
 end
 count_check("called", function(n, w) return n == w end, "")
@@ -264,15 +373,16 @@ local function list_check(name, field, texts)
     local s
     s, a = spy_of(state, a)
     local list = s[field]
-    local expected = format.values(a.n, unpack(a, 1, a.n))
     local found = util.matchargs(list, util.make_arglist(unpack(a, 1, a.n)))
-    local function show(call)
-      if not call then return "(nil)" end
-      return format.value(format.values(call.vals.n, unpack(call.vals, 1, call.vals.n)))
+    return found ~= nil, function()
+      local expected = format.values(a.n, unpack(a, 1, a.n))
+      local function show(call)
+        if not call then return "(nil)" end
+        return format.value(format.values(call.vals.n, unpack(call.vals, 1, call.vals.n)))
+      end
+      return texts[1] .. show(list[#list]) .. "\nExpected:\n" .. format.value(expected),
+          texts[2] .. show(found) .. "\nDid not expect:\n" .. format.value(expected)
     end
-    return found ~= nil,
-        texts[1] .. show(list[#list]) .. "\nExpected:\n" .. format.value(expected),
-        texts[2] .. show(found) .. "\nDid not expect:\n" .. format.value(expected)
   end)
 end
 list_check("called_with", "calls", {
@@ -282,112 +392,154 @@ list_check("returned_with", "returnvals", {
   "Function never returned matching arguments.\nReturned (last call if any):\n",
   "Function returned matching arguments at least once.\nReturned (last matching call):\n" })
 
--- ---- the chain ----
+-- luassert's minimum argument counts (a failure under busted: luassert checks with its assert)
+for names, m in pairs({ same = { 2, "same" }, ["equal equals"] = { 2, "equals" },
+  near = { 3, "near" }, ["matches match"] = { 2, "matches" }, truthy = { 1, "truthy" },
+  ["falsy falsey"] = { 1, "falsy" },
+  ["error_matches matches_error error_match match_error"] = { 2, "error_matches" } }) do
+  for name in names:gmatch("%S+") do minimum[name] = m end
+end
 
-local chain_mt = {}
+-- ---- the chain: luassert's state, words gathered until a call ----
 
 local function run_assertion(state, name, a, level)
   local def = assertions[name]
-  local ok, pos, neg
+  local ok, pos, neg, retargs
+  local given = { n = a.n, unpack(a, 1, a.n) } -- what a passing assertion returns
   format.unprintable = nil
   if def.builtin then
-    if def.nargs ~= math.huge and a.n > def.nargs and type(a[a.n]) == "string"
-        and state.failure_message == nil then
-      state.failure_message = a[a.n]
-      a[a.n] = nil
-      a.n = a.n - 1
+    -- the argument after the assertion's own is its failure message, of any type
+    if def.nargs ~= math.huge and a.n > def.nargs then
+      if a[def.nargs + 1] ~= nil then state.failure_message = a[def.nargs + 1] end
+      for i = def.nargs + 1, a.n do a[i] = nil end
+      a.n = def.nargs
     end
-    ok, pos, neg = def.fn(state, a)
+    local m = minimum[name]
+    if m and a.n < m[1] then
+      fail(say("assertion.internal.argtolittle", { m[2], m[1], a.n }), level + 1)
+    end
+    local texts
+    ok, texts, retargs = def.fn(state, a, level + 1)
+    if (not not ok) ~= state.mod then pos, neg = texts() end
   else
-    ok = def.fn(state, a, level + 1)
-    local args = {}
-    for i = 1, a.n do args[i] = format.value(a[i]) end
-    pos = say(def.pos, args) or ("Expected " .. name .. " to hold")
-    neg = say(def.neg, args) or ("Expected " .. name .. " not to hold")
+    ok, retargs = def.fn(state, a, level + 1)
+  end
+  if not def.builtin and (not not ok) ~= state.mod then
+    -- worded as luassert words them: the arguments as the assertion left them (nofmt ones as
+    -- they are), the message from say, else the failure message alone or "assertion failed!"
+    local args = { n = a.n }
+    for i = 1, a.n do
+      if a.nofmt and a.nofmt[i] then
+        args[i] = a[i]
+      else
+        local fa = a.fmtargs and a.fmtargs[i]
+        local crumbs
+        if fa and fa.crumbs then
+          crumbs = {}
+          for j = #fa.crumbs, 1, -1 do crumbs[#crumbs + 1] = fa.crumbs[j] end
+        end
+        args[i] = format.value(a[i], crumbs)
+      end
+    end
+    pos = def.pos and say(def.pos, args)
+    neg = def.neg and say(def.neg, args)
   end
   if (not not ok) ~= state.mod then
     if format.unprintable then error(format.unprintable, 0) end
     local text = state.mod and pos or neg
-    if state.failure_message ~= nil then
-      text = tostring(state.failure_message) .. "\n" .. text
+    local message = rawget(state, "failure_message")
+    if message ~= nil and type(message) ~= "string" and not (getmetatable(message) or {}).__tostring then
+      message = format.value(message)
     end
-    fail(text, level + 1)
+    if message ~= nil then
+      text = text and (tostring(message) .. "\n" .. text) or tostring(message)
+    end
+    fail(text or "assertion failed!", level + 1)
   end
-  return M.assert
+  if retargs then return unpack(retargs, 1, retargs.n or #retargs) end
+  return unpack(given, 1, given.n)
 end
 
--- Splits key into known words (longest first, since assertion names hold underscores).
-local function words(key)
-  local parts = {}
-  for p in key:lower():gmatch("[^_]+") do parts[#parts + 1] = p end
-  local out, i = {}, 1
-  while i <= #parts do
-    local found
-    for j = #parts, i, -1 do
-      local w = table.concat(parts, "_", i, j)
-      if assertions[w] or modifiers[w] ~= nil then found = j; out[#out + 1] = w; break end
+-- The assertion and modifier names in the words gathered, as luassert's extract_keys finds
+-- them: from the last word back, the longest known name first. Raises for unknown words.
+local function extract_keys(tokens)
+  local keys, key, i = {}, nil, #tokens
+  while i > 0 do
+    key = key and (tokens[i] .. "_" .. key) or tokens[i]
+    local longer = i > 1 and (tokens[i - 1] .. "_" .. key) or nil
+    while i > 1 and longer and assertions[longer] do
+      key = longer
+      i = i - 1
+      longer = tokens[i] .. "_" .. key
     end
-    if not found then return nil, parts[i] end
-    i = found + 1
+    if modifiers[key] ~= nil or assertions[key] then
+      table.insert(keys, 1, key)
+      key = nil
+    end
+    i = i - 1
   end
-  return out
+  if key then error("luassert: unknown modifier/assertion: '" .. key .. "'", 3) end
+  return keys
 end
 
-chain_mt.__index = function(chain, key)
-  local state = rawget(chain, "_state")
-  local ws, bad = words(key)
-  if not ws then error("luassert: unknown modifier or assertion: '" .. tostring(bad) .. "'", 2) end
-  local newstate = { mod = state.mod, payload = state.payload, failure_message = state.failure_message }
-  for i, w in ipairs(ws) do
-    if assertions[w] then
-      if i ~= #ws then error("luassert: '" .. w .. "' must be the last word of '" .. key .. "'", 2) end
-      return function(...)
-        local r = run_assertion(newstate, w, { n = select("#", ...), ... }, 2)
-        return r -- not a tail call: the failure's position is the caller's line
-      end
-    end
-    local m = modifiers[w]
-    if type(m) == "function" then
-      if i == #ws and takes_arg[w] then
-        return function(arg)
-          m(newstate, arg)
-          return setmetatable({ _state = newstate }, chain_mt)
-        end
-      end
-      m(newstate)
-    end
-  end
-  return setmetatable({ _state = newstate }, chain_mt)
+local state_mt = {}
+state_mt.__index = function(self, key)
+  for token in tostring(key):lower():gmatch("[^_]+") do table.insert(self.tokens, token) end
+  return self
 end
+state_mt.__call = function(self, ...)
+  local keys = extract_keys(self.tokens)
+  local name
+  for _, k in ipairs(keys) do
+    if assertions[k] then name = k end
+  end
+  local a = { n = select("#", ...), ... }
+  if name then
+    for _, k in ipairs(keys) do
+      if type(modifiers[k]) == "function" then modifiers[k](self) end
+    end
+    -- not a tail call: the failure's position is the caller's line
+    local r
+    local function keep(...) r = { n = select("#", ...), ... } end
+    keep(run_assertion(self, name, a, 2))
+    return unpack(r, 1, r.n)
+  end
+  self.tokens = {}
+  for _, k in ipairs(keys) do
+    if type(modifiers[k]) == "function" then modifiers[k](self, a) end
+  end
+  return self
+end
+
+local function new_state() return setmetatable({ mod = true, tokens = {} }, state_mt) end
 
 -- ---- the assert table ----
+
+local level_mt = {}
+local methods = {}
 
 local assert_obj = setmetatable({}, {
   __index = function(_, key)
     if type(key) ~= "string" then return nil end
-    local root = setmetatable({ _state = { mod = true } }, chain_mt)
-    return chain_mt.__index(root, key)
+    return new_state()[key]
   end,
-  __call = function(_, ...)
-    local v, msg = ...
+  -- assert(v, message[, assert:level(n)]): Lua's assert, raising a failure
+  __call = function(self, ...)
+    local v, msg, level = ...
     if not v then
-      fail(msg ~= nil and tostring(msg) or "assertion failed!", 2)
+      local lv = methods.get_level(self, level)
+      fail(msg ~= nil and tostring(msg) or "assertion failed!", (lv or 1) + 1)
     end
     return ...
   end,
 })
 M.assert = assert_obj
 
-local methods = {}
 function methods:register(kind, name, fn, pos, neg)
   if kind == "assertion" then
     assertions[name:lower()] = { fn = fn, pos = pos, neg = neg }
   elseif kind == "modifier" then
-    takes_arg[name:lower()] = true
-    modifiers[name:lower()] = function(state, arg)
-      state.payload = arg
-      fn(state, { n = 1, arg }, 2)
-    end
+    modifiers[name:lower()] = function(state, a) fn(state, a, 3) end
   elseif kind == "matcher" then
     match._register(name, fn)
   else
@@ -398,23 +550,35 @@ function methods:unregister(kind, name)
   if kind == "assertion" then assertions[name:lower()] = nil
   elseif kind == "modifier" then modifiers[name:lower()] = nil end
 end
-local parameters = { TableFormatLevel = 3 }
-function methods:set_parameter(name, value)
-  parameters[name] = value
-  if name == "TableFormatLevel" then format.table_depth = value end
-end
-function methods:get_parameter(name) return parameters[name] end
--- fn(value) returns the text for a value, or nil to leave it to the next formatter.
-function methods:add_formatter(fn) table.insert(format.formatters, 1, fn) end
-function methods:remove_formatter(fn)
-  for i, f in ipairs(format.formatters) do
-    if f == fn then table.remove(format.formatters, i); return end
+function methods:set_parameter(name, value) astate.set_parameter(name, value) end
+function methods:get_parameter(name) return astate.get_parameter(name) end
+-- fn(value, fmtargs) returns the text for a value, or nil to leave it to the next formatter.
+function methods:add_formatter(fn) astate.add_formatter(fn) end
+function methods:remove_formatter(fn) astate.remove_formatter(fn) end
+function methods:snapshot() return astate.snapshot() end
+function methods:add_spy(s) astate.add_spy(s) end
+function methods:state() return new_state() end
+-- assert:format(args): the arguments as messages show them (nofmt ones left as they are).
+function methods:format(args)
+  local nofmt, fmtargs = args.nofmt or {}, args.fmtargs or {}
+  for i = 1, args.n or #args do
+    if not nofmt[i] then
+      local crumbs = fmtargs[i] and fmtargs[i].crumbs
+      local outer
+      if crumbs then
+        outer = {}
+        for j = #crumbs, 1, -1 do outer[#outer + 1] = crumbs[j] end
+      end
+      args[i] = format.value(args[i], outer)
+    end
   end
+  return args
 end
--- A snapshot's revert undoes the spies and stubs made since it was taken.
-function methods:snapshot()
-  local mark = spy._mark()
-  return { revert = function() spy._revert_to(mark) end }
+-- assert(v, message, assert:level(2)): the failure is placed that many levels up.
+function methods:level(level) return setmetatable({ level = level }, level_mt) end
+function methods:get_level(level)
+  if getmetatable(level) ~= level_mt then return nil end
+  return level.level
 end
 for k, f in pairs(methods) do rawset(assert_obj, k, f) end
 

@@ -3,12 +3,9 @@
 -- first difference, matchers and argument lists. Also the deep comparison `same` makes, with
 -- that path.
 local util = require "test.util"
+local state = require "test.state"
 
-local M = {
-  table_depth = 3, -- TableFormatLevel (negative: no limit)
-  show_recursion = false, -- TableFormatShowRecursion
-  formatters = {}, -- assert:add_formatter's, newest first
-}
+local M = {}
 
 -- Numbers in full (0.1 shows as 0.10000000000000000555), so that two that differ never print
 -- the same.
@@ -46,15 +43,34 @@ local function sorted_keys(t)
   return keys
 end
 
+-- TableErrorHighlightColor: "none", or lua-term colour names joined by dots ("bright.red").
+local colour_codes = { reset = 0, clear = 0, default = 0, bright = 1, dim = 2, underscore = 4,
+  blink = 5, reverse = 7, hidden = 8, black = 30, red = 31, green = 32, yellow = 33, blue = 34,
+  magenta = 35, cyan = 36, white = 37, onblack = 40, onred = 41, ongreen = 42, onyellow = 43,
+  onblue = 44, onmagenta = 45, oncyan = 46, onwhite = 47 }
+local function paint(colour, text)
+  if colour == nil or colour == "none" then return text end
+  for name in tostring(colour):gmatch("[^%.]+") do
+    local code = colour_codes[name]
+    if not code then error("unknown colour '" .. name .. "'", 0) end
+    text = "\27[" .. code .. "m" .. text .. "\27[0m"
+  end
+  return text
+end
+
 -- crumbs: the keys from the outer table down to the difference (crumbs[1] is outermost).
 local function table_text(arg, crumbs)
   local cache = {}
+  local depth = state.get_parameter("TableFormatLevel") -- (negative: no limit)
+  local show_recursion = state.get_parameter("TableFormatShowRecursion")
+  local errchar = state.get_parameter("TableErrorHighlightCharacter") or ""
+  local colour = state.get_parameter("TableErrorHighlightColor")
   local function ft(t, l, with_crumbs)
-    if M.show_recursion and cache[t] and cache[t] > 0 then return "{ ... recursive }" end
+    if show_recursion and cache[t] and cache[t] > 0 then return "{ ... recursive }" end
     if next(t) == nil then return "{ }" end
-    if l > M.table_depth and M.table_depth >= 0 then return "{ ... more }" end
+    if l > depth and depth >= 0 then return "{ ... more }" end
     -- (with no depth limit, a cycle still ends: luassert would overflow the stack there)
-    if M.table_depth < 0 and cache[t] and cache[t] > 0 then return "{ ... recursive }" end
+    if depth < 0 and cache[t] and cache[t] > 0 then return "{ ... recursive }" end
     local out = { "{" }
     cache[t] = (cache[t] or 0) + 1
     local crumb = crumbs and crumbs[l]
@@ -66,9 +82,9 @@ local function table_text(arg, crumbs)
       elseif type(v) == "string" then
         v = "'" .. v .. "'"
       end
-      local mark = marked and "*" or ""
-      out[#out + 1] = string.format("\n%s%s[%s] = %s", string.rep(" ", l * 2 - #mark), mark,
-        tostr(k), tostr(v))
+      local mark = marked and errchar or ""
+      out[#out + 1] = string.format("\n%s%s[%s] = %s", string.rep(" ", l * 2 - #mark),
+        mark == "" and "" or paint(colour, mark), tostr(k), tostr(v))
     end
     cache[t] = cache[t] - 1
     return table.concat(out) .. " }"
@@ -88,10 +104,13 @@ local function table_text(arg, crumbs)
 end
 
 function M.value(v, crumbs)
-  for _, f in ipairs(M.formatters) do
-    local text = f(v)
-    if text ~= nil then return text end
+  local inner_first
+  if crumbs then
+    inner_first = {}
+    for i = #crumbs, 1, -1 do inner_first[#inner_first + 1] = crumbs[i] end
   end
+  local text = state.format_argument(v, { crumbs = inner_first })
+  if text ~= nil then return text end
   local t = type(v)
   if t == "string" then return "(string) '" .. v .. "'" end
   if t == "number" then return "(number) " .. M.number(v) end
@@ -99,7 +118,8 @@ function M.value(v, crumbs)
   if v == nil then return "(nil)" end
   if t == "table" then
     local mt = getmetatable(v)
-    if mt and mt.__matcher then
+    if type(mt) ~= "table" then mt = nil end -- (a protected metatable shows something else)
+    if mt and rawget(mt, "__matcher") then
       -- luassert cannot print match._ (it has no arguments) and raises instead, when a
       -- failed assertion's message shows it: kept here for the assertion to raise if it fails
       if v.arguments == nil then
@@ -111,7 +131,7 @@ function M.value(v, crumbs)
       return "(matcher) " .. (v.mod and "is." or "no.") .. tostring(v.name) .. "(" ..
           table.concat(args, ", ") .. ")"
     end
-    if mt and mt.__values_list then
+    if mt and rawget(mt, "__values_list") then
       local parts = {}
       for i = 1, v.n do parts[i] = M.value(v[i]) end
       return "(values list) (" .. table.concat(parts, ", ") .. ")"

@@ -22,6 +22,14 @@ end
 
 local builders = {} -- name -> function(state, arguments) returning a predicate
 
+-- luassert checks a matcher's arguments with its assert: a failure at the spec's line
+local function check(ok, key, args)
+  if not ok then (require "test.assert").fail((require "test.say")(key, args), 4) end
+end
+local function at_least(name, n, a)
+  check(a.n >= n, "assertion.internal.argtolittle", { name, n, tostring(a.n) })
+end
+
 local function typed(t) return function() return function(v) return type(v) == t end end end
 for _, t in ipairs({ "nil", "boolean", "number", "string", "table", "function", "userdata", "thread" }) do
   builders[t] = typed(t)
@@ -31,18 +39,19 @@ builders["false"] = function() return function(v) return v == false end end
 builders.truthy = function() return function(v) return v ~= false and v ~= nil end end
 builders.falsy = function() return function(v) return v == false or v == nil end end
 builders.equals = function(_, a)
-  if a.n < 1 then error("the 'equals' matcher needs an argument", 4) end
+  at_least("equals", 1, a)
   return function(v) return v == a[1] end
 end
 builders.equal = builders.equals
 builders.ref = function(_, a)
   local t = type(a[1])
-  if t ~= "table" and t ~= "function" and t ~= "userdata" and t ~= "thread" then
-    error("bad argument #1 to 'ref' (object expected, got " .. t .. ")", 4)
-  end
+  at_least("ref", 1, a)
+  check(t == "table" or t == "function" or t == "userdata" or t == "thread",
+    "assertion.internal.badargtype", { 1, "ref", "object", t })
   return function(v) return v == a[1] end
 end
 builders.same = function(_, a)
+  at_least("same", 1, a)
   return function(v)
     if type(v) == "table" and type(a[1]) == "table" then return util.deepcompare(v, a[1], true) end
     return v == a[1]
@@ -64,7 +73,10 @@ builders.unique = function(_, a)
 end
 builders.near = function(_, a)
   local expected, tolerance = tonumber(a[1]), tonumber(a[2])
-  if not expected or not tolerance then error("the 'near' matcher needs two numbers", 4) end
+  at_least("near", 2, a)
+  local what = "number or object convertible to a number"
+  check(expected, "assertion.internal.badargtype", { 1, "near", what, (require "test.format").value(a[1]) })
+  check(tolerance, "assertion.internal.badargtype", { 2, "near", what, (require "test.format").value(a[2]) })
   return function(v)
     local actual = tonumber(v)
     if not actual then return false end
@@ -73,7 +85,9 @@ builders.near = function(_, a)
 end
 builders.matches = function(_, a)
   local pattern, init, plain = a[1], a[2], a[3]
-  if type(pattern) ~= "string" then error("the 'matches' matcher needs a pattern (string)", 4) end
+  at_least("matches", 1, a)
+  check(type(pattern) == "string", "assertion.internal.badargtype", { 1, "matches", "string", type(a[1]) })
+  check(init == nil or tonumber(init), "assertion.internal.badargtype", { 2, "matches", "number", type(a[2]) })
   return function(v)
     local t = type(v)
     local s
@@ -86,9 +100,11 @@ builders.matches = function(_, a)
 end
 builders.match = builders.matches
 local function combine(all, none)
+  local name = all and "all" or none and "none" or "any"
   return function(_, a)
+    at_least(name, 1, a)
     for i = 1, a.n do
-      if not M.is_matcher(a[i]) then error("bad argument #" .. i .. ": expected a matcher", 4) end
+      check(M.is_matcher(a[i]), "assertion.internal.badargtype", { 1, name, "matcher", type(a[i]) })
     end
     return function(v)
       for i = 1, a.n do
@@ -114,50 +130,58 @@ end
 
 M._ = setmetatable({ mod = true, callback = function() return true end }, matcher_mt)
 
--- Splits a key into luassert's words, the longest known names first from the end (as
--- luassert's extract_keys), so that "is_not_all_of" is is, not, all_of.
-local function words(key)
-  local tokens = {}
-  for t in key:lower():gmatch("[^_]+") do tokens[#tokens + 1] = t end
-  local out, i = {}, #tokens
-  local pending
+-- The matcher and modifier names in the words gathered, as luassert's extract_keys finds them.
+local function extract_keys(tokens)
+  local keys, key, i = {}, nil, #tokens
   while i > 0 do
-    pending = pending and (tokens[i] .. "_" .. pending) or tokens[i]
-    local longer = i > 1 and (tokens[i - 1] .. "_" .. pending) or nil
+    key = key and (tokens[i] .. "_" .. key) or tokens[i]
+    local longer = i > 1 and (tokens[i - 1] .. "_" .. key) or nil
     while i > 1 and longer and builders[longer] do
-      pending = longer
+      key = longer
       i = i - 1
-      longer = i > 1 and (tokens[i - 1] .. "_" .. pending) or nil
+      longer = tokens[i] .. "_" .. key
     end
-    if modifiers[pending] or builders[pending] then
-      table.insert(out, 1, pending)
-      pending = nil
+    if modifiers[key] or builders[key] then
+      table.insert(keys, 1, key)
+      key = nil
     end
     i = i - 1
   end
-  if pending then return nil, pending end
-  return out
+  if key then error("luassert: unknown modifier/matcher: '" .. key .. "'", 3) end
+  return keys
 end
 
+-- luassert's match state: words gathered (match.is.Not.string) until a call makes the matcher.
+local state_mt = {}
+state_mt.__index = function(self, key)
+  for token in tostring(key):lower():gmatch("[^_]+") do table.insert(self.tokens, token) end
+  return self
+end
+state_mt.__call = function(self, ...)
+  local keys = extract_keys(self.tokens)
+  self.tokens = {}
+  local name
+  for _, k in ipairs(keys) do
+    if builders[k] then name = k end
+  end
+  if name then
+    for _, k in ipairs(keys) do
+      if k == "not" or k == "no" then self.mod = not self.mod end
+    end
+    local arguments = util.make_arglist(...)
+    local callback = builders[name](self, arguments)
+    return setmetatable({ name = name, mod = self.mod, callback = callback, arguments = arguments },
+      matcher_mt)
+  end
+  return self
+end
+
+function M.state() return setmetatable({ mod = true, tokens = {} }, state_mt) end
+
 setmetatable(M, {
-  __index = function(_, key)
+  __index = function(self, key)
     if type(key) ~= "string" then return nil end
-    local ws, bad = words(key)
-    if not ws then error("luassert: unknown modifier/matcher: '" .. bad .. "'", 2) end
-    local name, mod = nil, true
-    for _, w in ipairs(ws) do
-      if builders[w] then name = w end
-    end
-    if not name then error("luassert: unknown matcher in '" .. key .. "'", 2) end
-    for _, w in ipairs(ws) do
-      if w == "not" or w == "no" then mod = not mod end
-    end
-    return function(...)
-      local arguments = util.make_arglist(...)
-      local callback = builders[name]({ mod = mod }, arguments)
-      return setmetatable({ name = name, mod = mod, callback = callback, arguments = arguments },
-        matcher_mt)
-    end
+    return rawget(self, key) or M.state()[key]
   end,
 })
 

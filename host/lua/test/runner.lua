@@ -239,14 +239,14 @@ end
 
 local function basename(path) return path:match("([^/]*)/*$") end
 
-local function find_specs(path, o, into, top)
+local function find_specs(path, o, into)
   if native.isdir(path) then
     local entries = native.readdir(path) or {}
     for _, e in ipairs(entries) do
       if e.name:sub(1, 1) ~= "." then
         local full = (path:sub(-1) == "/" and path or path .. "/") .. e.name
         if e.dir then
-          if o.recursive then find_specs(full, o, into, false) end
+          if o.recursive then find_specs(full, o, into) end
         else
           local excluded = false
           for _, p in ipairs(o.exclude_pattern) do
@@ -256,41 +256,40 @@ local function find_specs(path, o, into, top)
           for _, p in ipairs(o.pattern) do
             if e.name:find(p) then matched = true end
           end
-          if matched and not excluded and e.name:match("%.lua$") and o.lua_loader then
-            into[#into + 1] = full
-          end
+          if matched and not excluded then into[#into + 1] = full end
         end
       end
     end
     return true
   end
   if not is_file(path) then return false end
-  if top or path:match("%.lua$") then into[#into + 1] = path end
+  into[#into + 1] = path
   return true
 end
 
--- The modules busted spec files require, answered by this framework.
+-- The modules busted spec files require, answered by this framework. They are loaded modules,
+-- as under busted (not preloads): a spec that clears package.loaded.say and requires it again
+-- gets the one on its path, as there.
 local function install_aliases(api)
   local luassert = require "test.assert"
   local spy = require "test.spy"
-  local preload = package.preload
-  local function const(v) return function() return v end end
-  preload["say"] = const(require "test.say")
-  preload["luassert"] = const(luassert.assert)
-  preload["luassert.assert"] = const(luassert.assert)
-  preload["luassert.spy"] = const(spy)
-  preload["luassert.stub"] = const(spy.stub)
-  preload["luassert.mock"] = const(spy.mock)
-  preload["luassert.match"] = const(require "test.match")
-  preload["luassert.util"] = const(require "test.util")
+  local loaded = package.loaded
+  loaded["say"] = require "test.say"
+  loaded["luassert"] = luassert.assert
+  loaded["luassert.assert"] = luassert.assert
+  loaded["luassert.spy"] = spy
+  loaded["luassert.stub"] = spy.stub
+  loaded["luassert.mock"] = spy.mock
+  loaded["luassert.match"] = require "test.match"
+  loaded["luassert.util"] = require "test.util"
+  loaded["luassert.state"] = require "test.state"
   -- require "busted": the API, plus what busted exports there only
-  local busted = setmetatable({ version = "2.1.1", fail = luassert.fail, gettime = os.time,
+  loaded["busted"] = setmetatable({ version = "2.1.1", fail = luassert.fail, gettime = os.time,
     monotime = os.clock }, { __index = api })
-  preload["busted"] = const(busted)
   -- spec files that can also run standalone start with require "busted.runner"(); under a
   -- runner that is a no-op, as busted's own is when busted runs them
-  preload["busted.runner"] = const(function() end)
-  preload["mayfly.testing"] = function() return require "test.testing" end
+  loaded["busted.runner"] = function() end
+  package.preload["mayfly.testing"] = function() return require "test.testing" end
 end
 
 -- Once per run, for what busted's options cannot mean here.
@@ -337,6 +336,10 @@ local function run_once(o, files, problems, settings, handler)
 end
 
 function M.main(args, settings)
+  -- spec code sees the command line in arg, as under busted
+  _G.arg = { [0] = "mayfly", unpack(args) }
+  -- luassert marks the difference in a table in red on a terminal
+  require("test.state").set_parameter("TableErrorHighlightColor", settings.tty and "red" or "none")
   local given, err = parse(args)
   if not given then
     io.stderr:write("mayfly test: " .. err .. "; re-run with --help for usage.\n")
@@ -419,13 +422,21 @@ function M.main(args, settings)
   local files, problems = {}, {}
   for _, p in ipairs(roots) do
     local found = {}
-    if not find_specs(p, o, found, true) then
+    if not find_specs(p, o, found) then
       problems[#problems + 1] = "Cannot find file or directory: " .. p
     end
     table.sort(found)
     for _, f in ipairs(found) do files[#files + 1] = f end
   end
-  if #files == 0 then
+  -- (what the pattern matched counts, but only Lua files are loaded: busted's lua loader; it
+  -- has no MoonScript here)
+  local found_any = #files > 0
+  local lua_files = {}
+  for _, f in ipairs(files) do
+    if o.lua_loader and f:match("%.lua$") then lua_files[#lua_files + 1] = f end
+  end
+  files = lua_files
+  if not found_any then
     local pattern = #o.pattern > 1 and ("\n\t" .. table.concat(o.pattern, "\n\t")) or tostring(o.pattern[1])
     problems[#problems + 1] = "No test files found matching Lua pattern: " .. pattern
   end

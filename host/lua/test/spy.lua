@@ -4,6 +4,7 @@
 -- the spec's back: spy.on/stub replace a field until s:revert(), mock.revert(t) or an
 -- assert:snapshot() being reverted.
 local util = require "test.util"
+local state = require "test.state"
 
 local M = {}
 
@@ -18,15 +19,6 @@ local spy_mt = {
   end,
 }
 
--- Every spy made, in order, for assert:snapshot().
-local made = {}
-function M._mark() return #made end
-function M._revert_to(mark)
-  for i = #made, mark + 1, -1 do
-    made[i]:revert()
-    made[i] = nil
-  end
-end
 
 local function revert(self)
   if not self.reverted then
@@ -77,7 +69,7 @@ function M.new(callback)
     called_with = list_with("calls"),
     returned_with = list_with("returnvals"),
   }, spy_mt)
-  made[#made + 1] = s
+  state.add_spy(s) -- an assert:snapshot() reverts it
   return s
 end
 

@@ -9,10 +9,11 @@ local unpack = unpack or table.unpack
 function M.pack(...) return { n = select("#", ...), ... } end
 function M.unpack(t, i, j) return unpack(t, i or 1, j or t.n or #t) end
 
-local arglist_mt = {}
+local arglist_mt = { __values_list = true } -- test.format prints it as "(values list) (...)"
 function M.make_arglist(...)
   return setmetatable({ n = select("#", ...), ... }, arglist_mt)
 end
+function M.is_arglist(v) return getmetatable(v) == arglist_mt end
 
 function M.callable(v)
   return type(v) == "function" or type((debug.getmetatable(v) or {}).__call) == "function"
