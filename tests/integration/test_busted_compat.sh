@@ -73,7 +73,7 @@ same_report() {
   # place of errors luassert raises in its own files)
   plain() {
     sed -E "s/0x[0-9a-f]+//g; s/ : [0-9.]+ seconds\$//; s/^(busted: error: |mayfly test: )//;
-      s/^[^ ]+:[0-9]+: (stub\.new\(\)|attempt to index field 'arguments')/\1/"
+      s/^[^ ]+:[0-9]+: (stub\.new\(\)|attempt to index field 'arguments'|the '[a-z_]+' function requires|bad argument #)/\1/"
   }
   busted_run -o plainTerminal "$@" 2>&1 | plain >"$WORK/b.txt"
   "$MAYFLY_BIN" test -o plainTerminal "$@" 2>&1 | plain >"$WORK/m.txt"
@@ -89,6 +89,8 @@ same_results "finally, hooks, nested globals, require \"busted\"" api/misc_spec.
 same_report "spies, stubs, mocks, matchers" api/spies_spec.lua
 same_results "assertion messages" api/messages_spec.lua
 same_report "assertion messages" api/messages_spec.lua
+same_results "luassert's engine: chains, returns, checks, snapshots, registrations" api/luassert_spec.lua
+same_report "luassert's engine" api/luassert_spec.lua
 same_results "selection options: none" api/options_spec.lua
 for flags in --sort-tests --lazy --no-keep-going --suppress-pending --tags=order --exclude-tags=fails \
   --filter-out=name "--filter=name --filter=fails" "--sort --no-sort-tests" "-k --defer-print"; do
