@@ -177,7 +177,7 @@ for _ in $(seq 1 200); do
   [ -n "$CAT_PORT" ] && break
   sleep 0.05
 done
-mf_start "$MAYFLY_SOURCE_DIR/examples/gateway" MAYFLY_WORKERS=2 \
+mf_start "$MAYFLY_SOURCE_DIR/examples/gateway/scripts" MAYFLY_WORKERS=2 \
   MAYFLY_CFG_CATALOG_URL="http://127.0.0.1:$CAT_PORT" || exit 1
 expect "gateway: item through the catalog" GET /api/items/1 200 '"name":"lamp"' -- -H "X-Request-Id: gw-42"
 check "gateway: the catalog saw the gateway's request id" json_has '"request_id":"gw-42"'

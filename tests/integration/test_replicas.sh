@@ -5,7 +5,7 @@
 # State lives in Redis only, so no answer may depend on which process gave it.
 source "$(dirname "$0")/lib.sh"
 
-SHOP="$MAYFLY_SOURCE_DIR/examples/shop"
+SHOP="$MAYFLY_SOURCE_DIR/examples/shop/scripts"
 DB=5
 
 rcli() { redis-cli -p "$RPORT" -n "$DB" "$@"; }
