@@ -196,11 +196,11 @@ for entry in "${all_vectors[@]}"; do
   run_vector "$v" "${entry#* }"
 done
 
-# The README's statelessness table names exactly the vectors of this suite.
-readme="$MAYFLY_SOURCE_DIR/README.md"
-table=$(grep -o '^| `[a-z0-9_]*` |' "$readme" | tr -d '|` ' | sort)
+# The guide's statelessness table names exactly the vectors of this suite.
+guide="$MAYFLY_SOURCE_DIR/docs/statelessness.md"
+table=$(grep -o '^| `[a-z0-9_]*` |' "$guide" | tr -d '|` ' | sort)
 suite=$(for entry in "${all_vectors[@]}"; do echo "${entry%% *}"; done | sort)
-check "README table lists every vector of the suite" [ "$table" = "$suite" ]
+check "docs/statelessness.md lists every vector of the suite" [ "$table" = "$suite" ]
 
 touch "$WORK/suspend.stop"
 wait "$SUSPEND_PID" 2>/dev/null
