@@ -151,12 +151,13 @@ if [ "$do_test" = 1 ]; then
   else
     ok=0
     failing=$(grep -aE '^[[:space:]]*[0-9]+ - .* \((Failed|Timeout|Not Run|SEGFAULT|Subprocess aborted)' "$log" |
-      sed -E 's/^[[:space:]]*[0-9]+ - ([^ ]+).*/\1/' | sort -u | tr '\n' ' ')
+      sed -E 's/^[[:space:]]*[0-9]+ - ([^ ]+).*/\1/' | sort -u | paste -sd' ')
     fuzz=$(grep -aE '^fuzz: [0-9]+ failed' "$log" | tail -1)
     parts+=("test: ${counts:-no summary (${t:-did not finish})}${failing:+; failing: $failing}${fuzz:+; $fuzz}")
   fi
 fi
-verdict=$(IFS=';'; echo "${parts[*]}" | sed 's/;/; /g')
+verdict=${parts[0]}
+for p in "${parts[@]:1}"; do verdict="$verdict; $p"; done
 minutes=$(((SECONDS - start + 59) / 60))
 if [ "$ok" = 1 ]; then
   echo "fresh-check: PASS on a fresh bookworm root at $short in $minutes min: $verdict"
