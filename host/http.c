@@ -48,7 +48,8 @@ typedef struct http_conn {
 /* Connections accepted that have not begun a request: the drain waits a moment for them. */
 static atomic_long fresh_connections;
 
-/* Complete runs of the daemon on this worker thread: a stall is only judged across runs. */
+/* Runs of the daemon on this worker thread: a stall is judged only once the daemon has run
+ * (and could have read) since the last check. */
 static _Thread_local unsigned long daemon_runs;
 
 /* Connections whose read side is shut after the daemon's current run (this worker's). */
@@ -153,7 +154,7 @@ long mf_http_fresh_connections(void)
 /* Where a request stands once its body is in. */
 enum { READY, WAITING, HELD, ANSWERED };
 
-#define STALL_CHECK_NS (250 * 1000000LL)
+#define STALL_CHECK_NS (100 * 1000000LL)
 
 /* The request and what this layer keeps beside it. */
 typedef struct http_request {
@@ -168,11 +169,11 @@ typedef struct http_request {
     int seen_pending;
 } http_request_t;
 
-/* A chunked body whose chunk-size line (with its extension) or trailer outgrows libmicrohttpd's
- * read buffer stops the daemon reading: it neither refuses it nor reads on, and waits for the
- * idle timeout. Seen from here: bytes wait in the socket, and no body data came through across
- * complete runs of the daemon. Such a connection is shut down, which the daemon sees as a hang-up
- * and closes. */
+/* A chunked body whose chunk-size line (with its extension) outgrows libmicrohttpd's read
+ * buffer stops the daemon reading: it neither refuses it nor reads on, and spins on it (a
+ * core busy) until the idle timeout. Seen from here: bytes wait in the socket, no fewer than at the
+ * last check, and no body data came through though the daemon has run since. Such a connection is
+ * shut down, which the daemon sees as a hang-up and closes. */
 static void on_stall_check(void *ud)
 {
     http_request_t *h = ud;
@@ -181,8 +182,8 @@ static void on_stall_check(void *ud)
     int pending = 0;
     if (!ci || ioctl(ci->connect_fd, FIONREAD, &pending))
         pending = 0;
-    if (pending > 0 && h->seen_pending > 0 && h->progress == h->seen_progress &&
-        daemon_runs - h->seen_runs >= 2) {
+    if (pending > 0 && pending >= h->seen_pending && h->seen_pending > 0 &&
+        h->progress == h->seen_progress && daemon_runs != h->seen_runs) {
         if (mf_log_enabled(MF_LOG_DEBUG))
             mf_log_msg(MF_LOG_DEBUG, "chunked body stalled: a line outgrew the read buffer");
         shutdown(ci->connect_fd, SHUT_RDWR);
