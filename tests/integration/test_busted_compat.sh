@@ -81,6 +81,16 @@ same_report() {
   else fail "$name: report as busted's" "$(diff "$WORK/b.txt" "$WORK/m.txt" | head -10)"; fi
 }
 
+# same_gtest NAME ARGS...: the whole gtest report, but for addresses and durations.
+same_gtest() {
+  local name=$1; shift
+  local gt='s/0x[0-9a-f]+//g; s/ \([0-9.]+ ms( total)?\)//'
+  busted_run -o gtest "$@" 2>&1 | sed -E "$gt" >"$WORK/b.txt"
+  "$MAYFLY_BIN" test -o gtest "$@" 2>&1 | sed -E "$gt" >"$WORK/m.txt"
+  if cmp -s "$WORK/b.txt" "$WORK/m.txt"; then pass "$name: gtest report as busted's"
+  else fail "$name: gtest report as busted's" "$(diff "$WORK/b.txt" "$WORK/m.txt" | head -10)"; fi
+}
+
 # ---- the busted API and luassert ----
 same_results "curried it/describe/context/spec/test/insulate/expose" api/curried_spec.lua
 same_report "curried forms" api/curried_spec.lua
@@ -97,6 +107,10 @@ for flags in --sort-tests --lazy --no-keep-going --suppress-pending --tags=order
   # shellcheck disable=SC2086
   same_report "$flags" $flags api/options_spec.lua
 done
+
+same_gtest "curried forms" api/curried_spec.lua
+same_gtest "selection options" api/options_spec.lua
+same_gtest "--defer-print" --defer-print api/options_spec.lua
 
 # ---- environments: globals, hooks, insulate/expose, files ----
 same_results "environment rules" --lpath=env/?.lua env
@@ -118,6 +132,7 @@ same_results "--no-recursive" -C project --no-recursive . other
 same_results "-e STATEMENT" -C project -e "x = 1" --filter=adds
 same_report ".busted default task, -v from it" -C project
 same_report "--repeat=2" -C project --repeat=2
+same_gtest ".busted default task" -C project
 same_report "-r nope" -C project -r nope
 same_report "no spec file matches" -C project -p nomatch
 same_report "a ROOT that does not exist" -C project nothere

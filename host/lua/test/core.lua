@@ -188,7 +188,8 @@ function M:report(status, node, name, message, trace)
     name = name,
     message = message,
     trace = trace,
-    element = { name = node.name, descriptor = node.kind, trace = node.trace, attributes = {} },
+    element = { name = node.name, descriptor = node.kind, trace = node.trace, attributes = {},
+      declared = node.declared or node.trace },
     hook = node.hook, -- an error in a hook: terminals show no progress mark for it (as busted)
     duration = node.duration or 0,
   }
@@ -482,7 +483,6 @@ function M:run_test(node)
   end
   self:push(node)
   local started = os.clock()
-  if self.handler.test_start then self.handler.test_start(node) end
   local ran_before = 0
   local before_ok = true
   for i, blk in ipairs(chain) do
@@ -491,9 +491,14 @@ function M:run_test(node)
   end
   local status, message, trace = "success"
   if before_ok then
+    -- (as busted: a test starts once its before_each hooks ran)
+    if self.handler.test_start then self.handler.test_start(node) end
     local raised
     status, message, trace, raised = protected(node.fn)
-    if status == "pending" then node.trace = raised.trace end -- reported where pending() was
+    if status == "pending" then -- reported where pending() was (gtest: where the test is)
+      node.declared = node.declared or node.trace
+      node.trace = raised.trace
+    end
     if finally then
       local fs, fm, ft = protected(finally)
       if fs ~= "success" and status == "success" then
@@ -520,6 +525,7 @@ function M:run_pending(node)
     self.listed[#self.listed + 1] = node
     return
   end
+  if self.handler.test_start and not self.opts.suppress_pending then self.handler.test_start(node) end
   self:report("pending", node, full_name(node), nil, nil)
 end
 
@@ -575,7 +581,10 @@ function M:run_file(path, chunk)
   local node = new_block({ kind = "file", name = path, parent = self.root,
     envmode = self.opts.auto_insulate ~= false and "insulate" or nil,
     trace = { short_src = path, currentline = 0 } })
+  local started = os.clock()
+  if self.handler.file_start then self.handler.file_start(node) end
   self:run_block(node, chunk)
+  if self.handler.file_end then self.handler.file_end(node, os.clock() - started) end
 end
 
 return M

@@ -1,5 +1,5 @@
 -- Output handlers, in busted's formats: utfTerminal (default; colour only on a terminal),
--- plainTerminal, TAP, junit (XML) and json. Each is new(settings) returning
+-- plainTerminal, TAP, junit (XML), json and gtest. Each is new(settings) returning
 -- { result = fn(rec), finish = fn(summary) }; they write to io.stdout.
 local M = {}
 
@@ -197,8 +197,129 @@ function M.json()
   return h
 end
 
+-- gtest: Google Test's layout, as busted's gtest handler writes it (colour on a terminal).
+function M.gtest(settings, opts)
+  opts = opts or {}
+  local colour = settings.tty
+  if has(opts.xoutput, "--color") then colour = true end
+  if has(opts.xoutput, "--plain") then colour = false end
+  local codes = { green = 32, yellow = 33, red = 31, magenta = 35, cyan = 36, bright = 1 }
+  local c = setmetatable({}, { __index = function(_, name)
+    return function(text)
+      text = tostring(text)
+      return colour and ("\27[" .. codes[name] .. "m" .. text .. "\27[0m") or text
+    end
+  end })
+  local summary = {
+    pending = { header = c.yellow("[ SKIPPED  ]") .. " %u %s, listed below:\n",
+      test = c.yellow("[ SKIPPED  ]") .. " %s\n", footer = " %u SKIPPED %s\n" },
+    failure = { header = c.red("[  FAILED  ]") .. " %u %s, listed below:\n",
+      test = c.red("[  FAILED  ]") .. " %s\n", footer = " %u FAILED %s\n" },
+    error = { header = c.magenta("[  ERROR   ]") .. " %u %s, listed below:\n",
+      test = c.magenta("[  ERROR   ]") .. " %s\n", footer = " %u %s\n" },
+  }
+  local lists = { pending = {}, failure = {}, error = {} }
+  local counts = { tests = 0, files = 0, success = 0, pending = 0, failure = 0, error = 0 }
+  local file_tests = 0
+  local function fileline(trace)
+    if not trace or trace.short_src == nil or trace.currentline == nil then return "" end
+    return c.cyan(trace.short_src) .. " @ " .. c.cyan(trace.currentline) .. ": "
+  end
+  local function description(rec)
+    local message = rec.message
+    local t = rec.element.trace
+    if message == nil and t and t.currentline == nil then message = t.short_src end -- (no compile)
+    local text = message == nil and "Nil error" or tostring(message)
+    text = text .. "\n"
+    if opts.verbose and rec.trace and rec.trace.traceback then text = text .. rec.trace.traceback .. "\n" end
+    return text
+  end
+  local function ms(d) return (d or 0) * 1000 end
+  local h = {}
+  function h.suite_start(run, runs)
+    write(string.format("\nRepeating all tests (run %u of %u) . . .\n\n", run, runs))
+  end
+  local started = false
+  local function begin()
+    if started then return end
+    started = true
+    if opts.shuffle_tests and opts.seed then
+      write(string.format(c.yellow("Note: Randomizing test order with a seed of %u.\n"), opts.seed))
+    end
+    write(c.green("[==========]") .. " Running tests from scanned files.\n")
+    write(c.green("[----------]") .. " Global test environment setup.\n")
+  end
+  function h.file_start(node)
+    begin()
+    file_tests = 0
+    write(string.format(c.green("[----------]") .. " Running tests from %s\n", node.name))
+  end
+  function h.file_end(node, duration)
+    counts.files = counts.files + 1
+    write(string.format(c.green("[----------]") .. " %u %s from %s (%.2f ms total)\n\n", file_tests,
+      file_tests == 1 and "test" or "tests", node.name, ms(duration)))
+  end
+  function h.test_start(node)
+    write(string.format(c.green("[ RUN      ]") .. " %s\n",
+      fileline(node.trace) .. c.bright((require "test.core").full_name(node))))
+  end
+  function h.result(rec)
+    local d = rec.element.descriptor
+    if d ~= "it" and d ~= "pending" then -- an error outside tests
+      if not opts.defer_print then write(description(rec)) end
+      counts.error = counts.error + 1
+      table.insert(lists.error, rec)
+      return
+    end
+    begin()
+    file_tests = file_tests + 1
+    counts.tests = counts.tests + 1
+    counts[rec.status] = counts[rec.status] + 1
+    if lists[rec.status] then table.insert(lists[rec.status], rec) end
+    if (rec.status == "failure" or rec.status == "error") and not opts.defer_print then
+      write(description(rec))
+    end
+    local tag = ({ success = c.green("[       OK ]"), pending = c.yellow("[ SKIPPED  ]"),
+      failure = c.red("[  FAILED  ]"), error = c.magenta("[  ERROR   ]") })[rec.status]
+    write(string.format(tag .. " %s (%.2f ms)\n", fileline(rec.element.declared) .. c.bright(rec.name),
+      ms(rec.duration)))
+  end
+  function h.finish(s)
+    begin()
+    write(c.green("[----------]") .. " Global test environment teardown.\n")
+    write(string.format(c.green("[==========]") .. " %u %s from %u test %s ran. (%.2f ms total)\n",
+      counts.tests, counts.tests == 1 and "test" or "tests", counts.files,
+      counts.files == 1 and "file" or "files", ms(s.duration)))
+    write(string.format(c.green("[  PASSED  ]") .. " %u %s.\n", counts.success,
+      counts.success == 1 and "test" or "tests"))
+    for _, status in ipairs({ "pending", "failure", "error" }) do
+      local n = counts[status]
+      if n > 0 then
+        local what = status == "error" and (n == 1 and "error" or "errors") or (n == 1 and "test" or "tests")
+        write(string.format(summary[status].header, n, what))
+        for _, rec in ipairs(lists[status]) do
+          write(string.format(summary[status].test, fileline(rec.element.declared or rec.element.trace) ..
+            c.bright(rec.name)))
+          if opts.defer_print then
+            write(status == "pending" and (rec.message and tostring(rec.message) .. "\n" or "") or description(rec))
+          end
+        end
+      end
+    end
+    if counts.pending + counts.failure + counts.error > 0 then write("\n") end
+    for _, status in ipairs({ "pending", "failure", "error" }) do
+      local n = counts[status]
+      if n > 0 then
+        local what = status == "error" and (n == 1 and "ERROR" or "ERRORS") or (n == 1 and "TEST" or "TESTS")
+        write(string.format(summary[status].footer, n, what))
+      end
+    end
+  end
+  return h
+end
+
 -- Short names the design promises (-o utf|tap|junit|json) and busted's own.
-M.aliases = { utf = "utfTerminal", plain = "plainTerminal", tap = "TAP", TAP = "TAP",
+M.aliases = { utf = "utfTerminal", plain = "plainTerminal", tap = "TAP", TAP = "TAP", gtest = "gtest",
   junit = "junit", json = "json", utfTerminal = "utfTerminal", plainTerminal = "plainTerminal" }
 
 return M

@@ -18,7 +18,7 @@ file in the working directory is read as busted reads it (tasks: -r NAME).
   -p, --pattern=PATTERN       only run test files matching the Lua pattern (default: _spec)
   --exclude-pattern=PATTERN   do not run test files matching the Lua pattern
   -e STATEMENT                execute statement STATEMENT before the specs
-  -o, --output=LIBRARY        utfTerminal (default), plainTerminal, TAP, junit, json
+  -o, --output=LIBRARY        utfTerminal (default), plainTerminal, TAP, junit, json, gtest
   -C, --directory=DIR         change to directory DIR before running tests
   -f, --config-file=FILE      load configuration options from FILE (instead of .busted)
   -t, --tags=TAGS             only run tests with these #tags
@@ -393,7 +393,7 @@ function M.main(args, settings)
   local out_name = tostring(c.output or "utfTerminal")
   local out = output.aliases[out_name]
   if not out then
-    note("output '" .. out_name .. "' is not one of utfTerminal, plainTerminal, TAP, junit, json; using utfTerminal")
+    note("output '" .. out_name .. "' is not one of utfTerminal, plainTerminal, TAP, junit, json, gtest; using utfTerminal")
     out = "utfTerminal"
   end
   if (o.shuffle_files or o.shuffle_tests) and not o.seed then
