@@ -561,6 +561,7 @@ function methods:state() return new_state() end
 -- assert:format(args): the arguments as messages show them (nofmt ones left as they are).
 function methods:format(args)
   local nofmt, fmtargs = args.nofmt or {}, args.fmtargs or {}
+  format.unprintable = nil
   for i = 1, args.n or #args do
     if not nofmt[i] then
       local crumbs = fmtargs[i] and fmtargs[i].crumbs
@@ -572,6 +573,7 @@ function methods:format(args)
       args[i] = format.value(args[i], outer)
     end
   end
+  if format.unprintable then error(format.unprintable, 0) end
   return args
 end
 -- assert(v, message, assert:level(2)): the failure is placed that many levels up.

@@ -18,7 +18,8 @@ file in the working directory is read as busted reads it (tasks: -r NAME).
   -p, --pattern=PATTERN       only run test files matching the Lua pattern (default: _spec)
   --exclude-pattern=PATTERN   do not run test files matching the Lua pattern
   -e STATEMENT                execute statement STATEMENT before the specs
-  -o, --output=LIBRARY        utfTerminal (default), plainTerminal, TAP, junit, json, gtest
+  -o, --output=LIBRARY        utfTerminal (the default on a terminal), plainTerminal (the
+                              default otherwise), TAP, junit, json, gtest
   -C, --directory=DIR         change to directory DIR before running tests
   -f, --config-file=FILE      load configuration options from FILE (instead of .busted)
   -t, --tags=TAGS             only run tests with these #tags
@@ -390,11 +391,14 @@ function M.main(args, settings)
       end
     end
   end
-  local out_name = tostring(c.output or "utfTerminal")
+  -- busted's default: utfTerminal on a terminal, plainTerminal otherwise
+  local default_out = settings.tty and "utfTerminal" or "plainTerminal"
+  local out_name = tostring(c.output or default_out)
   local out = output.aliases[out_name]
   if not out then
-    note("output '" .. out_name .. "' is not one of utfTerminal, plainTerminal, TAP, junit, json, gtest; using utfTerminal")
-    out = "utfTerminal"
+    note("output '" .. out_name .. "' is not one of utfTerminal, plainTerminal, TAP, junit, json, gtest; using " ..
+      default_out)
+    out = default_out
   end
   if (o.shuffle_files or o.shuffle_tests) and not o.seed then
     o.seed = os.time()
