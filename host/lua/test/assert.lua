@@ -406,7 +406,6 @@ local function run_assertion(state, name, a, level)
   local def = assertions[name]
   local ok, pos, neg, retargs
   local given = { n = a.n, unpack(a, 1, a.n) } -- what a passing assertion returns
-  format.unprintable = nil
   if def.builtin then
     -- the argument after the assertion's own is its failure message, of any type
     if def.nargs ~= math.huge and a.n > def.nargs then
@@ -420,13 +419,17 @@ local function run_assertion(state, name, a, level)
     end
     local texts
     ok, texts, retargs = def.fn(state, a, level + 1)
-    if (not not ok) ~= state.mod then pos, neg = texts() end
+    if (not not ok) ~= state.mod then
+      format.unprintable = nil
+      pos, neg = texts()
+    end
   else
     ok, retargs = def.fn(state, a, level + 1)
   end
   if not def.builtin and (not not ok) ~= state.mod then
     -- worded as luassert words them: the arguments as the assertion left them (nofmt ones as
     -- they are), the message from say, else the failure message alone or "assertion failed!"
+    format.unprintable = nil
     local args = { n = a.n }
     for i = 1, a.n do
       if a.nofmt and a.nofmt[i] then
@@ -445,7 +448,11 @@ local function run_assertion(state, name, a, level)
     neg = def.neg and say(def.neg, args)
   end
   if (not not ok) ~= state.mod then
-    if format.unprintable then error(format.unprintable, 0) end
+    if format.unprintable then
+      local unprintable = format.unprintable
+      format.unprintable = nil
+      error(unprintable, 0)
+    end
     local text = state.mod and pos or neg
     local message = rawget(state, "failure_message")
     if message ~= nil and type(message) ~= "string" and not (getmetatable(message) or {}).__tostring then

@@ -208,7 +208,7 @@ local function protected(fn, ...)
   local status = "error"
   if luassert.is_failure(e) then status = "failure"
   elseif getmetatable(e) == pending_mt then status = "pending" end
-  return status, message_of(e, at), trace, e
+  return status, message_of(e, at), trace, e, at
 end
 
 -- ---- the declaration API (the root environment of spec files) ----
@@ -533,13 +533,19 @@ end
 function M:run_block(block, body, ...)
   self:push(block)
   self:block_env(block)
-  local status, message, trace = protected(body, ...)
+  local status, message, trace, _, at = protected(body, ...)
   if status ~= "success" then
     local name = full_name(block)
     if block.kind == "file" then
-      -- busted names an error in a file's own code "suite <file>", at the line it was raised
+      -- busted names an error in a file's own code "suite <file>", placed where it was raised
+      -- (in a module the file required, it may be)
       name = "suite " .. block.name
-      block.trace.currentline = tonumber(tostring(message):match("^[^\n]-:(%d+): ")) or 0
+      local src, line = (at or ""):match("^(.*):(%d+)$")
+      if src then
+        block.trace.short_src, block.trace.currentline = src, tonumber(line)
+      else
+        block.trace.currentline = tonumber(tostring(message):match("^[^\n]-:(%d+): ")) or 0
+      end
     end
     self:report("error", block, name, message, trace)
   else
