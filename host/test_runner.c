@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -147,6 +148,7 @@ static int start_redis(const char *bin)
     char portstr[16];
     snprintf(portstr, sizeof portstr, "%d", port);
     pid_t parent = getpid();
+    fflush(NULL); /* the child must not write the report's buffered part a second time */
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -154,9 +156,11 @@ static int start_redis(const char *bin)
         prctl(PR_SET_PDEATHSIG, SIGTERM); /* even a killed runner leaves no server behind */
         if (getppid() != parent)
             _exit(1);
-        FILE *log = freopen(redis_log, "w", stdout);
-        if (log)
-            dup2(STDOUT_FILENO, STDERR_FILENO);
+        int log = open(redis_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (log >= 0) {
+            dup2(log, STDOUT_FILENO);
+            dup2(log, STDERR_FILENO);
+        }
         execl(bin, "redis-server", "--port", portstr, "--bind", "127.0.0.1", "--dir", redis_dir,
               "--save", "", "--appendonly", "no", "--loglevel", "warning", (char *)NULL);
         _exit(127);
