@@ -328,7 +328,9 @@ local function run_once(o, files, problems, settings, handler)
   for i, file in ipairs(files) do
     if chunks[i] and not runner.skip_all then
       local dir = file:match("^(.*)/[^/]*$") or "."
-      package.path = dir .. "/?.lua;" .. dir .. "/?/init.lua;" .. settings.scripts_dir .. "/?.lua;" .. base_path
+      -- after busted's path: the spec's folder and the scripts folder, for what it cannot find
+      package.path = base_path .. ";" .. dir .. "/?.lua;" .. dir .. "/?/init.lua;" ..
+          settings.scripts_dir .. "/?.lua"
       runner:run_file(file, chunks[i])
     end
   end
