@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The README's two commands on a brand-new Debian 12 machine: builds a fresh bookworm root with
-# mmdebstrap (--variant=apt: what a minimal install holds), clones the committed tree (HEAD of
-# the repository this script is in) into it, and runs, as root in a chroot with /proc, /dev and
-# /sys mounted in a mount namespace of its own:
+# mmdebstrap (--variant=apt: the Essential packages and apt, less than any installed system
+# has), clones the committed tree (HEAD of the repository this script is in) into it, and runs,
+# as root in a chroot with /proc, /dev and /sys mounted in a mount namespace of its own:
 #   tools/run.sh   until `curl localhost:PORT/hello` answers, then stops it with SIGTERM
 #   tools/test.sh  to its "N passed, N failed" line
-# and prints one verdict line at the end. Too slow for every CI run (a few minutes to install,
-# three builds and the whole suite twice): run it when the install steps, the test command or
-# the dependencies change. The chroot shares this machine's network: the run command listens
-# on 8080 when that port is free, else on a free one. Needs root and Debian's mirrors.
+# and prints one verdict line at the end. Too slow for every CI run (about 10 minutes on two
+# cores: the install, three builds and the whole suite twice): run it when the install steps,
+# the test command or the dependencies change. The chroot shares this machine's network: the
+# run command listens on 8080 when that port is free, else on a free one. Needs root and
+# Debian's mirrors.
 #
 # Usage: tools/fresh-check.sh [--run-only | --test-only] [--keep] [--dir DIR]
 #   --keep     keep the root (and its builds) instead of removing it at the end
