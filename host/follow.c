@@ -20,6 +20,7 @@ int mf_follow_init(mf_follow_t *f, const char *name, const mf_options_t *o,
     if (!f->vm || mf_vm_compile(f->vm, f->scripts, err, errlen))
         return -1;
     mf_vm_set_config(f->vm, f->config);
+    mf_vm_warm(f->vm, MF_SCRIPTS_LOAD_LIMIT_MS);
     return 0;
 }
 

@@ -1,10 +1,14 @@
 /* mayfly.constant(fn): read-only data computed once per script version and worker, so that
- * lookup tables and the like need no mutable global to be fast. fn runs detached from the
- * request that first calls it (mf_vm_call_detached): an environment, a require cache and a
- * random sequence of its own, and no upvalue but host modules, so its value is a function of
- * its code alone and cannot carry one request's data to another. The value is copied (data
- * only: tables, strings, numbers, booleans) and frozen, keys included. It is cached under the
- * function's bytecode and upvalues, which no other function can claim. */
+ * lookup tables and the like need no mutable global to be fast. fn runs detached from any
+ * request (mf_vm_call_detached: an environment, a require cache and a random sequence of its
+ * own, no request). Its value is copied (data only: tables, strings, numbers, booleans) and
+ * frozen, keys included.
+ *
+ * Values are kept only while a version loads (mf_vm_warm runs the top level of every file that
+ * names a constant): what the scripts' own top level computes with no request in sight. A call
+ * the load did not reach computes its value anew every time and keeps nothing, so no request can
+ * choose what the cache holds, learn from it what an earlier request did, or fill it. A value is
+ * keyed by its function's bytecode (with its source name and lines) and upvalues. */
 #include <stdint.h>
 #include <stdio.h>
 
@@ -69,33 +73,38 @@ static int dump_to_buffer(lua_State *L, const void *p, size_t n, void *ud)
 }
 
 /* Pushes the cache key of the Lua function at 1: its bytecode with debug information (so two
- * functions differ as soon as their code, source name or lines do) and the identity of each
- * upvalue, which must be a host value: nil, a C function or a frozen table. Raises otherwise,
- * naming the upvalue. */
-static void push_key(lua_State *L) /* may raise */
+ * functions differ as soon as their code, source name or lines do) and each upvalue, by value
+ * for strings, numbers and booleans and by identity for the rest. */
+static void push_key(lua_State *L)
 {
     luaL_Buffer b;
-    const char *name;
-    for (int i = 1; (name = lua_getupvalue(L, 1, i)) != NULL; i++) {
-        int t = lua_type(L, -1);
-        int host = t == LUA_TNIL || lua_iscfunction(L, -1) ||
-                   (t == LUA_TTABLE && mf_sandbox_is_frozen(L, -1));
-        if (!host)
-            luaL_error(L,
-                       "mayfly.constant: the function uses '%s', a %s defined outside it; a "
-                       "constant may use only what it defines itself, globals and host modules "
-                       "(it must not see the request)",
-                       name, luaL_typename(L, -1));
-        lua_pop(L, 1);
-    }
     lua_pushvalue(L, 1);
     luaL_buffinit(L, &b);
     /* The buffer sits above the function on the stack; lua_dump reads the function at the top
      * before the buffer adds anything. */
     lua_dump(L, dump_to_buffer, &b);
     for (int i = 1; lua_getupvalue(L, 1, i) != NULL; i++) {
-        char id[32];
-        int len = snprintf(id, sizeof id, "|%p", lua_topointer(L, -1));
+        char id[48];
+        int len;
+        switch (lua_type(L, -1)) {
+        case LUA_TSTRING: {
+            size_t n;
+            const char *v = lua_tolstring(L, -1, &n);
+            len = snprintf(id, sizeof id, "|s%zu:", n);
+            luaL_addlstring(&b, id, (size_t)len);
+            luaL_addlstring(&b, v, n);
+            lua_pop(L, 1);
+            continue;
+        }
+        case LUA_TNUMBER:
+            len = snprintf(id, sizeof id, "|n%.17g", lua_tonumber(L, -1));
+            break;
+        case LUA_TBOOLEAN:
+            len = snprintf(id, sizeof id, "|b%d", lua_toboolean(L, -1));
+            break;
+        default:
+            len = snprintf(id, sizeof id, "|%d:%p", lua_type(L, -1), lua_topointer(L, -1));
+        }
         lua_pop(L, 1);
         luaL_addlstring(&b, id, (size_t)len);
     }
@@ -128,9 +137,11 @@ static int l_constant(lua_State *L)
         mf_sandbox_freeze(L, -1, "mayfly.constant value");
         lua_remove(L, -2);
     }
-    lua_pushvalue(L, key);
-    lua_pushvalue(L, -2);
-    lua_rawset(L, cache);
+    if (mf_vm_loading(mf_vm_of(L))) {
+        lua_pushvalue(L, key);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, cache);
+    }
     return 1;
 }
 

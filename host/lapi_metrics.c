@@ -85,11 +85,11 @@ static int declare(lua_State *L)
     metric_ud_t *ud = lua_touserdata(L, -1);
     if (ud && mf_metric_same(ud->m, kind, help, labels, nlabels, b, nbuckets))
         return 1;
-    /* Outside requests (a version's load, hooks) a declaration registers the metric; in a
-     * request it may only find one. */
-    int in_request = mf_vm_request(mf_vm_of(L)) != NULL;
-    if ((in_request ? mf_metrics_find : mf_metrics_declare)(kind, name, help, labels, nlabels, b,
-                                                            nbuckets, &m, err, sizeof err))
+    /* While a version loads or a hook runs a declaration registers the metric; anywhere else
+     * (a request, a constant computed in one) it may only find one. */
+    int may_declare = mf_vm_may_declare(mf_vm_of(L));
+    if ((may_declare ? mf_metrics_declare : mf_metrics_find)(kind, name, help, labels, nlabels, b,
+                                                             nbuckets, &m, err, sizeof err))
         return luaL_error(L, "mayfly.metrics: %s", err);
     ud = lua_newuserdata(L, sizeof *ud);
     ud->m = m;
@@ -178,13 +178,14 @@ static double check_value(lua_State *L, int idx, int nonnegative) /* may raise *
     return v;
 }
 
-/* Each update returns true, or false when the label set was dropped (the metric is full). */
+/* An update returns nothing: whether its label set was kept depends on what other requests
+ * counted, which no request may learn. A dropped one is counted for the operators. */
 static int done(lua_State *L, mf_metric_t *m, int series)
 {
+    (void)L;
     if (series < 0)
         mf_metric_dropped(m);
-    lua_pushboolean(L, series >= 0);
-    return 1;
+    return 0;
 }
 
 static int l_counter_inc(lua_State *L)

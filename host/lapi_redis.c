@@ -104,6 +104,7 @@ typedef struct {
 } batch_t;
 
 static char batch_mt_key;
+static char pipeline_mt_key; /* the metatable of the queues new_pipeline makes */
 
 static void free_replies(batch_t *b)
 {
@@ -329,7 +330,17 @@ static int l_redis_run(lua_State *L)
  * results. */
 static int l_pipeline_call(lua_State *L)
 {
-    luaL_checktype(L, 1, LUA_TTABLE);
+    /* It writes into its first argument: only a pipeline, never a table a script could share
+     * with later requests (p.call taken out of p and called on a host table). */
+    int is_pipeline = lua_getmetatable(L, 1);
+    if (is_pipeline) {
+        lua_pushlightuserdata(L, &pipeline_mt_key);
+        lua_rawget(L, LUA_REGISTRYINDEX);
+        is_pipeline = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+    }
+    if (!is_pipeline)
+        return luaL_argerror(L, 1, "a pipeline is expected (p:call)");
     int argc = lua_gettop(L) - 1;
     if (argc < 1)
         return luaL_error(L, "pipeline:call needs a command name");
@@ -433,6 +444,9 @@ int luaopen_mayfly_redis(lua_State *L)
     lua_setfield(L, -2, "__index");
     lua_pushliteral(L, "pipeline");
     lua_setfield(L, -2, "__metatable");
+    lua_pushlightuserdata(L, &pipeline_mt_key);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
     lua_pushcclosure(L, l_new_pipeline, 1);
     lua_setfield(L, -2, "new_pipeline");
     lua_call(L, 1, 1);

@@ -158,7 +158,7 @@ static void push_trace(lua_State *L, mf_request_t *r)
 
 static int l_request_json(lua_State *L)
 {
-    mf_request_t *r = mf_vm_request(mf_vm_of(L));
+    mf_request_t *r = mf_vm_request_of(L, 1);
     if (!r)
         return luaL_error(L, "mayfly: req:json() called outside of its request");
     if (!r->body_len)
@@ -174,7 +174,7 @@ static int l_request_json(lua_State *L)
 
 static int l_request_index(lua_State *L)
 {
-    mf_request_t *r = mf_vm_request(mf_vm_of(L));
+    mf_request_t *r = mf_vm_request_of(L, 1);
     const char *k = lua_tostring(L, 2);
     if (!k || lua_type(L, 2) != LUA_TSTRING)
         return 0;

@@ -14,6 +14,7 @@ static char frozen_key;  /* proxy -> real table, for every frozen proxy */
 static char globals_key; /* the shared globals behind every environment */
 static char real_globals_key; /* the state's own _G, with io, debug, jit... */
 static char sealed_key;       /* weak set: metatables l_setmetatable_sealing has sealed */
+static char hidden_key;       /* weak set: the host's threads, which coroutine.running hides */
 
 static int absidx(lua_State *L, int idx)
 {
@@ -275,6 +276,8 @@ static int l_setmetatable(lua_State *L)
  * is frozen and getmetatable answers a string. A module cannot forget to. */
 static int l_setmetatable_sealing(lua_State *L)
 {
+    if (mf_sandbox_is_frozen(L, 2))
+        return refuse(L, "setmetatable", "a read-only host table cannot be a metatable here");
     if (lua_type(L, 2) == LUA_TTABLE) {
         lua_pushlightuserdata(L, &sealed_key);
         lua_rawget(L, LUA_REGISTRYINDEX);
@@ -379,7 +382,8 @@ static int l_setfenv(lua_State *L)
     return 1;
 }
 
-/* A C function's environment is the host's real global table: never hand it out. */
+/* A C function's environment is the host's real global table: never hand it out, nor the
+ * environment of a host Lua function. */
 static int l_getfenv(lua_State *L)
 {
     if (lua_isnoneornil(L, 1))
@@ -392,8 +396,10 @@ static int l_getfenv(lua_State *L)
     if (lua_iscfunction(L, -1)) {
         lua_pushvalue(L, LUA_GLOBALSINDEX);
     } else {
+        /* A host function's environment (the real globals, a stdlib module's) is the host's:
+         * the caller gets its own instead, as for a C function. */
         lua_getfenv(L, -1);
-        if (is_real_globals(L, -1))
+        if (is_real_globals(L, -1) || mf_sandbox_is_frozen(L, -1))
             lua_pushvalue(L, LUA_GLOBALSINDEX);
     }
     return 1;
@@ -435,6 +441,36 @@ static int l_loadstring(lua_State *L)
     luaL_checkstring(L, 1);
     lua_settop(L, 2);
     return load_text(L, 3);
+}
+
+/* coroutine.running(): nil on a thread of the host's (a request's run, a constant's), as on
+ * Lua's main thread, so that no script holds a coroutine the host resumes. */
+static int l_coroutine_running(lua_State *L)
+{
+    if (lua_pushthread(L)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushlightuserdata(L, &hidden_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_pushvalue(L, -2);
+    lua_rawget(L, -2);
+    if (lua_toboolean(L, -1))
+        lua_pushnil(L);
+    else
+        lua_pushvalue(L, -3);
+    return 1;
+}
+
+void mf_sandbox_hide_thread(lua_State *L, int idx)
+{
+    idx = absidx(L, idx);
+    lua_pushlightuserdata(L, &hidden_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_pushvalue(L, idx);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
 }
 
 static int l_collectgarbage(lua_State *L)
@@ -499,13 +535,16 @@ void mf_sandbox_open(lua_State *L)
     lua_setmetatable(L, -2);
     lua_rawset(L, LUA_REGISTRYINDEX);
 
-    lua_pushlightuserdata(L, &sealed_key);
-    lua_newtable(L);
-    lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    lua_rawset(L, LUA_REGISTRYINDEX);
+    static char *const weak_sets[] = {&sealed_key, &hidden_key};
+    for (size_t i = 0; i < sizeof weak_sets / sizeof weak_sets[0]; i++) {
+        lua_pushlightuserdata(L, weak_sets[i]);
+        lua_newtable(L);
+        lua_createtable(L, 0, 1);
+        lua_pushliteral(L, "k");
+        lua_setfield(L, -2, "__mode");
+        lua_setmetatable(L, -2);
+        lua_rawset(L, LUA_REGISTRYINDEX);
+    }
 
     lua_pushvalue(L, LUA_GLOBALSINDEX);
     int G = lua_gettop(L);
@@ -544,6 +583,10 @@ void mf_sandbox_open(lua_State *L)
     freeze_field(L, g, "string", G);
     freeze_field(L, g, "math", G);
     freeze_field(L, g, "bit", G);
+    lua_getfield(L, G, "coroutine");
+    lua_pushcfunction(L, l_coroutine_running);
+    lua_setfield(L, -2, "running");
+    lua_pop(L, 1);
     freeze_field(L, g, "coroutine", G);
 
     /* table: a copy whose writers check their destination. */

@@ -30,6 +30,10 @@ void mf_sandbox_push_globals(lua_State *L);
  * frozen, getmetatable refused), since every request shares it. */
 void mf_sandbox_push_sealing_setmetatable(lua_State *L);
 
+/* Marks the thread at idx as the host's: coroutine.running() answers nil on it, so no script
+ * can hold it to resume it. */
+void mf_sandbox_hide_thread(lua_State *L, int idx);
+
 /* Pushes a new request environment: an empty table whose _G is itself and whose reads fall
  * through to the shared globals. It also becomes the thread's environment (what load() and
  * getfenv(0) see) until mf_sandbox_leave_env. */

@@ -17,7 +17,6 @@
 
 #define MAX_SCRIPT_SIZE (8 * 1024 * 1024)
 #define MIN_JOB_INTERVAL_MS 100
-#define LOAD_LIMIT_MS 5000 /* a chunk runs per request: at load it must return promptly */
 
 static const char *const hook_keys[] = {"on_start",    "on_ready_check", "on_config",
                                         "on_shutdown", "every",          NULL};
@@ -215,7 +214,7 @@ int mf_scripts_load(const char *dir, const mf_options_t *opts, mf_scripts_t **ou
         probe_t p = {.s = s, .file = i, .err = err, .errlen = errlen};
         int is_table = 0;
         char why[1024];
-        if (mf_vm_probe(vm, i, LOAD_LIMIT_MS, on_key, &p, &is_table, why, sizeof why)) {
+        if (mf_vm_probe(vm, i, MF_SCRIPTS_LOAD_LIMIT_MS, on_key, &p, &is_table, why, sizeof why)) {
             char *tb = strstr(why, "\nstack traceback:");
             if (tb)
                 *tb = '\0';

@@ -51,6 +51,9 @@ typedef struct mf_scripts {
     atomic_int refs;  /* the server's current version and every worker serving it */
 } mf_scripts_t;
 
+/* A file's top level runs every request: at load it must return within this. */
+#define MF_SCRIPTS_LOAD_LIMIT_MS 5000
+
 /* Reads, compiles and probes every *.lua file of dir (not recursive: a ConfigMap volume is flat;
  * when dir holds a ConfigMap's ..data link, the files are read from the one snapshot it points
  * to) and builds the route table. Returns 0 and *out holding one reference, or -1 with a

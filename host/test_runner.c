@@ -262,6 +262,7 @@ static int ensure_vm(runner_t *t)
         return -1;
     }
     mf_vm_set_config(t->vm, t->config);
+    mf_vm_warm(t->vm, MF_SCRIPTS_LOAD_LIMIT_MS);
     t->watchdog = mf_watchdog_start(&t->vm, 1, 20);
     if (!t->watchdog) {
         snprintf(t->err, sizeof t->err, "cannot start the watchdog thread");

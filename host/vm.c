@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 #include "vm.h"
 
 #include <math.h>
@@ -315,6 +316,7 @@ void mf_vm_call_detached(lua_State *L, int idx)
     lua_getfenv(L, idx);
     int old_env = lua_gettop(L);
     lua_State *co = lua_newthread(L); /* anchored on L's stack */
+    mf_sandbox_hide_thread(L, -1);
     mf_sandbox_enter_env(co);
     lua_xmove(co, L, 1);
     lua_pushvalue(L, -1);
@@ -643,6 +645,7 @@ int mf_vm_renew(mf_vm_t *vm, const mf_scripts_t *s, const mf_config_t *c, char *
         return -1;
     }
     mf_vm_set_config(vm, c);
+    mf_vm_warm(vm, MF_SCRIPTS_LOAD_LIMIT_MS);
     /* Finished coroutines belong to the old state. */
     mf_vm__free_runs(vm);
     close_state(vm, old, old_alloc, old_alloc_ud, old_mem);
@@ -718,6 +721,34 @@ static void on_probe_hook(lua_State *L, lua_Debug *ar)
         luaL_error(L, "mayfly: loading the script took longer than %dms", (int)probe_limit_ms);
 }
 
+static void ignore_key(void *ud, const char *key, int type)
+{
+    (void)ud, (void)key, (void)type;
+}
+
+void mf_vm_warm(mf_vm_t *vm, int64_t limit_ms)
+{
+    char err[512];
+    int is_table;
+    for (int i = 0; vm->scripts && i < vm->scripts->nfiles; i++) {
+        const mf_script_file_t *f = &vm->scripts->files[i];
+        if (!memmem(f->source, f->len, "constant", 8))
+            continue; /* nothing to keep: no need to run its top level once more */
+        if (mf_vm_probe(vm, i, limit_ms, ignore_key, NULL, &is_table, err, sizeof err))
+            mf_log_msg(MF_LOG_WARN, "%s: constants not computed at load: %.300s", f->name, err);
+    }
+}
+
+int mf_vm_loading(mf_vm_t *vm)
+{
+    return vm->loading;
+}
+
+int mf_vm_may_declare(mf_vm_t *vm)
+{
+    return vm->loading || vm->in_hook;
+}
+
 int mf_vm_probe(mf_vm_t *vm, int file, int64_t limit_ms,
                 void (*fn)(void *ud, const char *key, int type), void *ud, int *is_table, char *err,
                 size_t errlen)
@@ -729,7 +760,9 @@ int mf_vm_probe(mf_vm_t *vm, int file, int64_t limit_ms,
         probe_deadline = mf_now_ns() + limit_ms * 1000000;
         lua_sethook(L, on_probe_hook, LUA_MASKCOUNT, 100000);
     }
+    vm->loading = 1;
     int failed = run_chunk(vm, file);
+    vm->loading = 0;
     if (limit_ms > 0)
         lua_sethook(L, NULL, 0, 0);
     if (failed) {

@@ -31,6 +31,9 @@ const mf_options_t *mf_vm_options(mf_vm_t *vm);
 lua_State *mf_vm_state(mf_vm_t *vm);
 /* The request being served, or NULL (start-up, probes of the scripts). */
 mf_request_t *mf_vm_request(mf_vm_t *vm);
+/* The request of the request object at idx when it is the running run's own, else NULL: an
+ * object carried out of its request reads nothing of another. */
+mf_request_t *mf_vm_request_of(lua_State *L, int idx);
 
 /* When the running request passes MAYFLY_REQUEST_TIMEOUT, on mf_now_ns's clock; 0 when no
  * request runs or there is no timeout. A C call that blocks must end before it. */
@@ -83,6 +86,16 @@ int mf_vm_compile(mf_vm_t *vm, const mf_scripts_t *s, char *err, size_t errlen);
 int mf_vm_probe(mf_vm_t *vm, int file, int64_t limit_ms,
                 void (*fn)(void *ud, const char *key, int type), void *ud, int *is_table, char *err,
                 size_t errlen);
+
+/* Runs, as a load would (mf_vm_probe), the top level of every file that names a constant, so
+ * that the version's constants are computed before any request: only then are they kept.
+ * Errors are logged (the version was probed before). */
+void mf_vm_warm(mf_vm_t *vm, int64_t limit_ms);
+/* 1 while a version loads (mf_vm_probe, mf_vm_warm): what runs then is the scripts' own top
+ * level, with no request, so it may keep constants and declare metrics. */
+int mf_vm_loading(mf_vm_t *vm);
+/* 1 while a version loads or a hook runs: metrics may be declared. */
+int mf_vm_may_declare(mf_vm_t *vm);
 
 /* Hands the response of a run: what resp points to is valid during the call only. */
 typedef void (*mf_vm_sink_fn)(void *ud, const mf_response_t *resp);

@@ -86,6 +86,7 @@ int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job,
     int rc = 0;
 
     begin_file_call(vm, file, call_hook, limit_ms);
+    vm->in_hook = 1;
     lua_pushstring(L, hook);
     if (job)
         lua_pushstring(L, job);
@@ -98,6 +99,7 @@ int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job,
         lua_pushstring(L, lease->owner);
     }
     int failed = lua_pcall(L, lease ? 7 : 4, 2, 1);
+    vm->in_hook = 0;
     mf_vm__uncap(vm);
     if (failed) {
         const char *msg = lua_tostring(L, -1);

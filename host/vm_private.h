@@ -32,6 +32,7 @@ struct mf_vm_run {
     size_t mem_left;     /* what is left of its MAYFLY_MAX_LUA_MEMORY growth (0: no cap) */
     size_t mem_at_enter;
     int loaded_ref; /* its require() cache */
+    int req_ref;    /* its request object, once pushed */
     mf_rng_t rng;
     int cap_hit;       /* it was refused memory */
     int in_handler;    /* past the route file's chunk: it may wait */
@@ -64,6 +65,8 @@ struct mf_vm {
     mf_rng_t own_rng; /* math.random's state outside request runs */
     mf_rng_t *rng;    /* the running run's, or own_rng */
     size_t cap_limit; /* while a script runs: the memory it may grow the state to; 0: none */
+    int loading;      /* a version loads (its files' top levels run): constants are kept */
+    int in_hook;      /* a hook or job runs: like loading, it may declare metrics */
     int cap_hit;      /* the run was refused memory */
     int refs[MF_REF_COUNT];
 

@@ -26,15 +26,31 @@
 
 static char done_key; /* the marker the coroutine body yields a finished run's result with */
 static char wait_key; /* the marker mf_vm_wait yields with: no script can push it */
+static char resume_key; /* the token the host resumes a run's coroutine with */
 
-/* push_request(r): the request object; from here on the run is in its handler. */
+/* push_request(): the running run's request object; from here on the run is in its handler.
+ * The object is bound to the run (mf_vm_request_of). */
 static int l_push_request(lua_State *L)
 {
-    mf_vm_t *vm = mf_vm_of(L);
-    if (vm->current)
-        vm->current->in_handler = 1;
-    mf_request_push(L, lua_touserdata(L, 1));
+    mf_vm_run_t *run = mf_vm_of(L)->current;
+    if (!run || run->co != L || run->req_ref != LUA_NOREF)
+        return luaL_error(L, "mayfly: no request to push");
+    run->in_handler = 1;
+    mf_request_push(L, run->r);
+    lua_pushvalue(L, -1);
+    run->req_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 1;
+}
+
+mf_request_t *mf_vm_request_of(lua_State *L, int idx)
+{
+    mf_vm_run_t *run = mf_vm_of(L)->current;
+    if (!run || run->req_ref == LUA_NOREF)
+        return NULL;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, run->req_ref);
+    int same = lua_rawequal(L, -1, idx < 0 && idx > LUA_REGISTRYINDEX ? idx - 1 : idx);
+    lua_pop(L, 1);
+    return same ? run->r : NULL;
 }
 
 int mf_vm__open_runs(lua_State *L, char *err, size_t errlen)
@@ -45,10 +61,11 @@ int mf_vm__open_runs(lua_State *L, char *err, size_t errlen)
         return -1;
     }
     lua_pushlightuserdata(L, &done_key);
+    lua_pushlightuserdata(L, &resume_key);
     lua_pushcfunction(L, l_push_request);
     lua_pushcfunction(L, mf_response_read_lua);
     mf_vm_push_ref(L, MF_REF_TRACEBACK);
-    if (lua_pcall(L, 4, 1, 0)) {
+    if (lua_pcall(L, 5, 1, 0)) {
         snprintf(err, errlen, "the run body did not load: %s", lua_tostring(L, -1));
         return -1;
     }
@@ -88,6 +105,7 @@ static lua_State *take_thread(mf_vm_t *vm, int *ref, int *fresh)
         return vm->idle_threads[vm->nidle].co;
     }
     lua_State *co = lua_newthread(vm->L);
+    mf_sandbox_hide_thread(vm->L, -1);
     *ref = luaL_ref(vm->L, LUA_REGISTRYINDEX);
     *fresh = 1;
     return co;
@@ -230,6 +248,8 @@ static void finish(mf_vm_run_t *run, int status)
         lua_gc(vm->L, LUA_GCCOLLECT, 0); /* give back what the runaway run left */
     if (run->loaded_ref != LUA_NOREF)
         luaL_unref(vm->L, LUA_REGISTRYINDEX, run->loaded_ref);
+    if (run->req_ref != LUA_NOREF)
+        luaL_unref(vm->L, LUA_REGISTRYINDEX, run->req_ref);
     if (reusable) {
         mf_sandbox_leave_env(co);
         keep_thread(vm, co, run->co_ref);
@@ -278,6 +298,7 @@ int mf_vm_start(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud)
         vm->opts->request_timeout_ms > 0 ? mf_now_ns() + vm->opts->request_timeout_ms * 1000000 : 0;
     run->mem_left = vm->opts->max_lua_memory;
     run->loaded_ref = LUA_NOREF;
+    run->req_ref = LUA_NOREF;
 
     int fresh;
     lua_State *co = run->co = take_thread(vm, &run->co_ref, &fresh);
@@ -290,10 +311,11 @@ int mf_vm_start(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud)
     lua_pushvalue(co, -2);
     lua_setfenv(co, -2);
     lua_remove(co, -2);
+    lua_pushlightuserdata(co, &resume_key);
+    lua_insert(co, -2);
     lua_pushstring(co, f->module);
     lua_pushstring(co, route->key);
     lua_pushstring(co, f->name);
-    lua_pushlightuserdata(co, r);
     return step(run, 5);
 }
 

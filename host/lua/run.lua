@@ -4,10 +4,12 @@
 -- the marker, which the host refuses. The handler's result is read here, inside the run (its
 -- environment, deadline and memory cap), into plain values the host made: no script code runs
 -- after the run.
-local DONE, push_request, read_response, traceback = ...
+-- Only the host resumes a run's coroutine, and it does so with the RESUME token first: a resume
+-- without it (no script can hold this coroutine, but were one to) starts nothing.
+local DONE, RESUME, push_request, read_response, traceback = ...
 local xpcall, yield, type, error = xpcall, coroutine.yield, type, error
 
-local function dispatch(chunk, module, key, file, r)
+local function dispatch(chunk, module, key, file)
   local routes = chunk(module)
   if type(routes) ~= "table" then
     error(file .. " returned a " .. type(routes) .. " instead of its table of routes", 0)
@@ -16,12 +18,16 @@ local function dispatch(chunk, module, key, file, r)
   if type(handler) ~= "function" then
     error("route '" .. key .. "' is not a function in this run of " .. file, 0)
   end
-  return read_response(handler(push_request(r)))
+  return read_response(handler(push_request()))
 end
 
-return function(chunk, module, key, file, r)
+return function(token, chunk, module, key, file)
   while true do
-    chunk, module, key, file, r =
-      yield(DONE, xpcall(dispatch, traceback, chunk, module, key, file, r))
+    if token == RESUME then
+      token, chunk, module, key, file =
+        yield(DONE, xpcall(dispatch, traceback, chunk, module, key, file))
+    else
+      token, chunk, module, key, file = yield()
+    end
   end
 end

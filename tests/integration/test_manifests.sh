@@ -137,6 +137,6 @@ PASSED=$((PASSED + $(grep -c '^ok - ' "$WORK/results")))
 FAILED=$((FAILED + $(grep -c '^not ok - ' "$WORK/results")))
 check "the manifest checks ran to the end" [ "$rc" = 0 ]
 check "the scripts ConfigMap passes mayfly check" bash -c '"$1" check "$2" >/dev/null' _ "$MAYFLY_BIN" "$WORK/cm"
-check "the README has the kubectl create configmap line" \
-  grep -q 'kubectl create configmap mayfly-scripts --from-file=' "$MAYFLY_SOURCE_DIR/README.md"
+check "the Kubernetes guide has the kubectl create configmap line" \
+  grep -q 'kubectl create configmap mayfly-scripts --from-file=' "$MAYFLY_SOURCE_DIR/docs/kubernetes.md"
 mf_finish
