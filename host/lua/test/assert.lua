@@ -467,27 +467,6 @@ local function run_assertion(state, name, a, level)
   return unpack(given, 1, given.n)
 end
 
--- The assertion and modifier names in the words gathered, as luassert's extract_keys finds
--- them: from the last word back, the longest known name first. Raises for unknown words.
-local function extract_keys(tokens)
-  local keys, key, i = {}, nil, #tokens
-  while i > 0 do
-    key = key and (tokens[i] .. "_" .. key) or tokens[i]
-    local longer = i > 1 and (tokens[i - 1] .. "_" .. key) or nil
-    while i > 1 and longer and assertions[longer] do
-      key = longer
-      i = i - 1
-      longer = tokens[i] .. "_" .. key
-    end
-    if modifiers[key] ~= nil or assertions[key] then
-      table.insert(keys, 1, key)
-      key = nil
-    end
-    i = i - 1
-  end
-  if key then error("luassert: unknown modifier/assertion: '" .. key .. "'", 3) end
-  return keys
-end
 
 local state_mt = {}
 state_mt.__index = function(self, key)
@@ -495,7 +474,7 @@ state_mt.__index = function(self, key)
   return self
 end
 state_mt.__call = function(self, ...)
-  local keys = extract_keys(self.tokens)
+  local keys = util.extract_keys(self.tokens, assertions, modifiers, "modifier/assertion")
   local name
   for _, k in ipairs(keys) do
     if assertions[k] then name = k end

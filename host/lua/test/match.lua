@@ -130,26 +130,6 @@ end
 
 M._ = setmetatable({ mod = true, callback = function() return true end }, matcher_mt)
 
--- The matcher and modifier names in the words gathered, as luassert's extract_keys finds them.
-local function extract_keys(tokens)
-  local keys, key, i = {}, nil, #tokens
-  while i > 0 do
-    key = key and (tokens[i] .. "_" .. key) or tokens[i]
-    local longer = i > 1 and (tokens[i - 1] .. "_" .. key) or nil
-    while i > 1 and longer and builders[longer] do
-      key = longer
-      i = i - 1
-      longer = tokens[i] .. "_" .. key
-    end
-    if modifiers[key] or builders[key] then
-      table.insert(keys, 1, key)
-      key = nil
-    end
-    i = i - 1
-  end
-  if key then error("luassert: unknown modifier/matcher: '" .. key .. "'", 3) end
-  return keys
-end
 
 -- luassert's match state: words gathered (match.is.Not.string) until a call makes the matcher.
 local state_mt = {}
@@ -158,7 +138,7 @@ state_mt.__index = function(self, key)
   return self
 end
 state_mt.__call = function(self, ...)
-  local keys = extract_keys(self.tokens)
+  local keys = util.extract_keys(self.tokens, builders, modifiers, "modifier/matcher")
   self.tokens = {}
   local name
   for _, k in ipairs(keys) do

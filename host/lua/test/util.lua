@@ -125,4 +125,27 @@ function M.matchoncalls(oncalls, args)
   return nil
 end
 
+-- The names of assertions (or matchers) and modifiers in the words gathered (assert.is_not.equal
+-- gathers is, not, equal), as luassert's extract_keys finds them: from the last word back, the
+-- longest known name first. Raises for a word that is neither, naming `what` is unknown.
+function M.extract_keys(tokens, names, modifiers, what)
+  local keys, key, i = {}, nil, #tokens
+  while i > 0 do
+    key = key and (tokens[i] .. "_" .. key) or tokens[i]
+    local longer = i > 1 and (tokens[i - 1] .. "_" .. key) or nil
+    while i > 1 and longer and names[longer] do
+      key = longer
+      i = i - 1
+      longer = tokens[i] .. "_" .. key
+    end
+    if modifiers[key] ~= nil or names[key] then
+      table.insert(keys, 1, key)
+      key = nil
+    end
+    i = i - 1
+  end
+  if key then error("luassert: unknown " .. what .. ": '" .. key .. "'", 3) end
+  return keys
+end
+
 return M
