@@ -526,16 +526,9 @@ void mf_sandbox_open(lua_State *L)
     static const char *os_pure[] = {"time", "clock", "date", "getenv", "difftime", NULL};
     int top = lua_gettop(L);
 
-    /* Weak keys: a proxy nobody holds any more (an old config, old constants) is forgotten. */
-    lua_pushlightuserdata(L, &frozen_key);
-    lua_newtable(L);
-    lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    lua_rawset(L, LUA_REGISTRYINDEX);
-
-    static char *const weak_sets[] = {&sealed_key, &hidden_key};
+    /* Weak keys: a proxy, a metatable or a thread nobody holds any more (an old config, old
+     * constants) is forgotten. */
+    static char *const weak_sets[] = {&frozen_key, &sealed_key, &hidden_key};
     for (size_t i = 0; i < sizeof weak_sets / sizeof weak_sets[0]; i++) {
         lua_pushlightuserdata(L, weak_sets[i]);
         lua_newtable(L);
