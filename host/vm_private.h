@@ -32,7 +32,7 @@ struct mf_vm_run {
     size_t mem_left;     /* what is left of its MAYFLY_MAX_LUA_MEMORY growth (0: no cap) */
     size_t mem_at_enter;
     int loaded_ref; /* its require() cache */
-    int req_ref;    /* its request object, once pushed */
+    const void *req_table; /* its request object, once pushed */
     mf_rng_t rng;
     int cap_hit;       /* it was refused memory */
     int in_handler;    /* past the route file's chunk: it may wait */

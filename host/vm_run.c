@@ -33,24 +33,20 @@ static char resume_key; /* the token the host resumes a run's coroutine with */
 static int l_push_request(lua_State *L)
 {
     mf_vm_run_t *run = mf_vm_of(L)->current;
-    if (!run || run->co != L || run->req_ref != LUA_NOREF)
+    if (!run || run->co != L || run->req_table)
         return luaL_error(L, "mayfly: no request to push");
     run->in_handler = 1;
     mf_request_push(L, run->r);
-    lua_pushvalue(L, -1);
-    run->req_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    run->req_table = lua_topointer(L, -1);
     return 1;
 }
 
+/* By address: only the run's request object has the request metatable (which no script can
+ * give a table), so no other table of the run can stand at that address and be asked here. */
 mf_request_t *mf_vm_request_of(lua_State *L, int idx)
 {
     mf_vm_run_t *run = mf_vm_of(L)->current;
-    if (!run || run->req_ref == LUA_NOREF)
-        return NULL;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, run->req_ref);
-    int same = lua_rawequal(L, -1, idx < 0 && idx > LUA_REGISTRYINDEX ? idx - 1 : idx);
-    lua_pop(L, 1);
-    return same ? run->r : NULL;
+    return run && run->req_table && lua_topointer(L, idx) == run->req_table ? run->r : NULL;
 }
 
 int mf_vm__open_runs(lua_State *L, char *err, size_t errlen)
@@ -248,8 +244,6 @@ static void finish(mf_vm_run_t *run, int status)
         lua_gc(vm->L, LUA_GCCOLLECT, 0); /* give back what the runaway run left */
     if (run->loaded_ref != LUA_NOREF)
         luaL_unref(vm->L, LUA_REGISTRYINDEX, run->loaded_ref);
-    if (run->req_ref != LUA_NOREF)
-        luaL_unref(vm->L, LUA_REGISTRYINDEX, run->req_ref);
     if (reusable) {
         mf_sandbox_leave_env(co);
         keep_thread(vm, co, run->co_ref);
@@ -298,7 +292,6 @@ int mf_vm_start(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud)
         vm->opts->request_timeout_ms > 0 ? mf_now_ns() + vm->opts->request_timeout_ms * 1000000 : 0;
     run->mem_left = vm->opts->max_lua_memory;
     run->loaded_ref = LUA_NOREF;
-    run->req_ref = LUA_NOREF;
 
     int fresh;
     lua_State *co = run->co = take_thread(vm, &run->co_ref, &fresh);
