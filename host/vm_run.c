@@ -41,8 +41,8 @@ static int l_push_request(lua_State *L)
     return 1;
 }
 
-/* By address: only the run's request object has the request metatable (which no script can
- * give a table), so no other table of the run can stand at that address and be asked here. */
+/* By address, with no reference kept: a table found at that address after the object was
+ * collected was made in the same run, so at worst it reads this run's own request. */
 mf_request_t *mf_vm_request_of(lua_State *L, int idx)
 {
     mf_vm_run_t *run = mf_vm_of(L)->current;

@@ -134,17 +134,23 @@ builtin("near", 3, function(_, a, level)
   end
 end)
 
--- matches(pattern, actual[, init[, plain]][, message]), the message being the first later
--- argument that is neither a boolean nor a number; returns the captures.
-builtin("matches match", math.huge, function(state, a, level)
+-- The message of matches/error_matches: the first argument from the third on that is neither
+-- a boolean nor a number (init and plain are), taken out of the list.
+local function take_match_message(state, a)
   for i = 3, a.n do
     if a[i] and type(a[i]) ~= "boolean" and not tonumber(a[i]) then
       state.failure_message = a[i]
       for j = i, a.n do a[j] = a[j + 1] end
       a.n = a.n - 1
-      break
+      return
     end
   end
+end
+
+-- matches(pattern, actual[, init[, plain]][, message]), the message being the first later
+-- argument that is neither a boolean nor a number; returns the captures.
+builtin("matches match", math.huge, function(state, a, level)
+  take_match_message(state, a)
   local pattern, actual, init, plain = a[1], a[2], a[3], a[4]
   local s
   if hastostring(actual) or type(actual) == "number" then s = tostring(actual) end
@@ -223,14 +229,7 @@ end)
 -- the captures.
 builtin("error_matches matches_error error_match match_error", math.huge, function(state, a, level)
   local pattern = a[2]
-  for i = 3, a.n do
-    if a[i] and type(a[i]) ~= "boolean" and not tonumber(a[i]) then
-      state.failure_message = a[i]
-      for j = i, a.n do a[j] = a[j + 1] end
-      a.n = a.n - 1
-      break
-    end
-  end
+  take_match_message(state, a)
   local init, plain = a[3], a[4]
   local ok, e = caught(a[1], "error_matches", level + 1)
   local retargs = { n = a.n, e, unpack(a, 2, a.n) }
@@ -469,10 +468,7 @@ end
 
 
 local state_mt = {}
-state_mt.__index = function(self, key)
-  for token in tostring(key):lower():gmatch("[^_]+") do table.insert(self.tokens, token) end
-  return self
-end
+state_mt.__index = util.gather_words
 state_mt.__call = function(self, ...)
   local keys = util.extract_keys(self.tokens, assertions, modifiers, "modifier/assertion")
   local name

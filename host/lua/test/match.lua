@@ -133,10 +133,7 @@ M._ = setmetatable({ mod = true, callback = function() return true end }, matche
 
 -- luassert's match state: words gathered (match.is.Not.string) until a call makes the matcher.
 local state_mt = {}
-state_mt.__index = function(self, key)
-  for token in tostring(key):lower():gmatch("[^_]+") do table.insert(self.tokens, token) end
-  return self
-end
+state_mt.__index = util.gather_words
 state_mt.__call = function(self, ...)
   local keys = util.extract_keys(self.tokens, builders, modifiers, "modifier/matcher")
   self.tokens = {}

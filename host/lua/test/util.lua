@@ -125,6 +125,13 @@ function M.matchoncalls(oncalls, args)
   return nil
 end
 
+-- The __index of luassert's chain states (assert.is_not.equal, match.is.Not.string): each key
+-- adds its words, split at _, to state.tokens, until a call reads them (extract_keys).
+function M.gather_words(state, key)
+  for token in tostring(key):lower():gmatch("[^_]+") do table.insert(state.tokens, token) end
+  return state
+end
+
 -- The names of assertions (or matchers) and modifiers in the words gathered (assert.is_not.equal
 -- gathers is, not, equal), as luassert's extract_keys finds them: from the last word back, the
 -- longest known name first. Raises for a word that is neither, naming `what` is unknown.
