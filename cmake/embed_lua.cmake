@@ -3,7 +3,7 @@
 # finds its Lua code wherever it is installed.
 file(GLOB_RECURSE files RELATIVE ${DIR} ${DIR}/*.lua)
 list(SORT files)
-set(body "/* generated from ${PREFIX}/ by cmake/embed_lua.cmake; do not edit */\n#include \"embedded_lua.h\"\n\n")
+set(body "/* generated from ${PREFIX}/ by cmake/embed_lua.cmake; do not edit */\n#include \"lua/embedded.h\"\n\n")
 set(table "const mf_embedded_lua_t ${ARRAY}[] = {\n")
 set(i 0)
 foreach(f ${files})

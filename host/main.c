@@ -2,13 +2,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "check.h"
-#include "log.h"
-#include "options.h"
-#include "scaffold.h"
-#include "scripts.h"
-#include "server.h"
-#include "test_runner.h"
+#include "cmd/check.h"
+#include "observe/log.h"
+#include "base/options.h"
+#include "cmd/scaffold.h"
+#include "app/scripts.h"
+#include "serve/server.h"
+#include "cmd/test_runner.h"
 
 static const char usage[] =
     "usage: mayfly <command> [flags]\n"

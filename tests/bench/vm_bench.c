@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "log.h"
-#include "scripts.h"
-#include "vm.h"
+#include "base/clock.h"
+#include "observe/log.h"
+#include "app/scripts.h"
+#include "lua/vm.h"
 
 static void ignore_key(void *ud, const char *key, int type)
 {

@@ -12,10 +12,10 @@
 #include <microhttpd.h>
 #include <sanitizer/lsan_interface.h>
 
-#include "log.h"
-#include "response.h"
-#include "scripts.h"
-#include "vm.h"
+#include "observe/log.h"
+#include "http/response.h"
+#include "app/scripts.h"
+#include "lua/vm.h"
 
 typedef struct {
     mf_options_t opts;

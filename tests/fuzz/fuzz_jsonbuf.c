@@ -11,7 +11,7 @@
 #include <lualib.h>
 #include <sanitizer/lsan_interface.h>
 
-#include "jsonbuf.h"
+#include "base/jsonbuf.h"
 
 static lua_State *state(void)
 {

@@ -12,7 +12,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "lapi.h"
+#include "lua/api/api.h"
 
 typedef struct {
     const redisReply *reply;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "router.h"
+#include "http/router.h"
 
 static void count(void *ud, const char *route, void *handler)
 {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "router.h"
+#include "http/router.h"
 
 static const char *const routes[] = {
     "GET /",

@@ -1,4 +1,4 @@
-#include "breaker.h"
+#include "base/breaker.h"
 #include "test.h"
 
 #define MS 1000000LL

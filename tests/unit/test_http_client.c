@@ -5,9 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "breaker.h"
-#include "clock.h"
-#include "http_client.h"
+#include "base/breaker.h"
+#include "base/clock.h"
+#include "client/http_client.h"
 #include "test.h"
 
 /* A loopback port that refuses connections: bound, never listening (closed at exit). */

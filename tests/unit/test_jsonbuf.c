@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonbuf.h"
+#include "base/jsonbuf.h"
 #include "test.h"
 
 static char *escaped(const char *s, size_t len)

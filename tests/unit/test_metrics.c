@@ -1,7 +1,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "metrics.h"
+#include "observe/metrics.h"
 #include "test.h"
 
 /* The value of the sample line that starts with series (labels as rendered), or -1. */

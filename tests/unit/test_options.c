@@ -1,7 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "options.h"
+#include "base/options.h"
 #include "test.h"
 
 TEST(durations)

@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "breaker.h"
-#include "redis.h"
+#include "base/breaker.h"
+#include "redis/redis.h"
 #include "test.h"
 
 /* A loopback port with no listener: bound, then closed. */

@@ -1,6 +1,6 @@
 /* Unit tests for host/router.c. Handlers are the route key strings themselves, so a match can
  * be checked with ASSERT_EQ_STR(m.handler, "GET /a"). */
-#include "router.h"
+#include "http/router.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-#include "trace.h"
+#include "observe/trace.h"
 #include "test.h"
 
 #define TP "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"

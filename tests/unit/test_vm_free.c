@@ -3,10 +3,10 @@
  * reload. LuaJIT's arena is mapped memory that LeakSanitizer does not track, hence RSS here. */
 #include <stdio.h>
 
-#include "log.h"
-#include "options.h"
+#include "observe/log.h"
+#include "base/options.h"
 #include "test.h"
-#include "vm.h"
+#include "lua/vm.h"
 
 static long rss_kib(void)
 {

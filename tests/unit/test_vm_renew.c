@@ -7,11 +7,11 @@
 
 #include <lua.h>
 
-#include "log.h"
-#include "options.h"
-#include "scripts.h"
+#include "observe/log.h"
+#include "base/options.h"
+#include "app/scripts.h"
 #include "test.h"
-#include "vm.h"
+#include "lua/vm.h"
 
 static char dir[] = "/tmp/mayfly-renew-XXXXXX";
 

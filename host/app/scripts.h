@@ -1,0 +1,79 @@
+/* A version of the scripts folder: every *.lua file's source, which files serve routes and which
+ * are modules, and the route table. Immutable once loaded; workers compile it into their states. */
+#ifndef MF_SCRIPTS_H
+#define MF_SCRIPTS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "base/options.h"
+#include "http/router.h"
+
+enum { MF_SCRIPT_MODULE = 0, MF_SCRIPT_ROUTES = 1 };
+
+/* The lifecycle hooks a file's table holds, as bits of mf_script_file_t.hooks. */
+enum {
+    MF_HOOK_ON_START = 1 << 0,
+    MF_HOOK_ON_READY_CHECK = 1 << 1,
+    MF_HOOK_ON_CONFIG = 1 << 2,
+    MF_HOOK_ON_SHUTDOWN = 1 << 3,
+    MF_HOOK_EVERY = 1 << 4,
+};
+/* The key of a single hook bit ("on_start", ...). */
+const char *mf_scripts_hook_name(int hook);
+
+typedef struct {
+    char *name;      /* "hello.lua" */
+    char *module;    /* "hello": the name require() finds it by */
+    char *chunkname; /* "@hello.lua", as tracebacks show it */
+    char *source;
+    size_t len;
+    int kind;
+    unsigned hooks; /* MF_HOOK_* bits */
+} mf_script_file_t;
+
+/* What the router hands back for a route: the file whose chunk returns the handler table, and
+ * the key of the handler in it. */
+typedef struct {
+    int file;
+    char *key;
+    int metric_route; /* the path pattern's label in metrics */
+} mf_route_t;
+
+typedef struct mf_scripts {
+    char *dir;
+    mf_script_file_t *files;
+    int nfiles;
+    mf_route_t *routes;
+    int nroutes;
+    mf_router_t *router;
+    char version[17]; /* hex digest of the file names and contents */
+    atomic_int refs;  /* the server's current version and every worker serving it */
+} mf_scripts_t;
+
+/* A file's top level runs every request: at load it must return within this. */
+#define MF_SCRIPTS_LOAD_LIMIT_MS 5000
+
+/* Reads, compiles and probes every *.lua file of dir (not recursive: a ConfigMap volume is flat;
+ * when dir holds a ConfigMap's ..data link, the files are read from the one snapshot it points
+ * to) and builds the route table. Returns 0 and *out holding one reference, or -1 with a
+ * message naming the file (and line, or both files of a route conflict) in err. */
+int mf_scripts_load(const char *dir, const mf_options_t *opts, mf_scripts_t **out, char *err,
+                    size_t errlen);
+/* References: the version is freed when the last one is released. Both may be called from any
+ * thread; NULL is a no-op. */
+void mf_scripts_retain(mf_scripts_t *s);
+void mf_scripts_release(mf_scripts_t *s);
+
+/* What changed from a to b: counts of files added, modified and removed, and their names ("x.lua
+ * (added), y.lua (modified)") in names, cut at namelen. */
+typedef struct {
+    int added, modified, removed;
+} mf_scripts_diff_t;
+mf_scripts_diff_t mf_scripts_diff(const mf_scripts_t *a, const mf_scripts_t *b, char *names,
+                                  size_t namelen);
+
+/* The file index of a module name, or -1. */
+int mf_scripts_find_module(const mf_scripts_t *s, const char *module, size_t len);
+
+#endif

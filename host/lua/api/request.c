@@ -1,0 +1,290 @@
+/* The request object handlers receive. Every field but method is built on first access, so a
+ * handler pays only for what it reads. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <microhttpd.h>
+
+#include "lua/api/api.h"
+#include "lua/vm.h"
+
+/* ---- percent-decoding ---- */
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Pushes s decoded: %XX escapes (invalid ones kept as they are) and, when plus is set, '+' as
+ * space (the form encoding of query strings). */
+static void push_decoded(lua_State *L, const char *s, size_t len, int plus)
+{
+    if (!memchr(s, '%', len) && !(plus && memchr(s, '+', len))) {
+        lua_pushlstring(L, s, len);
+        return;
+    }
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < len; i++) {
+        int h, l;
+        if (s[i] == '%' && i + 2 < len && (h = hexval((unsigned char)s[i + 1])) >= 0 &&
+            (l = hexval((unsigned char)s[i + 2])) >= 0) {
+            luaL_addchar(&b, (char)(h * 16 + l));
+            i += 2;
+        } else if (plus && s[i] == '+') {
+            luaL_addchar(&b, ' ');
+        } else {
+            luaL_addchar(&b, s[i]);
+        }
+    }
+    luaL_pushresult(&b);
+}
+
+/* ---- lazily built fields ---- */
+
+static void build_query(lua_State *L, mf_request_t *r)
+{
+    lua_newtable(L);
+    const char *p = r->query, *end = r->query ? r->query + r->query_len : NULL;
+    while (p && p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(stop - p));
+        const char *kend = eq ? eq : stop;
+        if (kend > p) {
+            push_decoded(L, p, (size_t)(kend - p), 1);
+            if (eq)
+                push_decoded(L, eq + 1, (size_t)(stop - eq - 1), 1);
+            else
+                lua_pushboolean(L, 1);
+            /* A repeated key collects its values in order into an array. */
+            lua_pushvalue(L, -2);
+            lua_rawget(L, -4);
+            if (lua_isnil(L, -1)) {
+                lua_pop(L, 1);
+                lua_rawset(L, -3);
+            } else {
+                if (lua_type(L, -1) != LUA_TTABLE) {
+                    lua_createtable(L, 2, 0);
+                    lua_insert(L, -2);
+                    lua_rawseti(L, -2, 1);
+                    lua_pushvalue(L, -3);
+                    lua_pushvalue(L, -2);
+                    lua_rawset(L, -6);
+                }
+                lua_insert(L, -2);
+                lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
+                lua_pop(L, 2);
+            }
+        }
+        p = stop + 1;
+    }
+}
+
+static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    lua_State *L = cls;
+    char lower[256];
+    size_t n = strlen(key);
+    (void)kind;
+    if (n == 0 || n >= sizeof lower)
+        return MHD_YES;
+    for (size_t i = 0; i < n; i++)
+        lower[i] = (char)tolower((unsigned char)key[i]);
+    lua_pushlstring(L, lower, n);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, -3);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushstring(L, value ? value : "");
+    } else {
+        /* Repeated fields combine into one, comma separated (RFC 9110, 5.3). */
+        lua_pushliteral(L, ", ");
+        lua_pushstring(L, value ? value : "");
+        lua_concat(L, 3);
+    }
+    lua_rawset(L, -3);
+    return MHD_YES;
+}
+
+static void push_remote_addr(lua_State *L, mf_request_t *r)
+{
+    char buf[INET6_ADDRSTRLEN] = "";
+    const union MHD_ConnectionInfo *ci =
+        r->conn ? MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, sizeof buf);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, sizeof buf);
+    }
+    lua_pushstring(L, buf);
+}
+
+/* req.trace: the W3C trace context of the request; traceparent is the value to send on to
+ * downstream calls (this request's span as their parent). tracestate is passed on only with a
+ * valid traceparent, as the spec asks. */
+static void push_trace(lua_State *L, mf_request_t *r)
+{
+    const mf_trace_t *t = mf_request_trace(r);
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, t->trace_id);
+    lua_setfield(L, -2, "trace_id");
+    lua_pushstring(L, t->span_id);
+    lua_setfield(L, -2, "span_id");
+    if (t->parent_id[0]) {
+        lua_pushstring(L, t->parent_id);
+        lua_setfield(L, -2, "parent_id");
+        const char *state = mf_request_header(r, "tracestate");
+        if (state && mf_trace_state_ok(state)) {
+            lua_pushstring(L, state);
+            lua_setfield(L, -2, "tracestate");
+        }
+    }
+    lua_pushboolean(L, t->sampled);
+    lua_setfield(L, -2, "sampled");
+    lua_pushstring(L, t->traceparent);
+    lua_setfield(L, -2, "traceparent");
+}
+
+static int l_request_json(lua_State *L)
+{
+    mf_request_t *r = mf_vm_request_of(L, 1);
+    if (!r)
+        return luaL_error(L, "mayfly: req:json() called outside of its request");
+    if (!r->body_len)
+        return mf_lapi_http_error(L, 400, "request body is empty; expected JSON");
+    mf_json_push_decode(L);
+    lua_pushlstring(L, r->body, r->body_len);
+    if (lua_pcall(L, 1, 1, 0) != 0) {
+        lua_pushfstring(L, "request body is not valid JSON: %s", lua_tostring(L, -1));
+        return mf_lapi_http_error(L, 400, lua_tostring(L, -1));
+    }
+    return 1;
+}
+
+static int l_request_index(lua_State *L)
+{
+    mf_request_t *r = mf_vm_request_of(L, 1);
+    const char *k = lua_tostring(L, 2);
+    if (!k || lua_type(L, 2) != LUA_TSTRING)
+        return 0;
+    if (!strcmp(k, "json")) {
+        mf_vm_push_ref(L, MF_REF_REQUEST_JSON);
+        return 1;
+    }
+    if (!r)
+        return luaL_error(L, "mayfly: req.%s read outside of its request", k);
+    if (!strcmp(k, "path")) {
+        lua_pushlstring(L, r->target, r->path_len);
+    } else if (!strcmp(k, "id")) {
+        lua_pushstring(L, mf_request_id(r));
+    } else if (!strcmp(k, "params")) {
+        lua_createtable(L, 0, r->match.nparams);
+        for (int i = 0; i < r->match.nparams; i++) {
+            const mf_route_param_t *p = &r->match.params[i];
+            lua_pushlstring(L, p->name, p->name_len);
+            push_decoded(L, p->value, p->value_len, 0);
+            lua_rawset(L, -3);
+        }
+    } else if (!strcmp(k, "headers")) {
+        lua_newtable(L);
+        if (r->conn)
+            MHD_get_connection_values(r->conn, MHD_HEADER_KIND, on_header, L);
+        for (const char *const *f = r->fields; f && f[0]; f += 2)
+            on_header(L, MHD_HEADER_KIND, f[0], f[1]);
+    } else if (!strcmp(k, "query")) {
+        build_query(L, r);
+    } else if (!strcmp(k, "body")) {
+        lua_pushlstring(L, r->body ? r->body : "", r->body_len);
+    } else if (!strcmp(k, "remote_addr")) {
+        push_remote_addr(L, r);
+    } else if (!strcmp(k, "trace")) {
+        push_trace(L, r);
+    } else {
+        return 0;
+    }
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
+}
+
+static int l_http_error_tostring(lua_State *L)
+{
+    lua_getfield(L, 1, "message");
+    return 1;
+}
+
+void mf_request_open(lua_State *L)
+{
+    lua_createtable(L, 0, 2);
+    lua_pushcfunction(L, l_request_index);
+    lua_setfield(L, -2, "__index");
+    lua_pushliteral(L, "mayfly: request");
+    lua_setfield(L, -2, "__metatable");
+    mf_vm_set_ref(L, MF_REF_REQUEST_MT);
+    lua_pushcfunction(L, l_request_json);
+    mf_vm_set_ref(L, MF_REF_REQUEST_JSON);
+    lua_createtable(L, 0, 2);
+    lua_pushcfunction(L, l_http_error_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, "mayfly: http error");
+    lua_setfield(L, -2, "__metatable");
+    mf_vm_set_ref(L, MF_REF_HTTP_ERROR_MT);
+}
+
+void mf_request_push(lua_State *L, mf_request_t *r)
+{
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, r->method);
+    lua_setfield(L, -2, "method");
+    mf_vm_push_ref(L, MF_REF_REQUEST_MT);
+    lua_setmetatable(L, -2);
+}
+
+/* ---- errors answered with a status of their own ---- */
+
+int mf_lapi_http_error(lua_State *L, int status, const char *message)
+{
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, status);
+    lua_setfield(L, -2, "status");
+    lua_pushstring(L, message);
+    lua_setfield(L, -2, "message");
+    mf_vm_push_ref(L, MF_REF_HTTP_ERROR_MT);
+    lua_setmetatable(L, -2);
+    return lua_error(L);
+}
+
+int mf_lapi_http_error_status(lua_State *L, int idx, const char **message)
+{
+    int status = 0;
+    if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx))
+        return 0;
+    mf_vm_push_ref(L, MF_REF_HTTP_ERROR_MT);
+    int is_error = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (!is_error)
+        return 0;
+    /* Raw reads: the table is the script's once raised, and no script code may run here. */
+    lua_pushliteral(L, "status");
+    lua_rawget(L, idx < 0 ? idx - 1 : idx);
+    lua_Number n = lua_tonumber(L, -1);
+    status = lua_type(L, -1) == LUA_TNUMBER && n >= 400 && n <= 599 ? (int)n : 0;
+    lua_pop(L, 1);
+    lua_pushliteral(L, "message");
+    lua_rawget(L, idx < 0 ? idx - 1 : idx);
+    *message = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error";
+    lua_pop(L, 1); /* the string stays referenced by the error table */
+    return status;
+}

@@ -1,0 +1,418 @@
+/* Request runs: each handler runs in a coroutine of the worker's Lua state, so a call that
+ * waits on the network (redis.call, mayfly.http) suspends its run and the worker serves other
+ * requests meanwhile. What belongs to one request (its environment, require cache, random
+ * sequence, memory allowance, deadline, the request itself) is swapped in each time its run
+ * resumes and out each time it waits. A run may wait only inside its handler: a route file's
+ * top level and modules loaded by require run to the end without waiting, because they run in
+ * a chunk whose environment the next run sets. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <microhttpd.h>
+
+#include "base/alloc.h"
+#include "base/clock.h"
+#include "lua/embedded.h"
+#include "lua/api/api.h"
+#include "observe/log.h"
+#include "observe/metrics.h"
+#include "lua/sandbox.h"
+#include "lua/vm_private.h"
+
+#define MAX_IDLE_THREADS 64
+
+static char done_key; /* the marker the coroutine body yields a finished run's result with */
+static char wait_key; /* the marker mf_vm_wait yields with: no script can push it */
+static char resume_key; /* the token the host resumes a run's coroutine with */
+
+/* push_request(): the running run's request object; from here on the run is in its handler.
+ * The object is bound to the run (mf_vm_request_of). */
+static int l_push_request(lua_State *L)
+{
+    mf_vm_run_t *run = mf_vm_of(L)->current;
+    if (!run || run->co != L || run->req_table)
+        return luaL_error(L, "mayfly: no request to push");
+    run->in_handler = 1;
+    mf_request_push(L, run->r);
+    run->req_table = lua_topointer(L, -1);
+    return 1;
+}
+
+/* By address, with no reference kept: a table found at that address after the object was
+ * collected was made in the same run, so at worst it reads this run's own request. */
+mf_request_t *mf_vm_request_of(lua_State *L, int idx)
+{
+    mf_vm_run_t *run = mf_vm_of(L)->current;
+    return run && run->req_table && lua_topointer(L, idx) == run->req_table ? run->r : NULL;
+}
+
+int mf_vm__open_runs(lua_State *L, char *err, size_t errlen)
+{
+    const mf_embedded_lua_t *m = mf_embedded_lua_find(mf_host_lua, "lua.run");
+    if (!m || luaL_loadbuffer(L, m->source, m->len, m->chunkname)) {
+        snprintf(err, errlen, "the run body did not load: %s", m ? lua_tostring(L, -1) : "missing");
+        return -1;
+    }
+    lua_pushlightuserdata(L, &done_key);
+    lua_pushlightuserdata(L, &resume_key);
+    lua_pushcfunction(L, l_push_request);
+    lua_pushcfunction(L, mf_response_read_lua);
+    mf_vm_push_ref(L, MF_REF_TRACEBACK);
+    if (lua_pcall(L, 5, 1, 0)) {
+        snprintf(err, errlen, "the run body did not load: %s", lua_tostring(L, -1));
+        return -1;
+    }
+    mf_vm_set_ref(L, MF_REF_DISPATCH);
+    return 0;
+}
+
+void mf_vm_set_loop(mf_vm_t *vm, mf_loop_t *loop)
+{
+    vm->loop = loop;
+    vm->woken_tail = &vm->woken;
+}
+
+mf_loop_t *mf_vm_loop(mf_vm_t *vm)
+{
+    return vm->loop;
+}
+
+int mf_vm_waiting(mf_vm_t *vm)
+{
+    return vm->nwaiting;
+}
+
+int mf_vm_woken(mf_vm_t *vm)
+{
+    return vm->woken != NULL;
+}
+
+/* ---- coroutines and run records, reused ---- */
+
+static lua_State *take_thread(mf_vm_t *vm, int *ref, int *fresh)
+{
+    if (vm->nidle > 0) {
+        vm->nidle--;
+        *ref = vm->idle_threads[vm->nidle].ref;
+        *fresh = 0;
+        return vm->idle_threads[vm->nidle].co;
+    }
+    lua_State *co = lua_newthread(vm->L);
+    mf_sandbox_hide_thread(vm->L, -1);
+    *ref = luaL_ref(vm->L, LUA_REGISTRYINDEX);
+    *fresh = 1;
+    return co;
+}
+
+static void keep_thread(mf_vm_t *vm, lua_State *co, int ref)
+{
+    if (vm->nidle == MAX_IDLE_THREADS) {
+        luaL_unref(vm->L, LUA_REGISTRYINDEX, ref);
+        return;
+    }
+    if (vm->nidle == vm->idle_cap) {
+        vm->idle_cap = vm->idle_cap ? vm->idle_cap * 2 : 8;
+        vm->idle_threads =
+            mf_xrealloc(vm->idle_threads, (size_t)vm->idle_cap * sizeof *vm->idle_threads);
+    }
+    vm->idle_threads[vm->nidle].co = co;
+    vm->idle_threads[vm->nidle].ref = ref;
+    vm->nidle++;
+}
+
+void mf_vm__free_runs(mf_vm_t *vm)
+{
+    while (vm->free_runs) {
+        mf_vm_run_t *run = vm->free_runs;
+        vm->free_runs = run->next;
+        free(run);
+    }
+    free(vm->idle_threads);
+    vm->idle_threads = NULL;
+    vm->nidle = vm->idle_cap = 0;
+}
+
+/* ---- entering and leaving a run ---- */
+
+static void run_enter(mf_vm_t *vm, mf_vm_run_t *run)
+{
+    vm->current = run;
+    vm->req = run->r;
+    vm->loaded_ref = run->loaded_ref;
+    vm->rng = &run->rng;
+    run->mem_at_enter = vm->mem;
+    vm->cap_limit = vm->opts->max_lua_memory ? vm->mem + run->mem_left : 0;
+    atomic_store(&vm->gen, atomic_load(&vm->gen) + 1);
+    atomic_store(&vm->deadline_ns, run->deadline_ns);
+    if (run->deadline_ns)
+        mf_vm_watch(vm, mf_now_ns()); /* woken past its deadline: the first instruction raises */
+}
+
+/* Returns whether the run was late in this stretch. */
+static int run_leave(mf_vm_t *vm, mf_vm_run_t *run)
+{
+    if (vm->opts->max_lua_memory) {
+        size_t used = vm->mem > run->mem_at_enter ? vm->mem - run->mem_at_enter : 0;
+        run->mem_left = used < run->mem_left ? run->mem_left - used : 0;
+    }
+    run->cap_hit |= vm->cap_hit;
+    vm->cap_hit = 0;
+    run->loaded_ref = vm->loaded_ref;
+    vm->loaded_ref = LUA_NOREF;
+    int late = mf_vm__run_end(vm);
+    vm->current = NULL;
+    vm->rng = &vm->own_rng;
+    return late;
+}
+
+/* ---- the end of a run ---- */
+
+/* Hands sink the host's error response for the error at idx of L: an HTTP error a script
+ * raised, or 500 (504 past the timeout) logged with the traceback. */
+static void answer_error(mf_vm_run_t *run, lua_State *L, int idx, int timed_out)
+{
+    mf_request_t *r = run->r;
+    const char *message = NULL;
+    mf_response_t resp = {.ctype = "application/json"};
+    int status = mf_lapi_http_error_status(L, idx, &message);
+    if (!status) {
+        const char *text = lua_tostring(L, idx);
+        if (!text)
+            text = luaL_typename(L, idx);
+        if (run->cap_hit)
+            text = "mayfly: the request passed MAYFLY_MAX_LUA_MEMORY";
+        status = timed_out ? 504 : 500;
+        message = timed_out ? "request timed out" : "internal server error";
+        mf_metrics_handler_error(mf_metrics_shard(), r->metric_route, timed_out);
+        if (mf_log_enabled(MF_LOG_ERROR)) {
+            mf_jsonbuf_t l;
+            const char *tb = strstr(text, "\nstack traceback:");
+            size_t first = tb ? (size_t)(tb - text) : strlen(text);
+            mf_log_begin_request(&l, MF_LOG_ERROR,
+                                 timed_out ? "request timed out" : "handler error",
+                                 timed_out ? 17 : 13, r);
+            mf_jsonbuf_cstr(&l, "route", r->route ? r->route : "");
+            mf_jsonbuf_str(&l, "error", text, first);
+            if (tb)
+                mf_jsonbuf_cstr(&l, "traceback", tb + 1);
+            mf_log_end(&l);
+        }
+    }
+    char *json = mf_response_error_json(message, mf_request_id(r), &resp.body_len);
+    resp.status = status;
+    resp.body = json;
+    r->status = status;
+    run->sink(run->sink_ud, &resp);
+    free(json);
+}
+
+/* The run ended with status (lua_resume's): hands its response to the sink and puts the
+ * coroutine back for the next run when it ended cleanly. What the run left on its stack are
+ * values the host made (see run.lua): reading them runs no Lua. */
+static void finish(mf_vm_run_t *run, int status)
+{
+    mf_vm_t *vm = run->vm;
+    lua_State *co = run->co;
+    int late = run_leave(vm, run);
+    int timed_out = late || (run->deadline_ns && mf_now_ns() >= run->deadline_ns);
+    int reusable = 0, ok = 0;
+
+    if (status == LUA_YIELD && lua_gettop(co) >= 2 && lua_touserdata(co, 1) == &done_key) {
+        reusable = 1;
+        ok = lua_toboolean(co, 2);
+        if (ok)
+            lua_settop(co, 6); /* DONE, true, status, body, content type, headers */
+        else
+            lua_settop(co, 3); /* DONE, false, the error */
+    } else if (status == LUA_YIELD) { /* the script's own coroutine.yield, outside any coroutine */
+        lua_settop(co, 0);
+        lua_pushliteral(co, "attempt to yield from outside a coroutine");
+    }
+    if (ok) {
+        mf_response_t resp;
+        mf_response_from_stack(co, 3, &resp);
+        run->r->status = resp.status;
+        run->sink(run->sink_ud, &resp);
+    } else {
+        answer_error(run, co, lua_gettop(co), timed_out);
+    }
+    lua_settop(co, 0);
+    if (run->cap_hit)
+        lua_gc(vm->L, LUA_GCCOLLECT, 0); /* give back what the runaway run left */
+    if (run->loaded_ref != LUA_NOREF)
+        luaL_unref(vm->L, LUA_REGISTRYINDEX, run->loaded_ref);
+    if (reusable) {
+        mf_sandbox_leave_env(co);
+        keep_thread(vm, co, run->co_ref);
+    } else {
+        luaL_unref(vm->L, LUA_REGISTRYINDEX, run->co_ref);
+    }
+    run->waiting = 0;
+    run->next = vm->free_runs;
+    vm->free_runs = run;
+}
+
+/* Resumes run with nargs values on its thread. Returns 1 when the run ended. */
+static int step(mf_vm_run_t *run, int nargs)
+{
+    mf_vm_t *vm = run->vm;
+    run_enter(vm, run);
+    int status = lua_resume(run->co, nargs);
+    /* A wait is a yield that carries the marker: a waiting flag left by anything else (a bug)
+     * must not keep a finished run suspended. */
+    if (status == LUA_YIELD && run->waiting && lua_touserdata(run->co, -1) == &wait_key) {
+        run_leave(vm, run);
+        vm->nwaiting++;
+        return 0;
+    }
+    finish(run, status);
+    return 1;
+}
+
+/* ---- starting, waiting, waking ---- */
+
+int mf_vm_start(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud)
+{
+    const mf_route_t *route = r->match.handler;
+    const mf_script_file_t *f = &vm->scripts->files[route->file];
+    mf_vm_run_t *run = vm->free_runs;
+    if (run)
+        vm->free_runs = run->next;
+    else
+        run = mf_xmalloc(sizeof *run);
+    memset(run, 0, sizeof *run);
+    run->vm = vm;
+    run->r = r;
+    run->sink = sink;
+    run->sink_ud = ud;
+    run->deadline_ns =
+        vm->opts->request_timeout_ms > 0 ? mf_now_ns() + vm->opts->request_timeout_ms * 1000000 : 0;
+    run->mem_left = vm->opts->max_lua_memory;
+    run->loaded_ref = LUA_NOREF;
+
+    int fresh;
+    lua_State *co = run->co = take_thread(vm, &run->co_ref, &fresh);
+    if (fresh)
+        mf_vm_push_ref(co, MF_REF_DISPATCH);
+    mf_sandbox_enter_env(co); /* the run's environment, also its thread's globals */
+    lua_rawgeti(co, LUA_REGISTRYINDEX, vm->chunks_ref);
+    lua_rawgeti(co, -1, route->file + 1);
+    lua_replace(co, -2);
+    lua_pushvalue(co, -2);
+    lua_setfenv(co, -2);
+    lua_remove(co, -2);
+    lua_pushlightuserdata(co, &resume_key);
+    lua_insert(co, -2);
+    lua_pushstring(co, f->module);
+    lua_pushstring(co, route->key);
+    lua_pushstring(co, f->name);
+    return step(run, 5);
+}
+
+mf_vm_run_t *mf_vm_run_of(lua_State *L)
+{
+    mf_vm_t *vm = mf_vm_of(L);
+    mf_vm_run_t *run = vm->current;
+    /* The yield must be sure to succeed before anything is started for the wait: a failed
+     * yield is an error the script could catch while the wait went on. */
+    return run && vm->loop && run->co == L && run->in_handler && lua_isyieldable(L) ? run : NULL;
+}
+
+mf_vm_waiter_t mf_vm_waiter(mf_vm_run_t *run)
+{
+    run->wait_id = ++run->vm->last_wait_id;
+    return (mf_vm_waiter_t){run, run->wait_id};
+}
+
+int mf_vm_wait(lua_State *L, mf_vm_run_t *run)
+{
+    run->waiting = 1;
+    /* Yielded values stay on the coroutine's stack, where the collector sees them; the results
+     * pushed on waking go above them, and only those are returned. */
+    lua_pushlightuserdata(L, &wait_key);
+    return lua_yield(L, lua_gettop(L));
+}
+
+mf_vm_t *mf_vm_run_vm(const mf_vm_run_t *run)
+{
+    return run->vm;
+}
+
+int64_t mf_vm_run_deadline(const mf_vm_run_t *run)
+{
+    return run->deadline_ns;
+}
+
+void mf_vm_wake(mf_vm_waiter_t w, int nresults)
+{
+    mf_vm_run_t *run = w.run;
+    mf_vm_t *vm = run->vm;
+    if (!run->waiting || run->wait_id != w.id) {
+        mf_log_msg(MF_LOG_ERROR, "a wake-up for a wait that is over was dropped");
+        lua_pop(vm->L, nresults);
+        return;
+    }
+    lua_checkstack(run->co, nresults);
+    lua_xmove(vm->L, run->co, nresults);
+    run->waiting = 0;
+    run->nresults = nresults;
+    run->next = NULL;
+    *vm->woken_tail = run;
+    vm->woken_tail = &run->next;
+}
+
+int mf_vm_resume_woken(mf_vm_t *vm)
+{
+    int n = 0;
+    while (vm->woken) {
+        mf_vm_run_t *run = vm->woken;
+        vm->woken = run->next;
+        if (!vm->woken)
+            vm->woken_tail = &vm->woken;
+        vm->nwaiting--;
+        step(run, run->nresults);
+        n++;
+    }
+    return n;
+}
+
+/* ---- runs that cannot wait: mayfly test, benchmarks ---- */
+
+void mf_vm_run_to(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud)
+{
+    /* Without a loop no call waits, so the run ends before mf_vm_start returns. */
+    mf_vm_start(vm, r, sink, ud);
+}
+
+typedef struct {
+    mf_request_t *r;
+    struct MHD_Response *resp;
+} mhd_sink_t;
+
+static void to_mhd(void *ud, const mf_response_t *resp)
+{
+    mhd_sink_t *out = ud;
+    out->resp = mf_vm_response_to_mhd(out->r, resp);
+}
+
+struct MHD_Response *mf_vm_response_to_mhd(mf_request_t *r, const mf_response_t *resp)
+{
+    char err[256];
+    struct MHD_Response *m = mf_response_to_mhd(resp, err, sizeof err);
+    if (!m) {
+        mf_log_msg(MF_LOG_ERROR, "%s", err);
+        r->status = 500;
+        m = mf_response_error("internal server error", mf_request_id(r));
+    }
+    return m;
+}
+
+struct MHD_Response *mf_vm_run(mf_vm_t *vm, mf_request_t *r)
+{
+    mhd_sink_t out = {.r = r};
+    mf_vm_run_to(vm, r, to_mhd, &out);
+    return out.resp;
+}

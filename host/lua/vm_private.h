@@ -1,0 +1,101 @@
+/* Between the files of the vm (vm.c: the state and the request run; vm_hooks.c: runs of a
+ * file's hooks): the vm's fields and the run bracket. Nothing else includes this. */
+#ifndef MF_VM_PRIVATE_H
+#define MF_VM_PRIVATE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <lua.h>
+
+#include "event/loop.h"
+#include "lua/vm.h"
+
+/* math.random's state (xoshiro256**): one per request run, so one request's randomseed makes
+ * its own sequence repeatable whatever other runs do meanwhile. */
+typedef struct {
+    uint64_t s[4];
+    int seeded; /* seeded unpredictably on first use unless randomseed came first */
+} mf_rng_t;
+
+/* A request run: the handler in a coroutine of the vm, which may wait (mf_vm_wait) while other
+ * runs of the same vm go on. Private to vm_run.c but for what run_enter/run_leave swap. */
+struct mf_vm_run {
+    mf_vm_t *vm;
+    lua_State *co;
+    int co_ref; /* registry: anchors co */
+    mf_request_t *r;
+    mf_vm_sink_fn sink;
+    void *sink_ud;
+    int64_t deadline_ns; /* 0: no timeout */
+    size_t mem_left;     /* what is left of its MAYFLY_MAX_LUA_MEMORY growth (0: no cap) */
+    size_t mem_at_enter;
+    int loaded_ref; /* its require() cache */
+    const void *req_table; /* its request object, once pushed */
+    mf_rng_t rng;
+    int cap_hit;       /* it was refused memory */
+    int in_handler;    /* past the route file's chunk: it may wait */
+    int waiting;       /* suspended in mf_vm_wait */
+    uint64_t wait_id;  /* the wait it is in (mf_vm_waiter_t.id); never reused in a vm */
+    int nresults;      /* woken with this many values on co */
+    mf_vm_run_t *next; /* the woken list, or the free list */
+};
+
+struct mf_vm {
+    lua_State *L;
+    const mf_options_t *opts;
+    size_t mem;
+    lua_Alloc base_alloc; /* LuaJIT's own allocator, which vm_alloc accounts for */
+    void *base_alloc_ud;
+
+    const mf_scripts_t *scripts; /* the version requests run on */
+    int chunks_ref;              /* registry: array of compiled chunks, by file index */
+
+    mf_request_t *req; /* the request being served */
+    int loaded_ref;    /* registry: this request's require() cache, LUA_NOREF until used */
+
+    /* The request timeout. The worker publishes gen and deadline_ns per request without locks;
+     * the watchdog marks a late request by storing its gen in late_gen and installs the hook.
+     * hook_lock orders the two threads' lua_sethook calls. */
+    _Atomic uint64_t gen;
+    _Atomic int64_t deadline_ns; /* 0 while idle */
+    _Atomic uint64_t late_gen;
+    pthread_mutex_t hook_lock;
+    mf_rng_t own_rng; /* math.random's state outside request runs */
+    mf_rng_t *rng;    /* the running run's, or own_rng */
+    size_t cap_limit; /* while a script runs: the memory it may grow the state to; 0: none */
+    int loading;      /* a version loads (its files' top levels run): constants are kept */
+    int in_hook;      /* a hook or job runs: like loading, it may declare metrics */
+    int cap_hit;      /* the run was refused memory */
+    int refs[MF_REF_COUNT];
+
+    /* Request runs (vm_run.c). */
+    mf_loop_t *loop;      /* runs may wait on it; NULL: every call blocks */
+    mf_vm_run_t *current; /* the run executing Lua right now */
+    mf_vm_run_t *woken;   /* runs to resume at the end of the loop's turn */
+    mf_vm_run_t **woken_tail;
+    mf_vm_run_t *free_runs;
+    int nwaiting;         /* runs suspended in mf_vm_wait or woken */
+    uint64_t last_wait_id; /* the last id mf_vm_waiter handed out */
+    struct {
+        lua_State *co;
+        int ref;
+    } * idle_threads; /* finished coroutines, ready for the next run */
+    int nidle, idle_cap;
+};
+
+/* A script run: begins with the request (NULL: a hook or a load), its deadline and memory cap;
+ * uncap right after its protected call; end (returns whether it was late). */
+void mf_vm__run_begin(mf_vm_t *vm, mf_request_t *r);
+void mf_vm__uncap(mf_vm_t *vm);
+int mf_vm__is_late(mf_vm_t *vm);
+int mf_vm__run_end(mf_vm_t *vm);
+/* Compiles the coroutine body request runs execute (MF_REF_DISPATCH). Returns 0 or -1. */
+int mf_vm__open_runs(lua_State *L, char *err, size_t errlen);
+/* Frees what request runs keep (vm_run.c), before the state closes. */
+void mf_vm__free_runs(mf_vm_t *vm);
+/* Pushes the registry's table of host modules by require name. */
+void mf_vm__push_modules(lua_State *L);
+
+#endif

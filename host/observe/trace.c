@@ -1,0 +1,78 @@
+#include "observe/trace.h"
+
+#include <string.h>
+
+#include "base/random.h"
+
+/* n lowercase hex digits at s; uppercase is invalid in traceparent. */
+static int lower_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+static int all_zero(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != '0')
+            return 0;
+    return 1;
+}
+
+static int hexval(char c)
+{
+    return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
+int mf_trace_parse(const char *v, size_t len, mf_trace_t *t)
+{
+    if (!v || len < MF_TRACEPARENT_LEN || !lower_hex(v, 2) || !memcmp(v, "ff", 2))
+        return -1;
+    /* Version 00 has exactly these fields; a later version may append "-..." after them. */
+    if (!memcmp(v, "00", 2) ? len != MF_TRACEPARENT_LEN
+                            : len > MF_TRACEPARENT_LEN && v[MF_TRACEPARENT_LEN] != '-')
+        return -1;
+    if (v[2] != '-' || v[35] != '-' || v[52] != '-')
+        return -1;
+    if (!lower_hex(v + 3, 32) || !lower_hex(v + 36, 16) || !lower_hex(v + 53, 2))
+        return -1;
+    if (all_zero(v + 3, 32) || all_zero(v + 36, 16))
+        return -1;
+    memcpy(t->trace_id, v + 3, 32);
+    t->trace_id[32] = '\0';
+    memcpy(t->parent_id, v + 36, 16);
+    t->parent_id[16] = '\0';
+    t->sampled = (hexval(v[54]) & 1) != 0;
+    return 0;
+}
+
+void mf_trace_begin(mf_trace_t *t, const char *traceparent)
+{
+    if (!traceparent || mf_trace_parse(traceparent, strlen(traceparent), t)) {
+        do
+            mf_random_hex(t->trace_id, 16);
+        while (all_zero(t->trace_id, 32));
+        t->parent_id[0] = '\0';
+        t->sampled = 0;
+    }
+    do
+        mf_random_hex(t->span_id, 8);
+    while (all_zero(t->span_id, 16));
+    char *p = t->traceparent;
+    memcpy(p, "00-", 3);
+    memcpy(p + 3, t->trace_id, 32);
+    p[35] = '-';
+    memcpy(p + 36, t->span_id, 16);
+    memcpy(p + 52, t->sampled ? "-01" : "-00", 4);
+}
+
+int mf_trace_state_ok(const char *v)
+{
+    size_t n = 0;
+    for (; v[n]; n++)
+        if (n >= MF_TRACESTATE_MAX || (unsigned char)v[n] < 0x20 || (unsigned char)v[n] > 0x7e)
+            return 0;
+    return n > 0;
+}

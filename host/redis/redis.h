@@ -1,0 +1,66 @@
+/* The process's way to Redis: a bounded pool of hiredis connections shared by every worker, a
+ * connect and command timeout, a circuit breaker, and the numbers metrics and /readyz need.
+ * Every call here is thread-safe. What a command may be and how replies look to Lua is
+ * lapi_redis.c's business; this file moves bytes and keeps the connections healthy. */
+#ifndef MF_REDIS_H
+#define MF_REDIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+
+#include "base/options.h"
+
+/* Parses MAYFLY_REDIS_URL and sets up the pool and breaker from o. Idempotent: later calls
+ * (one per Lua state) do nothing. Returns 0, or -1 with a message in err when the URL is
+ * malformed (Redis calls then fail with that message). */
+int mf_redis_init(const mf_options_t *o, char *err, size_t errlen);
+
+/* 1 when MAYFLY_REDIS_URL is set. */
+int mf_redis_configured(void);
+
+/* One command: argc words of argv/lens (binary-safe). */
+typedef struct {
+    int argc;
+    const char **argv;
+    const size_t *lens;
+} mf_redis_cmd_t;
+
+/* Sends n commands on one pooled connection in one round trip and reads their n replies into
+ * replies[0..n). Returns 0 (the caller owns the replies: freeReplyObject each), or -1 with
+ * replies untouched and a message in err when Redis is not configured, unreachable, too slow,
+ * or the breaker is open: the outage case, which the HTTP layer answers with 503. An error
+ * reply is a reply (REDIS_REPLY_ERROR), not a failure. Blocks at most about two timeouts. */
+int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *err, size_t errlen);
+
+/* The readiness check: returns 0 when Redis is not configured, or answers a PING; -1 with the
+ * reason in why otherwise (without a round trip while the breaker is open). */
+int mf_redis_check(char *why, size_t n);
+
+/* Latency histogram bounds in seconds (cumulative buckets, Prometheus style; +Inf implied). */
+#define MF_REDIS_BUCKETS 10
+extern const double mf_redis_bucket_bounds[MF_REDIS_BUCKETS];
+
+typedef struct {
+    uint64_t commands_total;      /* commands sent (a pipeline of n counts n) */
+    uint64_t error_replies_total; /* error replies Redis gave */
+    uint64_t failures_total;      /* round trips that failed: connect, I/O, timeout */
+    uint64_t rejected_total;      /* calls failed fast: breaker open or pool wait timed out */
+    uint64_t latency_count;       /* round trips timed (one per mf_redis_run that got replies) */
+    double latency_sum_seconds;
+    uint64_t latency_buckets[MF_REDIS_BUCKETS]; /* cumulative: count <= bound */
+    int pool_size;                              /* most connections this process opens */
+    int pool_in_use;                            /* borrowed right now */
+    int pool_open;                              /* connected right now */
+    int breaker_state;                          /* mf_breaker_state_t */
+} mf_redis_stats_t;
+
+/* A snapshot for metrics (each field read atomically; the set is not one instant). */
+void mf_redis_stats(mf_redis_stats_t *s);
+
+/* Closes every pooled connection (shutdown). Connections borrowed at the time are closed when
+ * returned. Later calls to mf_redis_run fail. */
+void mf_redis_shutdown(void);
+
+#endif

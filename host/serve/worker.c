@@ -1,0 +1,814 @@
+#define _GNU_SOURCE /* accept4 */
+#include "serve/worker.h"
+
+#include <arpa/inet.h>
+#include <linux/filter.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "base/alloc.h"
+#include "base/clock.h"
+#include "app/lifecycle.h"
+#include "observe/log.h"
+#include "event/loop.h"
+#include "observe/metrics.h"
+#include "serve/probes.h"
+#include "http/response.h"
+
+/* ---- the connection ---- */
+
+/* libmicrohttpd 0.9.75 in epoll mode reads until a short read, then waits for the socket's next
+ * edge. A FIN that arrived with the last bytes raises no further edge, so a client that shut
+ * its write side mid-request was left waiting for bytes that cannot come until the idle
+ * timeout. Each connection is also watched here for the peer's FIN; after the daemon's next
+ * run has taken what was readable, its read side is shut, which raises a fresh edge: the
+ * daemon reads the end, drops an incomplete request at once and still answers a complete one. */
+typedef struct http_conn {
+    mf_watcher_t *watch;
+    int fd;
+    int requested;  /* a request has begun on it */
+    int shut;       /* the peer's FIN was seen (and its read side is, or will be, shut) */
+    int first_seen; /* its first byte was checked */
+    struct http_conn *next_shut;
+} http_conn_t;
+
+/* Connections accepted that have not begun a request: the drain waits a moment for them. */
+static atomic_long fresh_connections;
+
+/* Runs of the daemon on this worker thread: a stall is judged only once the daemon has run
+ * (and could have read) since the last check. */
+static _Thread_local unsigned long daemon_runs;
+
+/* Connections whose read side is shut after the daemon's current run (this worker's). */
+static _Thread_local http_conn_t *to_shut;
+
+/* The first byte a client sends starts a method (a token) or an empty line. Anything else (a
+ * TLS handshake on the plain port, binary junk) can never become a request, but
+ * libmicrohttpd would wait for the end of its line until the idle timeout: refused at once. */
+static void check_first_byte(http_conn_t *c)
+{
+    static const char refusal[] = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
+                                  "Content-Length: 0\r\n\r\n";
+    unsigned char b;
+    if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) != 1)
+        return; /* nothing yet: the next edge tells */
+    c->first_seen = 1;
+    mf_loop_watch_set(c->watch, EPOLLRDHUP | EPOLLET); /* the end only, from now on */
+    if (isalnum(b) || b == '\r' || b == '\n' || (b && strchr("!#$%&'*+-.^_`|~", b)))
+        return;
+    /* Best effort: when the answer does not go out, the close alone refuses. */
+    ssize_t sent = send(c->fd, refusal, sizeof refusal - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)sent;
+    shutdown(c->fd, SHUT_RDWR); /* the daemon sees a hang-up and closes it */
+}
+
+static void on_peer_shut(void *ud, uint32_t events)
+{
+    http_conn_t *c = ud;
+    if (!c->first_seen && (events & EPOLLIN))
+        check_first_byte(c);
+    /* Once: the shutdown itself wakes every watcher of the socket again. */
+    if (!c->shut && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+        c->shut = 1;
+        c->next_shut = to_shut;
+        to_shut = c;
+    }
+}
+
+static void shut_read_sides(void)
+{
+    while (to_shut) {
+        http_conn_t *c = to_shut;
+        to_shut = c->next_shut;
+        shutdown(c->fd, SHUT_RD);
+    }
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    mf_worker_t *w = cls;
+    http_conn_t *c = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        c = mf_xmalloc(sizeof *c);
+        c->fd = ci->connect_fd;
+        c->requested = 0;
+        c->shut = 0;
+        c->first_seen = 0;
+        c->watch = mf_loop_watch_new(w->loop, c->fd, on_peer_shut, c);
+        /* on failure, the idle timeout stays the bound */
+        mf_loop_watch_set(c->watch, EPOLLIN | EPOLLRDHUP | EPOLLET);
+        check_first_byte(c); /* what came with the handshake, before the daemon reads it */
+        *socket_context = c;
+        atomic_fetch_add_explicit(&fresh_connections, 1, memory_order_relaxed);
+        return;
+    }
+    if (!c)
+        return;
+    if (!c->requested)
+        atomic_fetch_sub_explicit(&fresh_connections, 1, memory_order_relaxed);
+    for (http_conn_t **p = &to_shut; *p; p = &(*p)->next_shut) {
+        if (*p == c) {
+            *p = c->next_shut;
+            break;
+        }
+    }
+    mf_loop_watch_free(c->watch);
+    free(c);
+    *socket_context = NULL;
+}
+
+static void connection_requested(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    http_conn_t *c = ci ? ci->socket_context : NULL;
+    if (c && !c->requested) {
+        c->requested = 1;
+        atomic_fetch_sub_explicit(&fresh_connections, 1, memory_order_relaxed);
+    }
+}
+
+long mf_http_fresh_connections(void)
+{
+    return atomic_load_explicit(&fresh_connections, memory_order_relaxed);
+}
+
+/* ---- one request ---- */
+
+/* Where a request stands once its body is in. */
+enum { READY, WAITING, HELD, ANSWERED };
+
+#define STALL_CHECK_NS (100 * 1000000LL)
+
+/* The request and what this layer keeps beside it. */
+typedef struct http_request {
+    mf_request_t r; /* first: the worker's free list holds these */
+    int phase;
+    struct MHD_Response *resp; /* ANSWERED: the response to queue */
+    mf_worker_t *w;
+    struct http_request *next_held;
+    /* a chunked body being read: see on_stall_check */
+    mf_timer_t stall;
+    unsigned long progress, seen_progress, seen_runs;
+    int seen_pending;
+} http_request_t;
+
+/* A chunked body whose chunk-size line (with its extension) outgrows libmicrohttpd's read
+ * buffer stops the daemon reading: it neither refuses it nor reads on, and spins on it (a
+ * core busy) until the idle timeout. Seen from here: bytes wait in the socket, no fewer than at the
+ * last check, and no body data came through though the daemon has run since. Such a connection is
+ * shut down, which the daemon sees as a hang-up and closes. */
+static void on_stall_check(void *ud)
+{
+    http_request_t *h = ud;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(h->r.conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    int pending = 0;
+    if (!ci || ioctl(ci->connect_fd, FIONREAD, &pending))
+        pending = 0;
+    if (pending > 0 && pending >= h->seen_pending && h->seen_pending > 0 &&
+        h->progress == h->seen_progress && daemon_runs != h->seen_runs) {
+        if (mf_log_enabled(MF_LOG_DEBUG))
+            mf_log_msg(MF_LOG_DEBUG, "chunked body stalled: a line outgrew the read buffer");
+        shutdown(ci->connect_fd, SHUT_RDWR);
+        return;
+    }
+    h->seen_pending = pending;
+    h->seen_progress = h->progress;
+    h->seen_runs = daemon_runs;
+    mf_loop_timer_start(h->w->loop, &h->stall, mf_now_ns() + STALL_CHECK_NS);
+}
+
+static void watch_chunked_body(http_request_t *h)
+{
+    h->seen_pending = 0;
+    h->seen_progress = h->progress;
+    h->seen_runs = daemon_runs;
+    mf_loop_timer_start(h->w->loop, &h->stall, mf_now_ns() + STALL_CHECK_NS);
+}
+
+/* Settings every worker shares, set before the first daemon starts serving. */
+static atomic_int trace_response; /* MAYFLY_TRACE_RESPONSE */
+static atomic_int metrics_on;     /* MAYFLY_METRICS */
+
+/* Called by libmicrohttpd with the raw request target, before it decodes anything: the router
+ * works on raw segments so that an encoded '/' (%2F) stays inside its segment. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    mf_worker_t *w = cls;
+    mf_request_t *r = w->free_requests;
+    const char *target = uri;
+
+    if (r) {
+        w->free_requests = r->next_free;
+        w->nfree--;
+    } else {
+        r = mf_xmalloc(sizeof(http_request_t));
+    }
+    http_request_t *h = (http_request_t *)r;
+    h->phase = READY;
+    h->resp = NULL;
+    h->w = w;
+    mf_timer_init(&h->stall, on_stall_check, h);
+    h->progress = 0;
+    connection_requested(conn);
+    r->conn = NULL;
+    r->fields = NULL;
+    r->method = NULL;
+    r->query = NULL;
+    r->query_len = 0;
+    r->id[0] = '\0';
+    r->body = NULL;
+    r->body_len = r->body_cap = 0;
+    r->headers_done = 0;
+    r->body_too_large = 0;
+    r->match.handler = NULL;
+    r->match.route = NULL;
+    r->match.nparams = 0;
+    r->status = 0;
+    r->route = NULL;
+    r->metric_route = MF_METRICS_UNMATCHED;
+    r->trace_done = 0;
+    r->start_ns = mf_now_ns();
+    /* absolute-form (a proxy's request line): keep only the path */
+    if (!strncmp(target, "http://", 7) || !strncmp(target, "https://", 8)) {
+        const char *slash = strchr(strstr(target, "//") + 2, '/');
+        target = slash ? slash : "/";
+    }
+    size_t len = strlen(target);
+    r->target = len < sizeof r->target_buf ? memcpy(r->target_buf, target, len + 1)
+                                           : mf_xstrndup(target, len);
+    char *hash = strchr(r->target, '#'); /* a fragment is the client's own; none is sent */
+    if (hash)
+        *hash = '\0';
+    char *q = strchr(r->target, '?');
+    if (q) {
+        r->path_len = (size_t)(q - r->target);
+        r->query = q + 1;
+        r->query_len = strlen(q + 1);
+    } else {
+        r->path_len = strlen(r->target);
+    }
+    atomic_fetch_add_explicit(&w->in_flight, 1, memory_order_relaxed);
+    if (atomic_load_explicit(&metrics_on, memory_order_relaxed))
+        mf_metrics_request_begin(mf_metrics_shard());
+    return r;
+}
+
+#define MAX_FREE_REQUESTS 256
+
+static void request_release(mf_worker_t *w, mf_request_t *r)
+{
+    http_request_t *h = (http_request_t *)r;
+    mf_loop_timer_stop(w->loop, &h->stall);
+    if (h->resp) /* answered, and the client left before it was sent */
+        MHD_destroy_response(h->resp);
+    if (r->target != r->target_buf)
+        free(r->target);
+    free(r->body);
+    if (w->nfree < MAX_FREE_REQUESTS) {
+        r->next_free = w->free_requests;
+        w->free_requests = r;
+        w->nfree++;
+    } else {
+        free(r);
+    }
+}
+
+static void access_log(mf_request_t *r, int64_t duration_ns)
+{
+    mf_log_access(r, duration_ns);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    mf_worker_t *w = cls;
+    mf_request_t *r = *con_cls;
+    (void)conn;
+    if (!r)
+        return;
+    int64_t duration_ns = mf_now_ns() - r->start_ns;
+    if (atomic_load_explicit(&metrics_on, memory_order_relaxed)) {
+        mf_metrics_shard_t *m = mf_metrics_shard();
+        mf_metrics_request_end(m, r->method, r->metric_route, r->status, duration_ns);
+        mf_metrics_lua_memory(m, w->id, mf_vm_memory(w->run.vm));
+    }
+    if (r->status && mf_log_access_enabled() && mf_log_enabled(MF_LOG_INFO))
+        access_log(r, duration_ns);
+    else if (!r->status && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
+             mf_log_enabled(MF_LOG_DEBUG))
+        mf_log_msg(MF_LOG_DEBUG, "connection ended before a response (code %d)", (int)toe);
+    request_release(w, r);
+    *con_cls = NULL;
+    atomic_fetch_sub_explicit(&w->in_flight, 1, memory_order_relaxed);
+}
+
+static enum MHD_Result queue(struct MHD_Connection *conn, mf_request_t *r, int status,
+                             struct MHD_Response *resp)
+{
+    if (mf_lifecycle_get() >= MF_DRAINING)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (atomic_load_explicit(&trace_response, memory_order_relaxed))
+        MHD_add_response_header(resp, "traceparent", mf_request_trace(r)->traceparent);
+    r->status = status;
+    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static enum MHD_Result queue_error(struct MHD_Connection *conn, mf_request_t *r, int status,
+                                   const char *message)
+{
+    return queue(conn, r, status, mf_response_error(message, mf_request_id(r)));
+}
+
+static enum MHD_Result queue_answer(struct MHD_Connection *conn, http_request_t *h)
+{
+    struct MHD_Response *resp = h->resp;
+    h->resp = NULL;
+    h->phase = READY;
+    return queue(conn, &h->r, h->r.status, resp);
+}
+
+/* The sink of a run: keeps the response, and wakes the connection of a run that waited. */
+static void on_response(void *ud, const mf_response_t *resp)
+{
+    http_request_t *h = ud;
+    h->resp = mf_vm_response_to_mhd(&h->r, resp);
+    if (h->phase == WAITING)
+        MHD_resume_connection(h->r.conn);
+    h->phase = ANSWERED;
+}
+
+/* A new version waits while runs of the old one are suspended: a run is wholly on one version,
+ * so requests are held until those runs end (release_held), then served on the new one. */
+static enum MHD_Result hold(mf_worker_t *w, struct MHD_Connection *conn, http_request_t *h)
+{
+    h->phase = HELD;
+    h->next_held = w->held;
+    w->held = h;
+    MHD_suspend_connection(conn);
+    return MHD_YES;
+}
+
+static void release_held(mf_worker_t *w)
+{
+    while (w->held) {
+        http_request_t *h = w->held;
+        w->held = h->next_held;
+        h->phase = READY;
+        MHD_resume_connection(h->r.conn);
+    }
+}
+
+static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_request_t *r)
+{
+    char allow[128];
+    int status;
+
+    if (r->target[0] != '/')
+        return queue_error(conn, r, 400, "request target must be a path");
+    if (!mf_response_header_ok(r->method, strlen(r->method), "", 0))
+        return queue_error(conn, r, 400, "invalid method");
+    if (mf_probes_owns(r->target, r->path_len)) {
+        r->metric_route = mf_probes_metric_route(r->target, r->path_len);
+        struct MHD_Response *resp = mf_probes_answer(
+            r->target, r->path_len,
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT), &status);
+        return resp ? queue(conn, r, status, resp) : MHD_NO;
+    }
+    if (mf_lifecycle_get() == MF_STARTING)
+        return queue_error(conn, r, 503, "starting");
+    if (mf_vm_waiting(w->run.vm) && mf_follow_behind(&w->run))
+        return hold(w, conn, (http_request_t *)r);
+    mf_follow_sync(&w->run);
+    int rc = mf_router_match(w->run.scripts->router, r->method, r->target, r->path_len, &r->match,
+                             allow, sizeof allow);
+    if (rc == MF_ROUTER_NOT_FOUND)
+        return queue_error(conn, r, 404, "not found");
+    if (rc == MF_ROUTER_METHOD_NOT_ALLOWED) {
+        struct MHD_Response *resp = mf_response_error("method not allowed", mf_request_id(r));
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+        return queue(conn, r, 405, resp);
+    }
+    r->route = r->match.route;
+    r->metric_route = ((const mf_route_t *)r->match.handler)->metric_route;
+    http_request_t *h = (http_request_t *)r;
+    mf_lifecycle_busy(w->id, r->start_ns, r->route); /* the request's clock: no second read */
+    int ended = mf_vm_start(w->run.vm, r, on_response, h);
+    mf_lifecycle_busy(w->id, 0, NULL);
+    if (ended)
+        return queue_answer(conn, h);
+    h->phase = WAITING;
+    MHD_suspend_connection(conn);
+    return MHD_YES;
+}
+
+/* ---- the head ---- */
+
+typedef struct {
+    int hosts, content_length, transfer_encoding;
+    int status;      /* 0, or the status of the refusal */
+    const char *why; /* its message */
+} head_check_t;
+
+static enum MHD_Result refuse_head(head_check_t *c, int status, const char *why)
+{
+    c->status = status;
+    c->why = why;
+    return MHD_NO;
+}
+
+/* RFC 9112 6.1 and 6.3: the one transfer coding served is chunked, once and last (any other
+ * leaves the body's end unknown: 400); other codings before it are not implemented (501).
+ * libmicrohttpd frames only an exact "chunked" and reads anything else until the client
+ * closes, so every other value is refused here before it can wait for that. */
+static int transfer_encoding_status(const char *v, size_t n, const char **why)
+{
+    int chunked = 0, last_chunked = 0, others = 0;
+    for (size_t i = 0; i <= n; i++) {
+        size_t start = i;
+        while (i < n && v[i] != ',')
+            i++;
+        size_t a = start, b = i;
+        while (a < b && (v[a] == ' ' || v[a] == '\t'))
+            a++;
+        while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
+            b--;
+        if (a == b)
+            continue;
+        last_chunked = b - a == 7 && !strncasecmp(v + a, "chunked", 7);
+        if (last_chunked)
+            chunked++;
+        else
+            others++;
+    }
+    if (chunked != 1 || !last_chunked) {
+        *why = "Transfer-Encoding must end with chunked, once";
+        return 400;
+    }
+    if (others) {
+        *why = "transfer coding not implemented";
+        return 501;
+    }
+    if (n != 7) { /* a list of one, with spaces or commas around it */
+        *why = "Transfer-Encoding must be exactly chunked";
+        return 400;
+    }
+    return 0;
+}
+
+static enum MHD_Result check_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    size_t key_size, const char *value, size_t value_size)
+{
+    head_check_t *c = cls;
+    (void)kind;
+    /* A name that is not a token (whitespace before the colon, control bytes), a value with
+     * CR, NUL or other control bytes: a message some peer would read differently. */
+    if (!mf_response_header_ok(key, key_size, value ? value : "", value ? value_size : 0) ||
+        (value && strlen(value) != value_size))
+        return refuse_head(c, 400, "malformed header");
+    if (key_size == 4 && !strncasecmp(key, "host", 4)) {
+        if (++c->hosts > 1)
+            return refuse_head(c, 400, "more than one Host header");
+    } else if (key_size == 14 && !strncasecmp(key, "content-length", 14)) {
+        /* 1*DIGIT only: a sign, a space or a list is read differently by different peers. */
+        if (!value || !value_size || strspn(value, "0123456789") != value_size)
+            return refuse_head(c, 400, "malformed Content-Length");
+        if (++c->content_length > 1)
+            return refuse_head(c, 400, "more than one Content-Length");
+    } else if (key_size == 17 && !strncasecmp(key, "transfer-encoding", 17)) {
+        const char *why;
+        int status = transfer_encoding_status(value ? value : "", value ? value_size : 0, &why);
+        if (status)
+            return refuse_head(c, status, why);
+        if (++c->transfer_encoding > 1) /* only the first line would frame the body */
+            return refuse_head(c, 400, "more than one Transfer-Encoding header");
+    }
+    /* Both lengths: the classic smuggling shape (a front proxy may frame it the other way). */
+    if (c->content_length && c->transfer_encoding)
+        return refuse_head(c, 400, "both Content-Length and Transfer-Encoding");
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    mf_worker_t *w = cls;
+    mf_request_t *r = *con_cls;
+    (void)url;
+    (void)version;
+
+    if (!r)
+        return MHD_NO; /* on_uri always runs first; without it there is nothing to serve */
+    if (!r->headers_done) {
+        /* The first call carries the head. Answering here would make libmicrohttpd close
+         * the connection, so only refusals that must not read the body answer now. */
+        r->headers_done = 1;
+        r->conn = conn;
+        r->method = method;
+        head_check_t hc = {0, 0, 0, 0, NULL};
+        MHD_get_connection_values_n(conn, MHD_HEADER_KIND, check_header, &hc);
+        if (hc.status) /* answered in this first call: the connection closes after it */
+            return queue_error(conn, r, hc.status, hc.why);
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) {
+            errno = 0;
+            unsigned long long n = strtoull(cl, NULL, 10); /* digits only, checked above */
+            if (errno || (size_t)n > w->opts->max_body)
+                return queue_error(conn, r, 413, "request body too large");
+        }
+        if (hc.transfer_encoding)
+            watch_chunked_body((http_request_t *)r);
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        ((http_request_t *)r)->progress++;
+        if (r->body_too_large)
+            return MHD_YES;
+        if (r->body_len + n > w->opts->max_body) {
+            /* A chunked body past the limit: stop storing it and refuse it at once when the
+             * HTTP layer allows, or after the rest is read. */
+            r->body_too_large = 1;
+            free(r->body);
+            r->body = NULL;
+            r->body_len = r->body_cap = 0;
+            return MHD_YES;
+        }
+        if (r->body_len + n > r->body_cap) {
+            size_t cap = r->body_cap ? r->body_cap * 2 : 4096;
+            while (cap < r->body_len + n)
+                cap *= 2;
+            if (cap > w->opts->max_body)
+                cap = w->opts->max_body;
+            r->body = mf_xrealloc(r->body, cap);
+            r->body_cap = cap;
+        }
+        memcpy(r->body + r->body_len, upload_data, n);
+        r->body_len += n;
+        return MHD_YES;
+    }
+    http_request_t *h = (http_request_t *)r;
+    mf_loop_timer_stop(w->loop, &h->stall); /* the body is in */
+    if (r->body_too_large)
+        return queue_error(conn, r, 413, "request body too large");
+    if (h->phase == ANSWERED) /* called again after the run that waited ended */
+        return queue_answer(conn, h);
+    if (h->phase != READY)
+        return MHD_YES;
+    return dispatch(w, conn, r);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    (void)cls;
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    while (n > 0 && (size_t)n < sizeof msg && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    if (mf_log_enabled(MF_LOG_DEBUG))
+        mf_log_msg(MF_LOG_DEBUG, "http: %s", msg);
+}
+
+/* ---- the worker thread ---- */
+
+static void on_daemon_ready(void *ud, uint32_t events)
+{
+    (void)ud;
+    (void)events; /* MHD_run follows every turn */
+}
+
+static void *worker_main(void *arg)
+{
+    mf_worker_t *w = arg;
+    mf_vm_t *vm = w->run.vm;
+    for (;;) {
+        MHD_UNSIGNED_LONG_LONG mhd_ms;
+        int64_t wait = MHD_get_timeout(w->daemon, &mhd_ms) == MHD_YES ? (int64_t)mhd_ms : -1;
+        mf_loop_turn(w->loop, wait);
+        if (mf_vm_woken(vm)) {
+            mf_lifecycle_busy(w->id, mf_now_ns(), "resumed requests");
+            mf_vm_resume_woken(vm);
+            mf_lifecycle_busy(w->id, 0, NULL);
+        }
+        if (w->held && !mf_vm_waiting(vm))
+            release_held(w);
+        MHD_run(w->daemon);
+        daemon_runs++;
+        shut_read_sides();
+        if (w->stopping && !mf_vm_waiting(vm) && !w->held)
+            break;
+    }
+    return NULL;
+}
+
+int mf_http_start(mf_worker_t *w, char *err, size_t errlen)
+{
+    const mf_options_t *o = w->opts;
+    atomic_store(&trace_response, o->trace_response);
+    atomic_store(&metrics_on, o->metrics);
+    mf_probes_serve_metrics(o->metrics);
+    unsigned timeout_s = (unsigned)((o->idle_timeout_ms + 999) / 1000);
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_LISTEN_SOCKET, w->listen_fd, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, timeout_s ? timeout_s : 1, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)o->max_header, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, o->max_connections, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_connections_per_ip, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, w},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, w},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, w},
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL},
+        {MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    w->loop = mf_loop_new();
+    if (!w->loop) {
+        snprintf(err, errlen, "worker %d: no event loop: %s", w->id, strerror(errno));
+        return -1;
+    }
+    /* No thread of its own: the worker's loop waits on the daemon's epoll descriptor beside
+     * the sockets its runs wait on. */
+    w->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
+                                 NULL, NULL, on_request, w, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    if (!w->daemon) {
+        snprintf(err, errlen, "worker %d: the HTTP daemon did not start", w->id);
+        return -1;
+    }
+    w->accept_fd = w->listen_fd;
+    w->listen_fd = -1; /* the daemon owns it now */
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    w->daemon_watch = mf_loop_watch_new(w->loop, info->epoll_fd, on_daemon_ready, w);
+    if (mf_loop_watch_set(w->daemon_watch, EPOLLIN)) {
+        snprintf(err, errlen, "worker %d: cannot watch the daemon: %s", w->id, strerror(errno));
+        return -1;
+    }
+    mf_vm_set_loop(w->run.vm, w->loop);
+    if (pthread_create(&w->thread, NULL, worker_main, w)) {
+        snprintf(err, errlen, "worker %d: cannot start its thread", w->id);
+        return -1;
+    }
+    w->thread_started = 1;
+    return 0;
+}
+
+/* ---- work handed to the worker thread ---- */
+
+typedef struct {
+    mf_worker_t *w;
+    int fd;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+} adoption_t;
+
+static void adopt_now(void *ud)
+{
+    adoption_t *a = ud;
+    /* On failure libmicrohttpd has closed the descriptor itself; on success the connection
+     * counts as fresh from its start notification on. */
+    MHD_add_connection(a->w->daemon, a->fd, (const struct sockaddr *)&a->addr, a->addrlen);
+    atomic_fetch_sub_explicit(&fresh_connections, 1, memory_order_relaxed);
+    free(a);
+}
+
+int mf_http_adopt(mf_worker_t *w, int fd, const struct sockaddr *addr, unsigned addrlen)
+{
+    if (addrlen > sizeof(struct sockaddr_storage) || !w->thread_started) {
+        close(fd);
+        return -1;
+    }
+    adoption_t *a = mf_xmalloc(sizeof *a);
+    a->w = w;
+    a->fd = fd;
+    memcpy(&a->addr, addr, addrlen);
+    a->addrlen = addrlen;
+    /* Fresh while it waits for the worker too: the drain must not end before it is read. */
+    atomic_fetch_add_explicit(&fresh_connections, 1, memory_order_relaxed);
+    mf_loop_post(w->loop, adopt_now, a);
+    return 0;
+}
+
+/* ---- the listener's close ---- */
+
+/* Closing (or shutting down) a listening socket resets every connection in its accept queue and
+ * every handshake still under way on it, though each client's connect has already succeeded.
+ * So the close comes in steps: no new handshake starts (a socket filter drops a segment with
+ * SYN and not ACK; the ACK that completes one under way still passes), the accept queue is
+ * emptied until the handshakes under way have completed, and only then the socket shut. */
+static int refuse_new_handshakes(int fd)
+{
+    static struct sock_filter drop_syn[] = {
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13), /* the TCP header's flags byte */
+        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1), /* SYN without ACK */
+        BPF_STMT(BPF_RET | BPF_K, 0),
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+    };
+    struct sock_fprog prog = {.len = sizeof drop_syn / sizeof drop_syn[0], .filter = drop_syn};
+    return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+}
+
+/* Takes every connection waiting in the listening socket's accept queue and hands it to the
+ * worker: those clients connected before the listener closed. Returns how many. */
+static int take_backlog(mf_worker_t *w, int fd)
+{
+    int n = 0;
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int c = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c < 0)
+            return n;
+        mf_http_adopt(w, c, (struct sockaddr *)&ss, len);
+        n++;
+    }
+}
+
+int mf_http_quiesce(mf_worker_t *w)
+{
+    if (!w->daemon || w->listen_fd >= 0)
+        return 0;
+    /* From this thread, not the worker's: a worker busy in a long run must not hold the drain
+     * back (libmicrohttpd wakes its loop through the daemon's ITC). */
+    MHD_socket fd = MHD_quiesce_daemon(w->daemon);
+    if (fd == MHD_INVALID_SOCKET)
+        return 0;
+    w->listen_fd = fd;
+    if (refuse_new_handshakes(fd))
+        mf_log_msg(MF_LOG_WARN,
+                   "worker %d: new connections are not held off while the listener "
+                   "closes (%s)",
+                   w->id, strerror(errno));
+    return take_backlog(w, fd);
+}
+
+int mf_http_take_backlog(mf_worker_t *w)
+{
+    return w->listen_fd >= 0 ? take_backlog(w, w->listen_fd) : 0;
+}
+
+void mf_http_close_listener(mf_worker_t *w)
+{
+    if (w->listen_fd < 0)
+        return;
+    take_backlog(w, w->listen_fd);
+    /* The kernel now refuses new clients or sends them to another socket on the port. */
+    shutdown(w->listen_fd, SHUT_RDWR);
+}
+
+static void stop_now(void *ud)
+{
+    ((mf_worker_t *)ud)->stopping = 1;
+}
+
+void mf_http_stop(mf_worker_t *w)
+{
+    if (w->thread_started) {
+        /* The thread ends once no run waits: a suspended connection must not meet
+         * MHD_stop_daemon. */
+        mf_loop_post(w->loop, stop_now, w);
+        pthread_join(w->thread, NULL);
+        w->thread_started = 0;
+    }
+    if (w->run.vm)
+        mf_vm_set_loop(w->run.vm, NULL);
+    if (w->daemon) {
+        MHD_stop_daemon(w->daemon);
+        w->daemon = NULL;
+    }
+    mf_loop_watch_free(w->daemon_watch);
+    w->daemon_watch = NULL;
+    mf_loop_free(w->loop);
+    w->loop = NULL;
+    while (w->free_requests) {
+        mf_request_t *r = w->free_requests;
+        w->free_requests = r->next_free;
+        free(r);
+    }
+    w->nfree = 0;
+    if (w->listen_fd >= 0) {
+        close(w->listen_fd);
+        w->listen_fd = -1;
+    }
+}
