@@ -1,6 +1,6 @@
 /* The generator's own file, included: the known-answer test needs its block function and state.
  * This executable then defines mf_random_* itself and takes nothing else from the core. */
-#include "../../host/base/random.c"
+#include "base/random.c"
 
 #include <pthread.h>
 #include <stdlib.h>
