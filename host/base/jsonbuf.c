@@ -1,36 +1,11 @@
 #include "base/jsonbuf.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include "base/alloc.h"
-
-void mf_jsonbuf_grow(mf_jsonbuf_t *j, size_t n)
-{
-    size_t cap = j->cap * 2;
-    while (cap < j->len + n)
-        cap *= 2;
-    if (j->buf == j->inline_buf) {
-        j->buf = mf_xmalloc(cap);
-        memcpy(j->buf, j->inline_buf, j->len);
-    } else {
-        j->buf = mf_xrealloc(j->buf, cap);
-    }
-    j->cap = cap;
-}
-
-static void reserve(mf_jsonbuf_t *j, size_t n)
-{
-    if (j->len + n > j->cap)
-        mf_jsonbuf_grow(j, n);
-}
 
 void mf_jsonbuf_open(mf_jsonbuf_t *j)
 {
-    j->buf = j->inline_buf;
-    j->cap = sizeof j->inline_buf;
-    j->len = 0;
+    mf_buf_init(&j->out, j->inline_buf, sizeof j->inline_buf);
     j->fields = 0;
     mf_jsonbuf_append(j, "{", 1);
 }
@@ -83,14 +58,14 @@ void mf_jsonbuf_escape(mf_jsonbuf_t *j, const char *s, size_t len)
     while (p < end) {
         /* Plain bytes copied one by one into room for all that is left (mostly all of it):
          * cheaper than finding the run's end first and copying it with a call. */
-        reserve(j, (size_t)(end - p));
-        char *o = j->buf + j->len;
+        mf_buf_reserve(&j->out, (size_t)(end - p));
+        char *o = j->out.data + j->out.len;
         size_t n = 0, left = (size_t)(end - p);
         while (n < left && plain[p[n]]) {
             o[n] = (char)p[n];
             n++;
         }
-        j->len += n;
+        j->out.len += n;
         p += n;
         if (p >= end)
             break;
@@ -219,24 +194,11 @@ void mf_jsonbuf_end(mf_jsonbuf_t *j)
 
 char *mf_jsonbuf_close(mf_jsonbuf_t *j, size_t *len)
 {
-    char *out;
     mf_jsonbuf_append(j, "}", 1);
-    if (j->buf == j->inline_buf) {
-        out = mf_xstrndup(j->buf, j->len);
-    } else {
-        reserve(j, 1);
-        j->buf[j->len] = '\0';
-        out = j->buf;
-    }
-    if (len)
-        *len = j->len;
-    j->buf = NULL;
-    return out;
+    return mf_buf_take(&j->out, len);
 }
 
 void mf_jsonbuf_discard(mf_jsonbuf_t *j)
 {
-    if (j->buf && j->buf != j->inline_buf)
-        free(j->buf);
-    j->buf = NULL;
+    mf_buf_free(&j->out);
 }

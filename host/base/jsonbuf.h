@@ -6,26 +6,20 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
+
+#include "base/buf.h"
 
 typedef struct {
-    char *buf;
-    size_t len, cap;
+    mf_buf_t out; /* the text so far, in inline_buf while it fits */
     int fields;
     char inline_buf[1024];
 } mf_jsonbuf_t;
-
-/* Makes room for n more bytes (the slow path of mf_jsonbuf_append). */
-void mf_jsonbuf_grow(mf_jsonbuf_t *j, size_t n);
 
 /* Appends raw bytes (no escaping, no separator). Inline: the host's lines are mostly literal
  * pieces of a few bytes, which the compiler then copies without a call. */
 static inline void mf_jsonbuf_append(mf_jsonbuf_t *j, const char *s, size_t n)
 {
-    if (j->len + n > j->cap)
-        mf_jsonbuf_grow(j, n);
-    memcpy(j->buf + j->len, s, n);
-    j->len += n;
+    mf_buf_append(&j->out, s, n);
 }
 
 /* Appends a string literal. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/buf.h"
 #include "observe/log_buffer.h"
 
 static int min_level = MF_LOG_INFO;
@@ -342,7 +343,7 @@ static int hex_digit(char ch)
 /* Decodes the JSON string between s and e (its quotes excluded) into out, keeping as escapes
  * what must not reach a terminal; with quoted, as the inside of a quoted value (quotes and
  * backslashes escaped). Sets *quote when the text needs quotes, *lines when it holds a newline. */
-static void unescape(const char *s, const char *e, int quoted, mf_jsonbuf_t *out, int *quote,
+static void unescape(const char *s, const char *e, int quoted, mf_buf_t *out, int *quote,
                      int *lines)
 {
     *quote = s == e;
@@ -354,19 +355,19 @@ static void unescape(const char *s, const char *e, int quoted, mf_jsonbuf_t *out
             s += 2;
             if (k == 'n') {
                 if (quoted)
-                    mf_jsonbuf_lit(out, "\\n");
+                    mf_buf_lit(out, "\\n");
                 else
-                    mf_jsonbuf_lit(out, "\n");
+                    mf_buf_lit(out, "\n");
                 *lines = 1;
             } else if (k == 't') {
-                mf_jsonbuf_lit(out, "\t");
+                mf_buf_lit(out, "\t");
                 *quote = 1;
             } else if (k == 'u' && e - s >= 4) {
                 int cp = 0;
                 for (int i = 0; i < 4; i++)
                     cp = cp << 4 | (hex_digit(s[i]) < 0 ? 0 : hex_digit(s[i]));
                 if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || (cp >= 0xd800 && cp < 0xe000)) {
-                    mf_jsonbuf_append(out, s - 2, 6); /* stays visible as \u00XX */
+                    mf_buf_append(out, s - 2, 6); /* stays visible as \u00XX */
                 } else {
                     char u[3];
                     int n = cp < 0x800 ? 2 : 3;
@@ -374,56 +375,48 @@ static void unescape(const char *s, const char *e, int quoted, mf_jsonbuf_t *out
                     u[n - 1] = (char)(0x80 | (cp & 0x3f));
                     if (n == 3)
                         u[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-                    mf_jsonbuf_append(out, u, (size_t)n);
+                    mf_buf_append(out, u, (size_t)n);
                 }
                 *quote = 1;
                 s += 4;
             } else if (k == 'r' || k == 'b' || k == 'f') {
-                mf_jsonbuf_append(out, s - 2, 2);
+                mf_buf_append(out, s - 2, 2);
                 *quote = 1;
             } else {
                 if (quoted && (k == '"' || k == '\\'))
-                    mf_jsonbuf_lit(out, "\\");
-                mf_jsonbuf_append(out, &k, 1); /* \" \\ \/ */
+                    mf_buf_lit(out, "\\");
+                mf_buf_append(out, &k, 1); /* \" \\ \/ */
                 *quote |= k == '"' || k == '\\';
             }
         } else if (ch == 0xc2 && s + 1 < e && (unsigned char)s[1] < 0xa0) {
             static const char hex[] = "0123456789abcdef";
             unsigned char c1 = (unsigned char)s[1]; /* a C1 control, U+0080..U+009F */
             char u[6] = {'\\', 'u', '0', '0', hex[c1 >> 4], hex[c1 & 15]};
-            mf_jsonbuf_append(out, u, 6);
+            mf_buf_append(out, u, 6);
             *quote = 1;
             s += 2;
         } else {
-            mf_jsonbuf_append(out, s, 1);
+            mf_buf_append(out, s, 1);
             *quote |= ch == ' ' || ch == '=';
             s++;
         }
     }
 }
 
-/* An empty buffer (mf_jsonbuf_open would start an object). */
-static void buf_init(mf_jsonbuf_t *b)
-{
-    b->buf = b->inline_buf;
-    b->cap = sizeof b->inline_buf;
-    b->len = 0;
-}
-
-/* Renders the JSON line in (as made by this file) as text into out, which it opens. */
-static void render_text(const char *in, size_t len, mf_jsonbuf_t *out, int colour)
+/* Renders the JSON line in (as made by this file) as text, appended to out. */
+static void render_text(const char *in, size_t len, mf_buf_t *out, int colour)
 {
     static const char *const levels[] = {"debug", "DEBUG", "info",  "INFO ", "warn",
                                          "WARN ", "error", "ERROR", NULL};
     static const char *const level_colours[] = {"\033[34m", "\033[32m", "\033[33m", "\033[1;31m"};
-    mf_jsonbuf_t later, value, key; /* later: the values of several lines, after the line */
+    char later_storage[1024], value_storage[1024], key_storage[1024];
+    mf_buf_t later, value, key; /* later: the values of several lines, after the line */
     int quote, lines;
     cursor_t c = {in + 1, in + len};
 
-    buf_init(out);
-    buf_init(&later);
-    buf_init(&value);
-    buf_init(&key);
+    mf_buf_init(&later, later_storage, sizeof later_storage);
+    mf_buf_init(&value, value_storage, sizeof value_storage);
+    mf_buf_init(&key, key_storage, sizeof key_storage);
     while (c.p < c.end && *c.p == '"') {
         const char *k = c.p;
         skip_value(&c); /* the key, a string */
@@ -437,11 +430,11 @@ static void render_text(const char *in, size_t len, mf_jsonbuf_t *out, int colou
         const char *v_end = c.p;
         size_t klen = key.len;
         int is_string = *v == '"' && v_end - v >= 2;
-        int is_msg = klen == 3 && !memcmp(key.buf, "msg", 3);
+        int is_msg = klen == 3 && !memcmp(key.data, "msg", 3);
         quote = lines = 0;
         value.len = 0;
         if (!is_string) {
-            mf_jsonbuf_append(&value, v, (size_t)(v_end - v));
+            mf_buf_append(&value, v, (size_t)(v_end - v));
         } else {
             unescape(v + 1, v_end - 1, 0, &value, &quote, &lines);
             /* a message stays on its line; another value of several lines follows it */
@@ -451,89 +444,91 @@ static void render_text(const char *in, size_t len, mf_jsonbuf_t *out, int colou
             }
         }
 
-        if (klen == 2 && !memcmp(key.buf, "ts", 2) && value.len >= 23) {
+        if (klen == 2 && !memcmp(key.data, "ts", 2) && value.len >= 23) {
             if (colour)
-                mf_jsonbuf_lit(out, C_DIM);
-            mf_jsonbuf_append(out, value.buf + 11, 12);
+                mf_buf_lit(out, C_DIM);
+            mf_buf_append(out, value.data + 11, 12);
             if (colour)
-                mf_jsonbuf_lit(out, C_RESET);
-        } else if (klen == 5 && !memcmp(key.buf, "level", 5)) {
+                mf_buf_lit(out, C_RESET);
+        } else if (klen == 5 && !memcmp(key.data, "level", 5)) {
             int i = 0;
             while (levels[i] &&
-                   (strlen(levels[i]) != value.len || memcmp(levels[i], value.buf, value.len)))
+                   (strlen(levels[i]) != value.len || memcmp(levels[i], value.data, value.len)))
                 i += 2;
-            mf_jsonbuf_lit(out, " ");
+            mf_buf_lit(out, " ");
             if (colour && levels[i])
-                mf_jsonbuf_append(out, level_colours[i / 2], strlen(level_colours[i / 2]));
+                mf_buf_append(out, level_colours[i / 2], strlen(level_colours[i / 2]));
             if (levels[i])
-                mf_jsonbuf_append(out, levels[i + 1], 5);
+                mf_buf_append(out, levels[i + 1], 5);
             else
-                mf_jsonbuf_append(out, value.buf, value.len);
+                mf_buf_append(out, value.data, value.len);
             if (colour && levels[i])
-                mf_jsonbuf_lit(out, C_RESET);
+                mf_buf_lit(out, C_RESET);
         } else if (is_msg) {
-            mf_jsonbuf_lit(out, " ");
+            mf_buf_lit(out, " ");
             if (colour)
-                mf_jsonbuf_lit(out, C_BOLD);
-            mf_jsonbuf_append(out, value.buf, value.len);
+                mf_buf_lit(out, C_BOLD);
+            mf_buf_append(out, value.data, value.len);
             if (colour)
-                mf_jsonbuf_lit(out, C_RESET);
+                mf_buf_lit(out, C_RESET);
         } else if (lines) {
-            mf_jsonbuf_lit(&later, "    ");
+            mf_buf_lit(&later, "    ");
             if (colour)
-                mf_jsonbuf_lit(&later, C_KEY);
-            mf_jsonbuf_append(&later, key.buf, klen);
-            mf_jsonbuf_lit(&later, ":");
+                mf_buf_lit(&later, C_KEY);
+            mf_buf_append(&later, key.data, klen);
+            mf_buf_lit(&later, ":");
             if (colour)
-                mf_jsonbuf_lit(&later, C_RESET);
-            mf_jsonbuf_lit(&later, "\n      ");
+                mf_buf_lit(&later, C_RESET);
+            mf_buf_lit(&later, "\n      ");
             for (size_t i = 0; i < value.len; i++) {
-                mf_jsonbuf_append(&later, value.buf + i, 1);
-                if (value.buf[i] == '\n')
-                    mf_jsonbuf_lit(&later, "      ");
+                mf_buf_append(&later, value.data + i, 1);
+                if (value.data[i] == '\n')
+                    mf_buf_lit(&later, "      ");
             }
-            mf_jsonbuf_lit(&later, "\n");
+            mf_buf_lit(&later, "\n");
         } else {
-            mf_jsonbuf_lit(out, " ");
+            mf_buf_lit(out, " ");
             if (colour)
-                mf_jsonbuf_lit(out, C_KEY);
-            mf_jsonbuf_append(out, key.buf, klen);
-            mf_jsonbuf_lit(out, "=");
+                mf_buf_lit(out, C_KEY);
+            mf_buf_append(out, key.data, klen);
+            mf_buf_lit(out, "=");
             if (colour)
-                mf_jsonbuf_lit(out, C_RESET);
+                mf_buf_lit(out, C_RESET);
             if (is_string && quote)
-                mf_jsonbuf_lit(out, "\"");
-            mf_jsonbuf_append(out, value.buf, value.len);
+                mf_buf_lit(out, "\"");
+            mf_buf_append(out, value.data, value.len);
             if (is_string && quote)
-                mf_jsonbuf_lit(out, "\"");
+                mf_buf_lit(out, "\"");
         }
         if (c.p < c.end && *c.p == ',')
             c.p++;
     }
-    mf_jsonbuf_lit(out, "\n");
-    mf_jsonbuf_append(out, later.buf, later.len);
-    mf_jsonbuf_discard(&later);
-    mf_jsonbuf_discard(&value);
-    mf_jsonbuf_discard(&key);
+    mf_buf_lit(out, "\n");
+    mf_buf_append(out, later.data, later.len);
+    mf_buf_free(&later);
+    mf_buf_free(&value);
+    mf_buf_free(&key);
 }
 
 /* Writes the finished line l now, or into this thread's buffer, in the format chosen. */
 static void emit(mf_jsonbuf_t *l, int buffered)
 {
-    mf_jsonbuf_t t, *w = l;
+    char text_storage[1024];
+    mf_buf_t text, *w = &l->out;
     mf_jsonbuf_lit(l, "}\n");
     if (text_on) {
-        render_text(l->buf, l->len, &t, colour_on);
-        w = &t;
+        mf_buf_init(&text, text_storage, sizeof text_storage);
+        render_text(l->out.data, l->out.len, &text, colour_on);
+        w = &text;
     }
     if (buffered) {
-        mf_log_buffer_add(w->buf, w->len);
+        mf_log_buffer_add(w->data, w->len);
     } else {
         mf_log_buffer_flush_mine(); /* this thread's buffered lines first: they stay in order */
-        mf_log_write(w->buf, w->len);
+        mf_log_write(w->data, w->len);
     }
-    if (w != l)
-        mf_jsonbuf_discard(w);
+    if (w != &l->out)
+        mf_buf_free(w);
     mf_jsonbuf_discard(l);
 }
 

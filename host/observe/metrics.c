@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "base/breaker.h"
+#include "base/buf.h"
 #include "base/jsonbuf.h"
 #include "app/lifecycle.h"
 
@@ -240,20 +241,13 @@ int mf_metrics_add_collector(mf_metrics_collector_fn fn, void *ud)
 /* ---- the writer ---- */
 
 struct mf_metrics_writer {
-    char *buf;
-    size_t len, cap;
+    mf_buf_t out;
     int openmetrics;
 };
 
 static void put(mf_metrics_writer_t *w, const char *s, size_t n)
 {
-    if (w->len + n + 1 > w->cap) {
-        while (w->len + n + 1 > w->cap)
-            w->cap = w->cap ? w->cap * 2 : 16384;
-        w->buf = mf_xrealloc(w->buf, w->cap);
-    }
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
+    mf_buf_append(&w->out, s, n);
 }
 
 static void puts_(mf_metrics_writer_t *w, const char *s)
@@ -603,6 +597,7 @@ static void render_dropped(mf_metrics_writer_t *w)
 char *mf_metrics_render(int openmetrics, size_t *len)
 {
     mf_metrics_writer_t w = {.openmetrics = openmetrics};
+    mf_buf_reserve(&w.out, 16384); /* a scrape's usual size: few regrowths */
     render_requests(&w);
     render_routes(&w);
     render_workers(&w);
@@ -616,7 +611,5 @@ char *mf_metrics_render(int openmetrics, size_t *len)
         collectors[i].fn(collectors[i].ud, &w);
     if (openmetrics)
         puts_(&w, "# EOF\n");
-    put(&w, "", 1);
-    *len = w.len - 1;
-    return w.buf;
+    return mf_buf_take(&w.out, len);
 }
