@@ -8,7 +8,7 @@
 
 #include "base/config.h"
 #include "base/options.h"
-#include "app/scripts.h"
+#include "lua/scripts.h"
 #include "lua/vm.h"
 
 typedef struct {

@@ -13,7 +13,8 @@
 #include "app/follow.h"
 #include "app/lifecycle.h"
 #include "observe/log.h"
-#include "serve/probes.h"
+#include "app/readiness.h"
+#include "app/scripts_load.h"
 #include "base/random.h"
 
 #define READY_CHECK_EVERY_NS (1000 * 1000000LL)
@@ -343,7 +344,7 @@ mf_hooks_t *mf_hooks_start(const mf_options_t *o, int slot, mf_scripts_t *_Atomi
     pthread_condattr_destroy(&ca);
     if (mf_follow_init(&h->run, "hooks", o, latest, latest_config, err, errlen))
         goto fail;
-    mf_probes_add_check("hooks", ready_check, h);
+    mf_readiness_add_check("hooks", ready_check, h);
     if (pthread_create(&h->thread, NULL, run, h)) {
         snprintf(err, errlen, "cannot start the hooks thread");
         goto fail;

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "serve/server.h"
+#include "base/exit_codes.h"
 
 static const char app_lua[] =
     "-- Each key is a route, \"METHOD /path\"; each value a handler of the request. Every\n"

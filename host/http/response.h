@@ -1,51 +1,54 @@
-/* Responses: a handler's return value turned into an HTTP response, and the host's own JSON
- * error responses. */
-#ifndef MF_RESPONSE_H
-#define MF_RESPONSE_H
+/* Responses: what a handler answered, as the HTTP layer sends it, and the host's own JSON error
+ * responses. */
+#ifndef MF_HTTP_RESPONSE_H
+#define MF_HTTP_RESPONSE_H
 
 #include <stddef.h>
 
-#include <lua.h>
+#include "http/request.h"
 
 struct MHD_Response;
 
+#define MF_CTYPE_TEXT "text/plain; charset=utf-8"
+#define MF_CTYPE_JSON "application/json"
+
 /* A response before it becomes an HTTP one, so that mayfly test can read it back in-process.
- * The strings point into values on L's stack (body, headers) or static text (ctype), valid
- * until the stack is reset. */
-typedef struct {
+ * Its strings belong to whoever made it (lua/response_read.c: values on a Lua stack), valid
+ * while the response is. */
+typedef struct mf_response mf_response_t;
+struct mf_response {
     int status;
     const char *body;
     size_t body_len;
     const char *ctype; /* Content-Type to add, NULL when a header sets one or there is no body */
     int nheaders;      /* name/value pairs, read with mf_response_header */
-    /* private */
-    lua_State *L;
-    int headers_idx;
-} mf_response_t;
+    /* The maker's: how header i is found, and where. */
+    void (*header)(const mf_response_t *r, int i, const char **name, const char **value);
+    void *source;
+    int source_slot;
+};
 
-/* The C function a run calls on its handler's result (argument 1), inside the run: checks it
- * and returns status, body (or nil), the host's Content-Type to add (0: none, 1: text, 2: JSON),
- * the header array (or nil): plain values the host made. Raises "invalid response: ..." on a result it cannot send. */
-int mf_response_read_lua(lua_State *L); /* may raise */
-
-/* Reads what mf_response_read_lua returned, at base..base+3 of L, into out without running any
- * Lua; out points into those values. */
-void mf_response_from_stack(lua_State *L, int base, mf_response_t *out);
-
-/* Header i (0-based, below r->nheaders): a validated name and value. */
-void mf_response_header(const mf_response_t *r, int i, const char **name, const char **value);
-
-/* The libmicrohttpd response for r, or NULL with the reason in err. */
-struct MHD_Response *mf_response_to_mhd(const mf_response_t *r, char *err, size_t errlen);
-
-/* The JSON text of an error body (malloc'd, the caller frees it). */
-char *mf_response_error_json(const char *message, const char *request_id, size_t *len);
-
-/* {"error": message, "request_id": id} with Content-Type application/json. request_id may be
- * NULL. Never returns NULL (allocation failure aborts). */
-struct MHD_Response *mf_response_error(const char *message, const char *request_id);
+/* Header i (0-based, below r->nheaders): a name and value checked when the response was made
+ * (mf_response_header_ok). */
+static inline void mf_response_header(const mf_response_t *r, int i, const char **name,
+                                      const char **value)
+{
+    r->header(r, i, name, value);
+}
 
 /* 1 when name is an HTTP token and value holds no CR, LF, NUL or other control byte but tab. */
 int mf_response_header_ok(const char *name, size_t name_len, const char *value, size_t value_len);
+
+/* The libmicrohttpd response for resp, or NULL with the reason in err. */
+struct MHD_Response *mf_response_to_mhd(const mf_response_t *resp, char *err, size_t errlen);
+/* The same for request r's response; one the HTTP layer cannot carry becomes a logged 500
+ * with r's id (and r->status says so). The caller destroys it. */
+struct MHD_Response *mf_response_for_request(mf_request_t *r, const mf_response_t *resp);
+
+/* The JSON text of an error body (malloc'd, the caller frees it). */
+char *mf_response_error_json(const char *message, const char *request_id, size_t *len);
+/* {"error": message, "request_id": id} with Content-Type application/json. request_id may be
+ * NULL. Never returns NULL (allocation failure aborts). */
+struct MHD_Response *mf_response_error(const char *message, const char *request_id);
 
 #endif

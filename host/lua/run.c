@@ -11,12 +11,13 @@
 #include <string.h>
 
 #include <lauxlib.h>
-#include <microhttpd.h>
 
 #include "base/alloc.h"
 #include "base/clock.h"
 #include "lua/embedded.h"
-#include "lua/api/api.h"
+#include "lua/http_error.h"
+#include "lua/request_object.h"
+#include "lua/response_read.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
 #include "lua/sandbox.h"
@@ -36,7 +37,7 @@ static int l_push_request(lua_State *L)
     if (!run || run->co != L || run->req_table)
         return luaL_error(L, "mayfly: no request to push");
     run->in_handler = 1;
-    mf_request_push(L, run->r);
+    mf_request_object_push(L, run->r);
     run->req_table = lua_topointer(L, -1);
     return 1;
 }
@@ -177,7 +178,7 @@ static void answer_error(mf_vm_run_t *run, lua_State *L, int idx, int timed_out)
     mf_request_t *r = run->r;
     const char *message = NULL;
     mf_response_t resp = {.ctype = "application/json"};
-    int status = mf_lapi_http_error_status(L, idx, &message);
+    int status = mf_http_error_status(L, idx, &message);
     if (!status) {
         const char *text = lua_tostring(L, idx);
         if (!text)
@@ -298,11 +299,7 @@ int mf_vm_start(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud)
     if (fresh)
         mf_vm_push_ref(co, MF_REF_DISPATCH);
     mf_sandbox_enter_env(co); /* the run's environment, also its thread's globals */
-    lua_rawgeti(co, LUA_REGISTRYINDEX, vm->chunks_ref);
-    lua_rawgeti(co, -1, route->file + 1);
-    lua_replace(co, -2);
-    lua_pushvalue(co, -2);
-    lua_setfenv(co, -2);
+    mf_vm__push_chunk(vm, co, route->file, -1);
     lua_remove(co, -2);
     lua_pushlightuserdata(co, &resume_key);
     lua_insert(co, -2);
@@ -385,34 +382,4 @@ void mf_vm_run_to(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud)
 {
     /* Without a loop no call waits, so the run ends before mf_vm_start returns. */
     mf_vm_start(vm, r, sink, ud);
-}
-
-typedef struct {
-    mf_request_t *r;
-    struct MHD_Response *resp;
-} mhd_sink_t;
-
-static void to_mhd(void *ud, const mf_response_t *resp)
-{
-    mhd_sink_t *out = ud;
-    out->resp = mf_vm_response_to_mhd(out->r, resp);
-}
-
-struct MHD_Response *mf_vm_response_to_mhd(mf_request_t *r, const mf_response_t *resp)
-{
-    char err[256];
-    struct MHD_Response *m = mf_response_to_mhd(resp, err, sizeof err);
-    if (!m) {
-        mf_log_msg(MF_LOG_ERROR, "%s", err);
-        r->status = 500;
-        m = mf_response_error("internal server error", mf_request_id(r));
-    }
-    return m;
-}
-
-struct MHD_Response *mf_vm_run(mf_vm_t *vm, mf_request_t *r)
-{
-    mhd_sink_t out = {.r = r};
-    mf_vm_run_to(vm, r, to_mhd, &out);
-    return out.resp;
 }

@@ -1,4 +1,4 @@
-/* Runs of a script file's lifecycle hooks (see hooks.c), outside any request. */
+/* Runs of a script file's lifecycle hooks (app/hooks.c schedules them), outside any request. */
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -72,11 +72,14 @@ static void begin_file_call(mf_vm_t *vm, int file, lua_CFunction fn, int64_t lim
     mf_vm_push_ref(L, MF_REF_TRACEBACK);
     mf_sandbox_enter_env(L);
     lua_pushcfunction(L, fn);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->chunks_ref);
-    lua_rawgeti(L, -1, file + 1);
-    lua_replace(L, -2);
-    lua_pushvalue(L, 2);
-    lua_setfenv(L, -2);
+    mf_vm__push_chunk(vm, L, file, 2);
+}
+
+static void end_file_call(mf_vm_t *vm)
+{
+    lua_settop(vm->L, 0);
+    mf_sandbox_leave_env(vm->L);
+    mf_vm__run_end(vm);
 }
 
 int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job,
@@ -110,9 +113,7 @@ int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job,
         snprintf(err, errlen, "%s", msg ? msg : "returned false");
         rc = 1;
     }
-    lua_settop(L, 0);
-    mf_sandbox_leave_env(L);
-    mf_vm__run_end(vm);
+    end_file_call(vm);
     return rc;
 }
 
@@ -174,8 +175,6 @@ int mf_vm_list_jobs(mf_vm_t *vm, int file,
             *tb = '\0';
         rc = -1;
     }
-    lua_settop(L, 0);
-    mf_sandbox_leave_env(L);
-    mf_vm__run_end(vm);
+    end_file_call(vm);
     return rc;
 }

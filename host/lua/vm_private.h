@@ -1,5 +1,6 @@
-/* Between the files of the vm (vm.c: the state and the request run; vm_hooks.c: runs of a
- * file's hooks): the vm's fields and the run bracket. Nothing else includes this. */
+/* Between the files of lua/ that make up the vm (vm.c, state.c, load.c, run.c, run_hook.c,
+ * run_detached.c, math_random.c): the vm's fields and the run bracket. Nothing else includes
+ * this. */
 #ifndef MF_VM_PRIVATE_H
 #define MF_VM_PRIVATE_H
 
@@ -10,6 +11,7 @@
 #include <lua.h>
 
 #include "event/loop.h"
+#include "lua/refs.h"
 #include "lua/vm.h"
 
 /* math.random's state (xoshiro256**): one per request run, so one request's randomseed makes
@@ -20,7 +22,7 @@ typedef struct {
 } mf_rng_t;
 
 /* A request run: the handler in a coroutine of the vm, which may wait (mf_vm_wait) while other
- * runs of the same vm go on. Private to vm_run.c but for what run_enter/run_leave swap. */
+ * runs of the same vm go on. Private to run.c but for what run_enter/run_leave swap. */
 struct mf_vm_run {
     mf_vm_t *vm;
     lua_State *co;
@@ -93,9 +95,17 @@ int mf_vm__is_late(mf_vm_t *vm);
 int mf_vm__run_end(mf_vm_t *vm);
 /* Compiles the coroutine body request runs execute (MF_REF_DISPATCH). Returns 0 or -1. */
 int mf_vm__open_runs(lua_State *L, char *err, size_t errlen);
-/* Frees what request runs keep (vm_run.c), before the state closes. */
+/* Frees what request runs keep (run.c), before the state closes. */
 void mf_vm__free_runs(mf_vm_t *vm);
+/* Pushes file's compiled chunk with the value at env as its environment (load.c). */
+void mf_vm__push_chunk(mf_vm_t *vm, lua_State *L, int file, int env);
+/* Builds the sandbox and host modules in vm->L, just opened (state.c). Returns 0 or -1. */
+int mf_vm__build_state(mf_vm_t *vm, char *err, size_t errlen);
 /* Pushes the registry's table of host modules by require name. */
 void mf_vm__push_modules(lua_State *L);
+/* Registers the value on top (popped) as the host module name, frozen. */
+void mf_vm__add_module(lua_State *L, const char *name);
+/* Replaces math.random and math.randomseed before the sandbox freezes math (math_random.c). */
+void mf_vm__open_random(lua_State *L);
 
 #endif

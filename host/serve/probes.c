@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/jsonbuf.h"
 #include "app/lifecycle.h"
+#include "app/readiness.h"
 #include "observe/metrics.h"
 
 enum { LIVEZ, READYZ, STARTUPZ, METRICS, NPATHS };
@@ -21,23 +22,9 @@ static atomic_int metrics_on = 1;
 
 static int64_t stuck_ns = 60 * 1000000000LL;
 
-#define MAX_CHECKS 8
-static struct {
-    const char *name;
-    mf_ready_check_fn fn;
-    void *ud;
-} checks[MAX_CHECKS];
-static int nchecks;
-
 void mf_probes_set_stuck_limit(int64_t stuck_ms)
 {
     stuck_ns = stuck_ms * 1000000;
-}
-
-void mf_probes_add_check(const char *name, mf_ready_check_fn fn, void *ud)
-{
-    if (nchecks < MAX_CHECKS)
-        checks[nchecks++] = (typeof(checks[0])){name, fn, ud};
 }
 
 void mf_probes_serve_metrics(int on)
@@ -148,11 +135,11 @@ static struct MHD_Response *readyz(int *status)
     if (error[0])
         mf_jsonbuf_cstr(&j, "last_error", error);
     mf_jsonbuf_end(&j);
-    for (int i = 0; i < nchecks; i++) {
-        why[0] = '\0';
-        int good = checks[i].fn(checks[i].ud, why, sizeof why);
+    for (int i = 0; i < mf_readiness_count(); i++) {
+        const char *name;
+        int good = mf_readiness_check(i, &name, why, sizeof why);
         ok &= good;
-        mf_jsonbuf_begin(&j, checks[i].name);
+        mf_jsonbuf_begin(&j, name);
         mf_jsonbuf_bool(&j, "ok", good);
         if (why[0])
             mf_jsonbuf_cstr(&j, good ? "detail" : "error", why);

@@ -10,12 +10,6 @@ struct MHD_Response;
 /* /livez fails once one run (a request or a hook) has lasted stuck_ms. */
 void mf_probes_set_stuck_limit(int64_t stuck_ms);
 
-/* A readiness condition beside the lifecycle and the scripts: returns 1 when ready, or 0 with a
- * reason in why. Called from the thread answering /readyz, so it must answer at once (report a
- * state kept up to date elsewhere, never do I/O). Registered at start-up, before serving. */
-typedef int (*mf_ready_check_fn)(void *ud, char *why, size_t whylen);
-void mf_probes_add_check(const char *name, mf_ready_check_fn fn, void *ud);
-
 /* Whether /metrics is served (MAYFLY_METRICS); set before serving. */
 void mf_probes_serve_metrics(int on);
 

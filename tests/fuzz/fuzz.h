@@ -5,6 +5,7 @@
 #define MF_FUZZ_H
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +13,10 @@
 #include <microhttpd.h>
 #include <sanitizer/lsan_interface.h>
 
+#include "app/dispatch.h"
 #include "observe/log.h"
 #include "http/response.h"
-#include "app/scripts.h"
+#include "app/scripts_load.h"
 #include "lua/vm.h"
 
 typedef struct {
@@ -85,32 +87,19 @@ static inline void fuzz_sink(void *ud, const mf_response_t *resp)
 }
 
 /* Serves method target (path and query, NUL-terminated) with header fields (name, value, ...,
- * NULL) and body; returns the router's answer (MF_ROUTER_OK when a handler ran). */
+ * NULL) and body as the HTTP layer would; returns the router's answer (MF_ROUTER_OK when a
+ * handler ran). */
 static inline int fuzz_request(const char *method, const char *target, const char *const *fields,
                                const char *body, size_t body_len)
 {
     fuzz_vm_t *f = fuzz_vm();
     mf_request_t r;
-    memset(&r, 0, sizeof r);
-    r.method = method;
-    r.target = (char *)target;
-    r.fields = fields;
-    const char *q = strchr(target, '?');
-    r.path_len = q ? (size_t)(q - target) : strlen(target);
-    if (q) {
-        r.query = q + 1;
-        r.query_len = strlen(q + 1);
-    }
-    r.body = body_len ? (char *)body : NULL;
-    r.body_len = r.body_cap = body_len;
-    int rc = mf_router_match(f->scripts->router, method, target, r.path_len, &r.match, NULL, 0);
-    if (rc == MF_ROUTER_OK) {
-        r.route = r.match.route;
-        mf_vm_run_to(f->vm, &r, fuzz_sink, NULL);
-    }
+    mf_request_begin_local(&r, method, target, fields, body, body_len, SIZE_MAX);
+    int rc = mf_dispatch_start(f->vm, f->scripts, -1, &r, fuzz_sink, NULL, NULL, 0);
+    mf_request_end(&r);
     /* Finalizers run now, so what a request allocated is freed within its input. */
     lua_gc(mf_vm_state(f->vm), LUA_GCCOLLECT, 0);
-    return rc;
+    return rc < 0 ? rc : MF_ROUTER_OK;
 }
 
 #endif

@@ -16,7 +16,7 @@
 
 #include "lua/api/api.h"
 #include "lua/sandbox.h"
-#include "lua/vm.h"
+#include "lua/binding.h"
 
 #define MAX_DEPTH 64
 
@@ -145,15 +145,10 @@ static int l_constant(lua_State *L)
     return 1;
 }
 
-void mf_constant_reset(lua_State *L)
-{
-    lua_newtable(L);
-    mf_vm_set_ref(L, MF_REF_CONSTANTS);
-}
-
 int luaopen_mayfly_constant(lua_State *L)
 {
-    mf_constant_reset(L);
+    lua_newtable(L); /* the cache: a state holds one version, so its constants are that one's */
+    mf_vm_set_ref(L, MF_REF_CONSTANTS);
     lua_pushcfunction(L, l_constant);
     return 1;
 }

@@ -1,66 +1,16 @@
-/* mayfly.json, and lua-cjson for scripts ported from OpenResty. */
-#include <lauxlib.h>
-#include <lua-cjson.h>
-
-/* Shipped in the library but not declared by Debian's header. */
-extern int luaopen_cjson_safe(lua_State *L);
-
+/* mayfly.json: the host's own encode and decode (lua/json.c), whose settings no script can
+ * change, and null. */
 #include "lua/api/api.h"
-
-static char cjson_module_key, cjson_safe_module_key, encode_key, decode_key;
-
-void mf_json_push_decode(lua_State *L)
-{
-    lua_pushlightuserdata(L, &decode_key);
-    lua_rawget(L, LUA_REGISTRYINDEX);
-}
-
-void mf_json_push_new_instance(lua_State *L, int safe)
-{
-    lua_pushlightuserdata(L, safe ? &cjson_safe_module_key : &cjson_module_key);
-    lua_rawget(L, LUA_REGISTRYINDEX);
-    lua_getfield(L, -1, "new");
-    lua_remove(L, -2);
-    lua_call(L, 0, 1);
-}
-
-int mf_json_encode(lua_State *L, int idx)
-{
-    if (idx < 0 && idx > LUA_REGISTRYINDEX)
-        idx = lua_gettop(L) + idx + 1;
-    lua_pushlightuserdata(L, &encode_key);
-    lua_rawget(L, LUA_REGISTRYINDEX);
-    lua_pushvalue(L, idx);
-    return lua_pcall(L, 1, 1, 0) == 0 ? 0 : -1;
-}
+#include "lua/json.h"
 
 int luaopen_mayfly_json(lua_State *L)
 {
-    /* The module tables themselves are never handed to scripts: only instances made by new(),
-     * so cjson.encode_keep_buffer and friends act on one request's instance. */
-    lua_pushlightuserdata(L, &cjson_module_key);
-    luaopen_cjson(L);
-    lua_rawset(L, LUA_REGISTRYINDEX);
-    lua_pushlightuserdata(L, &cjson_safe_module_key);
-    luaopen_cjson_safe(L);
-    lua_rawset(L, LUA_REGISTRYINDEX);
-
-    mf_json_push_new_instance(L, 0);
-    int inst = lua_gettop(L);
-    lua_pushlightuserdata(L, &encode_key);
-    lua_getfield(L, inst, "encode");
-    lua_rawset(L, LUA_REGISTRYINDEX);
-    lua_pushlightuserdata(L, &decode_key);
-    lua_getfield(L, inst, "decode");
-    lua_rawset(L, LUA_REGISTRYINDEX);
-
     lua_createtable(L, 0, 3);
-    lua_getfield(L, inst, "encode");
+    mf_json_push_encode(L);
     lua_setfield(L, -2, "encode");
-    lua_getfield(L, inst, "decode");
+    mf_json_push_decode(L);
     lua_setfield(L, -2, "decode");
-    lua_getfield(L, inst, "null");
+    lua_pushlightuserdata(L, NULL); /* lua-cjson's null */
     lua_setfield(L, -2, "null");
-    lua_remove(L, inst);
     return 1;
 }

@@ -19,7 +19,8 @@
 #include "lua/api/api.h"
 #include "redis/redis.h"
 #include "redis/conn.h"
-#include "lua/vm.h"
+#include "lua/binding.h"
+#include "lua/http_error.h"
 
 /* ---- what a command may be ---- */
 
@@ -409,7 +410,7 @@ static int l_redis_raise(lua_State *L)
     const char *kind = lua_tostring(L, 1);
     const char *msg = lua_tostring(L, 2);
     if (kind && !strcmp(kind, "unavailable"))
-        return mf_lapi_http_error(L, 503, msg ? msg : "Redis unavailable");
+        return mf_http_error_raise(L, 503, msg ? msg : "Redis unavailable");
     return luaL_error(L, "redis: %s", msg ? msg : "error");
 }
 

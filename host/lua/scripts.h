@@ -1,12 +1,12 @@
-/* A version of the scripts folder: every *.lua file's source, which files serve routes and which
- * are modules, and the route table. Immutable once loaded; workers compile it into their states. */
-#ifndef MF_SCRIPTS_H
-#define MF_SCRIPTS_H
+/* A version of the scripts folder, as a state compiles it: every *.lua file's source, which
+ * files serve routes and which are modules, and the route table. Immutable once loaded
+ * (app/scripts_load.c reads and checks it); shared by the workers, reference counted. */
+#ifndef MF_LUA_SCRIPTS_H
+#define MF_LUA_SCRIPTS_H
 
 #include <stdatomic.h>
 #include <stddef.h>
 
-#include "base/options.h"
 #include "http/router.h"
 
 enum { MF_SCRIPT_MODULE = 0, MF_SCRIPT_ROUTES = 1 };
@@ -19,8 +19,6 @@ enum {
     MF_HOOK_ON_SHUTDOWN = 1 << 3,
     MF_HOOK_EVERY = 1 << 4,
 };
-/* The key of a single hook bit ("on_start", ...). */
-const char *mf_scripts_hook_name(int hook);
 
 typedef struct {
     char *name;      /* "hello.lua" */
@@ -54,24 +52,10 @@ typedef struct mf_scripts {
 /* A file's top level runs every request: at load it must return within this. */
 #define MF_SCRIPTS_LOAD_LIMIT_MS 5000
 
-/* Reads, compiles and probes every *.lua file of dir (not recursive: a ConfigMap volume is flat;
- * when dir holds a ConfigMap's ..data link, the files are read from the one snapshot it points
- * to) and builds the route table. Returns 0 and *out holding one reference, or -1 with a
- * message naming the file (and line, or both files of a route conflict) in err. */
-int mf_scripts_load(const char *dir, const mf_options_t *opts, mf_scripts_t **out, char *err,
-                    size_t errlen);
 /* References: the version is freed when the last one is released. Both may be called from any
  * thread; NULL is a no-op. */
 void mf_scripts_retain(mf_scripts_t *s);
 void mf_scripts_release(mf_scripts_t *s);
-
-/* What changed from a to b: counts of files added, modified and removed, and their names ("x.lua
- * (added), y.lua (modified)") in names, cut at namelen. */
-typedef struct {
-    int added, modified, removed;
-} mf_scripts_diff_t;
-mf_scripts_diff_t mf_scripts_diff(const mf_scripts_t *a, const mf_scripts_t *b, char *names,
-                                  size_t namelen);
 
 /* The file index of a module name, or -1. */
 int mf_scripts_find_module(const mf_scripts_t *s, const char *module, size_t len);

@@ -7,8 +7,11 @@
 #include <lauxlib.h>
 #include <microhttpd.h>
 
-#include "lua/api/api.h"
-#include "lua/vm.h"
+#include "lua/request_object.h"
+
+#include "lua/binding.h"
+#include "lua/http_error.h"
+#include "lua/json.h"
 
 /* ---- percent-decoding ---- */
 
@@ -161,13 +164,13 @@ static int l_request_json(lua_State *L)
     mf_request_t *r = mf_vm_request_of(L, 1);
     if (!r)
         return luaL_error(L, "mayfly: req:json() called outside of its request");
-    if (!r->body_len)
-        return mf_lapi_http_error(L, 400, "request body is empty; expected JSON");
+    if (!r->body.len)
+        return mf_http_error_raise(L, 400, "request body is empty; expected JSON");
     mf_json_push_decode(L);
-    lua_pushlstring(L, r->body, r->body_len);
+    lua_pushlstring(L, r->body.data, r->body.len);
     if (lua_pcall(L, 1, 1, 0) != 0) {
         lua_pushfstring(L, "request body is not valid JSON: %s", lua_tostring(L, -1));
-        return mf_lapi_http_error(L, 400, lua_tostring(L, -1));
+        return mf_http_error_raise(L, 400, lua_tostring(L, -1));
     }
     return 1;
 }
@@ -205,7 +208,7 @@ static int l_request_index(lua_State *L)
     } else if (!strcmp(k, "query")) {
         build_query(L, r);
     } else if (!strcmp(k, "body")) {
-        lua_pushlstring(L, r->body ? r->body : "", r->body_len);
+        lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
     } else if (!strcmp(k, "remote_addr")) {
         push_remote_addr(L, r);
     } else if (!strcmp(k, "trace")) {
@@ -219,13 +222,7 @@ static int l_request_index(lua_State *L)
     return 1;
 }
 
-static int l_http_error_tostring(lua_State *L)
-{
-    lua_getfield(L, 1, "message");
-    return 1;
-}
-
-void mf_request_open(lua_State *L)
+void mf_request_object_open(lua_State *L)
 {
     lua_createtable(L, 0, 2);
     lua_pushcfunction(L, l_request_index);
@@ -235,56 +232,13 @@ void mf_request_open(lua_State *L)
     mf_vm_set_ref(L, MF_REF_REQUEST_MT);
     lua_pushcfunction(L, l_request_json);
     mf_vm_set_ref(L, MF_REF_REQUEST_JSON);
-    lua_createtable(L, 0, 2);
-    lua_pushcfunction(L, l_http_error_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushliteral(L, "mayfly: http error");
-    lua_setfield(L, -2, "__metatable");
-    mf_vm_set_ref(L, MF_REF_HTTP_ERROR_MT);
 }
 
-void mf_request_push(lua_State *L, mf_request_t *r)
+void mf_request_object_push(lua_State *L, mf_request_t *r)
 {
     lua_createtable(L, 0, 4);
     lua_pushstring(L, r->method);
     lua_setfield(L, -2, "method");
     mf_vm_push_ref(L, MF_REF_REQUEST_MT);
     lua_setmetatable(L, -2);
-}
-
-/* ---- errors answered with a status of their own ---- */
-
-int mf_lapi_http_error(lua_State *L, int status, const char *message)
-{
-    lua_createtable(L, 0, 2);
-    lua_pushinteger(L, status);
-    lua_setfield(L, -2, "status");
-    lua_pushstring(L, message);
-    lua_setfield(L, -2, "message");
-    mf_vm_push_ref(L, MF_REF_HTTP_ERROR_MT);
-    lua_setmetatable(L, -2);
-    return lua_error(L);
-}
-
-int mf_lapi_http_error_status(lua_State *L, int idx, const char **message)
-{
-    int status = 0;
-    if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx))
-        return 0;
-    mf_vm_push_ref(L, MF_REF_HTTP_ERROR_MT);
-    int is_error = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    if (!is_error)
-        return 0;
-    /* Raw reads: the table is the script's once raised, and no script code may run here. */
-    lua_pushliteral(L, "status");
-    lua_rawget(L, idx < 0 ? idx - 1 : idx);
-    lua_Number n = lua_tonumber(L, -1);
-    status = lua_type(L, -1) == LUA_TNUMBER && n >= 400 && n <= 599 ? (int)n : 0;
-    lua_pop(L, 1);
-    lua_pushliteral(L, "message");
-    lua_rawget(L, idx < 0 ? idx - 1 : idx);
-    *message = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error";
-    lua_pop(L, 1); /* the string stays referenced by the error table */
-    return status;
 }

@@ -1,11 +1,11 @@
-/* The raw config values behind the `config` module (stdlib/mayfly/config.lua): a config
- * snapshot (config.c) as Lua tables, and the MAYFLY_CFG_<NAME> overrides. */
+#include "lua/config_source.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
 
-#include "lua/api/api.h"
+#include "lua/json.h"
 
 extern char **environ;
 

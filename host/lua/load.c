@@ -1,0 +1,137 @@
+/* A version in a state: its files compiled, and their top levels run while it loads (probes of
+ * a version's files, and the warm-up that computes its constants). */
+#define _GNU_SOURCE /* memmem */
+#include <stdio.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "base/clock.h"
+#include "lua/sandbox.h"
+#include "lua/vm_private.h"
+#include "observe/log.h"
+
+int mf_vm_compile(mf_vm_t *vm, const mf_scripts_t *s, char *err, size_t errlen)
+{
+    lua_State *L = vm->L;
+    if (vm->chunks_ref != LUA_NOREF) {
+        snprintf(err, errlen, "a state compiles one version: renew it for another");
+        return -1;
+    }
+    lua_createtable(L, s->nfiles, 0);
+    for (int i = 0; i < s->nfiles; i++) {
+        const mf_script_file_t *f = &s->files[i];
+        if (luaL_loadbuffer(L, f->source, f->len, f->chunkname) != 0) {
+            snprintf(err, errlen, "%s", lua_tostring(L, -1));
+            lua_pop(L, 2);
+            return -1;
+        }
+        mf_sandbox_nojit(L, -1);
+        lua_rawseti(L, -2, i + 1);
+    }
+    vm->chunks_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    vm->scripts = s;
+    return 0;
+}
+
+void mf_vm__push_chunk(mf_vm_t *vm, lua_State *L, int file, int env)
+{
+    if (env < 0 && env > LUA_REGISTRYINDEX)
+        env = lua_gettop(L) + env + 1;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->chunks_ref);
+    lua_rawgeti(L, -1, file + 1);
+    lua_replace(L, -2);
+    lua_pushvalue(L, env);
+    lua_setfenv(L, -2);
+}
+
+/* Pushes the traceback handler and a fresh environment, runs file's chunk in it. Leaves
+ * [traceback, env, result] on the stack and returns 0, or [traceback, env, error] and -1. */
+static int run_chunk(mf_vm_t *vm, int file)
+{
+    lua_State *L = vm->L;
+    mf_vm_push_ref(L, MF_REF_TRACEBACK);
+    int msgh = lua_gettop(L);
+    mf_sandbox_enter_env(L);
+    mf_vm__push_chunk(vm, L, file, -1);
+    lua_pushstring(L, vm->scripts->files[file].module);
+    int rc = lua_pcall(L, 1, 1, msgh) ? -1 : 0;
+    mf_vm__uncap(vm);
+    return rc;
+}
+
+/* Loading runs in the thread that loads, without the watchdog: a counting hook bounds it. */
+static __thread int64_t probe_deadline;
+static __thread int64_t probe_limit_ms;
+
+static void on_probe_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    if (mf_now_ns() > probe_deadline)
+        luaL_error(L, "mayfly: loading the script took longer than %dms", (int)probe_limit_ms);
+}
+
+static void ignore_key(void *ud, const char *key, int type)
+{
+    (void)ud, (void)key, (void)type;
+}
+
+void mf_vm_warm(mf_vm_t *vm, int64_t limit_ms)
+{
+    char err[512];
+    int is_table;
+    for (int i = 0; vm->scripts && i < vm->scripts->nfiles; i++) {
+        const mf_script_file_t *f = &vm->scripts->files[i];
+        if (!memmem(f->source, f->len, "constant", 8))
+            continue; /* nothing to keep: no need to run its top level once more */
+        if (mf_vm_probe(vm, i, limit_ms, ignore_key, NULL, &is_table, err, sizeof err))
+            mf_log_msg(MF_LOG_WARN, "%s: constants not computed at load: %.300s", f->name, err);
+    }
+}
+
+int mf_vm_loading(mf_vm_t *vm)
+{
+    return vm->loading;
+}
+
+int mf_vm_may_declare(mf_vm_t *vm)
+{
+    return vm->loading || vm->in_hook;
+}
+
+int mf_vm_probe(mf_vm_t *vm, int file, int64_t limit_ms,
+                void (*fn)(void *ud, const char *key, int type), void *ud, int *is_table, char *err,
+                size_t errlen)
+{
+    lua_State *L = vm->L;
+    int top = lua_gettop(L), rc = 0;
+    if (limit_ms > 0) {
+        probe_limit_ms = limit_ms;
+        probe_deadline = mf_now_ns() + limit_ms * 1000000;
+        lua_sethook(L, on_probe_hook, LUA_MASKCOUNT, 100000);
+    }
+    vm->loading = 1;
+    int failed = run_chunk(vm, file);
+    vm->loading = 0;
+    if (limit_ms > 0)
+        lua_sethook(L, NULL, 0, 0);
+    if (failed) {
+        snprintf(err, errlen, "%s", lua_tostring(L, -1));
+        rc = -1;
+        goto done;
+    }
+    *is_table = lua_istable(L, -1);
+    if (*is_table) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            if (lua_type(L, -2) == LUA_TSTRING)
+                fn(ud, lua_tostring(L, -2), lua_type(L, -1));
+            lua_pop(L, 1);
+        }
+    }
+done:
+    lua_settop(L, top);
+    mf_sandbox_leave_env(L);
+    mf_vm__run_end(vm);
+    return rc;
+}
