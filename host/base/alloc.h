@@ -1,5 +1,5 @@
 /* Allocation that never returns NULL: out of memory is fatal for the host (not for a request;
- * Lua's own memory is capped by the Lua allocator in vm.c). */
+ * Lua's own memory is capped by the Lua allocator in lua/vm.c). */
 #ifndef MF_ALLOC_H
 #define MF_ALLOC_H
 

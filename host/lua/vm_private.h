@@ -72,7 +72,7 @@ struct mf_vm {
     int cap_hit;      /* the run was refused memory */
     int refs[MF_REF_COUNT];
 
-    /* Request runs (vm_run.c). */
+    /* Request runs (run.c). */
     mf_loop_t *loop;      /* runs may wait on it; NULL: every call blocks */
     mf_vm_run_t *current; /* the run executing Lua right now */
     mf_vm_run_t *woken;   /* runs to resume at the end of the loop's turn */

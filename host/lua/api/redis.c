@@ -1,10 +1,10 @@
 /* redis: the one place state lives. redis.call(cmd, ...) raises on an error reply (and answers
  * 503 when Redis cannot be reached); redis.pcall returns nil, err instead; redis.pipeline(fn)
- * sends every command fn queues in one round trip. Those three are Lua (host/lua/redis.lua)
+ * sends every command fn queues in one round trip. Those three are Lua (redis.lua, beside it)
  * over the primitives here, so that raising happens after a run has come back from waiting. A
- * handler's command waits on its worker's own connection (redis_conn.c) and suspends only its
+ * handler's command waits on its worker's own connection (redis/conn.c) and suspends only its
  * run; elsewhere (hooks, mayfly test, code that cannot yield) it blocks on the process-wide
- * pool (redis.c). This file owns what a command may be and how its reply looks in Lua. */
+ * pool (redis/redis.c). This file owns what a command may be and how its reply looks in Lua. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,7 +308,7 @@ static int exchange(lua_State *L, batch_t *b, int n, int pipeline) /* may raise 
     return pushed;
 }
 
-/* ---- the primitives under redis.call, redis.pcall, redis.pipeline (host/lua/redis.lua) ---- */
+/* ---- the primitives under redis.call, redis.pcall, redis.pipeline (redis.lua) ---- */
 
 /* run(what, cmd, ...) */
 static int l_redis_run(lua_State *L)

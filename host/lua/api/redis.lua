@@ -1,4 +1,4 @@
--- redis.call, redis.pcall and redis.pipeline over lapi_redis.c's primitives. A primitive sends
+-- redis.call, redis.pcall and redis.pipeline over redis.c's primitives. A primitive sends
 -- the command and returns ok, value (or the error message) and its kind; a handler's command
 -- suspends its run meanwhile where it can (the primitive decides), else blocks. Raising happens
 -- here, once the reply is in.
