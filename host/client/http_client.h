@@ -1,7 +1,10 @@
-/* Outbound HTTP calls (libcurl): one client per worker with its own pooled keep-alive
- * connections and DNS cache; deadlines, retries with backoff, and a circuit breaker and counters
- * per upstream host:port shared by the whole process. A handler's call waits on its worker's loop
- * and suspends only its run. */
+/* Outbound HTTP calls (libcurl), the client/ folder's one header: one client per worker with its
+ * own pooled keep-alive connections and DNS cache; deadlines, retries with backoff, and a
+ * circuit breaker and counters per upstream host:port shared by the whole process. A handler's
+ * call waits on its worker's loop and suspends only its run.
+ *
+ * call.c makes a call and blocks on it, multi.c waits on a loop instead, target.c checks where a
+ * call goes, upstream.c keeps the breakers and counters. */
 #ifndef MF_HTTP_CLIENT_H
 #define MF_HTTP_CLIENT_H
 

@@ -1,7 +1,7 @@
 /* mayfly._http: the primitive behind mayfly.http (stdlib/mayfly/http.lua). It checks what must
  * never reach the wire (schemes, header names and values), adds the request id and trace context
  * of the incoming request, bounds the call by the request's remaining time, and makes it with
- * the worker's client (http_client.c). */
+ * the worker's client (client/). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

@@ -1,0 +1,546 @@
+/* A call through libcurl, from start to end, whichever way it waits: its handle (kept for the
+ * next call, with DNS and TLS sessions cached per client), its request, its attempts with the
+ * request's deadline, retries with backoff and the upstream's breaker, and its outcome. Blocking
+ * calls run here in curl_easy_perform; calls on a loop are multi.c's. */
+#include "client/http_client.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "base/alloc.h"
+#include "base/clock.h"
+#include "base/random.h"
+#include "client/private.h"
+#include "observe/log.h"
+
+#define MAX_CONNECTIONS 16  /* idle keep-alive connections a blocking client keeps */
+#define DNS_TTL_S 60        /* how long a worker trusts a resolved address */
+#define BACKOFF_BASE_MS 50  /* the first retry waits 25-50 ms, then twice as long each time */
+#define BACKOFF_CAP_MS 1000 /* ... up to 0.5-1 s */
+#define MIN_ATTEMPT_MS 1    /* less budget than this left: no attempt is made */
+#define KEEP_BUFFER 65536   /* a failed call's body buffer is kept for the next up to this size */
+
+static const char *const err_names[MF_HTTP_ERR_COUNT] = {
+    "",          "timeout",  "resolve",  "connect", "tls", "circuit_open",
+    "too_large", "redirect", "protocol", "io"};
+
+const char *mf_http_err_name(mf_http_err_t e)
+{
+    return e > 0 && e < MF_HTTP_ERR_COUNT ? err_names[e] : "";
+}
+
+/* ---- the client and its handles ---- */
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc;
+static int proxy_env; /* a proxy variable curl reads is set */
+
+static void global_init(void)
+{
+    static const char *const vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                                       "ALL_PROXY",  "no_proxy",    "NO_PROXY"};
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        if (getenv(vars[i]))
+            proxy_env = 1;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+    mf_http_xfer_t *x = ud;
+    size_t len = size * n;
+    if (len > x->c->opts->http_max_body - x->body_len) {
+        x->too_large = 1;
+        return 0; /* curl stops with CURLE_WRITE_ERROR */
+    }
+    if (x->body_len + len > x->body_cap) {
+        size_t cap = x->body_cap ? x->body_cap : 4096;
+        while (cap < x->body_len + len)
+            cap *= 2;
+        x->body = mf_xrealloc(x->body, cap);
+        x->body_cap = cap;
+    }
+    memcpy(x->body + x->body_len, data, len);
+    x->body_len += len;
+    return len;
+}
+
+/* Every connection's socket: none to this process's own listeners (the attempt then fails
+ * with x->refused set). */
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    mf_http_xfer_t *x = ud;
+    (void)purpose;
+    if (mf_http_client__own_listener(&a->addr, x->refused, sizeof x->refused))
+        return CURL_SOCKET_BAD;
+    int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd >= 0 && x->c->loop)
+        mf_http_client__socket_opened(x->c, fd);
+    return fd >= 0 ? fd : CURL_SOCKET_BAD;
+}
+
+/* A call record with its handle set up with what every call shares. NULL with err when libcurl
+ * cannot start. */
+static mf_http_xfer_t *xfer_take(mf_http_client_t *c, char *err, size_t errlen)
+{
+    mf_http_xfer_t *x = c->free_xfers;
+    if (x) {
+        c->free_xfers = x->next_free;
+        return x;
+    }
+    pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK) {
+        snprintf(err, errlen, "libcurl did not initialise: %s", curl_easy_strerror(global_rc));
+        return NULL;
+    }
+    if (!c->share) {
+        c->share = curl_share_init();
+        if (!c->share) {
+            snprintf(err, errlen, "libcurl: out of memory");
+            return NULL;
+        }
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+        if (!c->loop) /* a multi handle keeps the connections of its own calls */
+            curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    }
+    CURL *e = curl_easy_init();
+    if (!e) {
+        snprintf(err, errlen, "libcurl: out of memory");
+        return NULL;
+    }
+    x = mf_xcalloc(1, sizeof *x);
+    x->c = c;
+    x->easy = e;
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* threads: time out DNS without SIGALRM */
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(e, CURLOPT_MAXCONNECTS, (long)MAX_CONNECTIONS);
+    curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, (long)DNS_TTL_S);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->opts->http_max_body);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "mayfly/" MAYFLY_VERSION);
+    if (!proxy_env) { /* else curl reads the variables again on every call */
+        curl_easy_setopt(e, CURLOPT_PROXY, "");
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+    }
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    /* The file adds to the system's certificates (the CA directory stays in use). */
+    if (c->opts->http_ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, c->opts->http_ca_file);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+    if (c->loop) {
+        curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, mf_http_client__close_socket);
+        curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
+    }
+    return x;
+}
+
+static void xfer_free(mf_http_xfer_t *x)
+{
+    curl_easy_cleanup(x->easy);
+    free(x->body);
+    free(x);
+}
+
+static void xfer_give_back(mf_http_xfer_t *x)
+{
+    if (x->body_cap > KEEP_BUFFER) { /* not a large one for every later call */
+        free(x->body);
+        x->body = NULL;
+        x->body_len = x->body_cap = 0;
+    }
+    x->next_free = x->c->free_xfers;
+    x->c->free_xfers = x;
+}
+
+mf_http_client_t *mf_http_client_new(const mf_options_t *opts, mf_loop_t *loop)
+{
+    mf_http_client_t *c = mf_xcalloc(1, sizeof *c);
+    c->opts = opts;
+    c->loop = loop;
+    return c;
+}
+
+void mf_http_client_free(mf_http_client_t *c)
+{
+    if (!c)
+        return;
+    while (c->free_xfers) {
+        mf_http_xfer_t *x = c->free_xfers;
+        c->free_xfers = x->next_free;
+        xfer_free(x);
+    }
+    mf_http_client__loop_free(c);
+    if (c->share)
+        curl_share_cleanup(c->share);
+    free(c);
+}
+
+/* ---- the request ---- */
+
+static int has_header(const char *const *headers, const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 0; headers && headers[i]; i++)
+        if (!strncasecmp(headers[i], name, n) && headers[i][n] == ':')
+            return 1;
+    return 0;
+}
+
+/* Whether the call sends a body (perhaps empty): POST, PUT and PATCH always do. */
+static int sends_body(const mf_http_call_t *call)
+{
+    return call->body || !strcmp(call->method, "POST") || !strcmp(call->method, "PUT") ||
+           !strcmp(call->method, "PATCH");
+}
+
+/* The request's header list: the caller's lines, the attempt's budget, and with a body, empty
+ * values that keep curl from adding an Expect: 100-continue round trip or a form Content-Type. */
+static struct curl_slist *build_headers(const mf_http_call_t *call, int64_t timeout_ms)
+{
+    struct curl_slist *list = NULL, *next;
+    char line[192];
+    for (int i = 0; call->headers && call->headers[i]; i++) {
+        if (!(next = curl_slist_append(list, call->headers[i])))
+            goto oom;
+        list = next;
+    }
+    if (call->budget_header) {
+        snprintf(line, sizeof line, "%.120s: %lld", call->budget_header, (long long)timeout_ms);
+        if (!(next = curl_slist_append(list, line)))
+            goto oom;
+        list = next;
+    }
+    if (sends_body(call) && !has_header(call->headers, "expect")) {
+        if (!(next = curl_slist_append(list, "Expect:")))
+            goto oom;
+        list = next;
+    }
+    if (sends_body(call) && !has_header(call->headers, "content-type")) {
+        if (!(next = curl_slist_append(list, "Content-Type:")))
+            goto oom;
+        list = next;
+    }
+    return list;
+oom:
+    curl_slist_free_all(list);
+    abort(); /* as mf_xmalloc does */
+}
+
+static void set_method(CURL *e, const mf_http_call_t *call)
+{
+    /* Undo the last call's method first: POSTFIELDS selects POST, HTTPGET goes back to GET. */
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+    curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    if (!strcmp(call->method, "HEAD")) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        return;
+    }
+    int is_get = !strcmp(call->method, "GET");
+    if (call->body || !is_get) {
+        /* POST stays a plain POST so that a 303 turns it into a GET, as browsers do. */
+        if (strcmp(call->method, "POST") != 0)
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method);
+        if (sends_body(call)) {
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body ? call->body : "");
+        }
+    }
+}
+
+/* ---- the outcome ---- */
+
+static mf_http_err_t classify(CURLcode rc, int too_large)
+{
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return MF_HTTP_ERR_TIMEOUT;
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return MF_HTTP_ERR_RESOLVE;
+    case CURLE_COULDNT_CONNECT:
+        return MF_HTTP_ERR_CONNECT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+        return MF_HTTP_ERR_TLS;
+    case CURLE_FILESIZE_EXCEEDED:
+        return MF_HTTP_ERR_TOO_LARGE;
+    case CURLE_WRITE_ERROR:
+        return too_large ? MF_HTTP_ERR_TOO_LARGE : MF_HTTP_ERR_IO;
+    case CURLE_TOO_MANY_REDIRECTS:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        return MF_HTTP_ERR_REDIRECT;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_RANGE_ERROR:
+        return MF_HTTP_ERR_PROTOCOL;
+    default:
+        return MF_HTTP_ERR_IO;
+    }
+}
+
+/* Failures worth another attempt, and the ones the breaker counts against the upstream. */
+static int is_transient(mf_http_err_t err, int status)
+{
+    return err == MF_HTTP_ERR_TIMEOUT || err == MF_HTTP_ERR_CONNECT || err == MF_HTTP_ERR_IO ||
+           status == 502 || status == 503 || status == 504;
+}
+
+/* Copies the last response's headers as "name: value\n" lines, names lower-cased. */
+static void take_headers(CURL *e, mf_http_result_t *res)
+{
+    size_t len = 0, cap = 0;
+    char *buf = NULL;
+    struct curl_header *h = NULL;
+    while ((h = curl_easy_nextheader(e, CURLH_HEADER, -1, h))) {
+        size_t nl = strlen(h->name), vl = strlen(h->value), need = len + nl + vl + 3;
+        if (need > cap) {
+            cap = need * 2 > 1024 ? need * 2 : 1024;
+            buf = mf_xrealloc(buf, cap);
+        }
+        for (size_t i = 0; i < nl; i++)
+            buf[len + i] = (char)tolower((unsigned char)h->name[i]);
+        len += nl;
+        buf[len++] = ':';
+        buf[len++] = ' ';
+        memcpy(buf + len, h->value, vl);
+        len += vl;
+        buf[len++] = '\n';
+    }
+    res->headers = buf;
+    res->headers_len = len;
+}
+
+static void log_attempt(const mf_http_call_t *call, int attempt, const mf_http_result_t *res,
+                        int64_t duration_ns, int64_t retry_in_ms)
+{
+    if (!mf_log_enabled(MF_LOG_DEBUG))
+        return;
+    mf_jsonbuf_t l;
+    mf_log_begin(&l, MF_LOG_DEBUG, "http attempt", 12, call->request_id);
+    mf_jsonbuf_cstr(&l, "method", call->method);
+    mf_jsonbuf_cstr(&l, "upstream", call->url->upstream);
+    mf_jsonbuf_int(&l, "attempt", attempt);
+    if (res->err) {
+        mf_jsonbuf_cstr(&l, "error", mf_http_err_name(res->err));
+        mf_jsonbuf_cstr(&l, "message", res->message);
+    } else {
+        mf_jsonbuf_int(&l, "status", res->status);
+    }
+    mf_jsonbuf_num(&l, "duration_ms", (double)duration_ns / 1e6);
+    if (retry_in_ms >= 0)
+        mf_jsonbuf_int(&l, "retry_in_ms", retry_in_ms);
+    mf_log_end(&l);
+}
+
+static int64_t backoff_ms(int retry)
+{
+    int64_t d = BACKOFF_BASE_MS;
+    for (int i = 0; i < retry && d < BACKOFF_CAP_MS; i++)
+        d *= 2;
+    if (d > BACKOFF_CAP_MS)
+        d = BACKOFF_CAP_MS;
+    /* Half fixed, half random: callers that failed together do not retry together. */
+    return d / 2 + (int64_t)(mf_random_u64() % (uint64_t)(d / 2 + 1));
+}
+
+/* ---- attempts ---- */
+
+int mf_http_client__attempt_begin(mf_http_xfer_t *x)
+{
+    const mf_http_call_t *call = &x->call;
+    mf_http_result_t *res = x->res;
+    int64_t start = mf_now_ns(), timeout_ms = call->timeout_ms;
+    int cut = 0;
+    if (call->deadline_ns) {
+        int64_t left_ms = (call->deadline_ns - start) / 1000000;
+        if (left_ms < timeout_ms) {
+            timeout_ms = left_ms;
+            cut = 1;
+        }
+    }
+    if (timeout_ms < MIN_ATTEMPT_MS) {
+        if (x->n > 0)
+            return 0;
+        res->err = MF_HTTP_ERR_TIMEOUT;
+        snprintf(res->message, sizeof res->message,
+                 "the request's MAYFLY_REQUEST_TIMEOUT is used up: no attempt made");
+        mf_http_client__call_refused(x->u, res->err);
+        return 0;
+    }
+    if (!mf_http_client__allow(x->u, start)) {
+        if (x->n > 0)
+            return 0;
+        res->err = MF_HTTP_ERR_CIRCUIT_OPEN;
+        snprintf(res->message, sizeof res->message,
+                 "circuit breaker for %s is open after repeated failures", call->url->upstream);
+        mf_http_client__call_refused(x->u, res->err);
+        return 0;
+    }
+    x->attempt_start = start;
+    x->refused[0] = '\0';
+    x->headers = build_headers(call, timeout_ms);
+    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+    curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    x->body_len = 0;
+    x->too_large = 0;
+    x->errbuf[0] = '\0';
+    x->n++;
+    res->attempts = x->n;
+    x->timeout_ms = timeout_ms;
+    x->cut = cut;
+    return 1;
+}
+
+int64_t mf_http_client__attempt_end(mf_http_xfer_t *x, CURLcode rc)
+{
+    const mf_http_call_t *call = &x->call;
+    mf_http_result_t *res = x->res;
+    CURL *e = x->easy;
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(x->headers);
+    x->headers = NULL;
+
+    free(res->headers);
+    res->headers = NULL;
+    res->headers_len = 0;
+    res->status = 0;
+    res->err = MF_HTTP_ERR_NONE;
+    if (rc == CURLE_OK) {
+        long status = 0;
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+        res->status = (int)status;
+        take_headers(e, res);
+    } else if (x->refused[0]) {
+        res->err = MF_HTTP_ERR_CONNECT;
+        snprintf(res->message, sizeof res->message,
+                 "refused: %s is this process's own listener (a handler cannot call its own "
+                 "replica: /metrics and the routes' state are not for scripts to read back)",
+                 x->refused);
+    } else {
+        res->err = classify(rc, x->too_large);
+        if (res->err == MF_HTTP_ERR_TOO_LARGE)
+            snprintf(res->message, sizeof res->message,
+                     "response body larger than MAYFLY_HTTP_MAX_BODY (%zu bytes)",
+                     x->c->opts->http_max_body);
+        else if (res->err == MF_HTTP_ERR_TIMEOUT)
+            snprintf(res->message, sizeof res->message,
+                     x->cut ? "no response within %lldms, what was left of the request's "
+                              "MAYFLY_REQUEST_TIMEOUT"
+                            : "no response within %lldms",
+                     (long long)x->timeout_ms);
+        else
+            snprintf(res->message, sizeof res->message, "%s",
+                     x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+    }
+    int64_t took = mf_now_ns() - x->attempt_start;
+    int transient = !x->refused[0] && is_transient(res->err, res->status);
+    mf_http_client__attempt_done(x->u, res->status, res->err, transient, took);
+    int64_t wait = -1;
+    if (transient && x->n <= call->retries) {
+        wait = backoff_ms(x->n - 1);
+        if (call->deadline_ns &&
+            mf_now_ns() + (wait + MIN_ATTEMPT_MS) * 1000000 > call->deadline_ns)
+            wait = -1; /* no time left for another attempt */
+    }
+    log_attempt(call, x->n, res, took, wait);
+    return wait;
+}
+
+/* ---- calls ---- */
+
+int mf_http_client__call_begin(mf_http_client_t *c, mf_http_xfer_t **out,
+                               const mf_http_call_t *call, mf_http_result_t *res)
+{
+    memset(res, 0, sizeof *res);
+    *out = NULL;
+    mf_http_xfer_t *x = xfer_take(c, res->message, sizeof res->message);
+    if (!x) {
+        res->err = MF_HTTP_ERR_IO;
+        return -1;
+    }
+    x->call = *call;
+    x->res = res;
+    x->n = 0;
+    x->u = mf_http_client__upstream(call->url->upstream, c->opts);
+    CURL *e = x->easy;
+    curl_easy_setopt(e, CURLOPT_CURLU, call->url->parsed);
+    set_method(e, call);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, call->max_redirects > 0 ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)call->max_redirects);
+    /* Never from https down to http. */
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, call->url->https ? "https" : "http,https");
+    *out = x;
+    return 0;
+}
+
+int mf_http_client__call_end(mf_http_xfer_t *x)
+{
+    mf_http_result_t *res = x->res;
+    int rc = res->err ? -1 : 0;
+    if (!rc) {
+        res->body = x->body;
+        res->body_len = x->body_len;
+        x->body = NULL;
+        x->body_len = x->body_cap = 0;
+    }
+    curl_easy_setopt(x->easy, CURLOPT_CURLU, NULL); /* the caller's, freed after the call */
+    xfer_give_back(x);
+    return rc;
+}
+
+void mf_http_result_free(mf_http_result_t *res)
+{
+    free(res->headers);
+    free(res->body);
+    res->headers = res->body = NULL;
+}
+
+/* ---- blocking calls ---- */
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+int mf_http_client_request(mf_http_client_t *c, const mf_http_call_t *call, mf_http_result_t *res)
+{
+    mf_http_xfer_t *x;
+    if (mf_http_client__call_begin(c, &x, call, res))
+        return -1;
+    while (mf_http_client__attempt_begin(x)) {
+        int64_t wait = mf_http_client__attempt_end(x, curl_easy_perform(x->easy));
+        if (wait < 0)
+            break;
+        sleep_ms(wait);
+    }
+    return mf_http_client__call_end(x);
+}
