@@ -51,6 +51,8 @@ typedef struct mf_http_client mf_http_client_t;
  * call. */
 mf_http_client_t *mf_http_client_new(const mf_options_t *opts, mf_loop_t *loop);
 void mf_http_client_free(mf_http_client_t *c);
+/* The loop's client, made on first use with opts and freed with the loop. */
+mf_http_client_t *mf_http_client_of(mf_loop_t *loop, const mf_options_t *opts);
 
 /* A URL a call may go to: http or https, with a host. Parsed once, for the check, the upstream's
  * name and libcurl. */

@@ -241,3 +241,21 @@ void mf_http_client__loop_free(mf_http_client_t *c)
     free(c->socks);
 }
 
+/* ---- one per loop ---- */
+
+static const mf_loop_key_t client_key;
+
+static void client_free(void *c)
+{
+    mf_http_client_free(c);
+}
+
+mf_http_client_t *mf_http_client_of(mf_loop_t *loop, const mf_options_t *opts)
+{
+    mf_http_client_t *c = mf_loop_service(loop, &client_key);
+    if (!c) {
+        c = mf_http_client_new(opts, loop);
+        mf_loop_set_service(loop, &client_key, c, client_free);
+    }
+    return c;
+}

@@ -38,9 +38,11 @@ struct mf_loop {
     pthread_mutex_t post_mu;
     post_t *posts, *posts_tail;
     struct {
+        const mf_loop_key_t *key;
         void *service;
         void (*free_fn)(void *);
-    } services[MF_LOOP_NSERVICES];
+    } services[MF_LOOP_MAX_SERVICES];
+    int nservices;
 };
 
 mf_loop_t *mf_loop_new(void)
@@ -71,7 +73,7 @@ void mf_loop_free(mf_loop_t *loop)
 {
     if (!loop)
         return;
-    for (int i = 0; i < MF_LOOP_NSERVICES; i++)
+    for (int i = 0; i < loop->nservices; i++)
         if (loop->services[i].service)
             loop->services[i].free_fn(loop->services[i].service);
     free_zombies(loop);
@@ -252,15 +254,32 @@ static int run_posts(mf_loop_t *loop)
 
 /* ---- services ---- */
 
-void *mf_loop_service(mf_loop_t *loop, int which)
+static int service_slot(const mf_loop_t *loop, const mf_loop_key_t *key)
 {
-    return loop->services[which].service;
+    for (int i = 0; i < loop->nservices; i++)
+        if (loop->services[i].key == key)
+            return i;
+    return -1;
 }
 
-void mf_loop_set_service(mf_loop_t *loop, int which, void *service, void (*free_fn)(void *))
+void *mf_loop_service(mf_loop_t *loop, const mf_loop_key_t *key)
 {
-    loop->services[which].service = service;
-    loop->services[which].free_fn = free_fn;
+    int i = service_slot(loop, key);
+    return i < 0 ? NULL : loop->services[i].service;
+}
+
+void mf_loop_set_service(mf_loop_t *loop, const mf_loop_key_t *key, void *service,
+                         void (*free_fn)(void *))
+{
+    int i = service_slot(loop, key);
+    if (i < 0) {
+        if (loop->nservices == MF_LOOP_MAX_SERVICES)
+            abort(); /* a new kind of service: raise MF_LOOP_MAX_SERVICES */
+        i = loop->nservices++;
+        loop->services[i].key = key;
+    }
+    loop->services[i].service = service;
+    loop->services[i].free_fn = free_fn;
 }
 
 /* ---- the turn ---- */

@@ -43,11 +43,26 @@ void mf_loop_timer_stop(mf_loop_t *loop, mf_timer_t *t);
 
 /* ---- what the loop's runs share ---- */
 
-/* A worker's Redis connection and outbound HTTP client: made on first use by whoever needs
- * them, freed with the loop (before its watchers and timers). */
-enum { MF_LOOP_REDIS, MF_LOOP_HTTP, MF_LOOP_NSERVICES };
-void *mf_loop_service(mf_loop_t *loop, int which);
-void mf_loop_set_service(mf_loop_t *loop, int which, void *service, void (*free_fn)(void *));
+/* A service is something a module keeps one of per loop (a connection, a client), made on first
+ * use and freed with the loop, before its watchers and timers. The module names it by the
+ * address of a key it owns, so the loop knows none of its users:
+ *
+ *     static const mf_loop_key_t conn_key;
+ *     conn_t *c = mf_loop_service(loop, &conn_key);
+ */
+typedef struct {
+    char unused; /* only the address counts */
+} mf_loop_key_t;
+
+/* At most this many keys per loop: one per module that keeps a service. */
+#define MF_LOOP_MAX_SERVICES 4
+
+/* key's service, or NULL when none was set. */
+void *mf_loop_service(mf_loop_t *loop, const mf_loop_key_t *key);
+/* Sets key's service, which free_fn(service) frees with the loop. Aborts when the loop already
+ * holds MF_LOOP_MAX_SERVICES other keys. */
+void mf_loop_set_service(mf_loop_t *loop, const mf_loop_key_t *key, void *service,
+                         void (*free_fn)(void *));
 
 /* ---- the turn ---- */
 

@@ -301,6 +301,8 @@ int mf_redis_conn_send(mf_redis_conn_t *c, const mf_redis_cmd_t *cmds, int n, in
 
 /* ---- one per loop ---- */
 
+static const mf_loop_key_t conn_key;
+
 static void conn_free(void *p)
 {
     mf_redis_conn_t *c = p;
@@ -311,7 +313,7 @@ static void conn_free(void *p)
 
 mf_redis_conn_t *mf_redis_conn_of(mf_loop_t *loop)
 {
-    mf_redis_conn_t *c = mf_loop_service(loop, MF_LOOP_REDIS);
+    mf_redis_conn_t *c = mf_loop_service(loop, &conn_key);
     if (c)
         return c;
     char err[256];
@@ -323,6 +325,6 @@ mf_redis_conn_t *mf_redis_conn_of(mf_loop_t *loop)
     c = mf_xcalloc(1, sizeof *c);
     c->loop = loop;
     c->slot = slot;
-    mf_loop_set_service(loop, MF_LOOP_REDIS, c, conn_free);
+    mf_loop_set_service(loop, &conn_key, c, conn_free);
     return c;
 }

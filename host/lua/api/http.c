@@ -296,22 +296,6 @@ static void on_call_done(void *ud, int rc)
     free(wt);
 }
 
-static void free_loop_client(void *c)
-{
-    mf_http_client_free(c);
-}
-
-/* The worker's client, its calls waiting on the loop. */
-static mf_http_client_t *loop_client(mf_loop_t *loop, const mf_options_t *o)
-{
-    mf_http_client_t *c = mf_loop_service(loop, MF_LOOP_HTTP);
-    if (!c) {
-        c = mf_http_client_new(o, loop);
-        mf_loop_set_service(loop, MF_LOOP_HTTP, c, free_loop_client);
-    }
-    return c;
-}
-
 /* request(method, url, headers, body, timeout, retries, redirects, budget_header): returns
  * status, headers, body, attempts; or nil, error kind, message. Misuse raises. A call from a
  * handler's run that can yield suspends the run meanwhile; elsewhere it blocks. */
@@ -391,8 +375,8 @@ static int l_http_request(lua_State *L) /* may raise */
         waiter_t *wt = mf_xmalloc(sizeof *wt);
         wt->waiter = mf_vm_waiter(run);
         wt->box = box;
-        if (mf_http_client_start(loop_client(mf_vm_loop(vm), o), &call, &box->res, on_call_done, wt,
-                                 &rc) == 0)
+        if (mf_http_client_start(mf_http_client_of(mf_vm_loop(vm), o), &call, &box->res,
+                                 on_call_done, wt, &rc) == 0)
             return mf_vm_wait(L, run);
         free(wt);
     } else {
