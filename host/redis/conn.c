@@ -203,7 +203,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
     }
 }
 
-/* AUTH and SELECT: a refusal fails every command queued behind them. */
+/* AUTH and SELECT (privdata names it): a refusal fails every command queued behind them. */
 static void on_setup_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     mf_redis_conn_t *c = ac->ev.data;
@@ -240,20 +240,10 @@ static int open_connection(mf_redis_conn_t *c, const mf_redis_target_t *t, int p
     ac->ev.delWrite = ev_del_write;
     ac->ev.cleanup = ev_cleanup;
     redisAsyncSetConnectCallback(ac, on_connect); /* a disconnect is ev_cleanup's business */
-    if (t->pass[0]) {
-        if (t->user[0])
-            redisAsyncCommandArgv(ac, on_setup_reply, "AUTH", 3,
-                                  (const char *[]){"AUTH", t->user, t->pass}, NULL);
-        else
-            redisAsyncCommandArgv(ac, on_setup_reply, "AUTH", 2, (const char *[]){"AUTH", t->pass},
-                                  NULL);
-    }
-    if (t->db) {
-        char db[16];
-        snprintf(db, sizeof db, "%d", t->db);
-        redisAsyncCommandArgv(ac, on_setup_reply, "SELECT", 2, (const char *[]){"SELECT", db},
-                              NULL);
-    }
+    /* hiredis only reads argv, const or not. */
+    for (int i = 0; i < t->nsetup; i++)
+        redisAsyncCommandArgv(ac, on_setup_reply, (void *)t->setup[i].argv[0], t->setup[i].argc,
+                              (const char **)t->setup[i].argv, NULL);
     return 0;
 }
 

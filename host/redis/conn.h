@@ -1,7 +1,7 @@
 /* A worker's own Redis connection: one multiplexed hiredis connection on the worker's loop, so
  * a command suspends only its run. It takes one connection of MAYFLY_REDIS_POOL_SIZE's budget
  * and shares the breaker, backoff and counters of redis.c; commands that would change the
- * connection are refused before they get here (lapi_redis.c). */
+ * connection are refused before they get here (lua/api/redis.c). */
 #ifndef MF_REDIS_CONN_H
 #define MF_REDIS_CONN_H
 

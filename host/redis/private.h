@@ -1,6 +1,6 @@
-/* Between redis.c (the process's pool, breaker and counters) and redis_conn.c (each worker's
- * own multiplexed connection): the target, the connection budget, and the shared accounting.
- * Nothing else includes this. */
+/* Between redis.c (the process's pool, breaker and counters) and conn.c (each worker's own
+ * multiplexed connection): the target, the connection budget, and the shared accounting.
+ * Nothing outside redis/ includes this. */
 #ifndef MF_REDIS_PRIVATE_H
 #define MF_REDIS_PRIVATE_H
 
@@ -9,12 +9,20 @@
 
 #include <hiredis/hiredis.h>
 
+/* A command a new connection sends before any other; argv[0] names it in errors. */
+typedef struct {
+    int argc;
+    const char *argv[3];
+} mf_redis_setup_t;
+
 typedef struct {
     const char *host;
     int port;
-    const char *user, *pass; /* "" when not given */
-    int db;
     int64_t timeout_ms;
+    /* From the URL: AUTH when it has a password, then SELECT when it names a database other
+     * than 0. A refusal of either fails the connection. */
+    mf_redis_setup_t setup[2];
+    int nsetup;
 } mf_redis_target_t;
 
 /* The target, or NULL with the reason in err (not configured, malformed URL). */

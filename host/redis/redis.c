@@ -46,8 +46,9 @@ static struct {
     int port;
     char user[128], pass[256];
     int db;
+    char db_arg[16]; /* db as SELECT's argument */
     int64_t timeout_ms;
-    mf_redis_target_t target; /* the fields above, for workers' own connections */
+    mf_redis_target_t target; /* the fields above, as every connection uses them */
     slot_t *slots;
     int size;
     int *free_idx; /* stack of free slot indexes; connected ones are pushed last (reused first) */
@@ -108,6 +109,21 @@ static int parse_url(const char *url)
     return 0;
 }
 
+/* What a connection needs of the URL, for the pool's and the workers' own alike: where to
+ * connect, and the setup commands both send first, each in its own I/O style. */
+static void set_target(void)
+{
+    mf_redis_target_t *t = &pool.target;
+    *t = (mf_redis_target_t){.host = pool.host, .port = pool.port, .timeout_ms = pool.timeout_ms};
+    if (pool.pass[0])
+        t->setup[t->nsetup++] = pool.user[0] ? (mf_redis_setup_t){3, {"AUTH", pool.user, pool.pass}}
+                                             : (mf_redis_setup_t){2, {"AUTH", pool.pass}};
+    if (pool.db) {
+        snprintf(pool.db_arg, sizeof pool.db_arg, "%d", pool.db);
+        t->setup[t->nsetup++] = (mf_redis_setup_t){2, {"SELECT", pool.db_arg}};
+    }
+}
+
 int mf_redis_init(const mf_options_t *o, char *err, size_t errlen)
 {
     int rc = 0;
@@ -125,8 +141,7 @@ int mf_redis_init(const mf_options_t *o, char *err, size_t errlen)
         for (int i = 0; i < pool.size; i++)
             pool.free_idx[pool.nfree++] = pool.size - 1 - i;
         pool.breaker = mf_breaker_new("redis", BREAKER_THRESHOLD, BREAKER_COOLDOWN_MS);
-        pool.target = (mf_redis_target_t){pool.host, pool.port, pool.user,
-                                          pool.pass, pool.db,   pool.timeout_ms};
+        set_target();
     }
     if (pool.url_error[0]) {
         snprintf(err, errlen, "%s", pool.url_error);
@@ -217,12 +232,11 @@ static struct timeval timeval_ms(int64_t ms)
 }
 
 /* Runs one setup command (AUTH, SELECT) on a fresh connection. */
-static int setup_command(redisContext *c, const char *what, int argc, const char **argv, char *err,
-                         size_t errlen)
+static int setup_command(redisContext *c, const mf_redis_setup_t *cmd, char *err, size_t errlen)
 {
-    redisReply *r = redisCommandArgv(c, argc, argv, NULL);
+    redisReply *r = redisCommandArgv(c, cmd->argc, (const char **)cmd->argv, NULL); /* only read */
     if (!r || r->type == REDIS_REPLY_ERROR) {
-        snprintf(err, errlen, "Redis %s failed: %s", what, r ? r->str : c->errstr);
+        snprintf(err, errlen, "Redis %s failed: %s", cmd->argv[0], r ? r->str : c->errstr);
         if (r)
             freeReplyObject(r);
         return -1;
@@ -233,7 +247,7 @@ static int setup_command(redisContext *c, const char *what, int argc, const char
 
 static void connect_failed(void);
 
-/* ---- what workers' own connections share (redis_private.h) ---- */
+/* ---- what workers' own connections share (private.h) ---- */
 
 const mf_redis_target_t *mf_redis__target(char *err, size_t errlen)
 {
@@ -346,19 +360,9 @@ static int open_slot(slot_t *s, int probe, char *err, size_t errlen)
     }
     /* A command timeout makes a stopped Redis fail the call instead of hanging the worker. */
     redisSetTimeout(c, timeval_ms(pool.timeout_ms));
-    if (pool.pass[0]) {
-        const char *auth[] = {"AUTH", pool.user, pool.pass};
-        if (pool.user[0]
-                ? setup_command(c, "AUTH", 3, auth, err, errlen)
-                : setup_command(c, "AUTH", 2, (const char *[]){"AUTH", pool.pass}, err, errlen))
+    for (int i = 0; i < pool.target.nsetup; i++)
+        if (setup_command(c, &pool.target.setup[i], err, errlen))
             goto fail;
-    }
-    if (pool.db) {
-        char db[16];
-        snprintf(db, sizeof db, "%d", pool.db);
-        if (setup_command(c, "SELECT", 2, (const char *[]){"SELECT", db}, err, errlen))
-            goto fail;
-    }
     s->ctx = c;
     mf_redis__opened(1);
     return 0;

@@ -1,7 +1,7 @@
 /* The process's way to Redis: a bounded pool of hiredis connections shared by every worker, a
  * connect and command timeout, a circuit breaker, and the numbers metrics and /readyz need.
  * Every call here is thread-safe. What a command may be and how replies look to Lua is
- * lapi_redis.c's business; this file moves bytes and keeps the connections healthy. */
+ * lua/api/redis.c's business; this file moves bytes and keeps the connections healthy. */
 #ifndef MF_REDIS_H
 #define MF_REDIS_H
 
