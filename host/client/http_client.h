@@ -4,7 +4,7 @@
  * call waits on its worker's loop and suspends only its run.
  *
  * call.c makes a call and blocks on it, multi.c waits on a loop instead, target.c checks where a
- * call goes, upstream.c keeps the breakers and counters. */
+ * call goes, upstream.c keeps the breakers and counters, metrics.c shows them in /metrics. */
 #ifndef MF_HTTP_CLIENT_H
 #define MF_HTTP_CLIENT_H
 
@@ -115,6 +115,9 @@ typedef struct {
 
 /* Calls fn with a snapshot of each upstream called so far by any worker. Safe from any thread. */
 void mf_http_client_stats_each(void (*fn)(void *ud, const mf_http_client_stats_t *s), void *ud);
+
+/* Adds mayfly.http's families to /metrics. Once, at start-up. */
+void mf_http_client_metrics_register(void);
 
 /* Calls to port on an address of this machine are refused from now on: this process's own
  * listeners (the main port, the admin port), which no handler may read back. */

@@ -59,6 +59,10 @@ typedef struct {
 /* A snapshot for metrics (each field read atomically; the set is not one instant). */
 void mf_redis_stats(mf_redis_stats_t *s);
 
+/* Adds the Redis families to /metrics (metrics.c); they stay empty while Redis is not
+ * configured. Once, at start-up. */
+void mf_redis_metrics_register(void);
+
 /* Closes every pooled connection (shutdown). Connections borrowed at the time are closed when
  * returned. Later calls to mf_redis_run fail. */
 void mf_redis_shutdown(void);

@@ -25,7 +25,6 @@
 #include "serve/probes.h"
 #include "redis/redis.h"
 #include "observe/metrics.h"
-#include "serve/metrics_deps.h"
 #include "app/scripts.h"
 #include "lua/vm.h"
 #include "event/folder_watch.h"
@@ -382,7 +381,8 @@ int mf_server_run(const mf_options_t *o)
     }
     if (mf_redis_configured())
         mf_probes_add_check("redis", redis_ready, NULL);
-    mf_metrics_deps_register();
+    mf_redis_metrics_register();
+    mf_http_client_metrics_register();
     mf_scripts_t *first;
     if (mf_scripts_load(o->scripts_dir, o, &first, err, sizeof err)) {
         fatal("cannot load scripts", err);

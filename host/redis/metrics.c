@@ -1,0 +1,53 @@
+/* The Redis families of /metrics: the pool keeps its own counters (redis.c); this collector
+ * reads them at each scrape. */
+#include "redis/redis.h"
+
+#include <stddef.h>
+
+#include "observe/metrics.h"
+
+static void collect(void *ud, mf_metrics_writer_t *w)
+{
+    mf_redis_stats_t st;
+    (void)ud;
+    if (!mf_redis_configured())
+        return;
+    mf_redis_stats(&st);
+    static const struct {
+        const char *name, *help;
+        size_t offset;
+    } counters[] = {
+        {"mayfly_redis_commands_total", "Redis commands sent (a pipeline of n counts n).",
+         offsetof(mf_redis_stats_t, commands_total)},
+        {"mayfly_redis_error_replies_total", "Error replies Redis gave.",
+         offsetof(mf_redis_stats_t, error_replies_total)},
+        {"mayfly_redis_failures_total", "Round trips that failed: connect, I/O or timeout.",
+         offsetof(mf_redis_stats_t, failures_total)},
+        {"mayfly_redis_rejected_total",
+         "Calls failed fast: the breaker open, or no pooled connection within the timeout.",
+         offsetof(mf_redis_stats_t, rejected_total)},
+    };
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+        mf_metrics_family(w, counters[i].name, "counter", counters[i].help);
+        mf_metrics_sample(w, counters[i].name, NULL,
+                          (double)*(const uint64_t *)((const char *)&st + counters[i].offset));
+    }
+    mf_metrics_family(w, "mayfly_redis_round_trip_seconds", "histogram",
+                      "Time of a Redis round trip (a command or a pipeline).");
+    mf_metrics_histogram(w, "mayfly_redis_round_trip_seconds", NULL, MF_REDIS_BUCKETS,
+                         mf_redis_bucket_bounds, st.latency_buckets, st.latency_count,
+                         st.latency_sum_seconds);
+    mf_metrics_family(w, "mayfly_redis_pool_connections", "gauge",
+                      "Redis connections: the pool's bound, open ones, borrowed ones.");
+    mf_metrics_sample(w, "mayfly_redis_pool_connections", (const char *[]){"state", "max", NULL},
+                      st.pool_size);
+    mf_metrics_sample(w, "mayfly_redis_pool_connections", (const char *[]){"state", "open", NULL},
+                      st.pool_open);
+    mf_metrics_sample(w, "mayfly_redis_pool_connections", (const char *[]){"state", "in_use", NULL},
+                      st.pool_in_use);
+}
+
+void mf_redis_metrics_register(void)
+{
+    mf_metrics_add_collector(collect, NULL);
+}
