@@ -36,7 +36,7 @@ struct mf_hooks {
     const mf_options_t *opts;
     int slot;
     char owner[128]; /* this process, as the holder of singleton leases */
-    mf_follow_t run; /* its Lua state and the version it runs */
+    mf_follow_t follow; /* its Lua state and the version it runs */
     job_t *jobs;
     int njobs;
     pthread_t thread;
@@ -89,11 +89,12 @@ static int run_one(mf_hooks_t *h, int file, int hook, const job_t *job, int64_t 
         lease.ttl_ms = 2 * job->every_ns / 1000000 + 1000;
     }
     mf_lifecycle_busy(h->slot, mf_now_ns(), name);
-    int rc = mf_vm_run_hook(h->run.vm, file, name, job ? job->interval : NULL,
+    int rc = mf_vm_run_hook(h->follow.vm, file, name, job ? job->interval : NULL,
                             job && job->singleton ? &lease : NULL, limit, err, errlen);
     mf_lifecycle_busy(h->slot, 0, NULL);
     if (rc < 0)
-        log_hook_failure(name, h->run.scripts->files[file].name, job ? job->interval : NULL, err);
+        log_hook_failure(name, h->follow.scripts->files[file].name, job ? job->interval : NULL,
+                         err);
     return rc;
 }
 
@@ -102,15 +103,15 @@ static int run_one(mf_hooks_t *h, int file, int hook, const job_t *job, int64_t 
 static int run_all(mf_hooks_t *h, int hook, int64_t limit_ms, char *err, size_t errlen)
 {
     char why[480];
-    for (int i = 0; i < h->run.scripts->nfiles; i++) {
-        if (!(h->run.scripts->files[i].hooks & hook))
+    for (int i = 0; i < h->follow.scripts->nfiles; i++) {
+        if (!(h->follow.scripts->files[i].hooks & hook))
             continue;
         int rc = run_one(h, i, hook, NULL, limit_ms, why, sizeof why);
         if (rc) {
             char *tb = strstr(why, "\nstack traceback:");
             if (tb)
                 *tb = '\0';
-            snprintf(err, errlen, "%s %s: %s", h->run.scripts->files[i].name,
+            snprintf(err, errlen, "%s %s: %s", h->follow.scripts->files[i].name,
                      mf_scripts_hook_name(hook), why);
             return rc;
         }
@@ -141,23 +142,23 @@ static void list_jobs(mf_hooks_t *h)
     free(h->jobs);
     h->jobs = NULL;
     h->njobs = 0;
-    for (int i = 0; i < h->run.scripts->nfiles; i++) {
-        if (!(h->run.scripts->files[i].hooks & MF_HOOK_EVERY))
+    for (int i = 0; i < h->follow.scripts->nfiles; i++) {
+        if (!(h->follow.scripts->files[i].hooks & MF_HOOK_EVERY))
             continue;
         int first = h->njobs;
-        if (mf_vm_list_jobs(h->run.vm, i, add_job, h, err, sizeof err))
-            log_hook_failure("every", h->run.scripts->files[i].name, NULL, err);
+        if (mf_vm_list_jobs(h->follow.vm, i, add_job, h, err, sizeof err))
+            log_hook_failure("every", h->follow.scripts->files[i].name, NULL, err);
         for (int j = first; j < h->njobs; j++) {
             h->jobs[j].file = i;
             snprintf(h->jobs[j].lease_key, sizeof h->jobs[j].lease_key, "job:%s:%s",
-                     h->run.scripts->files[i].module, h->jobs[j].interval);
+                     h->follow.scripts->files[i].module, h->jobs[j].interval);
         }
     }
 }
 
 static void sync_version(mf_hooks_t *h)
 {
-    if (mf_follow_sync(&h->run))
+    if (mf_follow_sync(&h->follow))
         list_jobs(h);
 }
 
@@ -215,9 +216,9 @@ static void check_config(mf_hooks_t *h)
 {
     char err[512] = "";
     sync_version(h);
-    mf_vm_set_config(h->run.vm, h->candidate);
+    mf_vm_set_config(h->follow.vm, h->candidate);
     int rc = run_all(h, MF_HOOK_ON_CONFIG, 0, err, sizeof err);
-    mf_vm_set_config(h->run.vm, h->run.config);
+    mf_vm_set_config(h->follow.vm, h->follow.config);
     finish_cmd(h, rc ? -1 : 0, err);
 }
 
@@ -263,20 +264,20 @@ static void shutdown_hooks(mf_hooks_t *h)
 {
     char err[512];
     sync_version(h);
-    for (int i = 0; i < h->run.scripts->nfiles; i++) {
-        if (!(h->run.scripts->files[i].hooks & MF_HOOK_ON_SHUTDOWN))
+    for (int i = 0; i < h->follow.scripts->nfiles; i++) {
+        if (!(h->follow.scripts->files[i].hooks & MF_HOOK_ON_SHUTDOWN))
             continue;
         int64_t left_ms = (h->shutdown_deadline_ns - mf_now_ns()) / 1000000;
         if (left_ms <= 0) {
             mf_log_msg(MF_LOG_ERROR, "on_shutdown of %s skipped: the shutdown timeout passed",
-                       h->run.scripts->files[i].name);
+                       h->follow.scripts->files[i].name);
             continue;
         }
         run_one(h, i, MF_HOOK_ON_SHUTDOWN, NULL, left_ms, err, sizeof err);
     }
 }
 
-static void *run(void *arg)
+static void *hooks_thread(void *arg)
 {
     mf_hooks_t *h = arg;
     char err[512];
@@ -342,10 +343,10 @@ mf_hooks_t *mf_hooks_start(const mf_options_t *o, int slot, mf_scripts_t *_Atomi
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&h->cond, &ca);
     pthread_condattr_destroy(&ca);
-    if (mf_follow_init(&h->run, "hooks", o, latest, latest_config, err, errlen))
+    if (mf_follow_init(&h->follow, "hooks", o, latest, latest_config, err, errlen))
         goto fail;
     mf_readiness_add_check("hooks", ready_check, h);
-    if (pthread_create(&h->thread, NULL, run, h)) {
+    if (pthread_create(&h->thread, NULL, hooks_thread, h)) {
         snprintf(err, errlen, "cannot start the hooks thread");
         goto fail;
     }
@@ -358,7 +359,7 @@ fail:
 
 mf_vm_t *mf_hooks_vm(mf_hooks_t *h)
 {
-    return h->run.vm;
+    return h->follow.vm;
 }
 
 /* Posts cmd and waits for the runner to finish it. */
@@ -401,7 +402,7 @@ void mf_hooks_free(mf_hooks_t *h)
     if (!h)
         return;
     mf_hooks_shutdown(h, mf_now_ns());
-    mf_follow_free(&h->run);
+    mf_follow_free(&h->follow);
     free(h->jobs);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->cond);

@@ -33,7 +33,7 @@ static void *watch(void *arg)
             break;
         int64_t now = mf_now_ns();
         for (int i = 0; i < wd->n; i++)
-            mf_vm_watch(wd->vms[i], now);
+            mf_vm_enforce_deadline(wd->vms[i], now);
     }
     pthread_mutex_unlock(&wd->lock);
     return NULL;

@@ -1,4 +1,4 @@
-/* One thread that interrupts handlers past MAYFLY_REQUEST_TIMEOUT (see mf_vm_watch). */
+/* One thread that interrupts handlers past MAYFLY_REQUEST_TIMEOUT (mf_vm_enforce_deadline). */
 #ifndef MF_WATCHDOG_H
 #define MF_WATCHDOG_H
 

@@ -14,6 +14,7 @@
 
 #include "base/alloc.h"
 #include "base/clock.h"
+#include "http/request_log.h"
 #include "lua/embedded.h"
 #include "lua/http_error.h"
 #include "lua/request_object.h"
@@ -149,7 +150,8 @@ static void run_enter(mf_vm_t *vm, mf_vm_run_t *run)
     atomic_store(&vm->gen, atomic_load(&vm->gen) + 1);
     atomic_store(&vm->deadline_ns, run->deadline_ns);
     if (run->deadline_ns)
-        mf_vm_watch(vm, mf_now_ns()); /* woken past its deadline: the first instruction raises */
+        /* woken past its deadline: the first instruction raises */
+        mf_vm_enforce_deadline(vm, mf_now_ns());
 }
 
 /* Returns whether the run was late in this stretch. */
@@ -192,7 +194,7 @@ static void answer_error(mf_vm_run_t *run, lua_State *L, int idx, int timed_out)
             mf_jsonbuf_t l;
             const char *tb = strstr(text, "\nstack traceback:");
             size_t first = tb ? (size_t)(tb - text) : strlen(text);
-            mf_log_begin_request(&l, MF_LOG_ERROR,
+            mf_request_log_begin(&l, MF_LOG_ERROR,
                                  timed_out ? "request timed out" : "handler error",
                                  timed_out ? 17 : 13, r);
             mf_jsonbuf_cstr(&l, "route", r->route ? r->route : "");

@@ -93,7 +93,7 @@ static void on_timeout_hook(lua_State *L, lua_Debug *ar)
     pthread_mutex_unlock(&vm->hook_lock);
 }
 
-void mf_vm_watch(mf_vm_t *vm, int64_t now_ns)
+void mf_vm_enforce_deadline(mf_vm_t *vm, int64_t now_ns)
 {
     int64_t deadline = atomic_load(&vm->deadline_ns);
     uint64_t gen = atomic_load(&vm->gen);

@@ -1,6 +1,6 @@
 /* A worker's Lua state: the sandbox and host modules, the compiled scripts, and the run of one
- * request in a fresh environment. A vm belongs to one thread; only mf_vm_watch may be called
- * from another (the watchdog). This is the vm as the layers that own one see it; the C
+ * request in a fresh environment. A vm belongs to one thread; only mf_vm_enforce_deadline may be
+ * called from another (the watchdog). This is the vm as the layers that own one see it; the C
  * functions scripts call see it through lua/binding.h. */
 #ifndef MF_LUA_VM_H
 #define MF_LUA_VM_H
@@ -95,7 +95,7 @@ int mf_vm_list_jobs(mf_vm_t *vm, int file,
                     size_t errlen);
 
 /* Called by the watchdog: interrupts the running request when it is past its deadline. */
-void mf_vm_watch(mf_vm_t *vm, int64_t now_ns);
+void mf_vm_enforce_deadline(mf_vm_t *vm, int64_t now_ns);
 
 /* Lua memory in use, in bytes. */
 size_t mf_vm_memory(mf_vm_t *vm);
