@@ -56,19 +56,11 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
     mf_http_xfer_t *x = ud;
     size_t len = size * n;
-    if (len > x->c->opts->http_max_body - x->body_len) {
+    if (len > x->c->opts->http_max_body - x->body.len) {
         x->too_large = 1;
         return 0; /* curl stops with CURLE_WRITE_ERROR */
     }
-    if (x->body_len + len > x->body_cap) {
-        size_t cap = x->body_cap ? x->body_cap : 4096;
-        while (cap < x->body_len + len)
-            cap *= 2;
-        x->body = mf_xrealloc(x->body, cap);
-        x->body_cap = cap;
-    }
-    memcpy(x->body + x->body_len, data, len);
-    x->body_len += len;
+    mf_buf_append(&x->body, data, len);
     return len;
 }
 
@@ -151,17 +143,14 @@ static mf_http_xfer_t *xfer_take(mf_http_client_t *c, char *err, size_t errlen)
 static void xfer_free(mf_http_xfer_t *x)
 {
     curl_easy_cleanup(x->easy);
-    free(x->body);
+    mf_buf_free(&x->body);
     free(x);
 }
 
 static void xfer_give_back(mf_http_xfer_t *x)
 {
-    if (x->body_cap > KEEP_BUFFER) { /* not a large one for every later call */
-        free(x->body);
-        x->body = NULL;
-        x->body_len = x->body_cap = 0;
-    }
+    if (x->body.cap > KEEP_BUFFER) /* not a large one for every later call */
+        mf_buf_free(&x->body);
     x->next_free = x->c->free_xfers;
     x->c->free_xfers = x;
 }
@@ -315,26 +304,19 @@ static int is_transient(mf_http_err_t err, int status)
 /* Copies the last response's headers as "name: value\n" lines, names lower-cased. */
 static void take_headers(CURL *e, mf_http_result_t *res)
 {
-    size_t len = 0, cap = 0;
-    char *buf = NULL;
+    mf_buf_t b;
+    mf_buf_init(&b, NULL, 0);
     struct curl_header *h = NULL;
     while ((h = curl_easy_nextheader(e, CURLH_HEADER, -1, h))) {
-        size_t nl = strlen(h->name), vl = strlen(h->value), need = len + nl + vl + 3;
-        if (need > cap) {
-            cap = need * 2 > 1024 ? need * 2 : 1024;
-            buf = mf_xrealloc(buf, cap);
-        }
+        size_t nl = strlen(h->name);
+        mf_buf_reserve(&b, nl);
         for (size_t i = 0; i < nl; i++)
-            buf[len + i] = (char)tolower((unsigned char)h->name[i]);
-        len += nl;
-        buf[len++] = ':';
-        buf[len++] = ' ';
-        memcpy(buf + len, h->value, vl);
-        len += vl;
-        buf[len++] = '\n';
+            b.data[b.len++] = (char)tolower((unsigned char)h->name[i]);
+        mf_buf_lit(&b, ": ");
+        mf_buf_append(&b, h->value, strlen(h->value));
+        mf_buf_lit(&b, "\n");
     }
-    res->headers = buf;
-    res->headers_len = len;
+    res->headers = mf_buf_take(&b, &res->headers_len);
 }
 
 static void log_attempt(const mf_http_call_t *call, int attempt, const mf_http_result_t *res,
@@ -408,7 +390,7 @@ int mf_http_client__attempt_begin(mf_http_xfer_t *x)
     x->headers = build_headers(call, timeout_ms);
     curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
     curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-    x->body_len = 0;
+    x->body.len = 0;
     x->too_large = 0;
     x->errbuf[0] = '\0';
     x->n++;
@@ -504,12 +486,8 @@ int mf_http_client__call_end(mf_http_xfer_t *x)
 {
     mf_http_result_t *res = x->res;
     int rc = res->err ? -1 : 0;
-    if (!rc) {
-        res->body = x->body;
-        res->body_len = x->body_len;
-        x->body = NULL;
-        x->body_len = x->body_cap = 0;
-    }
+    if (!rc)
+        res->body = mf_buf_take(&x->body, &res->body_len);
     curl_easy_setopt(x->easy, CURLOPT_CURLU, NULL); /* the caller's, freed after the call */
     xfer_give_back(x);
     return rc;

@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 
+#include "base/buf.h"
 #include "client/http_client.h"
 #include "event/loop.h"
 
@@ -51,8 +52,7 @@ typedef struct mf_http_xfer {
     struct curl_slist *headers;
     char errbuf[CURL_ERROR_SIZE];
     char refused[96]; /* the attempt would have connected to this process's own listener */
-    char *body;       /* the attempt's response body, under MAYFLY_HTTP_MAX_BODY */
-    size_t body_len, body_cap;
+    mf_buf_t body;    /* the attempt's response body, under MAYFLY_HTTP_MAX_BODY */
     int too_large;
     mf_timer_t backoff; /* between attempts, when the call waits on a loop */
     void (*done)(void *ud, int rc);
