@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/syntax.h"
 #include "observe/log_buffer.h"
 
 static int min_level = MF_LOG_INFO;
@@ -54,19 +55,6 @@ int mf_log_enabled(int level)
 int mf_log_access_enabled(void)
 {
     return access_on;
-}
-
-static int field_name_ok(const char *s, size_t n)
-{
-    if (n == 0 || n > 64)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (i > 0 && c >= '0' && c <= '9')))
-            return 0;
-    }
-    return 1;
 }
 
 static void add_static(const char *key, size_t klen, const char *value, size_t vlen)
@@ -113,7 +101,7 @@ int mf_log_set_fields(const char *spec, char *err, size_t errlen)
         size_t klen = eq ? (size_t)(eq - p) : n;
         char key[72];
         snprintf(key, sizeof key, "%.*s", (int)(klen < 64 ? klen : 64), p);
-        if (!eq || !field_name_ok(p, klen)) {
+        if (!eq || klen > 64 || !mf_syntax_identifier(p, klen)) {
             snprintf(err, errlen,
                      "MAYFLY_LOG_FIELDS: '%.*s' is not key=value with a key of "
                      "[A-Za-z_][A-Za-z0-9_]*",

@@ -9,6 +9,7 @@
 
 #include "base/alloc.h"
 #include "base/jsonbuf.h"
+#include "base/syntax.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
 
@@ -31,17 +32,11 @@ static pthread_mutex_t declared_lock = PTHREAD_MUTEX_INITIALIZER;
 static mf_metric_t *declared[MF_METRICS_MAX_DECLARED];
 static _Atomic int ndeclared;
 
+/* A metric or label name: Prometheus's rule, at most 200 bytes. */
 static int name_ok(const char *s)
 {
-    if (!s[0] || strlen(s) > 200)
-        return 0;
-    for (size_t i = 0; s[i]; i++) {
-        char c = s[i];
-        if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (i > 0 && c >= '0' && c <= '9')))
-            return 0;
-    }
-    return 1;
+    size_t len = strlen(s);
+    return len <= 200 && mf_syntax_identifier(s, len);
 }
 
 static int ends_with(const char *s, const char *suffix)

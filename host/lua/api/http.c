@@ -10,6 +10,7 @@
 
 #include "base/alloc.h"
 #include "base/clock.h"
+#include "base/syntax.h"
 #include "client/http_client.h"
 #include "lua/api/api.h"
 #include "lua/vm.h"
@@ -66,34 +67,6 @@ static int call_box_gc(lua_State *L)
 
 /* ---- checks ---- */
 
-static int is_tchar(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-static int is_token(const char *s, size_t len)
-{
-    if (len == 0)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if (!is_tchar((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
-
-/* Header values: visible characters, spaces and tabs. CR and LF would end the header early and
- * let a value smuggle in headers or a request of its own. */
-static int value_ok(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f)
-            return 0;
-    }
-    return 1;
-}
-
 static int name_is(const char *name, size_t len, const char *what)
 {
     return strlen(what) == len && !strncasecmp(name, what, len);
@@ -129,7 +102,7 @@ static void walk_headers(lua_State *L, int idx, lines_t *ls, char **ptrs, char *
             luaL_error(L, "mayfly.http: header names must be strings");
         const char *name = lua_tolstring(L, -2, &nl);
         if (!ptrs) {
-            if (!is_token(name, nl))
+            if (!mf_syntax_http_token(name, nl))
                 luaL_error(L, "mayfly.http: '%s' is not a valid header name", name);
             if (name_is(name, nl, "content-length") || name_is(name, nl, "transfer-encoding"))
                 luaL_error(L, "mayfly.http: the %s header is set from the body", name);
@@ -147,7 +120,7 @@ static void walk_headers(lua_State *L, int idx, lines_t *ls, char **ptrs, char *
                            name);
             const char *value = lua_tolstring(L, -1, &vl);
             if (!ptrs) {
-                if (!value_ok(value, vl))
+                if (!mf_syntax_http_value(value, vl))
                     luaL_error(L,
                                "mayfly.http: header '%s' holds a control character (CR, LF, "
                                "NUL, ...): refused",
@@ -308,7 +281,7 @@ static int l_http_request(lua_State *L) /* may raise */
     size_t len;
 
     const char *method = luaL_checklstring(L, 1, &len);
-    if (!is_token(method, len))
+    if (!mf_syntax_http_token(method, len))
         luaL_argerror(L, 1, "method must be an HTTP token such as GET");
     const char *url = luaL_checkstring(L, 2);
     if (!lua_isnoneornil(L, 3))
@@ -327,7 +300,7 @@ static int l_http_request(lua_State *L) /* may raise */
     if (call.max_redirects < 0 || call.max_redirects > MAX_REDIRECTS)
         luaL_argerror(L, 7, "redirects must be from 0 to 10");
     call.budget_header = luaL_optlstring(L, 8, NULL, &len);
-    if (call.budget_header && (!is_token(call.budget_header, len) || len > 64))
+    if (call.budget_header && (!mf_syntax_http_token(call.budget_header, len) || len > 64))
         luaL_argerror(L, 8, "budget_header must be a header name (64 characters at most)");
 
     lines_t ls = {0, 0, 0};

@@ -1,0 +1,45 @@
+#include "base/syntax.h"
+
+#include <string.h>
+
+int mf_syntax_identifier(const char *s, size_t len)
+{
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (i > 0 && c >= '0' && c <= '9')))
+            return 0;
+    }
+    return 1;
+}
+
+int mf_syntax_http_token(const char *s, size_t len)
+{
+    static const char tchar_extra[] = "!#$%&'*+-.^_`|~";
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
+              (c && strchr(tchar_extra, c))))
+            return 0;
+    }
+    return 1;
+}
+
+int mf_syntax_http_value(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+int mf_syntax_http_header(const char *name, size_t name_len, const char *value, size_t value_len)
+{
+    return mf_syntax_http_token(name, name_len) && mf_syntax_http_value(value, value_len);
+}
