@@ -1,7 +1,5 @@
 #include "observe/log.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,11 +11,10 @@
 #include "base/buf.h"
 #include "base/syntax.h"
 #include "observe/log_buffer.h"
+#include "observe/log_output.h"
 
 static int min_level = MF_LOG_INFO;
 static int access_on = 1;
-static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
-static int log_fd = STDOUT_FILENO;
 /* Lines are made as JSON; in text mode each is rendered as text when it is written. */
 static int text_on, colour_on;
 
@@ -26,7 +23,7 @@ static void resolve_format(void)
 {
     int format = mf_options_log_format();
     const char *no_colour = getenv("NO_COLOR"), *term = getenv("TERM");
-    int tty = isatty(log_fd);
+    int tty = isatty(mf_log_output_fd());
     text_on = format == MF_LOG_FORMAT_TEXT || (format == MF_LOG_FORMAT_AUTO && tty);
     colour_on = text_on && tty && !(no_colour && *no_colour) && !(term && !strcmp(term, "dumb"));
 }
@@ -248,24 +245,8 @@ void mf_log_access(mf_request_t *r, int64_t duration_ns)
 
 void mf_log_set_fd(int fd)
 {
-    log_fd = fd;
+    mf_log_output_set_fd(fd);
     resolve_format();
-}
-
-void mf_log_write(const char *p, size_t left)
-{
-    /* One lock around the write, so lines longer than PIPE_BUF never interleave. */
-    pthread_mutex_lock(&out_lock);
-    while (left > 0) {
-        ssize_t w = write(log_fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break; /* stdout is gone: nothing sensible is left to do with a log line */
-        p += w;
-        left -= (size_t)w;
-    }
-    pthread_mutex_unlock(&out_lock);
 }
 
 /* ---- text for a person ----
@@ -513,7 +494,7 @@ static void emit(mf_jsonbuf_t *l, int buffered)
         mf_log_buffer_add(w->data, w->len);
     } else {
         mf_log_buffer_flush_mine(); /* this thread's buffered lines first: they stay in order */
-        mf_log_write(w->data, w->len);
+        mf_log_output_write(w->data, w->len);
     }
     if (w != &l->out)
         mf_buf_free(w);

@@ -16,7 +16,8 @@
 void mf_log_setup(int level, int access_log);
 int mf_log_enabled(int level);
 int mf_log_access_enabled(void);
-/* Where lines go (stdout unless told): mayfly test keeps stdout for its report. */
+/* Where lines go (stdout unless told): mayfly test keeps stdout for its report. Settles the
+ * format again (text when auto and fd is a terminal). */
 void mf_log_set_fd(int fd);
 
 /* The static fields written on every line: pod_name (POD_NAME) and namespace (NAMESPACE or
@@ -37,8 +38,6 @@ void mf_log_end(mf_jsonbuf_t *l);
 /* The same for a line that may wait: a worker's access lines go to its buffer (log_buffer.h),
  * written within MF_LOG_BUFFER_MS or when it fills, in one write with the others. */
 void mf_log_end_buffered(mf_jsonbuf_t *l);
-/* Writes bytes (whole lines) to the log under the output lock. */
-void mf_log_write(const char *p, size_t len);
 
 /* mf_log_begin for a line about request r (may be NULL): request_id, trace_id and span_id. */
 void mf_log_begin_request(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,

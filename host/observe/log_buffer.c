@@ -8,7 +8,7 @@
 
 #include "base/alloc.h"
 #include "base/clock.h"
-#include "observe/log.h"
+#include "observe/log_output.h"
 
 #define BUFFER_SIZE (32 * 1024)
 
@@ -28,7 +28,7 @@ static atomic_int flusher_state; /* 0 none, 1 running, 2 stopping */
 static void flush_locked(buffer_t *b)
 {
     if (b->len) {
-        mf_log_write(b->data, b->len);
+        mf_log_output_write(b->data, b->len);
         b->len = 0;
     }
 }
@@ -43,14 +43,14 @@ void mf_log_buffer_add(const char *lines, size_t len)
             ;
     }
     if (atomic_load_explicit(&flusher_state, memory_order_relaxed) != 1) {
-        mf_log_write(lines, len); /* nobody would write the buffer in time */
+        mf_log_output_write(lines, len); /* nobody would write the buffer in time */
         return;
     }
     pthread_mutex_lock(&mine->lock);
     if (mine->len + len > BUFFER_SIZE)
         flush_locked(mine);
     if (len > BUFFER_SIZE) {
-        mf_log_write(lines, len);
+        mf_log_output_write(lines, len);
     } else {
         if (!mine->len)
             mine->oldest_ns = mf_now_ns();
