@@ -154,9 +154,8 @@ static const char *stamp(void)
     return buf;
 }
 
-/* ts, level and msg, the fields every line starts with, up to msg's value: the caller writes it
- * and the closing quote. */
-static void begin(mf_jsonbuf_t *l, int level)
+/* ts, level and msg, the fields every line starts with. */
+static void begin(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen)
 {
     static const char *const levels[] = {"debug", "info", "warn", "error"};
     level = level < 0 ? 0 : level > 3 ? 3 : level;
@@ -166,29 +165,9 @@ static void begin(mf_jsonbuf_t *l, int level)
     mf_jsonbuf_lit(l, "\",\"level\":\"");
     mf_jsonbuf_append(l, levels[level], strlen(levels[level]));
     mf_jsonbuf_lit(l, "\",\"msg\":\"");
-    l->fields = 1;
-}
-
-static void begin_msg(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen)
-{
-    begin(l, level);
     mf_jsonbuf_escape(l, msg, msglen);
     mf_jsonbuf_lit(l, "\"");
-}
-
-/* request_id, trace_id and span_id of r. No escaping needed, so none done: a request id is
- * [A-Za-z0-9._:-] (given) or hex (made), trace and span ids are hex. */
-static void add_request_ids(mf_jsonbuf_t *l, mf_request_t *r)
-{
-    const char *id = mf_request_id(r);
-    const mf_trace_t *trace = mf_request_trace(r);
-    mf_jsonbuf_lit(l, ",\"request_id\":\"");
-    mf_jsonbuf_append(l, id, strlen(id));
-    mf_jsonbuf_lit(l, "\",\"trace_id\":\"");
-    mf_jsonbuf_append(l, trace->trace_id, 32);
-    mf_jsonbuf_lit(l, "\",\"span_id\":\"");
-    mf_jsonbuf_append(l, trace->span_id, 16);
-    mf_jsonbuf_lit(l, "\"");
+    l->fields = 1;
 }
 
 /* The static fields, after the host's own. */
@@ -201,46 +180,24 @@ static void add_static_fields(mf_jsonbuf_t *l)
 void mf_log_begin(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
                   const char *request_id)
 {
-    begin_msg(l, level, msg, msglen);
+    begin(l, level, msg, msglen);
     if (request_id)
         mf_jsonbuf_cstr(l, "request_id", request_id);
     add_static_fields(l);
 }
 
-void mf_log_begin_request(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
-                          mf_request_t *r)
+void mf_log_begin_traced(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
+                         const char *request_id, const mf_trace_t *trace)
 {
-    begin_msg(l, level, msg, msglen);
-    if (r)
-        add_request_ids(l, r);
+    begin(l, level, msg, msglen);
+    mf_jsonbuf_lit(l, ",\"request_id\":\"");
+    mf_jsonbuf_append(l, request_id, strlen(request_id));
+    mf_jsonbuf_lit(l, "\",\"trace_id\":\"");
+    mf_jsonbuf_append(l, trace->trace_id, 32);
+    mf_jsonbuf_lit(l, "\",\"span_id\":\"");
+    mf_jsonbuf_append(l, trace->span_id, 16);
+    mf_jsonbuf_lit(l, "\"");
     add_static_fields(l);
-}
-
-void mf_log_access(mf_request_t *r, int64_t duration_ns)
-{
-    mf_jsonbuf_t l;
-    const char *method = r->method ? r->method : "";
-    /* Written piece by piece, one line per request: the keys are literals, so only the values
-     * a client or a script chose go through escaping. */
-    begin(&l, MF_LOG_INFO);
-    mf_jsonbuf_lit(&l, "request\"");
-    add_request_ids(&l, r);
-    add_static_fields(&l);
-    mf_jsonbuf_lit(&l, ",\"method\":\"");
-    mf_jsonbuf_escape(&l, method, strlen(method));
-    mf_jsonbuf_lit(&l, "\",\"path\":\"");
-    mf_jsonbuf_escape(&l, r->target, r->path_len);
-    mf_jsonbuf_lit(&l, "\"");
-    if (r->route) {
-        mf_jsonbuf_lit(&l, ",\"route\":\"");
-        mf_jsonbuf_escape(&l, r->route, strlen(r->route));
-        mf_jsonbuf_lit(&l, "\"");
-    }
-    mf_jsonbuf_lit(&l, ",\"status\":");
-    mf_jsonbuf_append_int(&l, r->status);
-    mf_jsonbuf_lit(&l, ",\"duration_ms\":");
-    mf_jsonbuf_append_milli(&l, duration_ns / 1000);
-    mf_log_end_buffered(&l);
 }
 
 void mf_log_set_fd(int fd)

@@ -6,11 +6,10 @@
 #define MF_LOG_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 #include "base/jsonbuf.h"
 #include "base/options.h"
-#include "http/request.h"
+#include "observe/trace.h"
 
 /* Also settles the format: the one mf_options_load read, applied to where lines go. */
 void mf_log_setup(int level, int access_log);
@@ -34,18 +33,15 @@ int mf_log_reserved(const char *key);
  * mf_jsonbuf_* writers, then mf_log_end writes it with one write(2). */
 void mf_log_begin(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
                   const char *request_id);
+/* The same with request_id, trace_id and span_id, written as they are, without escaping (the
+ * line of every request pays for none): request_id must be JSON-safe, as an inbound request's
+ * ([A-Za-z0-9._:-] given, or hex made) is. */
+void mf_log_begin_traced(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
+                         const char *request_id, const mf_trace_t *trace);
 void mf_log_end(mf_jsonbuf_t *l);
 /* The same for a line that may wait: a worker's access lines go to its buffer (log_buffer.h),
  * written within MF_LOG_BUFFER_MS or when it fills, in one write with the others. */
 void mf_log_end_buffered(mf_jsonbuf_t *l);
-
-/* mf_log_begin for a line about request r (may be NULL): request_id, trace_id and span_id. */
-void mf_log_begin_request(mf_jsonbuf_t *l, int level, const char *msg, size_t msglen,
-                          mf_request_t *r);
-
-/* The access log's line for request r, which has a response: msg "request", method, path
- * (without the query), route (absent when none matched), status and duration_ms; buffered. */
-void mf_log_access(mf_request_t *r, int64_t duration_ns);
 
 /* A line with a printf-style message and no other field. */
 void mf_log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -26,6 +26,7 @@
 #include "event/loop.h"
 #include "observe/metrics.h"
 #include "serve/probes.h"
+#include "http/request_log.h"
 #include "http/response.h"
 
 /* ---- the connection ---- */
@@ -293,7 +294,7 @@ static void request_release(mf_worker_t *w, mf_request_t *r)
 
 static void access_log(mf_request_t *r, int64_t duration_ns)
 {
-    mf_log_access(r, duration_ns);
+    mf_request_log_access(r, duration_ns);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

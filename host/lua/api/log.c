@@ -4,6 +4,7 @@
 
 #include <lauxlib.h>
 
+#include "http/request_log.h"
 #include "lua/api/api.h"
 #include "observe/log.h"
 #include "lua/vm.h"
@@ -68,7 +69,7 @@ static int log_at(lua_State *L, int level)
         len = strlen(msg);
     }
     mf_jsonbuf_t l;
-    mf_log_begin_request(&l, level, msg, len, r);
+    mf_request_log_begin(&l, level, msg, len, r);
     if (lua_istable(L, 2))
         add_fields(L, &l, 2);
     mf_log_end(&l);
