@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "observe/metrics.h"
+
 static atomic_int state = MF_STARTING;
 
 void mf_lifecycle_set(mf_state_t s)
@@ -48,6 +50,24 @@ void mf_lifecycle_get_scripts(char *serving, char *attempted, char *error, size_
     memcpy(attempted, attempted_version, sizeof attempted_version);
     snprintf(error, errlen, "%s", attempt_error);
     pthread_mutex_unlock(&scripts_lock);
+}
+
+static void collect(void *ud, mf_metrics_writer_t *w)
+{
+    char serving[17], attempted[17], error[1024];
+    (void)ud;
+    mf_lifecycle_get_scripts(serving, attempted, error, sizeof error);
+    mf_metrics_family(w, "mayfly_scripts_info", "gauge",
+                      "The script version serving (a digest of the scripts folder), always 1.");
+    mf_metrics_sample(w, "mayfly_scripts_info", (const char *[]){"version", serving, NULL}, 1);
+    mf_metrics_family(w, "mayfly_scripts_reload_failed", "gauge",
+                      "1 while the last reload attempt of the scripts failed, else 0.");
+    mf_metrics_sample(w, "mayfly_scripts_reload_failed", NULL, error[0] ? 1 : 0);
+}
+
+void mf_lifecycle_metrics_register(void)
+{
+    mf_metrics_add_collector(collect, NULL);
 }
 
 /* ---- busy slots ---- */

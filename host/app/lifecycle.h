@@ -18,6 +18,9 @@ const char *mf_lifecycle_name(mf_state_t s);
 void mf_lifecycle_set_scripts(const char *serving, const char *attempted, const char *error);
 /* Copies them out under the lock into the buffers (each at least 17 bytes; error errlen). */
 void mf_lifecycle_get_scripts(char *serving, char *attempted, char *error, size_t errlen);
+/* Registers the collector of the script version serving and whether the last reload failed
+ * (mayfly_scripts_info, mayfly_scripts_reload_failed; observe/metrics.h). Call once at start-up. */
+void mf_lifecycle_metrics_register(void);
 
 /* ---- what each worker is running, for /livez and the shutdown report ---- */
 

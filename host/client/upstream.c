@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
-#include "base/breaker.h"
+#include "event/breaker.h"
 #include "base/clock.h"
 #include "base/hash.h"
 #include "client/private.h"

@@ -10,10 +10,8 @@
 #include <string.h>
 
 #include "base/alloc.h"
-#include "base/breaker.h"
 #include "base/buf.h"
 #include "base/jsonbuf.h"
-#include "app/lifecycle.h"
 
 /* ---- shards ---- */
 
@@ -204,7 +202,7 @@ void mf_metrics_each_slots(int id, void (*fn)(void *ud, _Atomic uint64_t *slots)
     }
 }
 
-/* ---- lifecycle ---- */
+/* ---- reloads ---- */
 
 static _Atomic uint64_t reloads[2][2]; /* [what][ok] */
 
@@ -534,10 +532,9 @@ static void render_workers(mf_metrics_writer_t *w)
     }
 }
 
-static void render_lifecycle(mf_metrics_writer_t *w)
+static void render_reloads(mf_metrics_writer_t *w)
 {
     static const char *const what[] = {"scripts", "config"};
-    char serving[17], attempted[17], error[1024];
     mf_metrics_family(w, "mayfly_reloads_total", "counter",
                       "Reloads of the scripts or config folder, by result (a failed one keeps "
                       "the old version serving).");
@@ -547,38 +544,8 @@ static void render_lifecycle(mf_metrics_writer_t *w)
                 w, "mayfly_reloads_total",
                 (const char *[]){"folder", what[i], "result", ok ? "success" : "failure", NULL},
                 (double)atomic_load(&reloads[i][ok]));
-    mf_lifecycle_get_scripts(serving, attempted, error, sizeof error);
-    mf_metrics_family(w, "mayfly_scripts_info", "gauge",
-                      "The script version serving (a digest of the scripts folder), always 1.");
-    mf_metrics_sample(w, "mayfly_scripts_info", (const char *[]){"version", serving, NULL}, 1);
-    mf_metrics_family(w, "mayfly_scripts_reload_failed", "gauge",
-                      "1 while the last reload attempt of the scripts failed, else 0.");
-    mf_metrics_sample(w, "mayfly_scripts_reload_failed", NULL, error[0] ? 1 : 0);
     mf_metrics_family(w, "mayfly_build_info", "gauge", "The mayfly build, always 1.");
     mf_metrics_sample(w, "mayfly_build_info", (const char *[]){"version", MAYFLY_VERSION, NULL}, 1);
-}
-
-static void breaker_state(void *ud, mf_breaker_t *b)
-{
-    mf_metrics_sample(ud, "mayfly_circuit_breaker_state", (const char *[]){"name", b->name, NULL},
-                      (double)mf_breaker_state(b));
-}
-
-static void breaker_opened(void *ud, mf_breaker_t *b)
-{
-    mf_metrics_sample(ud, "mayfly_circuit_breaker_opened_total",
-                      (const char *[]){"name", b->name, NULL},
-                      (double)atomic_load(&b->opened_total));
-}
-
-static void render_breakers(mf_metrics_writer_t *w)
-{
-    mf_metrics_family(w, "mayfly_circuit_breaker_state", "gauge",
-                      "Circuit breaker state: 0 closed, 1 open, 2 half-open.");
-    mf_breaker_each(breaker_state, w);
-    mf_metrics_family(w, "mayfly_circuit_breaker_opened_total", "counter",
-                      "Times a circuit breaker opened.");
-    mf_breaker_each(breaker_opened, w);
 }
 
 static void render_dropped(mf_metrics_writer_t *w)
@@ -601,8 +568,7 @@ char *mf_metrics_render(int openmetrics, size_t *len)
     render_requests(&w);
     render_routes(&w);
     render_workers(&w);
-    render_lifecycle(&w);
-    render_breakers(&w);
+    render_reloads(&w);
     render_dropped(&w);
     mf_metrics_process_collect(&w);
     mf_metrics_script_render(&w);

@@ -20,7 +20,7 @@
 #include <sys/time.h>
 
 #include "base/alloc.h"
-#include "base/breaker.h"
+#include "event/breaker.h"
 #include "base/clock.h"
 #include "redis/private.h"
 

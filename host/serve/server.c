@@ -19,6 +19,7 @@
 #include "serve/worker.h"
 #include "client/http_client.h"
 #include "app/lifecycle.h"
+#include "event/breaker.h"
 #include "event/listen.h"
 #include "observe/log.h"
 #include "observe/log_buffer.h"
@@ -381,6 +382,8 @@ int mf_server_run(const mf_options_t *o)
     }
     if (mf_redis_configured())
         mf_probes_add_check("redis", redis_ready, NULL);
+    mf_lifecycle_metrics_register();
+    mf_breaker_metrics_register();
     mf_redis_metrics_register();
     mf_http_client_metrics_register();
     mf_scripts_t *first;

@@ -5,7 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "base/breaker.h"
+#include "event/breaker.h"
 #include "base/clock.h"
 #include "client/http_client.h"
 #include "test.h"

@@ -1,4 +1,4 @@
-#include "base/breaker.h"
+#include "event/breaker.h"
 #include "test.h"
 
 #define MS 1000000LL

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "base/breaker.h"
+#include "event/breaker.h"
 #include "redis/redis.h"
 #include "test.h"
 

@@ -1,9 +1,11 @@
 /* Circuit breaker: closed -> open after `threshold` consecutive failures -> one half-open probe
  * after the cool-down -> closed on its success, open again on its failure. */
+#include "event/breaker.h"
+
 #include <stdio.h>
 
 #include "base/alloc.h"
-#include "base/breaker.h"
+#include "observe/metrics.h"
 
 static mf_breaker_t *_Atomic registry;
 
@@ -62,4 +64,35 @@ void mf_breaker_each(void (*fn)(void *ud, mf_breaker_t *b), void *ud)
 {
     for (mf_breaker_t *b = atomic_load(&registry); b; b = b->next)
         fn(ud, b);
+}
+
+/* ---- metrics ---- */
+
+static void sample_state(void *ud, mf_breaker_t *b)
+{
+    mf_metrics_sample(ud, "mayfly_circuit_breaker_state", (const char *[]){"name", b->name, NULL},
+                      (double)mf_breaker_state(b));
+}
+
+static void sample_opened(void *ud, mf_breaker_t *b)
+{
+    mf_metrics_sample(ud, "mayfly_circuit_breaker_opened_total",
+                      (const char *[]){"name", b->name, NULL},
+                      (double)atomic_load(&b->opened_total));
+}
+
+static void collect(void *ud, mf_metrics_writer_t *w)
+{
+    (void)ud;
+    mf_metrics_family(w, "mayfly_circuit_breaker_state", "gauge",
+                      "Circuit breaker state: 0 closed, 1 open, 2 half-open.");
+    mf_breaker_each(sample_state, w);
+    mf_metrics_family(w, "mayfly_circuit_breaker_opened_total", "counter",
+                      "Times a circuit breaker opened.");
+    mf_breaker_each(sample_opened, w);
+}
+
+void mf_breaker_metrics_register(void)
+{
+    mf_metrics_add_collector(collect, NULL);
 }

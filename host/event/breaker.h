@@ -37,7 +37,11 @@ void mf_breaker_success(mf_breaker_t *b);
 void mf_breaker_failure(mf_breaker_t *b, int64_t now_ns);
 mf_breaker_state_t mf_breaker_state(mf_breaker_t *b);
 
-/* Calls fn for every breaker made so far (metrics). Safe from any thread. */
+/* Calls fn for every breaker made so far. Safe from any thread. */
 void mf_breaker_each(void (*fn)(void *ud, mf_breaker_t *b), void *ud);
+
+/* Registers the collector of every breaker's state and opened count (mayfly_circuit_breaker_*,
+ * observe/metrics.h). Call once at start-up. */
+void mf_breaker_metrics_register(void);
 
 #endif
