@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "observe/metrics.h"
+#include "observe/metrics_private.h"
 
 /* Seconds since the epoch at boot (btime of /proc/stat), 0 when unknown. */
 static double boot_time(void)

@@ -12,6 +12,7 @@
 #include "base/syntax.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
+#include "observe/metrics_private.h"
 
 struct mf_metric {
     int id, kind;
