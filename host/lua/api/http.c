@@ -13,7 +13,7 @@
 #include "base/syntax.h"
 #include "client/http_client.h"
 #include "lua/api/api.h"
-#include "lua/vm.h"
+#include "lua/binding.h"
 
 #define MAX_HEADERS 100
 #define MAX_REDIRECTS 10

@@ -7,7 +7,8 @@
 #include "http/request_log.h"
 #include "lua/api/api.h"
 #include "observe/log.h"
-#include "lua/vm.h"
+#include "lua/binding.h"
+#include "lua/json.h"
 
 /* Writes the fields of the table at idx. Never raises while the line holds memory. */
 static void add_fields(lua_State *L, mf_jsonbuf_t *l, int idx)

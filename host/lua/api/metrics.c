@@ -11,7 +11,7 @@
 
 #include "lua/api/api.h"
 #include "observe/metrics.h"
-#include "lua/vm.h"
+#include "lua/binding.h"
 
 typedef struct {
     mf_metric_t *m;
