@@ -92,7 +92,7 @@ static void route(mf_handoff_t *h, pending_t *p, int probe)
     if (probe > 0)
         mf_admin_adopt(h->admin, p->fd, addr, p->addrlen);
     else
-        mf_http_adopt(&h->workers[pick_worker(h, p->from)], p->fd, addr, p->addrlen);
+        mf_worker_adopt(&h->workers[pick_worker(h, p->from)], p->fd, addr, p->addrlen);
 }
 
 /* Routes p when its request line tells where; returns 0 when it must wait for more bytes. */

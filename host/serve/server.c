@@ -18,6 +18,7 @@
 #include "app/hooks.h"
 #include "serve/worker.h"
 #include "client/http_client.h"
+#include "http/conn.h"
 #include "app/lifecycle.h"
 #include "event/breaker.h"
 #include "event/listen.h"
@@ -112,7 +113,7 @@ static int start(server_t *s, char *err, size_t errlen)
     mf_http_client_refuse_port(port);
     mf_http_client_refuse_port(mf_admin_port(s->admin));
     for (int i = 0; i < o->workers; i++)
-        if (mf_http_start(&s->workers[i], err, errlen))
+        if (mf_worker_start(&s->workers[i], err, errlen))
             return -1;
     s->handoff = mf_handoff_start(s->workers, s->nworkers, s->admin);
     if (!s->handoff) {
@@ -141,7 +142,7 @@ static void teardown(server_t *s)
     mf_handoff_stop(s->handoff);
     mf_admin_stop(s->admin);
     for (int i = 0; s->workers && i < s->nworkers; i++)
-        mf_http_stop(&s->workers[i]);
+        mf_worker_stop(&s->workers[i]);
     mf_hooks_shutdown(s->hooks, mf_now_ns());
     mf_watchdog_stop(s->watchdog);
     mf_hooks_free(s->hooks);
@@ -290,21 +291,21 @@ static void close_listeners(server_t *s)
 {
     int64_t start = mf_now_ns(), quiet_since = start;
     for (int i = 0; i < s->nworkers; i++)
-        mf_http_quiesce(&s->workers[i]);
+        mf_worker_quiesce(&s->workers[i]);
     for (;;) {
         struct timespec ts = {0, 2000000};
         nanosleep(&ts, NULL);
         int64_t now = mf_now_ns();
         int taken = 0;
         for (int i = 0; i < s->nworkers; i++)
-            taken += mf_http_take_backlog(&s->workers[i]);
+            taken += mf_worker_take_backlog(&s->workers[i]);
         if (taken)
             quiet_since = now;
         if (now - quiet_since >= HANDSHAKE_QUIET_NS || now - start >= HANDSHAKE_MAX_NS)
             break;
     }
     for (int i = 0; i < s->nworkers; i++)
-        mf_http_close_listener(&s->workers[i]);
+        mf_worker_close_listener(&s->workers[i]);
 }
 
 /* The drain of the design: not ready at once, serve on for the drain delay, stop accepting,
@@ -329,7 +330,7 @@ static int drain(server_t *s, const sigset_t *set, int sig)
     int64_t deadline = closed_at + o->shutdown_timeout_ms * 1000000, idle_since = 0;
     while (!again && mf_now_ns() < deadline) {
         int64_t now = mf_now_ns();
-        if (in_flight(s) > 0 || (now - closed_at < FRESH_WAIT_NS && mf_http_fresh_connections()))
+        if (in_flight(s) > 0 || (now - closed_at < FRESH_WAIT_NS && mf_http_conn_fresh()))
             idle_since = 0;
         else if (!idle_since)
             idle_since = now;

@@ -1,208 +1,45 @@
 #define _GNU_SOURCE /* accept4 */
 #include "serve/worker.h"
 
-#include <arpa/inet.h>
-#include <linux/filter.h>
-#include <ctype.h>
 #include <errno.h>
-#include <netinet/in.h>
+#include <linux/filter.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
+#include "app/lifecycle.h"
 #include "base/alloc.h"
 #include "base/clock.h"
-#include "app/lifecycle.h"
-#include "observe/log.h"
 #include "event/loop.h"
-#include "observe/metrics.h"
-#include "serve/probes.h"
+#include "http/conn.h"
+#include "http/framing.h"
 #include "http/request_log.h"
 #include "http/response.h"
-
-/* ---- the connection ---- */
-
-/* libmicrohttpd 0.9.75 in epoll mode reads until a short read, then waits for the socket's next
- * edge. A FIN that arrived with the last bytes raises no further edge, so a client that shut
- * its write side mid-request was left waiting for bytes that cannot come until the idle
- * timeout. Each connection is also watched here for the peer's FIN; after the daemon's next
- * run has taken what was readable, its read side is shut, which raises a fresh edge: the
- * daemon reads the end, drops an incomplete request at once and still answers a complete one. */
-typedef struct http_conn {
-    mf_watcher_t *watch;
-    int fd;
-    int requested;  /* a request has begun on it */
-    int shut;       /* the peer's FIN was seen (and its read side is, or will be, shut) */
-    int first_seen; /* its first byte was checked */
-    struct http_conn *next_shut;
-} http_conn_t;
-
-/* Connections accepted that have not begun a request: the drain waits a moment for them. */
-static atomic_long fresh_connections;
-
-/* Runs of the daemon on this worker thread: a stall is judged only once the daemon has run
- * (and could have read) since the last check. */
-static _Thread_local unsigned long daemon_runs;
-
-/* Connections whose read side is shut after the daemon's current run (this worker's). */
-static _Thread_local http_conn_t *to_shut;
-
-/* The first byte a client sends starts a method (a token) or an empty line. Anything else (a
- * TLS handshake on the plain port, binary junk) can never become a request, but
- * libmicrohttpd would wait for the end of its line until the idle timeout: refused at once. */
-static void check_first_byte(http_conn_t *c)
-{
-    static const char refusal[] = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
-                                  "Content-Length: 0\r\n\r\n";
-    unsigned char b;
-    if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) != 1)
-        return; /* nothing yet: the next edge tells */
-    c->first_seen = 1;
-    mf_loop_watch_set(c->watch, EPOLLRDHUP | EPOLLET); /* the end only, from now on */
-    if (isalnum(b) || b == '\r' || b == '\n' || (b && strchr("!#$%&'*+-.^_`|~", b)))
-        return;
-    /* Best effort: when the answer does not go out, the close alone refuses. */
-    ssize_t sent = send(c->fd, refusal, sizeof refusal - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-    (void)sent;
-    shutdown(c->fd, SHUT_RDWR); /* the daemon sees a hang-up and closes it */
-}
-
-static void on_peer_shut(void *ud, uint32_t events)
-{
-    http_conn_t *c = ud;
-    if (!c->first_seen && (events & EPOLLIN))
-        check_first_byte(c);
-    /* Once: the shutdown itself wakes every watcher of the socket again. */
-    if (!c->shut && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
-        c->shut = 1;
-        c->next_shut = to_shut;
-        to_shut = c;
-    }
-}
-
-static void shut_read_sides(void)
-{
-    while (to_shut) {
-        http_conn_t *c = to_shut;
-        to_shut = c->next_shut;
-        shutdown(c->fd, SHUT_RD);
-    }
-}
-
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-                          enum MHD_ConnectionNotificationCode code)
-{
-    mf_worker_t *w = cls;
-    http_conn_t *c = *socket_context;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-        c = mf_xmalloc(sizeof *c);
-        c->fd = ci->connect_fd;
-        c->requested = 0;
-        c->shut = 0;
-        c->first_seen = 0;
-        c->watch = mf_loop_watch_new(w->loop, c->fd, on_peer_shut, c);
-        /* on failure, the idle timeout stays the bound */
-        mf_loop_watch_set(c->watch, EPOLLIN | EPOLLRDHUP | EPOLLET);
-        check_first_byte(c); /* what came with the handshake, before the daemon reads it */
-        *socket_context = c;
-        atomic_fetch_add_explicit(&fresh_connections, 1, memory_order_relaxed);
-        return;
-    }
-    if (!c)
-        return;
-    if (!c->requested)
-        atomic_fetch_sub_explicit(&fresh_connections, 1, memory_order_relaxed);
-    for (http_conn_t **p = &to_shut; *p; p = &(*p)->next_shut) {
-        if (*p == c) {
-            *p = c->next_shut;
-            break;
-        }
-    }
-    mf_loop_watch_free(c->watch);
-    free(c);
-    *socket_context = NULL;
-}
-
-static void connection_requested(struct MHD_Connection *conn)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    http_conn_t *c = ci ? ci->socket_context : NULL;
-    if (c && !c->requested) {
-        c->requested = 1;
-        atomic_fetch_sub_explicit(&fresh_connections, 1, memory_order_relaxed);
-    }
-}
-
-long mf_http_fresh_connections(void)
-{
-    return atomic_load_explicit(&fresh_connections, memory_order_relaxed);
-}
+#include "lua/vm.h"
+#include "observe/log.h"
+#include "observe/metrics.h"
+#include "serve/probes.h"
 
 /* ---- one request ---- */
 
 /* Where a request stands once its body is in. */
 enum { READY, WAITING, HELD, ANSWERED };
 
-#define STALL_CHECK_NS (100 * 1000000LL)
-
 /* The request and what this layer keeps beside it. */
-typedef struct http_request {
+typedef struct worker_request {
     mf_request_t r; /* first: the worker's free list holds these */
     int phase;
     struct MHD_Response *resp; /* ANSWERED: the response to queue */
-    mf_worker_t *w;
-    struct http_request *next_held;
-    /* a chunked body being read: see on_stall_check */
-    mf_timer_t stall;
-    unsigned long progress, seen_progress, seen_runs;
-    int seen_pending;
-} http_request_t;
-
-/* A chunked body whose chunk-size line (with its extension) outgrows libmicrohttpd's read
- * buffer stops the daemon reading: it neither refuses it nor reads on, and spins on it (a
- * core busy) until the idle timeout. Seen from here: bytes wait in the socket, no fewer than at the
- * last check, and no body data came through though the daemon has run since. Such a connection is
- * shut down, which the daemon sees as a hang-up and closes. */
-static void on_stall_check(void *ud)
-{
-    http_request_t *h = ud;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(h->r.conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    int pending = 0;
-    if (!ci || ioctl(ci->connect_fd, FIONREAD, &pending))
-        pending = 0;
-    if (pending > 0 && pending >= h->seen_pending && h->seen_pending > 0 &&
-        h->progress == h->seen_progress && daemon_runs != h->seen_runs) {
-        if (mf_log_enabled(MF_LOG_DEBUG))
-            mf_log_msg(MF_LOG_DEBUG, "chunked body stalled: a line outgrew the read buffer");
-        shutdown(ci->connect_fd, SHUT_RDWR);
-        return;
-    }
-    h->seen_pending = pending;
-    h->seen_progress = h->progress;
-    h->seen_runs = daemon_runs;
-    mf_loop_timer_start(h->w->loop, &h->stall, mf_now_ns() + STALL_CHECK_NS);
-}
-
-static void watch_chunked_body(http_request_t *h)
-{
-    h->seen_pending = 0;
-    h->seen_progress = h->progress;
-    h->seen_runs = daemon_runs;
-    mf_loop_timer_start(h->w->loop, &h->stall, mf_now_ns() + STALL_CHECK_NS);
-}
+    struct worker_request *next_held;
+    mf_http_stall_t stall; /* a chunked body being read */
+} worker_request_t;
 
 /* Settings every worker shares, set before the first daemon starts serving. */
 static atomic_int trace_response; /* MAYFLY_TRACE_RESPONSE */
@@ -220,15 +57,13 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         w->free_requests = r->next_free;
         w->nfree--;
     } else {
-        r = mf_xmalloc(sizeof(http_request_t));
+        r = mf_xmalloc(sizeof(worker_request_t));
     }
-    http_request_t *h = (http_request_t *)r;
+    worker_request_t *h = (worker_request_t *)r;
     h->phase = READY;
     h->resp = NULL;
-    h->w = w;
-    mf_timer_init(&h->stall, on_stall_check, h);
-    h->progress = 0;
-    connection_requested(conn);
+    mf_http_stall_init(&h->stall, w->loop);
+    mf_http_conn_requested(conn);
     r->conn = NULL;
     r->fields = NULL;
     r->method = NULL;
@@ -276,8 +111,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 
 static void request_release(mf_worker_t *w, mf_request_t *r)
 {
-    http_request_t *h = (http_request_t *)r;
-    mf_loop_timer_stop(w->loop, &h->stall);
+    worker_request_t *h = (worker_request_t *)r;
+    mf_http_stall_stop(&h->stall);
     if (h->resp) /* answered, and the client left before it was sent */
         MHD_destroy_response(h->resp);
     if (r->target != r->target_buf)
@@ -290,11 +125,6 @@ static void request_release(mf_worker_t *w, mf_request_t *r)
     } else {
         free(r);
     }
-}
-
-static void access_log(mf_request_t *r, int64_t duration_ns)
-{
-    mf_request_log_access(r, duration_ns);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -312,7 +142,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         mf_metrics_lua_memory(m, w->id, mf_vm_memory(w->run.vm));
     }
     if (r->status && mf_log_access_enabled() && mf_log_enabled(MF_LOG_INFO))
-        access_log(r, duration_ns);
+        mf_request_log_access(r, duration_ns);
     else if (!r->status && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
              mf_log_enabled(MF_LOG_DEBUG))
         mf_log_msg(MF_LOG_DEBUG, "connection ended before a response (code %d)", (int)toe);
@@ -340,7 +170,7 @@ static enum MHD_Result queue_error(struct MHD_Connection *conn, mf_request_t *r,
     return queue(conn, r, status, mf_response_error(message, mf_request_id(r)));
 }
 
-static enum MHD_Result queue_answer(struct MHD_Connection *conn, http_request_t *h)
+static enum MHD_Result queue_answer(struct MHD_Connection *conn, worker_request_t *h)
 {
     struct MHD_Response *resp = h->resp;
     h->resp = NULL;
@@ -351,8 +181,8 @@ static enum MHD_Result queue_answer(struct MHD_Connection *conn, http_request_t 
 /* The sink of a run: keeps the response, and wakes the connection of a run that waited. */
 static void on_response(void *ud, const mf_response_t *resp)
 {
-    http_request_t *h = ud;
-    h->resp = mf_vm_response_to_mhd(&h->r, resp);
+    worker_request_t *h = ud;
+    h->resp = mf_response_for_request(&h->r, resp);
     if (h->phase == WAITING)
         MHD_resume_connection(h->r.conn);
     h->phase = ANSWERED;
@@ -360,7 +190,7 @@ static void on_response(void *ud, const mf_response_t *resp)
 
 /* A new version waits while runs of the old one are suspended: a run is wholly on one version,
  * so requests are held until those runs end (release_held), then served on the new one. */
-static enum MHD_Result hold(mf_worker_t *w, struct MHD_Connection *conn, http_request_t *h)
+static enum MHD_Result hold(mf_worker_t *w, struct MHD_Connection *conn, worker_request_t *h)
 {
     h->phase = HELD;
     h->next_held = w->held;
@@ -372,7 +202,7 @@ static enum MHD_Result hold(mf_worker_t *w, struct MHD_Connection *conn, http_re
 static void release_held(mf_worker_t *w)
 {
     while (w->held) {
-        http_request_t *h = w->held;
+        worker_request_t *h = w->held;
         w->held = h->next_held;
         h->phase = READY;
         MHD_resume_connection(h->r.conn);
@@ -398,7 +228,7 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
     if (mf_lifecycle_get() == MF_STARTING)
         return queue_error(conn, r, 503, "starting");
     if (mf_vm_waiting(w->run.vm) && mf_follow_behind(&w->run))
-        return hold(w, conn, (http_request_t *)r);
+        return hold(w, conn, (worker_request_t *)r);
     mf_follow_sync(&w->run);
     int rc = mf_router_match(w->run.scripts->router, r->method, r->target, r->path_len, &r->match,
                              allow, sizeof allow);
@@ -411,7 +241,7 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
     }
     r->route = r->match.route;
     r->metric_route = ((const mf_route_t *)r->match.handler)->metric_route;
-    http_request_t *h = (http_request_t *)r;
+    worker_request_t *h = (worker_request_t *)r;
     mf_lifecycle_busy(w->id, r->start_ns, r->route); /* the request's clock: no second read */
     int ended = mf_vm_start(w->run.vm, r, on_response, h);
     mf_lifecycle_busy(w->id, 0, NULL);
@@ -422,92 +252,7 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
     return MHD_YES;
 }
 
-/* ---- the head ---- */
-
-typedef struct {
-    int hosts, content_length, transfer_encoding;
-    int status;      /* 0, or the status of the refusal */
-    const char *why; /* its message */
-} head_check_t;
-
-static enum MHD_Result refuse_head(head_check_t *c, int status, const char *why)
-{
-    c->status = status;
-    c->why = why;
-    return MHD_NO;
-}
-
-/* RFC 9112 6.1 and 6.3: the one transfer coding served is chunked, once and last (any other
- * leaves the body's end unknown: 400); other codings before it are not implemented (501).
- * libmicrohttpd frames only an exact "chunked" and reads anything else until the client
- * closes, so every other value is refused here before it can wait for that. */
-static int transfer_encoding_status(const char *v, size_t n, const char **why)
-{
-    int chunked = 0, last_chunked = 0, others = 0;
-    for (size_t i = 0; i <= n; i++) {
-        size_t start = i;
-        while (i < n && v[i] != ',')
-            i++;
-        size_t a = start, b = i;
-        while (a < b && (v[a] == ' ' || v[a] == '\t'))
-            a++;
-        while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
-            b--;
-        if (a == b)
-            continue;
-        last_chunked = b - a == 7 && !strncasecmp(v + a, "chunked", 7);
-        if (last_chunked)
-            chunked++;
-        else
-            others++;
-    }
-    if (chunked != 1 || !last_chunked) {
-        *why = "Transfer-Encoding must end with chunked, once";
-        return 400;
-    }
-    if (others) {
-        *why = "transfer coding not implemented";
-        return 501;
-    }
-    if (n != 7) { /* a list of one, with spaces or commas around it */
-        *why = "Transfer-Encoding must be exactly chunked";
-        return 400;
-    }
-    return 0;
-}
-
-static enum MHD_Result check_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                    size_t key_size, const char *value, size_t value_size)
-{
-    head_check_t *c = cls;
-    (void)kind;
-    /* A name that is not a token (whitespace before the colon, control bytes), a value with
-     * CR, NUL or other control bytes: a message some peer would read differently. */
-    if (!mf_response_header_ok(key, key_size, value ? value : "", value ? value_size : 0) ||
-        (value && strlen(value) != value_size))
-        return refuse_head(c, 400, "malformed header");
-    if (key_size == 4 && !strncasecmp(key, "host", 4)) {
-        if (++c->hosts > 1)
-            return refuse_head(c, 400, "more than one Host header");
-    } else if (key_size == 14 && !strncasecmp(key, "content-length", 14)) {
-        /* 1*DIGIT only: a sign, a space or a list is read differently by different peers. */
-        if (!value || !value_size || strspn(value, "0123456789") != value_size)
-            return refuse_head(c, 400, "malformed Content-Length");
-        if (++c->content_length > 1)
-            return refuse_head(c, 400, "more than one Content-Length");
-    } else if (key_size == 17 && !strncasecmp(key, "transfer-encoding", 17)) {
-        const char *why;
-        int status = transfer_encoding_status(value ? value : "", value ? value_size : 0, &why);
-        if (status)
-            return refuse_head(c, status, why);
-        if (++c->transfer_encoding > 1) /* only the first line would frame the body */
-            return refuse_head(c, 400, "more than one Transfer-Encoding header");
-    }
-    /* Both lengths: the classic smuggling shape (a front proxy may frame it the other way). */
-    if (c->content_length && c->transfer_encoding)
-        return refuse_head(c, 400, "both Content-Length and Transfer-Encoding");
-    return MHD_YES;
-}
+/* ---- the access handler ---- */
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
@@ -515,6 +260,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     mf_worker_t *w = cls;
     mf_request_t *r = *con_cls;
+    worker_request_t *h = (worker_request_t *)r;
     (void)url;
     (void)version;
 
@@ -526,26 +272,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->headers_done = 1;
         r->conn = conn;
         r->method = method;
-        head_check_t hc = {0, 0, 0, 0, NULL};
-        MHD_get_connection_values_n(conn, MHD_HEADER_KIND, check_header, &hc);
-        if (hc.status) /* answered in this first call: the connection closes after it */
-            return queue_error(conn, r, hc.status, hc.why);
-        const char *cl =
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl) {
-            errno = 0;
-            unsigned long long n = strtoull(cl, NULL, 10); /* digits only, checked above */
-            if (errno || (size_t)n > w->opts->max_body)
-                return queue_error(conn, r, 413, "request body too large");
-        }
-        if (hc.transfer_encoding)
-            watch_chunked_body((http_request_t *)r);
+        int chunked;
+        const char *why;
+        int status = mf_http_head_check(conn, w->opts->max_body, &chunked, &why);
+        if (status) /* answered in this first call: the connection closes after it */
+            return queue_error(conn, r, status, why);
+        if (chunked)
+            mf_http_stall_watch(&h->stall, conn);
         return MHD_YES;
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        ((http_request_t *)r)->progress++;
+        mf_http_stall_progress(&h->stall);
         if (r->body_too_large)
             return MHD_YES;
         if (r->body_len + n > w->opts->max_body) {
@@ -570,8 +309,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->body_len += n;
         return MHD_YES;
     }
-    http_request_t *h = (http_request_t *)r;
-    mf_loop_timer_stop(w->loop, &h->stall); /* the body is in */
+    mf_http_stall_stop(&h->stall); /* the body is in */
     if (r->body_too_large)
         return queue_error(conn, r, 413, "request body too large");
     if (h->phase == ANSWERED) /* called again after the run that waited ended */
@@ -616,20 +354,24 @@ static void *worker_main(void *arg)
         if (w->held && !mf_vm_waiting(vm))
             release_held(w);
         MHD_run(w->daemon);
-        daemon_runs++;
-        shut_read_sides();
+        mf_http_conn_daemon_ran();
         if (w->stopping && !mf_vm_waiting(vm) && !w->held)
             break;
     }
     return NULL;
 }
 
-int mf_http_start(mf_worker_t *w, char *err, size_t errlen)
+int mf_worker_start(mf_worker_t *w, char *err, size_t errlen)
 {
     const mf_options_t *o = w->opts;
     atomic_store(&trace_response, o->trace_response);
     atomic_store(&metrics_on, o->metrics);
     mf_probes_serve_metrics(o->metrics);
+    w->loop = mf_loop_new();
+    if (!w->loop) {
+        snprintf(err, errlen, "worker %d: no event loop: %s", w->id, strerror(errno));
+        return -1;
+    }
     unsigned timeout_s = (unsigned)((o->idle_timeout_ms + 999) / 1000);
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_LISTEN_SOCKET, w->listen_fd, NULL},
@@ -638,17 +380,12 @@ int mf_http_start(mf_worker_t *w, char *err, size_t errlen)
         {MHD_OPTION_CONNECTION_LIMIT, o->max_connections, NULL},
         {MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_connections_per_ip, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, w},
-        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, w},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)mf_http_conn_notify, w->loop},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, w},
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL},
         {MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    w->loop = mf_loop_new();
-    if (!w->loop) {
-        snprintf(err, errlen, "worker %d: no event loop: %s", w->id, strerror(errno));
-        return -1;
-    }
     /* No thread of its own: the worker's loop waits on the daemon's epoll descriptor beside
      * the sockets its runs wait on. */
     w->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
@@ -689,11 +426,11 @@ static void adopt_now(void *ud)
     /* On failure libmicrohttpd has closed the descriptor itself; on success the connection
      * counts as fresh from its start notification on. */
     MHD_add_connection(a->w->daemon, a->fd, (const struct sockaddr *)&a->addr, a->addrlen);
-    atomic_fetch_sub_explicit(&fresh_connections, 1, memory_order_relaxed);
+    mf_http_conn_adopted();
     free(a);
 }
 
-int mf_http_adopt(mf_worker_t *w, int fd, const struct sockaddr *addr, unsigned addrlen)
+int mf_worker_adopt(mf_worker_t *w, int fd, const struct sockaddr *addr, unsigned addrlen)
 {
     if (addrlen > sizeof(struct sockaddr_storage) || !w->thread_started) {
         close(fd);
@@ -705,7 +442,7 @@ int mf_http_adopt(mf_worker_t *w, int fd, const struct sockaddr *addr, unsigned 
     memcpy(&a->addr, addr, addrlen);
     a->addrlen = addrlen;
     /* Fresh while it waits for the worker too: the drain must not end before it is read. */
-    atomic_fetch_add_explicit(&fresh_connections, 1, memory_order_relaxed);
+    mf_http_conn_adopting();
     mf_loop_post(w->loop, adopt_now, a);
     return 0;
 }
@@ -741,12 +478,12 @@ static int take_backlog(mf_worker_t *w, int fd)
         int c = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c < 0)
             return n;
-        mf_http_adopt(w, c, (struct sockaddr *)&ss, len);
+        mf_worker_adopt(w, c, (struct sockaddr *)&ss, len);
         n++;
     }
 }
 
-int mf_http_quiesce(mf_worker_t *w)
+int mf_worker_quiesce(mf_worker_t *w)
 {
     if (!w->daemon || w->listen_fd >= 0)
         return 0;
@@ -764,12 +501,12 @@ int mf_http_quiesce(mf_worker_t *w)
     return take_backlog(w, fd);
 }
 
-int mf_http_take_backlog(mf_worker_t *w)
+int mf_worker_take_backlog(mf_worker_t *w)
 {
     return w->listen_fd >= 0 ? take_backlog(w, w->listen_fd) : 0;
 }
 
-void mf_http_close_listener(mf_worker_t *w)
+void mf_worker_close_listener(mf_worker_t *w)
 {
     if (w->listen_fd < 0)
         return;
@@ -783,7 +520,7 @@ static void stop_now(void *ud)
     ((mf_worker_t *)ud)->stopping = 1;
 }
 
-void mf_http_stop(mf_worker_t *w)
+void mf_worker_stop(mf_worker_t *w)
 {
     if (w->thread_started) {
         /* The thread ends once no run waits: a suspended connection must not meet

@@ -1,9 +1,9 @@
-/* The HTTP layer: one worker thread per listening socket (bound with SO_REUSEPORT so the kernel
+/* The workers: one thread per listening socket (bound with SO_REUSEPORT so the kernel
  * spreads connections evenly), each running an event loop with its own libmicrohttpd daemon
  * and Lua state. A request whose handler waits on the network suspends its connection; the
  * worker serves others and answers it when the run ends. */
-#ifndef MF_HTTP_H
-#define MF_HTTP_H
+#ifndef MF_SERVE_WORKER_H
+#define MF_SERVE_WORKER_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,7 +14,7 @@
 #include "app/follow.h"
 #include "base/options.h"
 #include "http/request.h"
-#include "app/scripts.h"
+#include "app/scripts_load.h"
 #include "lua/vm.h"
 
 struct MHD_Daemon;
@@ -23,7 +23,7 @@ typedef struct mf_watcher mf_watcher_t;
 
 typedef struct {
     int id;
-    int listen_fd; /* owned until the daemon starts, and again after mf_http_quiesce */
+    int listen_fd; /* owned until the daemon starts, and again after mf_worker_quiesce */
     int accept_fd; /* the daemon's listening socket, not owned: for the hand-off */
     struct MHD_Daemon *daemon;
     mf_follow_t run; /* its Lua state and the version it serves */
@@ -35,32 +35,29 @@ typedef struct {
     int thread_started;
     mf_watcher_t *daemon_watch;
     int stopping;
-    struct http_request *held; /* waiting for the runs of the old version to end */
+    struct worker_request *held; /* waiting for the runs of the old version to end */
     mf_request_t *free_requests;
     int nfree;
 } mf_worker_t;
 
 /* Starts w's daemon on w->listen_fd. Returns 0 or -1 with a message. */
-int mf_http_start(mf_worker_t *w, char *err, size_t errlen);
+int mf_worker_start(mf_worker_t *w, char *err, size_t errlen);
 
 /* Serves a connection accepted for w elsewhere (the hand-off). Takes ownership of fd. Returns
  * 0, or -1 with fd closed. Any thread. */
-int mf_http_adopt(mf_worker_t *w, int fd, const struct sockaddr *addr, unsigned addrlen);
+int mf_worker_adopt(mf_worker_t *w, int fd, const struct sockaddr *addr, unsigned addrlen);
 
 /* The listener's close, in three steps so that no connection the kernel accepted is reset.
- * mf_http_quiesce: the daemon stops accepting and the socket starts no new handshake;
- * connections waiting in its accept queue are served. mf_http_take_backlog: serves those that
- * completed their handshake since. Both return how many they took. mf_http_close_listener:
+ * mf_worker_quiesce: the daemon stops accepting and the socket starts no new handshake;
+ * connections waiting in its accept queue are served. mf_worker_take_backlog: serves those that
+ * completed their handshake since. Both return how many they took. mf_worker_close_listener:
  * shuts the socket (the kernel refuses new clients or sends them to another socket on the
  * port). Connections already open are still served. Call from one thread. */
-int mf_http_quiesce(mf_worker_t *w);
-int mf_http_take_backlog(mf_worker_t *w);
-void mf_http_close_listener(mf_worker_t *w);
-
-/* Connections accepted, in every worker, on which no request has begun yet. Any thread. */
-long mf_http_fresh_connections(void);
+int mf_worker_quiesce(mf_worker_t *w);
+int mf_worker_take_backlog(mf_worker_t *w);
+void mf_worker_close_listener(mf_worker_t *w);
 
 /* Lets the runs in progress end, stops the worker thread, closes every connection. */
-void mf_http_stop(mf_worker_t *w);
+void mf_worker_stop(mf_worker_t *w);
 
 #endif
