@@ -21,6 +21,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "app/dispatch.h"
 #include "base/alloc.h"
 #include "base/config.h"
 #include "lua/embedded.h"
@@ -391,9 +392,9 @@ static int l_testing_request(lua_State *L)
 {
     runner_t *t = runner_of(L);
     const char *method = luaL_checkstring(L, 1);
-    size_t target_len, body_len = 0;
-    const char *target = luaL_checklstring(L, 2, &target_len);
+    const char *target = luaL_checkstring(L, 2);
     luaL_checktype(L, 3, LUA_TTABLE);
+    size_t body_len = 0;
     const char *body = luaL_optlstring(L, 4, "", &body_len);
     if (target[0] != '/')
         return luaL_argerror(L, 2, "the target must be a path starting with /");
@@ -411,41 +412,22 @@ static int l_testing_request(lua_State *L)
         }
     }
     mf_request_t r;
-    memset(&r, 0, sizeof r);
-    r.fields = fields;
-    r.method = method;
-    r.target = mf_xstrndup(target, target_len);
-    char *q = strchr(r.target, '?');
-    r.path_len = q ? (size_t)(q - r.target) : target_len;
-    if (q) {
-        r.query = q + 1;
-        r.query_len = strlen(q + 1);
-    }
-    if (body_len) {
-        r.body = mf_xmalloc(body_len);
-        memcpy(r.body, body, body_len);
-        r.body_len = r.body_cap = body_len;
-    }
+    mf_request_begin_local(&r, method, target, fields, body, body_len, t->opts.max_body);
 
     sink_t s = {.L = L, .is_head = !strcmp(method, "HEAD")};
     char allow[128];
     int top = lua_gettop(L);
-    if (body_len > t->opts.max_body) {
+    if (r.body_too_large) {
         host_error(&s, 413, "request body too large", &r, NULL);
     } else {
-        int rc = mf_router_match(t->scripts->router, method, r.target, r.path_len, &r.match, allow,
-                                 sizeof allow);
-        if (rc == MF_ROUTER_NOT_FOUND) {
+        /* no loop: the run ends before the call returns */
+        int rc = mf_dispatch_start(vm, t->scripts, -1, &r, on_response, &s, allow, sizeof allow);
+        if (rc == MF_ROUTER_NOT_FOUND)
             host_error(&s, 404, "not found", &r, NULL);
-        } else if (rc == MF_ROUTER_METHOD_NOT_ALLOWED) {
+        else if (rc == MF_ROUTER_METHOD_NOT_ALLOWED)
             host_error(&s, 405, "method not allowed", &r, allow);
-        } else {
-            r.route = r.match.route;
-            mf_vm_run_to(vm, &r, on_response, &s);
-        }
     }
-    free(r.target);
-    free(r.body);
+    mf_request_end(&r);
     free(fields);
     return lua_gettop(L) - top;
 }

@@ -1,11 +1,92 @@
 #include "http/request.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <microhttpd.h>
 
+#include "base/alloc.h"
+#include "base/clock.h"
 #include "base/random.h"
+#include "observe/metrics.h"
+
+/* ---- building ---- */
+
+void mf_request_begin(mf_request_t *r, const char *target)
+{
+    /* Field by field: a reused request is not cleared whole, its buffers are large. */
+    r->conn = NULL;
+    r->fields = NULL;
+    r->method = NULL;
+    r->query = NULL;
+    r->query_len = 0;
+    r->id[0] = '\0';
+    mf_buf_init(&r->body, NULL, 0);
+    r->headers_done = 0;
+    r->body_too_large = 0;
+    r->match.handler = NULL;
+    r->match.route = NULL;
+    r->match.nparams = 0;
+    r->status = 0;
+    r->route = NULL;
+    r->metric_route = MF_METRICS_UNMATCHED;
+    r->trace_done = 0;
+    r->start_ns = mf_now_ns();
+    /* absolute-form (a proxy's request line): keep only the path */
+    if (!strncmp(target, "http://", 7) || !strncmp(target, "https://", 8)) {
+        const char *slash = strchr(strstr(target, "//") + 2, '/');
+        target = slash ? slash : "/";
+    }
+    size_t len = strlen(target);
+    r->target = len < sizeof r->target_buf ? memcpy(r->target_buf, target, len + 1)
+                                           : mf_xstrndup(target, len);
+    char *hash = strchr(r->target, '#'); /* a fragment is the client's own; none is sent */
+    if (hash)
+        *hash = '\0';
+    char *q = strchr(r->target, '?');
+    if (q) {
+        r->path_len = (size_t)(q - r->target);
+        r->query = q + 1;
+        r->query_len = strlen(q + 1);
+    } else {
+        r->path_len = strlen(r->target);
+    }
+}
+
+void mf_request_begin_local(mf_request_t *r, const char *method, const char *target,
+                            const char *const *fields, const char *body, size_t body_len,
+                            size_t max_body)
+{
+    mf_request_begin(r, target);
+    r->method = method;
+    r->fields = fields;
+    if (body_len)
+        mf_request_body_add(r, body, body_len, max_body);
+}
+
+void mf_request_body_add(mf_request_t *r, const char *data, size_t n, size_t max_body)
+{
+    if (r->body_too_large)
+        return;
+    if (r->body.len + n > max_body) {
+        /* Kept no further: the caller refuses it at once when it can, or after the rest is
+         * read (a chunked body past the limit). */
+        r->body_too_large = 1;
+        mf_buf_free(&r->body);
+        return;
+    }
+    mf_buf_append(&r->body, data, n);
+}
+
+void mf_request_end(mf_request_t *r)
+{
+    if (r->target != r->target_buf)
+        free(r->target);
+    mf_buf_free(&r->body);
+}
+
+/* ---- reading ---- */
 
 static int request_id_ok(const char *s)
 {

@@ -1,10 +1,11 @@
 /* One HTTP request as the host holds it from its first byte to the completion callback. */
-#ifndef MF_REQUEST_H
-#define MF_REQUEST_H
+#ifndef MF_HTTP_REQUEST_H
+#define MF_HTTP_REQUEST_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "http/router.h"
 #include "observe/trace.h"
 
@@ -24,8 +25,7 @@ typedef struct mf_request {
     const char *query;  /* after '?', or NULL */
     size_t query_len;
     char id[MF_REQUEST_ID_MAX + 1]; /* "" until mf_request_id */
-    char *body;                     /* owned; NULL when empty */
-    size_t body_len, body_cap;
+    mf_buf_t body;                  /* owned; data is NULL while it is empty */
     int64_t start_ns;
     int headers_done; /* the first access-handler call has been seen */
     int body_too_large;
@@ -38,6 +38,27 @@ typedef struct mf_request {
     mf_trace_t trace;
     char target_buf[192];
 } mf_request_t;
+
+/* Begins r, a request served or reused, on the raw request target as received (NUL-terminated,
+ * copied): an absolute-form target keeps only its path, a fragment is dropped, the query is
+ * split off. Every other field is reset (no method, header fields or body yet) and r's clock
+ * starts. */
+void mf_request_begin(mf_request_t *r, const char *target);
+
+/* Begins an in-process request (mayfly test, the fuzzers, the benchmarks) as a served one would
+ * be: method and fields (name, value, ..., NULL; NULL for none) are not copied and must outlive
+ * r; target (see mf_request_begin) and body are copied, a body past max_body as
+ * mf_request_body_add leaves it. */
+void mf_request_begin_local(mf_request_t *r, const char *method, const char *target,
+                            const char *const *fields, const char *body, size_t body_len,
+                            size_t max_body);
+
+/* Adds n bytes to r's body. Past max_body bytes in all, the body is dropped and
+ * r->body_too_large set; nothing is kept from then on. */
+void mf_request_body_add(mf_request_t *r, const char *data, size_t n, size_t max_body);
+
+/* Frees what r owns (its target's copy, its body); it may begin again. */
+void mf_request_end(mf_request_t *r);
 
 /* The request id: X-Request-Id when it is 1-64 characters of [A-Za-z0-9._:-], otherwise 32
  * random hex digits; decided on first use (most requests never need one). */

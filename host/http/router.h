@@ -20,8 +20,8 @@
  * Not thread-safe for writes; concurrent mf_router_match calls on a router nobody modifies are
  * safe. Matching never allocates.
  */
-#ifndef MF_ROUTER_H
-#define MF_ROUTER_H
+#ifndef MF_HTTP_ROUTER_H
+#define MF_HTTP_ROUTER_H
 
 #include <stddef.h>
 

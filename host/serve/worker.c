@@ -14,6 +14,7 @@
 
 #include <microhttpd.h>
 
+#include "app/dispatch.h"
 #include "app/lifecycle.h"
 #include "base/alloc.h"
 #include "base/clock.h"
@@ -51,7 +52,6 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     mf_worker_t *w = cls;
     mf_request_t *r = w->free_requests;
-    const char *target = uri;
 
     if (r) {
         w->free_requests = r->next_free;
@@ -64,43 +64,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     h->resp = NULL;
     mf_http_stall_init(&h->stall, w->loop);
     mf_http_conn_requested(conn);
-    r->conn = NULL;
-    r->fields = NULL;
-    r->method = NULL;
-    r->query = NULL;
-    r->query_len = 0;
-    r->id[0] = '\0';
-    r->body = NULL;
-    r->body_len = r->body_cap = 0;
-    r->headers_done = 0;
-    r->body_too_large = 0;
-    r->match.handler = NULL;
-    r->match.route = NULL;
-    r->match.nparams = 0;
-    r->status = 0;
-    r->route = NULL;
-    r->metric_route = MF_METRICS_UNMATCHED;
-    r->trace_done = 0;
-    r->start_ns = mf_now_ns();
-    /* absolute-form (a proxy's request line): keep only the path */
-    if (!strncmp(target, "http://", 7) || !strncmp(target, "https://", 8)) {
-        const char *slash = strchr(strstr(target, "//") + 2, '/');
-        target = slash ? slash : "/";
-    }
-    size_t len = strlen(target);
-    r->target = len < sizeof r->target_buf ? memcpy(r->target_buf, target, len + 1)
-                                           : mf_xstrndup(target, len);
-    char *hash = strchr(r->target, '#'); /* a fragment is the client's own; none is sent */
-    if (hash)
-        *hash = '\0';
-    char *q = strchr(r->target, '?');
-    if (q) {
-        r->path_len = (size_t)(q - r->target);
-        r->query = q + 1;
-        r->query_len = strlen(q + 1);
-    } else {
-        r->path_len = strlen(r->target);
-    }
+    mf_request_begin(r, uri);
     atomic_fetch_add_explicit(&w->in_flight, 1, memory_order_relaxed);
     if (atomic_load_explicit(&metrics_on, memory_order_relaxed))
         mf_metrics_request_begin(mf_metrics_shard());
@@ -115,9 +79,7 @@ static void request_release(mf_worker_t *w, mf_request_t *r)
     mf_http_stall_stop(&h->stall);
     if (h->resp) /* answered, and the client left before it was sent */
         MHD_destroy_response(h->resp);
-    if (r->target != r->target_buf)
-        free(r->target);
-    free(r->body);
+    mf_request_end(r);
     if (w->nfree < MAX_FREE_REQUESTS) {
         r->next_free = w->free_requests;
         w->free_requests = r;
@@ -209,8 +171,10 @@ static void release_held(mf_worker_t *w)
     }
 }
 
-static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_request_t *r)
+/* A request whose body is in: the host's own answers (probes, refusals), else its route's run. */
+static enum MHD_Result serve(mf_worker_t *w, struct MHD_Connection *conn, mf_request_t *r)
 {
+    worker_request_t *h = (worker_request_t *)r;
     char allow[128];
     int status;
 
@@ -228,10 +192,10 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
     if (mf_lifecycle_get() == MF_STARTING)
         return queue_error(conn, r, 503, "starting");
     if (mf_vm_waiting(w->run.vm) && mf_follow_behind(&w->run))
-        return hold(w, conn, (worker_request_t *)r);
+        return hold(w, conn, h);
     mf_follow_sync(&w->run);
-    int rc = mf_router_match(w->run.scripts->router, r->method, r->target, r->path_len, &r->match,
-                             allow, sizeof allow);
+    int rc =
+        mf_dispatch_start(w->run.vm, w->run.scripts, w->id, r, on_response, h, allow, sizeof allow);
     if (rc == MF_ROUTER_NOT_FOUND)
         return queue_error(conn, r, 404, "not found");
     if (rc == MF_ROUTER_METHOD_NOT_ALLOWED) {
@@ -239,13 +203,7 @@ static enum MHD_Result dispatch(mf_worker_t *w, struct MHD_Connection *conn, mf_
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
         return queue(conn, r, 405, resp);
     }
-    r->route = r->match.route;
-    r->metric_route = ((const mf_route_t *)r->match.handler)->metric_route;
-    worker_request_t *h = (worker_request_t *)r;
-    mf_lifecycle_busy(w->id, r->start_ns, r->route); /* the request's clock: no second read */
-    int ended = mf_vm_start(w->run.vm, r, on_response, h);
-    mf_lifecycle_busy(w->id, 0, NULL);
-    if (ended)
+    if (rc) /* the run ended */
         return queue_answer(conn, h);
     h->phase = WAITING;
     MHD_suspend_connection(conn);
@@ -282,31 +240,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size) {
-        size_t n = *upload_data_size;
-        *upload_data_size = 0;
         mf_http_stall_progress(&h->stall);
-        if (r->body_too_large)
-            return MHD_YES;
-        if (r->body_len + n > w->opts->max_body) {
-            /* A chunked body past the limit: stop storing it and refuse it at once when the
-             * HTTP layer allows, or after the rest is read. */
-            r->body_too_large = 1;
-            free(r->body);
-            r->body = NULL;
-            r->body_len = r->body_cap = 0;
-            return MHD_YES;
-        }
-        if (r->body_len + n > r->body_cap) {
-            size_t cap = r->body_cap ? r->body_cap * 2 : 4096;
-            while (cap < r->body_len + n)
-                cap *= 2;
-            if (cap > w->opts->max_body)
-                cap = w->opts->max_body;
-            r->body = mf_xrealloc(r->body, cap);
-            r->body_cap = cap;
-        }
-        memcpy(r->body + r->body_len, upload_data, n);
-        r->body_len += n;
+        mf_request_body_add(r, upload_data, *upload_data_size, w->opts->max_body);
+        *upload_data_size = 0;
         return MHD_YES;
     }
     mf_http_stall_stop(&h->stall); /* the body is in */
@@ -316,7 +252,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return queue_answer(conn, h);
     if (h->phase != READY)
         return MHD_YES;
-    return dispatch(w, conn, r);
+    return serve(w, conn, r);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)

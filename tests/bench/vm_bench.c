@@ -7,10 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/dispatch.h"
 #include "base/clock.h"
 #include "observe/log.h"
-#include "app/scripts.h"
+#include "app/scripts_load.h"
 #include "lua/vm.h"
+
+/* The sink of a run as a worker's: the response converted for libmicrohttpd. */
+static void to_mhd(void *ud, const mf_response_t *resp)
+{
+    MHD_destroy_response(mf_response_for_request(ud, resp));
+}
 
 static void ignore_key(void *ud, const char *key, int type)
 {
@@ -22,11 +29,11 @@ int main(int argc, char **argv)
     mf_options_t o;
     char err[1024];
     mf_scripts_t *s;
-    if (argc < 3) {
+    long n = argc > 3 ? atol(argv[3]) : 200000;
+    if (argc < 3 || n < 1) {
         fprintf(stderr, "usage: vm_bench SCRIPTS_DIR 'METHOD /path?query' [N]\n");
         return 2;
     }
-    long n = argc > 3 ? atol(argv[3]) : 200000;
     mf_options_load(&o, 0, NULL, err, sizeof err);
     mf_log_setup(MF_LOG_WARN, 0);
     if (mf_scripts_load(argv[1], &o, &s, err, sizeof err)) {
@@ -42,34 +49,27 @@ int main(int argc, char **argv)
     if (sscanf(argv[2], "%31s %1023s", method, target) != 2)
         return 2;
     int64_t t0 = 0;
+    const mf_route_t *route = NULL;
     for (long i = 0; i < n + n / 10; i++) {
         if (i == n / 10)
             t0 = mf_now_ns(); /* the first tenth warms up */
-        mf_request_t r = {.method = method, .target = target};
-        char *q = strchr(target, '?');
-        r.path_len = q ? (size_t)(q - target) : strlen(target);
-        r.query = q ? q + 1 : NULL;
-        r.query_len = q ? strlen(q + 1) : 0;
+        mf_request_t r;
+        mf_request_begin_local(&r, method, target, NULL, NULL, 0, 0);
         strcpy(r.id, "0123456789abcdef0123456789abcdef");
-        if (mf_router_match(s->router, method, target, r.path_len, &r.match, NULL, 0)) {
+        if (mf_dispatch_start(vm, s, -1, &r, to_mhd, &r, NULL, 0) < 0) {
             fprintf(stderr, "no route for %s\n", argv[2]);
             return 1;
         }
-        r.route = r.match.route;
-        struct MHD_Response *resp = mf_vm_run(vm, &r);
         if (r.status >= 500) {
             fprintf(stderr, "status %d\n", r.status);
             return 1;
         }
-        MHD_destroy_response(resp);
+        route = r.match.handler;
+        mf_request_end(&r);
     }
     double ns = (double)(mf_now_ns() - t0) / (double)n;
 
-    mf_route_match_t m;
-    char *q = strchr(target, '?');
-    mf_router_match(s->router, method, target, q ? (size_t)(q - target) : strlen(target), &m, NULL,
-                    0);
-    int file = ((const mf_route_t *)m.handler)->file;
+    int file = route->file;
     int is_table;
     for (long i = 0; i < n + n / 10; i++) {
         if (i == n / 10)

@@ -1,0 +1,18 @@
+#include "app/dispatch.h"
+
+#include "app/lifecycle.h"
+
+int mf_dispatch_start(mf_vm_t *vm, const mf_scripts_t *s, int slot, mf_request_t *r,
+                      mf_vm_sink_fn sink, void *ud, char *allow, size_t allow_len)
+{
+    int rc =
+        mf_router_match(s->router, r->method, r->target, r->path_len, &r->match, allow, allow_len);
+    if (rc != MF_ROUTER_OK)
+        return rc;
+    r->route = r->match.route;
+    r->metric_route = ((const mf_route_t *)r->match.handler)->metric_route;
+    mf_lifecycle_busy(slot, r->start_ns, r->route); /* the request's clock: no second read */
+    int ended = mf_vm_start(vm, r, sink, ud);
+    mf_lifecycle_busy(slot, 0, NULL);
+    return ended;
+}
