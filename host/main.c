@@ -6,7 +6,7 @@
 #include "observe/log.h"
 #include "base/options.h"
 #include "cmd/scaffold.h"
-#include "app/scripts.h"
+#include "app/scripts_load.h"
 #include "serve/server.h"
 #include "cmd/test_runner.h"
 

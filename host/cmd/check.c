@@ -6,7 +6,7 @@
 #include <lualib.h>
 
 #include "lua/embedded.h"
-#include "app/scripts.h"
+#include "app/scripts_load.h"
 
 static void print_route(void *ud, const char *route, void *handler)
 {

@@ -25,11 +25,11 @@
 #include "base/alloc.h"
 #include "base/config.h"
 #include "lua/embedded.h"
-#include "lua/api/api.h"
+#include "lua/config_source.h"
 #include "observe/log.h"
 #include "lua/sandbox.h"
 #include "redis/redis.h"
-#include "app/scripts.h"
+#include "app/scripts_load.h"
 #include "lua/vm.h"
 #include "app/watchdog.h"
 

@@ -377,11 +377,3 @@ int mf_vm_resume_woken(mf_vm_t *vm)
     }
     return n;
 }
-
-/* ---- runs that cannot wait: mayfly test, benchmarks ---- */
-
-void mf_vm_run_to(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud)
-{
-    /* Without a loop no call waits, so the run ends before mf_vm_start returns. */
-    mf_vm_start(vm, r, sink, ud);
-}

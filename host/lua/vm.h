@@ -62,10 +62,9 @@ void mf_vm_set_loop(mf_vm_t *vm, mf_loop_t *loop);
 /* Runs the handler r->match names in a coroutine; sink gets the response with r->status set
  * (errors in the script become 500, or 504 past the request timeout, with the request id,
  * logged with the traceback). Returns 1 when the run ended before returning, 0 when it waits
- * on the loop: sink is called later, from mf_vm_resume_woken. r must outlive the run. */
+ * on the loop: sink is called later, from mf_vm_resume_woken. A vm without a loop never
+ * waits. r must outlive the run. */
 int mf_vm_start(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud);
-/* The same, for a vm without a loop: the run always ends before the call returns. */
-void mf_vm_run_to(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud);
 
 /* Runs that wait (suspended or woken, not yet resumed). */
 int mf_vm_waiting(mf_vm_t *vm);

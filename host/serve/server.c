@@ -24,10 +24,11 @@
 #include "event/listen.h"
 #include "observe/log.h"
 #include "observe/log_buffer.h"
+#include "app/readiness.h"
 #include "serve/probes.h"
 #include "redis/redis.h"
 #include "observe/metrics.h"
-#include "app/scripts.h"
+#include "app/scripts_load.h"
 #include "lua/vm.h"
 #include "event/folder_watch.h"
 #include "app/watchdog.h"
@@ -121,7 +122,7 @@ static int start(server_t *s, char *err, size_t errlen)
         return -1;
     }
 
-    mf_jsonbuf_t l; /* ready comes when on_start hooks are done (hooks.c) */
+    mf_jsonbuf_t l; /* ready comes when on_start hooks are done (app/hooks.c) */
     mf_log_begin(&l, MF_LOG_INFO, "listening", 9, NULL);
     mf_jsonbuf_cstr(&l, "address", *o->listen.host ? o->listen.host : "*");
     mf_jsonbuf_int(&l, "port", port);
@@ -382,7 +383,7 @@ int mf_server_run(const mf_options_t *o)
         return MF_EXIT_START;
     }
     if (mf_redis_configured())
-        mf_probes_add_check("redis", redis_ready, NULL);
+        mf_readiness_add_check("redis", redis_ready, NULL);
     mf_lifecycle_metrics_register();
     mf_breaker_metrics_register();
     mf_redis_metrics_register();

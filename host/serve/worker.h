@@ -10,12 +10,9 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#include "base/config.h"
 #include "app/follow.h"
 #include "base/options.h"
 #include "http/request.h"
-#include "app/scripts_load.h"
-#include "lua/vm.h"
 
 struct MHD_Daemon;
 typedef struct mf_loop mf_loop_t;

@@ -9,7 +9,7 @@
 
 #include "observe/log.h"
 #include "base/options.h"
-#include "app/scripts.h"
+#include "app/scripts_load.h"
 #include "test.h"
 #include "lua/vm.h"
 
