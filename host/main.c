@@ -2,13 +2,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd/check.h"
-#include "observe/log.h"
-#include "base/options.h"
-#include "cmd/scaffold.h"
 #include "app/scripts_load.h"
-#include "serve/server.h"
+#include "base/options.h"
+#include "cmd/check.h"
+#include "cmd/scaffold.h"
 #include "cmd/test_runner.h"
+#include "observe/log.h"
+#include "serve/server.h"
 
 static const char usage[] =
     "usage: mayfly <command> [flags]\n"

@@ -8,14 +8,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/alloc.h"
-#include "base/clock.h"
 #include "app/follow.h"
 #include "app/lifecycle.h"
-#include "observe/log.h"
 #include "app/readiness.h"
 #include "app/scripts_load.h"
+#include "base/alloc.h"
+#include "base/clock.h"
 #include "base/random.h"
+#include "observe/log.h"
 
 #define READY_CHECK_EVERY_NS (1000 * 1000000LL)
 #define START_RETRY_FIRST_MS 500

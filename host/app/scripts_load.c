@@ -12,8 +12,8 @@
 #include "base/alloc.h"
 #include "base/file.h"
 #include "base/hash.h"
-#include "observe/metrics.h"
 #include "lua/vm.h"
+#include "observe/metrics.h"
 
 #define MAX_SCRIPT_SIZE (8 * 1024 * 1024)
 #define MIN_JOB_INTERVAL_MS 100

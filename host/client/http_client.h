@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event/loop.h"
 #include "base/options.h"
+#include "event/loop.h"
 
 /* Why a call got no response. The names are what scripts see. */
 typedef enum {

@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "base/alloc.h"
-#include "event/breaker.h"
 #include "base/clock.h"
 #include "base/hash.h"
 #include "client/private.h"
+#include "event/breaker.h"
 
 struct mf_http_upstream {
     char name[128];

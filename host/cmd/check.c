@@ -5,8 +5,8 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "lua/embedded.h"
 #include "app/scripts_load.h"
+#include "lua/embedded.h"
 
 static void print_route(void *ud, const char *route, void *handler)
 {

@@ -22,16 +22,16 @@
 #include <lualib.h>
 
 #include "app/dispatch.h"
+#include "app/scripts_load.h"
+#include "app/watchdog.h"
 #include "base/alloc.h"
 #include "base/config.h"
-#include "lua/embedded.h"
 #include "lua/config_source.h"
-#include "observe/log.h"
+#include "lua/embedded.h"
 #include "lua/sandbox.h"
-#include "redis/redis.h"
-#include "app/scripts_load.h"
 #include "lua/vm.h"
-#include "app/watchdog.h"
+#include "observe/log.h"
+#include "redis/redis.h"
 
 extern int luaopen_cjson(lua_State *L);
 extern int luaopen_cjson_safe(lua_State *L);

@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 
 #include "base/clock.h"
+#include "base/syntax.h"
 #include "http/conn.h"
 #include "http/response.h"
 #include "observe/log.h"
@@ -75,7 +76,7 @@ static enum MHD_Result check_header(void *cls, enum MHD_ValueKind kind, const ch
     (void)kind;
     /* A name that is not a token (whitespace before the colon, control bytes), a value with
      * CR, NUL or other control bytes: a message some peer would read differently. */
-    if (!mf_response_header_ok(key, key_size, value ? value : "", value ? value_size : 0) ||
+    if (!mf_syntax_http_header(key, key_size, value ? value : "", value ? value_size : 0) ||
         (value && strlen(value) != value_size))
         return refuse_head(c, 400, "malformed header");
     if (key_size == 4 && !strncasecmp(key, "host", 4)) {

@@ -10,25 +10,6 @@
 #include "base/jsonbuf.h"
 #include "observe/log.h"
 
-int mf_response_header_ok(const char *name, size_t name_len, const char *value, size_t value_len)
-{
-    static const char tchar_extra[] = "!#$%&'*+-.^_`|~";
-    if (name_len == 0)
-        return 0;
-    for (size_t i = 0; i < name_len; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
-              (c && strchr(tchar_extra, c))))
-            return 0;
-    }
-    for (size_t i = 0; i < value_len; i++) {
-        unsigned char c = (unsigned char)value[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f)
-            return 0;
-    }
-    return 1;
-}
-
 struct MHD_Response *mf_response_to_mhd(const mf_response_t *r, char *err, size_t errlen)
 {
     struct MHD_Response *resp =

@@ -29,15 +29,12 @@ struct mf_response {
 };
 
 /* Header i (0-based, below r->nheaders): a name and value checked when the response was made
- * (mf_response_header_ok). */
+ * (mf_syntax_http_header). */
 static inline void mf_response_header(const mf_response_t *r, int i, const char **name,
                                       const char **value)
 {
     r->header(r, i, name, value);
 }
-
-/* 1 when name is an HTTP token and value holds no CR, LF, NUL or other control byte but tab. */
-int mf_response_header_ok(const char *name, size_t name_len, const char *value, size_t value_len);
 
 /* The libmicrohttpd response for resp, or NULL with the reason in err. */
 struct MHD_Response *mf_response_to_mhd(const mf_response_t *resp, char *err, size_t errlen);

@@ -19,10 +19,10 @@
 #include "lua/http_error.h"
 #include "lua/request_object.h"
 #include "lua/response_read.h"
-#include "observe/log.h"
-#include "observe/metrics.h"
 #include "lua/sandbox.h"
 #include "lua/vm_private.h"
+#include "observe/log.h"
+#include "observe/metrics.h"
 
 #define MAX_IDLE_THREADS 64
 

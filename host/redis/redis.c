@@ -20,8 +20,8 @@
 #include <sys/time.h>
 
 #include "base/alloc.h"
-#include "event/breaker.h"
 #include "base/clock.h"
+#include "event/breaker.h"
 #include "redis/private.h"
 
 #define BREAKER_THRESHOLD 3

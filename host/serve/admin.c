@@ -13,8 +13,8 @@
 
 #include "base/alloc.h"
 #include "event/listen.h"
-#include "serve/probes.h"
 #include "http/response.h"
+#include "serve/probes.h"
 
 struct mf_admin {
     struct MHD_Daemon *listener; /* NULL without MAYFLY_ADMIN_LISTEN */

@@ -10,9 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "app/lifecycle.h"
 #include "base/alloc.h"
 #include "base/clock.h"
-#include "app/lifecycle.h"
 #include "observe/log.h"
 #include "serve/probes.h"
 

@@ -8,10 +8,10 @@
 
 #include <microhttpd.h>
 
-#include "base/clock.h"
-#include "base/jsonbuf.h"
 #include "app/lifecycle.h"
 #include "app/readiness.h"
+#include "base/clock.h"
+#include "base/jsonbuf.h"
 #include "observe/metrics.h"
 
 enum { LIVEZ, READYZ, STARTUPZ, METRICS, NPATHS };

@@ -18,6 +18,7 @@
 #include "app/lifecycle.h"
 #include "base/alloc.h"
 #include "base/clock.h"
+#include "base/syntax.h"
 #include "event/loop.h"
 #include "http/conn.h"
 #include "http/framing.h"
@@ -180,7 +181,7 @@ static enum MHD_Result serve(mf_worker_t *w, struct MHD_Connection *conn, mf_req
 
     if (r->target[0] != '/')
         return queue_error(conn, r, 400, "request target must be a path");
-    if (!mf_response_header_ok(r->method, strlen(r->method), "", 0))
+    if (!mf_syntax_http_token(r->method, strlen(r->method)))
         return queue_error(conn, r, 400, "invalid method");
     if (mf_probes_owns(r->target, r->path_len)) {
         r->metric_route = mf_probes_metric_route(r->target, r->path_len);

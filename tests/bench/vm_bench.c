@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "app/dispatch.h"
-#include "base/clock.h"
-#include "observe/log.h"
 #include "app/scripts_load.h"
+#include "base/clock.h"
 #include "lua/vm.h"
+#include "observe/log.h"
 
 /* The sink of a run as a worker's: the response converted for libmicrohttpd. */
 static void to_mhd(void *ud, const mf_response_t *resp)

@@ -14,10 +14,11 @@
 #include <sanitizer/lsan_interface.h>
 
 #include "app/dispatch.h"
-#include "observe/log.h"
-#include "http/response.h"
 #include "app/scripts_load.h"
+#include "base/syntax.h"
+#include "http/response.h"
 #include "lua/vm.h"
+#include "observe/log.h"
 
 typedef struct {
     mf_options_t opts;
@@ -78,7 +79,7 @@ static inline void fuzz_sink(void *ud, const mf_response_t *resp)
     for (int i = 0; i < resp->nheaders; i++) {
         const char *name, *value;
         mf_response_header(resp, i, &name, &value);
-        if (!mf_response_header_ok(name, strlen(name), value, strlen(value)))
+        if (!mf_syntax_http_header(name, strlen(name), value, strlen(value)))
             abort();
     }
     struct MHD_Response *m = mf_response_to_mhd(resp, err, sizeof err);

@@ -15,8 +15,8 @@
 #include <lauxlib.h>
 
 #include "lua/api/api.h"
-#include "lua/sandbox.h"
 #include "lua/binding.h"
+#include "lua/sandbox.h"
 
 #define MAX_DEPTH 64
 

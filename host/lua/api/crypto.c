@@ -7,8 +7,8 @@
 
 #include <lauxlib.h>
 
-#include "lua/api/api.h"
 #include "base/random.h"
+#include "lua/api/api.h"
 
 /* ---- SHA-1 (FIPS 180-4), for script names only, not for security ---- */
 

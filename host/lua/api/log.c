@@ -6,9 +6,9 @@
 
 #include "http/request_log.h"
 #include "lua/api/api.h"
-#include "observe/log.h"
 #include "lua/binding.h"
 #include "lua/json.h"
+#include "observe/log.h"
 
 /* Writes the fields of the table at idx. Never raises while the line holds memory. */
 static void add_fields(lua_State *L, mf_jsonbuf_t *l, int idx)

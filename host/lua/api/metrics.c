@@ -10,8 +10,8 @@
 #include <lauxlib.h>
 
 #include "lua/api/api.h"
-#include "observe/metrics.h"
 #include "lua/binding.h"
+#include "observe/metrics.h"
 
 typedef struct {
     mf_metric_t *m;

@@ -15,12 +15,12 @@
 #include <lauxlib.h>
 
 #include "base/alloc.h"
-#include "lua/embedded.h"
 #include "lua/api/api.h"
-#include "redis/redis.h"
-#include "redis/conn.h"
 #include "lua/binding.h"
+#include "lua/embedded.h"
 #include "lua/http_error.h"
+#include "redis/conn.h"
+#include "redis/redis.h"
 
 /* ---- what a command may be ---- */
 
