@@ -165,6 +165,19 @@ log_has() {
   return 1
 }
 
+# checks_report FILE: counts the verdicts of a checker that printed one line per check,
+# "ok<TAB>name<TAB>detail" or "not ok<TAB>name<TAB>detail"; an empty file or any other line fails.
+checks_report() {
+  [ -s "$1" ] || fail "the checks ran"
+  while IFS=$'\t' read -r verdict name detail; do
+    case $verdict in
+      ok) pass "$name" ;;
+      "not ok") fail "$name" "$detail" ;;
+      *) fail "the checks ran" "$verdict $name $detail" ;;
+    esac
+  done <"$1"
+}
+
 mf_finish() {
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]

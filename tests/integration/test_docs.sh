@@ -134,14 +134,7 @@ check(f"docs/configuration.md: all {len(settings)} settings of mayfly --help, ea
 for name, ok, detail in results:
     print(("ok\t" if ok else "not ok\t") + name + "\t" + detail)
 PY
-[ -s "$WORK/results" ] || fail "the checks ran"
-while IFS=$'\t' read -r verdict name detail; do
-  case $verdict in
-    ok) pass "$name" ;;
-    "not ok") fail "$name" "$detail" ;;
-    *) fail "the checks ran" "$verdict $name $detail" ;;
-  esac
-done <"$WORK/results"
+checks_report "$WORK/results"
 # The README's first handler and its spec, as printed there, pass `mayfly test`.
 mkdir -p "$WORK/first/scripts" "$WORK/first/spec"
 python3 - "$MAYFLY_SOURCE_DIR/README.md" "$WORK/first" <<'PY'

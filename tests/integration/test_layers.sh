@@ -102,12 +102,5 @@ for f in rank:
 for name, ok, detail in results:
     print(f"{'ok' if ok else 'not ok'}\t{name}\t{detail}")
 PY
-[ -s "$WORK/results" ] || fail "the checks ran"
-while IFS=$'\t' read -r verdict name detail; do
-  case $verdict in
-    ok) pass "$name" ;;
-    "not ok") fail "$name" "$detail" ;;
-    *) fail "the checks ran" "$verdict $name $detail" ;;
-  esac
-done <"$WORK/results"
+checks_report "$WORK/results"
 mf_finish
