@@ -52,7 +52,7 @@ static int add_header(lua_State *L, conv_t *c, int out, int nameidx, int vidx, i
         return -1;
     }
     const char *value = lua_tolstring(L, vidx, &vlen);
-    if (!mf_syntax_http_header(name, nlen, value, vlen) || strlen(name) != nlen) {
+    if (!mf_syntax_http_header(name, nlen, value, vlen)) {
         snprintf(c->err, c->errlen,
                  "header '%.64s' refused: names must be HTTP tokens and values must not hold "
                  "CR, LF, NUL or other control bytes",
