@@ -10,7 +10,7 @@ int mf_dispatch_start(mf_vm_t *vm, const mf_scripts_t *s, int slot, mf_request_t
     if (rc != MF_ROUTER_OK)
         return rc;
     r->route = r->match.route;
-    r->metric_route = ((const mf_route_t *)r->match.handler)->metric_route;
+    r->metric_route = mf_scripts_route(&r->match)->metric_route;
     mf_lifecycle_busy(slot, r->start_ns, r->route); /* the request's clock: no second read */
     int ended = mf_vm_start(vm, r, sink, ud);
     mf_lifecycle_busy(slot, 0, NULL);

@@ -279,7 +279,7 @@ static int step(mf_vm_run_t *run, int nargs)
 
 int mf_vm_start(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud)
 {
-    const mf_route_t *route = r->match.handler;
+    const mf_route_t *route = mf_scripts_route(&r->match);
     const mf_script_file_t *f = &vm->scripts->files[route->file];
     mf_vm_run_t *run = vm->free_runs;
     if (run)

@@ -52,6 +52,13 @@ typedef struct mf_scripts {
 /* A file's top level runs every request: at load it must return within this. */
 #define MF_SCRIPTS_LOAD_LIMIT_MS 5000
 
+/* The route a match of the version's router found: the router keeps handlers as void *, and
+ * this version's are its routes. */
+static inline const mf_route_t *mf_scripts_route(const mf_route_match_t *m)
+{
+    return m->handler;
+}
+
 /* References: the version is freed when the last one is released. Both may be called from any
  * thread; NULL is a no-op. */
 void mf_scripts_retain(mf_scripts_t *s);
