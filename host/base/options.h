@@ -25,6 +25,11 @@ typedef struct {
     const char *redis_url;    /* NULL: Redis calls fail with a clear error */
     int64_t redis_timeout_ms; /* connect and command timeout */
     int redis_pool_size;      /* most Redis connections per process */
+    const char *redis_ca_file;           /* NULL: the system's CAs */
+    const char *redis_cert_file;         /* client certificate for mutual TLS, or NULL */
+    const char *redis_key_file;          /* its key, or NULL */
+    const char *redis_password_file;     /* overrides the URL's password; NULL: none */
+    const char *redis_sentinel_password; /* NULL: sentinels without AUTH */
     int workers;
     int64_t drain_delay_ms;
     int64_t shutdown_timeout_ms;

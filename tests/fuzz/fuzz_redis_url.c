@@ -1,0 +1,47 @@
+/* MAYFLY_REDIS_URL (redis/url.c): any input parses or is refused with a message that never holds
+ * the password; what parses is consistent (1 to 16 nodes with ports in range and non-empty
+ * hosts, one node unless sentinel, a master name for sentinel). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redis/url.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *s = malloc(size + 1);
+    memcpy(s, data, size);
+    s[size] = '\0';
+    mf_redis_url_t u;
+    char err[256];
+    if (mf_redis_url_parse(s, &u, err, sizeof err) == 0) {
+        if (u.nnodes < 1 || u.nnodes > MF_REDIS_MAX_NODES)
+            abort();
+        if (u.topology != MF_REDIS_SENTINEL && (u.nnodes != 1 || u.master[0]))
+            abort();
+        if (u.topology == MF_REDIS_SENTINEL && !u.master[0])
+            abort();
+        for (int i = 0; i < u.nnodes; i++)
+            if (!u.nodes[i].host[0] || u.nodes[i].port < 1 || u.nodes[i].port > 65535)
+                abort();
+        if (u.db < 0)
+            abort();
+    } else {
+        if (strncmp(err, "MAYFLY_REDIS_URL: ", 18) != 0)
+            abort();
+        /* a password the input spells out never reaches the message */
+        const char *at = strchr(s, '@');
+        const char *colon = strstr(s, "://");
+        if (at && colon && (colon = strchr(colon + 3, ':')) && colon < at && at - colon > 4) {
+            size_t n = (size_t)(at - colon - 1);
+            char *pw = malloc(n + 1);
+            memcpy(pw, colon + 1, n);
+            pw[n] = '\0';
+            if (!strchr(pw, '%') && strstr(err, pw))
+                abort();
+            free(pw);
+        }
+    }
+    free(s);
+    return 0;
+}
