@@ -1,6 +1,7 @@
-/* MAYFLY_REDIS_URL (redis/url.c): any input parses or is refused with a message that never holds
- * the password; what parses is consistent (1 to 16 nodes with ports in range and non-empty
- * hosts, one node unless sentinel, a master name for sentinel). */
+/* MAYFLY_REDIS_URL (redis/url.c): any input parses or is refused with a message naming the
+ * setting (the messages quote nothing of the input, so no password: test_url checks that); what
+ * parses is consistent (1 to 16 nodes with ports in range and non-empty hosts, one node unless
+ * sentinel, a master name for sentinel). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,21 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         if (u.db < 0)
             abort();
-    } else {
-        if (strncmp(err, "MAYFLY_REDIS_URL: ", 18) != 0)
-            abort();
-        /* a password the input spells out never reaches the message */
-        const char *at = strchr(s, '@');
-        const char *colon = strstr(s, "://");
-        if (at && colon && (colon = strchr(colon + 3, ':')) && colon < at && at - colon > 4) {
-            size_t n = (size_t)(at - colon - 1);
-            char *pw = malloc(n + 1);
-            memcpy(pw, colon + 1, n);
-            pw[n] = '\0';
-            if (!strchr(pw, '%') && strstr(err, pw))
-                abort();
-            free(pw);
-        }
+    } else if (strncmp(err, "MAYFLY_REDIS_URL: ", 18) != 0) {
+        abort();
     }
     free(s);
     return 0;
