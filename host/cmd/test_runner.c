@@ -32,6 +32,7 @@
 #include "lua/vm.h"
 #include "observe/log.h"
 #include "redis/redis.h"
+#include "redis/url.h"
 
 extern int luaopen_cjson(lua_State *L);
 extern int luaopen_cjson_safe(lua_State *L);
@@ -48,16 +49,21 @@ typedef struct {
     int redis_checked;       /* the throwaway redis-server was tried (started or not) */
 } runner_t;
 
-/* Tests get a database of their own: the URL's, or 15 when it names none. */
+/* Tests get a database of their own: the URL's, or 15 when it names none (the database is the
+ * URL's last part, after a sentinel URL's master name). A malformed URL is kept as it is, for
+ * its error to be reported where Redis is used. */
 static void test_redis_url(runner_t *t, const char *url)
 {
-    const char *hostpart = strstr(url, "://");
-    const char *slash = hostpart ? strchr(hostpart + 3, '/') : NULL;
-    if (slash && slash[1])
+    mf_redis_url_t u;
+    char err[256];
+    size_t len = strlen(url);
+    if (mf_redis_url_parse(url, &u, err, sizeof err) || u.db_given) {
         snprintf(t->redis_url, sizeof t->redis_url, "%s", url);
-    else
-        snprintf(t->redis_url, sizeof t->redis_url, "%.*s/15",
-                 (int)(slash ? (size_t)(slash - url) : strlen(url)), url);
+        return;
+    }
+    if (len && url[len - 1] == '/')
+        len--;
+    snprintf(t->redis_url, sizeof t->redis_url, "%.*s/15", (int)len, url);
 }
 
 /* ---- a throwaway redis-server, when MAYFLY_REDIS_URL is unset ---- */

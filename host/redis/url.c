@@ -191,7 +191,10 @@ int mf_redis_url_parse(const char *url, mf_redis_url_t *out, char *err, size_t e
             FAIL("the master's name is malformed or too long");
         path = slash ? slash + 1 : path_end;
     }
-    if (path < path_end && parse_db(path, (size_t)(path_end - path), &out->db))
-        FAIL("the database must be a number from 0 to 9999999");
+    if (path < path_end) {
+        if (parse_db(path, (size_t)(path_end - path), &out->db))
+            FAIL("the database must be a number from 0 to 9999999");
+        out->db_given = 1;
+    }
     return 0;
 }

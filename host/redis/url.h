@@ -29,6 +29,7 @@ typedef struct {
     int nnodes;
     char master[128]; /* sentinel: the master's name */
     int db;
+    int db_given; /* the URL names a database (db is 0 otherwise) */
     char user[128];     /* empty: the default user */
     char password[512]; /* empty: none in the URL */
 } mf_redis_url_t;

@@ -32,8 +32,12 @@ TEST(single_server)
     ASSERT_EQ_STR(u.nodes[0].host, "10.0.0.7");
     ASSERT_EQ_INT(u.nodes[0].port, 6380);
     ASSERT_EQ_INT(u.db, 15);
+    ASSERT_EQ_INT(u.db_given, 1);
     ASSERT_EQ_INT(parse("redis://h:1/"), 0);
     ASSERT_EQ_INT(u.db, 0);
+    ASSERT_EQ_INT(u.db_given, 0);
+    ASSERT_EQ_INT(parse("redis://h:1/0"), 0);
+    ASSERT_EQ_INT(u.db_given, 1);
 }
 
 TEST(credentials)
