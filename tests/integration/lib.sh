@@ -16,6 +16,7 @@ MF_LOG=
 REDIS_PID=
 RPORT=
 UP_PIDS=()
+REDIS_PIDS=() # the servers of redis_server_start and the proxies of redis_proxy_start
 
 cleanup() {
   local reported=0
@@ -29,7 +30,15 @@ cleanup() {
     sanitizer_check "$MF_LOG" || reported=1
   fi
   [ -n "$REDIS_PID" ] && kill -TERM "$REDIS_PID" 2>/dev/null
-  for p in "${UP_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${UP_PIDS[@]}" "${REDIS_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  # Waited for (a test may have left one stopped): one still writing its log into $WORK would
+  # keep the folder from going.
+  for p in "${REDIS_PIDS[@]}"; do
+    kill -CONT "$p" 2>/dev/null
+    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+  done
   rm -rf "$WORK"
   # Otherwise the script's own exit status stands (an EXIT trap that does not exit keeps it).
   [ "$reported" -eq 0 ] || exit 1
@@ -60,6 +69,108 @@ redis_start() {
   REDIS_PID=$!
   for _ in $(seq 1 100); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && return 0; sleep 0.05; done
   echo "redis-server did not start"; cat "$WORK/redis.log"; return 1
+}
+
+# ---- test certificates (openssl), more Redis servers, TLS ones, and a proxy in front ----
+
+# tls_ca NAME: a self-signed test CA, $WORK/tls/NAME.crt and NAME.key (EC P-256, 2 days).
+tls_ca() {
+  mkdir -p "$WORK/tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj "/CN=mayfly test $1" -addext basicConstraints=critical,CA:TRUE \
+    -addext keyUsage=critical,keyCertSign,cRLSign \
+    -keyout "$WORK/tls/$1.key" -out "$WORK/tls/$1.crt" 2>"$WORK/tls/$1.err" ||
+    { echo "tls_ca $1:"; cat "$WORK/tls/$1.err"; return 1; }
+}
+
+# tls_cert CA NAME SAN [serverAuth|clientAuth]: $WORK/tls/NAME.crt and NAME.key signed by the
+# CA of tls_ca; SAN as openssl writes it ("IP:127.0.0.1,DNS:localhost"; empty for none).
+tls_cert() {
+  local ca=$1 name=$2 san=$3 usage=${4:-serverAuth} d=$WORK/tls
+  { echo "extendedKeyUsage=$usage"; [ -z "$san" ] || echo "subjectAltName=$san"; } >"$d/$name.ext"
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -subj "/CN=mayfly test $name" -keyout "$d/$name.key" -out "$d/$name.csr" 2>"$d/$name.err" &&
+    openssl x509 -req -in "$d/$name.csr" -CA "$d/$ca.crt" -CAkey "$d/$ca.key" -days 2 \
+      -set_serial "0x$(openssl rand -hex 8)" -extfile "$d/$name.ext" -out "$d/$name.crt" \
+      2>>"$d/$name.err" ||
+    { echo "tls_cert $name:"; cat "$d/$name.err"; return 1; }
+}
+
+# redis_server_start NAME [redis-server args...]: one more plaintext redis-server, NAME, on a free
+# loopback port with its own --dir (a replica writes the RDB it receives there), no persistence,
+# its log in $WORK/NAME.log; sets RS_PORT[NAME] and RS_PID[NAME]. redis_cli NAME talks to it.
+declare -A RS_PORT RS_PID RS_TLS
+redis_server_start() {
+  local name=$1; shift
+  RS_PORT[$name]=$(free_port)
+  RS_TLS[$name]=
+  redis_spawn "$name" --port "${RS_PORT[$name]}" "$@"
+}
+
+# redis_tls_start NAME CERT no|yes [redis-server args...]: a redis-server speaking only TLS
+# (--port 0) on a free loopback port, with the certificate CERT of tls_cert and the CA "ca";
+# "yes" requires a client certificate (--tls-auth-clients). redis_cli NAME speaks TLS to it
+# with the certificate "client" (tls_cert ca client "" clientAuth).
+redis_tls_start() {
+  local name=$1 cert=$2 auth=$3 d=$WORK/tls; shift 3
+  RS_PORT[$name]=$(free_port)
+  RS_TLS[$name]=1
+  redis_spawn "$name" --port 0 --tls-port "${RS_PORT[$name]}" --tls-cert-file "$d/$cert.crt" \
+    --tls-key-file "$d/$cert.key" --tls-ca-cert-file "$d/ca.crt" --tls-auth-clients "$auth" "$@"
+}
+
+redis_spawn() {
+  local name=$1; shift
+  mkdir -p "$WORK/$name"
+  redis-server --bind 127.0.0.1 --dir "$WORK/$name" --save "" --appendonly no \
+    --loglevel notice --logfile "$WORK/$name.log" "$@" >>"$WORK/$name.log" 2>&1 &
+  RS_PID[$name]=$!
+  REDIS_PIDS+=($!)
+  for _ in $(seq 1 100); do
+    # A server with requirepass answers NOAUTH: up all the same.
+    redis_cli "$name" ping 2>&1 | grep -qE 'PONG|NOAUTH' && return 0
+    sleep 0.05
+  done
+  echo "redis-server $name did not start"; cat "$WORK/$name.log"; return 1
+}
+
+# redis_cli NAME ARGS...: redis-cli against the server NAME (REDISCLI_AUTH for a password).
+redis_cli() {
+  local name=$1 d=$WORK/tls; shift
+  if [ -n "${RS_TLS[$name]}" ]; then
+    redis-cli --tls --cacert "$d/ca.crt" --cert "$d/client.crt" --key "$d/client.key" \
+      -p "${RS_PORT[$name]}" "$@"
+  else
+    redis-cli -p "${RS_PORT[$name]}" "$@"
+  fi
+}
+
+# redis_proxy_start NAME TARGET-PORT: fixtures/redis_proxy.py, a fixed address (port in
+# PX_PORT[NAME]) whose new connections go to the port of the latest redis_proxy_target; SIGUSR1
+# to PX_PID[NAME] cuts its open connections; $WORK/NAME.conns logs each connection's first byte
+# and TLS server name.
+declare -A PX_PORT PX_PID
+redis_proxy_start() {
+  local name=$1
+  redis_proxy_target "$name" "$2"
+  python3 "$TESTS_DIR/fixtures/redis_proxy.py" "$WORK/$name.port" "$WORK/$name.target" \
+    "$WORK/$name.conns" 2>"$WORK/$name.log" &
+  PX_PID[$name]=$!
+  REDIS_PIDS+=($!)
+  for _ in $(seq 1 100); do
+    [ -s "$WORK/$name.port" ] && { PX_PORT[$name]=$(cat "$WORK/$name.port"); return 0; }
+    sleep 0.05
+  done
+  echo "proxy $name did not start"; cat "$WORK/$name.log"; return 1
+}
+
+# redis_proxy_target NAME PORT: where the proxy's next connections go (those open stay).
+redis_proxy_target() { echo "$2" >"$WORK/$1.target.tmp" && mv "$WORK/$1.target.tmp" "$WORK/$1.target"; }
+
+# metric NAME-WITH-LABELS: the value of one sample of /metrics (0 when absent).
+metric() {
+  curl -s --max-time 5 "$(url /metrics)" |
+    awk -v m="$1" '$1 == m { v = $2 } END { print v == "" ? 0 : v }'
 }
 
 pass() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
