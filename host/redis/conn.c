@@ -13,6 +13,7 @@
 
 #include "base/alloc.h"
 #include "base/clock.h"
+#include "redis/auth.h"
 #include "redis/private.h"
 
 /* One call: n commands whose replies arrive in order. hiredis holds op as the privdata of each
@@ -36,7 +37,7 @@ struct mf_redis_conn {
     mf_watcher_t *watch;
     uint32_t events;
     int connected;
-    char fail_reason[320]; /* why the connection is being dropped, for the commands on it */
+    char fail_reason[512]; /* why the connection is being dropped, for the commands on it */
 };
 
 /* ---- hiredis on the loop ---- */
@@ -146,7 +147,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     mf_redis_conn_t *c = op->c;
     if (!op->ended) {
         if (!reply) {
-            char why[400];
+            char why[600];
             if (c->fail_reason[0])
                 snprintf(why, sizeof why, "%s", c->fail_reason);
             else
@@ -175,10 +176,11 @@ static void drop(mf_redis_conn_t *c, const char *why)
 static void on_timeout(void *ud)
 {
     op_t *op = ud;
-    const mf_redis_target_t *t = mf_redis__target(NULL, 0);
-    char why[256];
-    snprintf(why, sizeof why, "Redis at %s:%d did not answer within %lldms", t ? t->host : "?",
-             t ? t->port : 0, (long long)((mf_now_ns() - op->start_ns) / 1000000));
+    mf_redis_server_t srv;
+    char why[400];
+    if (mf_redis__server(&srv, why, sizeof why) == 0)
+        snprintf(why, sizeof why, "Redis at %s:%d did not answer within %lldms", srv.host, srv.port,
+                 (long long)((mf_now_ns() - op->start_ns) / 1000000));
     /* The connection may hold a reply still on its way: it is never reused. */
     op->callbacks_left++; /* op must outlive the callbacks drop makes */
     drop(op->c, why);
@@ -198,7 +200,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
         char why[320];
         snprintf(why, sizeof why, "cannot connect to Redis at %s:%d: %s", ac->c.tcp.host,
                  ac->c.tcp.port, ac->errstr);
-        mf_redis__connect_failed(why);
+        mf_redis__connect_failed(MF_REDIS_LINK_ECONNECT, why);
         snprintf(c->fail_reason, sizeof c->fail_reason, "%s", why);
     }
 }
@@ -211,23 +213,28 @@ static void on_setup_reply(redisAsyncContext *ac, void *reply, void *privdata)
     if (r && r->type == REDIS_REPLY_ERROR) {
         snprintf(c->fail_reason, sizeof c->fail_reason, "Redis %s failed: %.*s",
                  (const char *)privdata, (int)r->len, r->str);
-        mf_redis__connect_failed(c->fail_reason);
+        mf_redis__connect_failed(MF_REDIS_LINK_ESETUP, c->fail_reason);
         redisAsyncFree(ac); /* once this callback returns; the rest are called back with NULL */
     }
 }
 
-static int open_connection(mf_redis_conn_t *c, const mf_redis_target_t *t, int probe, char *err,
+static int open_connection(mf_redis_conn_t *c, const mf_redis_server_t *t, int probe, char *err,
                            size_t errlen)
 {
+    mf_redis_setup_set_t setup;
     if (mf_redis__may_connect(probe, err, errlen))
         return -1;
+    if (mf_redis_auth_setup(&setup, err, errlen)) {
+        mf_redis__connect_failed(MF_REDIS_LINK_ESETUP, err);
+        return -1;
+    }
     redisAsyncContext *ac = redisAsyncConnect(t->host, t->port);
     if (!ac || ac->err) {
         snprintf(err, errlen, "cannot connect to Redis at %s:%d: %s", t->host, t->port,
                  ac ? ac->errstr : "out of memory");
         if (ac)
             redisAsyncFree(ac);
-        mf_redis__connect_failed(err);
+        mf_redis__connect_failed(MF_REDIS_LINK_ECONNECT, err);
         return -1;
     }
     c->ac = ac;
@@ -241,18 +248,18 @@ static int open_connection(mf_redis_conn_t *c, const mf_redis_target_t *t, int p
     ac->ev.cleanup = ev_cleanup;
     redisAsyncSetConnectCallback(ac, on_connect); /* a disconnect is ev_cleanup's business */
     /* hiredis only reads argv, const or not. */
-    for (int i = 0; i < t->nsetup; i++)
-        redisAsyncCommandArgv(ac, on_setup_reply, (void *)t->setup[i].argv[0], t->setup[i].argc,
-                              (const char **)t->setup[i].argv, NULL);
+    for (int i = 0; i < setup.n; i++)
+        redisAsyncCommandArgv(ac, on_setup_reply, (void *)setup.cmd[i].argv[0], setup.cmd[i].argc,
+                              (const char **)setup.cmd[i].argv, setup.cmd[i].lens);
     return 0;
 }
 
 int mf_redis_conn_send(mf_redis_conn_t *c, const mf_redis_cmd_t *cmds, int n, int64_t deadline_ns,
                        mf_redis_done_fn done, void *ud, char *err, size_t errlen)
 {
-    const mf_redis_target_t *t = mf_redis__target(err, errlen);
+    mf_redis_server_t srv, *t = &srv;
     int probe;
-    if (!t || mf_redis__allow(&probe, err, errlen))
+    if (mf_redis__server(t, err, errlen) || mf_redis__allow(&probe, err, errlen))
         return -1;
     if (!c->ac && open_connection(c, t, probe, err, errlen)) {
         mf_redis__failed(err);
@@ -281,7 +288,7 @@ int mf_redis_conn_send(mf_redis_conn_t *c, const mf_redis_cmd_t *cmds, int n, in
         op_release(op);
         return -1;
     }
-    int64_t at = op->start_ns + t->timeout_ms * 1000000;
+    int64_t at = op->start_ns + mf_redis__timeout_ms() * 1000000;
     if (deadline_ns && deadline_ns < at)
         at = deadline_ns;
     mf_timer_init(&op->timer, on_timeout, op);
@@ -307,7 +314,9 @@ mf_redis_conn_t *mf_redis_conn_of(mf_loop_t *loop)
     if (c)
         return c;
     char err[256];
-    if (!mf_redis__target(err, sizeof err))
+    mf_redis_server_t srv;
+    /* Over TLS, every call goes through the pool until this connection speaks it too. */
+    if (mf_redis__server(&srv, err, sizeof err) || srv.tls)
         return NULL;
     int slot = mf_redis__reserve();
     if (slot < 0)

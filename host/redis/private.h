@@ -1,6 +1,6 @@
-/* Between redis.c (the process's pool, breaker and counters) and conn.c (each worker's own
- * multiplexed connection): the target, the connection budget, and the shared accounting.
- * Nothing outside redis/ includes this. */
+/* Between redis.c (the process's settings, its pool, the breaker and the counters) and conn.c
+ * (each worker's own multiplexed connection): where a connection goes, the connection budget,
+ * and the accounting both share. Nothing outside redis/ includes this. */
 #ifndef MF_REDIS_PRIVATE_H
 #define MF_REDIS_PRIVATE_H
 
@@ -9,24 +9,25 @@
 
 #include <hiredis/hiredis.h>
 
-/* A command a new connection sends before any other; argv[0] names it in errors. */
-typedef struct {
-    int argc;
-    const char *argv[3];
-} mf_redis_setup_t;
+#include "redis/link.h"
+#include "redis/redis.h"
 
+/* The server a new connection goes to. */
 typedef struct {
-    const char *host;
+    char host[256];
     int port;
-    int64_t timeout_ms;
-    /* From the URL: AUTH when it has a password, then SELECT when it names a database other
-     * than 0. A refusal of either fails the connection. */
-    mf_redis_setup_t setup[2];
-    int nsetup;
-} mf_redis_target_t;
+    int tls;
+} mf_redis_server_t;
 
-/* The target, or NULL with the reason in err (not configured, malformed URL). */
-const mf_redis_target_t *mf_redis__target(char *err, size_t errlen);
+/* The server new connections go to now, in *s. Returns 0, or -1 with the reason in err (not
+ * configured, settings refused by mf_redis_init). */
+int mf_redis__server(mf_redis_server_t *s, char *err, size_t errlen);
+int64_t mf_redis__timeout_ms(void);
+
+/* A link to the server, starting to connect, with the setup of a data connection (AUTH with the
+ * password as it is now, SELECT). NULL with the reason in err when none can be opened: not
+ * configured, or the password file cannot be read (counted as a failed connect). */
+mf_redis_link_t *mf_redis__link_open(char *err, size_t errlen);
 
 /* Takes one connection of the pool's budget for a worker's own connection, leaving at least one
  * for the pool. Returns the slot to give back, or -1 when the budget is spent. */
@@ -39,7 +40,10 @@ int mf_redis__allow(int *probe, char *err, size_t errlen);
 /* Whether a new connection may be tried now (backoff after failed connects); -1 with the
  * failure that started the backoff. */
 int mf_redis__may_connect(int probe, char *err, size_t errlen);
-void mf_redis__connect_failed(const char *why);
+/* A connect that failed with kind (mf_redis_link_error_t) and why: counted, the backoff
+ * started, logged when it starts a run of failures or says something new. A refused AUTH has
+ * the password file read again by the next connect. */
+void mf_redis__connect_failed(int kind, const char *why);
 void mf_redis__opened(int delta); /* connections open: +1, -1 */
 
 /* A round trip that failed (I/O, timeout): counted, the breaker told, why kept for later

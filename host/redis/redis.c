@@ -1,14 +1,15 @@
-/* Redis connections for the whole process: a pool of at most pool_size hiredis contexts, lent
+/* Redis connections for the whole process: a pool of at most pool_size links (link.h), lent
  * for one call (or one pipeline) at a time under a mutex, so the connection count stays bounded
  * whatever the worker count and replicas cannot exhaust Redis's maxclients. A borrower that
  * finds every connection lent waits on a condition variable, at most one command timeout.
  *
  * Failure handling, in order: a connection that timed out or broke is closed, never reused; a
- * reused connection that the server closed while idle gets one retry on a new one; failed
- * connects back off exponentially (process-wide, capped at the breaker's cool-down); and after
- * BREAKER_THRESHOLD failures in a row the breaker fails calls fast until one probe succeeds.
- * A stopped or vanished Redis therefore costs a request at most about two timeouts, and only
- * while the breaker is still closed. */
+ * pooled connection the server closed while it sat idle is found before use (nothing of the
+ * call was written) and the call goes on a new one; failed connects back off exponentially
+ * (process-wide, capped at the breaker's cool-down); and after BREAKER_THRESHOLD failures in a
+ * row the breaker fails calls fast until one probe succeeds. A stopped or vanished Redis
+ * therefore costs a request at most about three timeouts (a wait for a free connection, the
+ * connect, the exchange), and only while the breaker is still closed. */
 #include "redis/redis.h"
 
 #include <errno.h>
@@ -17,12 +18,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "base/alloc.h"
 #include "base/clock.h"
 #include "event/breaker.h"
+#include "observe/log.h"
+#include "redis/auth.h"
 #include "redis/private.h"
+#include "redis/tls.h"
+#include "redis/url.h"
 
 #define BREAKER_THRESHOLD 3
 #define BREAKER_COOLDOWN_MS 1000
@@ -32,30 +36,27 @@ const double mf_redis_bucket_bounds[MF_REDIS_BUCKETS] = {0.0001, 0.00025, 0.0005
                                                          0.005,  0.01,    0.05,   0.25,  1.0};
 
 typedef struct {
-    redisContext *ctx; /* NULL: not connected */
+    mf_redis_link_t *link; /* NULL: not connected */
 } slot_t;
 
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int ready;      /* mf_redis_init ran */
-    int configured; /* a URL was given */
-    int closed;     /* mf_redis_shutdown ran */
-    char url_error[256];
-    char host[256];
-    int port;
-    char user[128], pass[256];
-    int db;
-    char db_arg[16]; /* db as SELECT's argument */
+    int ready;                /* mf_redis_init ran */
+    int configured;           /* a URL was given */
+    int closed;               /* mf_redis_shutdown ran */
+    char settings_error[512]; /* why the settings were refused; every call reports it */
+    mf_redis_topology_t topology;
+    mf_redis_server_t server;
     int64_t timeout_ms;
-    mf_redis_target_t target; /* the fields above, as every connection uses them */
     slot_t *slots;
     int size;
     int *free_idx; /* stack of free slot indexes; connected ones are pushed last (reused first) */
     int nfree;
     int waiters;
     mf_breaker_t *breaker;
-    char last_error[256]; /* under mu */
+    char last_error[512];   /* under mu */
+    char logged_error[512]; /* the last connect failure logged, under mu */
     _Atomic int64_t next_connect_ns;
     _Atomic int connect_failures;
     _Atomic int in_use, open;
@@ -65,63 +66,43 @@ static struct {
 
 /* ---- setup ---- */
 
-/* redis://[[user]:pass@]host[:port][/db] */
-static int parse_url(const char *url)
+/* Reads MAYFLY_REDIS_URL and the TLS and password settings into pool. Returns 0, or -1 with the
+ * reason in err. */
+static int configure(const mf_options_t *o, char *err, size_t errlen)
 {
-    const char *p = url, *at, *slash, *colon;
-    pool.port = 6379;
-    if (strncmp(p, "redis://", 8) != 0)
-        return -1;
-    p += 8;
-    slash = strchr(p, '/');
-    at = strchr(p, '@');
-    if (at && (!slash || at < slash)) {
-        const char *c = memchr(p, ':', (size_t)(at - p));
-        if (c) {
-            snprintf(pool.user, sizeof pool.user, "%.*s", (int)(c - p), p);
-            snprintf(pool.pass, sizeof pool.pass, "%.*s", (int)(at - c - 1), c + 1);
-        } else {
-            snprintf(pool.pass, sizeof pool.pass, "%.*s", (int)(at - p), p);
-        }
-        p = at + 1;
+    mf_redis_url_t url;
+    mf_redis_setup_set_t setup;
+    int rc = -1;
+    if (mf_redis_url_parse(o->redis_url, &url, err, errlen))
+        goto done;
+    if (url.topology != MF_REDIS_SINGLE) {
+        snprintf(err, errlen, "MAYFLY_REDIS_URL: %s (redis+sentinel://) is not supported yet",
+                 mf_redis_topology_name(url.topology));
+        goto done;
     }
-    size_t hostport = slash ? (size_t)(slash - p) : strlen(p);
-    colon = memchr(p, ':', hostport);
-    size_t hostlen = colon ? (size_t)(colon - p) : hostport;
-    if (hostlen == 0 || hostlen >= sizeof pool.host)
-        return -1;
-    memcpy(pool.host, p, hostlen);
-    pool.host[hostlen] = '\0';
-    if (colon) {
-        char *end;
-        long port = strtol(colon + 1, &end, 10);
-        if (end != p + hostport || port <= 0 || port > 65535)
-            return -1;
-        pool.port = (int)port;
+    if (!url.tls && (o->redis_ca_file || o->redis_cert_file || o->redis_key_file)) {
+        /* Most likely a rediss:// written without its s: never plaintext for a TLS setting. */
+        snprintf(err, errlen,
+                 "MAYFLY_REDIS_CA_FILE, MAYFLY_REDIS_CERT_FILE and "
+                 "MAYFLY_REDIS_KEY_FILE are for TLS: MAYFLY_REDIS_URL must be "
+                 "rediss://");
+        goto done;
     }
-    if (slash && slash[1]) {
-        char *end;
-        long db = strtol(slash + 1, &end, 10);
-        if (*end || db < 0 || db > 1000000)
-            return -1;
-        pool.db = (int)db;
-    }
-    return 0;
-}
-
-/* What a connection needs of the URL, for the pool's and the workers' own alike: where to
- * connect, and the setup commands both send first, each in its own I/O style. */
-static void set_target(void)
-{
-    mf_redis_target_t *t = &pool.target;
-    *t = (mf_redis_target_t){.host = pool.host, .port = pool.port, .timeout_ms = pool.timeout_ms};
-    if (pool.pass[0])
-        t->setup[t->nsetup++] = pool.user[0] ? (mf_redis_setup_t){3, {"AUTH", pool.user, pool.pass}}
-                                             : (mf_redis_setup_t){2, {"AUTH", pool.pass}};
-    if (pool.db) {
-        snprintf(pool.db_arg, sizeof pool.db_arg, "%d", pool.db);
-        t->setup[t->nsetup++] = (mf_redis_setup_t){2, {"SELECT", pool.db_arg}};
-    }
+    if (url.tls && mf_redis_tls_init(o, err, errlen))
+        goto done;
+    mf_redis_auth_init(&url, o->redis_password_file);
+    /* A password file that cannot be read now is a setting to fix before serving. */
+    if (mf_redis_auth_setup(&setup, err, errlen))
+        goto done;
+    pool.topology = url.topology;
+    snprintf(pool.server.host, sizeof pool.server.host, "%s", url.nodes[0].host);
+    pool.server.port = url.nodes[0].port;
+    pool.server.tls = url.tls;
+    rc = 0;
+done:
+    explicit_bzero(&url, sizeof url);
+    explicit_bzero(&setup, sizeof setup);
+    return rc;
 }
 
 int mf_redis_init(const mf_options_t *o, char *err, size_t errlen)
@@ -133,18 +114,16 @@ int mf_redis_init(const mf_options_t *o, char *err, size_t errlen)
         pool.configured = o->redis_url != NULL;
         pool.timeout_ms = o->redis_timeout_ms > 0 ? o->redis_timeout_ms : 250;
         pool.size = o->redis_pool_size > 0 ? o->redis_pool_size : 8;
-        if (pool.configured && parse_url(o->redis_url))
-            snprintf(pool.url_error, sizeof pool.url_error,
-                     "MAYFLY_REDIS_URL is not redis://[user:pass@]host:port/db");
+        if (pool.configured)
+            configure(o, pool.settings_error, sizeof pool.settings_error);
         pool.slots = mf_xcalloc((size_t)pool.size, sizeof *pool.slots);
         pool.free_idx = mf_xcalloc((size_t)pool.size, sizeof *pool.free_idx);
         for (int i = 0; i < pool.size; i++)
             pool.free_idx[pool.nfree++] = pool.size - 1 - i;
         pool.breaker = mf_breaker_new("redis", BREAKER_THRESHOLD, BREAKER_COOLDOWN_MS);
-        set_target();
     }
-    if (pool.url_error[0]) {
-        snprintf(err, errlen, "%s", pool.url_error);
+    if (pool.settings_error[0]) {
+        snprintf(err, errlen, "%s", pool.settings_error);
         rc = -1;
     }
     pthread_mutex_unlock(&pool.mu);
@@ -198,9 +177,9 @@ static int borrow(void)
 
 static void drop(slot_t *s)
 {
-    if (s->ctx) {
-        redisFree(s->ctx);
-        s->ctx = NULL;
+    if (s->link) {
+        mf_redis_link_close(s->link);
+        s->link = NULL;
         mf_redis__opened(-1);
     }
 }
@@ -211,7 +190,7 @@ static void give_back(int idx)
     pthread_mutex_lock(&pool.mu);
     if (pool.closed)
         drop(s);
-    if (s->ctx || pool.nfree == 0) {
+    if (s->link || pool.nfree == 0) {
         pool.free_idx[pool.nfree++] = idx;
     } else {
         /* Unconnected slots go under the connected ones: borrowers reuse live connections. */
@@ -225,41 +204,40 @@ static void give_back(int idx)
     pthread_mutex_unlock(&pool.mu);
 }
 
-static struct timeval timeval_ms(int64_t ms)
-{
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
-    return tv;
-}
-
-/* Runs one setup command (AUTH, SELECT) on a fresh connection. */
-static int setup_command(redisContext *c, const mf_redis_setup_t *cmd, char *err, size_t errlen)
-{
-    redisReply *r = redisCommandArgv(c, cmd->argc, (const char **)cmd->argv, NULL); /* only read */
-    if (!r || r->type == REDIS_REPLY_ERROR) {
-        snprintf(err, errlen, "Redis %s failed: %s", cmd->argv[0], r ? r->str : c->errstr);
-        if (r)
-            freeReplyObject(r);
-        return -1;
-    }
-    freeReplyObject(r);
-    return 0;
-}
-
-static void connect_failed(void);
-
 /* ---- what workers' own connections share (private.h) ---- */
 
-const mf_redis_target_t *mf_redis__target(char *err, size_t errlen)
+int mf_redis__server(mf_redis_server_t *s, char *err, size_t errlen)
 {
     if (!pool.configured) {
         snprintf(err, errlen, "Redis is not configured (set MAYFLY_REDIS_URL)");
-        return NULL;
+        return -1;
     }
-    if (pool.url_error[0]) {
-        snprintf(err, errlen, "%s", pool.url_error);
-        return NULL;
+    if (pool.settings_error[0]) {
+        snprintf(err, errlen, "%s", pool.settings_error);
+        return -1;
     }
-    return &pool.target;
+    *s = pool.server;
+    return 0;
+}
+
+int64_t mf_redis__timeout_ms(void)
+{
+    return pool.timeout_ms;
+}
+
+mf_redis_link_t *mf_redis__link_open(char *err, size_t errlen)
+{
+    mf_redis_server_t srv;
+    mf_redis_setup_set_t setup;
+    mf_redis_link_t *l = NULL;
+    if (mf_redis__server(&srv, err, errlen))
+        return NULL;
+    if (mf_redis_auth_setup(&setup, err, errlen))
+        mf_redis__connect_failed(MF_REDIS_LINK_ESETUP, err);
+    else
+        l = mf_redis_link_open(srv.host, srv.port, srv.tls, &setup);
+    explicit_bzero(&setup, sizeof setup);
+    return l;
 }
 
 int mf_redis__reserve(void)
@@ -307,10 +285,27 @@ int mf_redis__may_connect(int probe, char *err, size_t errlen)
     return -1;
 }
 
-void mf_redis__connect_failed(const char *why)
+void mf_redis__connect_failed(int kind, const char *why)
 {
-    set_last_error(why);
-    connect_failed();
+    int n = atomic_fetch_add(&pool.connect_failures, 1);
+    int64_t backoff = (int64_t)BACKOFF_MIN_MS << (n < 10 ? n : 10);
+    if (backoff > BREAKER_COOLDOWN_MS)
+        backoff = BREAKER_COOLDOWN_MS;
+    atomic_store(&pool.next_connect_ns, mf_now_ns() + backoff * 1000000);
+    if (kind == MF_REDIS_LINK_EAUTH)
+        mf_redis_auth_recheck(); /* the Secret may have been rotated since it was read */
+    /* Once per run of failures, and again when the reason changes (a wrong certificate after a
+     * refused connect): an operator sees what to fix without a line per request. */
+    pthread_mutex_lock(&pool.mu);
+    snprintf(pool.last_error, sizeof pool.last_error, "%s", why);
+    int tell = n == 0 || strcmp(pool.logged_error, why) != 0;
+    if (tell)
+        snprintf(pool.logged_error, sizeof pool.logged_error, "%s", why);
+    pthread_mutex_unlock(&pool.mu);
+    if (tell)
+        mf_log_msg(kind == MF_REDIS_LINK_ECONNECT || kind == MF_REDIS_LINK_ETIMEOUT ? MF_LOG_WARN
+                                                                                    : MF_LOG_ERROR,
+                   "redis: %s", why);
 }
 
 void mf_redis__opened(int delta)
@@ -338,67 +333,29 @@ void mf_redis__succeeded(redisReply **replies, int n, int64_t ns)
             atomic_fetch_add_explicit(&pool.error_replies, 1, memory_order_relaxed);
 }
 
-static void connect_failed(void)
+static int64_t earliest(int64_t a, int64_t b)
 {
-    int n = atomic_fetch_add(&pool.connect_failures, 1);
-    int64_t backoff = (int64_t)BACKOFF_MIN_MS << (n < 10 ? n : 10);
-    if (backoff > BREAKER_COOLDOWN_MS)
-        backoff = BREAKER_COOLDOWN_MS;
-    atomic_store(&pool.next_connect_ns, mf_now_ns() + backoff * 1000000);
+    return a < b ? a : b;
 }
 
-/* Connects slot s (timeouts, AUTH, SELECT). Returns 0 or -1 with a message in err. */
-static int open_slot(slot_t *s, int probe, char *err, size_t errlen)
+/* Connects slot s (TLS, AUTH, SELECT) by deadline_ns. Returns 0 or -1 with a message in err. */
+static int open_slot(slot_t *s, int probe, int64_t deadline_ns, char *err, size_t errlen)
 {
     if (mf_redis__may_connect(probe, err, errlen))
         return -1; /* backing off: the reason is the failure that started it, not the wait */
-    redisContext *c = redisConnectWithTimeout(pool.host, pool.port, timeval_ms(pool.timeout_ms));
-    if (!c || c->err) {
-        snprintf(err, errlen, "cannot connect to Redis at %s:%d: %s", pool.host, pool.port,
-                 c ? c->errstr : "out of memory");
-        goto fail;
+    mf_redis_link_t *l = mf_redis__link_open(err, errlen);
+    if (!l)
+        return -1;
+    if (mf_redis_link_connect_wait(
+            l, earliest(mf_now_ns() + pool.timeout_ms * 1000000, deadline_ns))) {
+        snprintf(err, errlen, "%s", mf_redis_link_errstr(l));
+        mf_redis__connect_failed(mf_redis_link_error(l), err);
+        mf_redis_link_close(l);
+        return -1;
     }
-    /* A command timeout makes a stopped Redis fail the call instead of hanging the worker. */
-    redisSetTimeout(c, timeval_ms(pool.timeout_ms));
-    for (int i = 0; i < pool.target.nsetup; i++)
-        if (setup_command(c, &pool.target.setup[i], err, errlen))
-            goto fail;
-    s->ctx = c;
+    s->link = l;
     mf_redis__opened(1);
     return 0;
-fail:
-    if (c)
-        redisFree(c);
-    connect_failed();
-    return -1;
-}
-
-/* Writes the commands and reads the replies. Returns 0, or -1 with the replies read so far
- * freed (the connection is then unusable). */
-static int exchange(redisContext *c, const mf_redis_cmd_t *cmds, int n, redisReply **replies)
-{
-    int got = 0;
-    for (int i = 0; i < n; i++)
-        if (redisAppendCommandArgv(c, cmds[i].argc, cmds[i].argv, cmds[i].lens) != REDIS_OK)
-            return -1;
-    for (; got < n; got++)
-        if (redisGetReply(c, (void **)&replies[got]) != REDIS_OK)
-            goto fail;
-    return 0;
-fail:
-    for (int i = 0; i < got; i++)
-        freeReplyObject(replies[i]);
-    return -1;
-}
-
-static void io_error(redisContext *c, char *err, size_t errlen)
-{
-    if (c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK))
-        snprintf(err, errlen, "Redis at %s:%d did not answer within %lldms", pool.host, pool.port,
-                 (long long)pool.timeout_ms);
-    else
-        snprintf(err, errlen, "Redis connection to %s:%d failed: %s", pool.host, pool.port,
-                 c->errstr[0] ? c->errstr : "connection lost");
 }
 
 static void observe(int n, int64_t ns)
@@ -414,7 +371,8 @@ static void observe(int n, int64_t ns)
 
 int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *err, size_t errlen)
 {
-    if (!mf_redis__target(err, errlen))
+    mf_redis_server_t srv;
+    if (mf_redis__server(&srv, err, errlen))
         return -1;
     int idx = borrow();
     if (idx < 0) {
@@ -427,36 +385,36 @@ int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *
         return -1;
     }
     slot_t *s = &pool.slots[idx];
-    int64_t t0 = mf_now_ns();
-    int probe;
+    int64_t t0 = mf_now_ns(), deadline = t0 + 2 * pool.timeout_ms * 1000000;
+    int probe, retried = 0;
     if (mf_redis__allow(&probe, err, errlen)) {
         give_back(idx);
         return -1;
     }
-    int reused = s->ctx != NULL;
-    if (!reused && open_slot(s, probe, err, errlen))
-        goto fail;
-    if (exchange(s->ctx, cmds, n, replies) == 0)
-        goto ok;
-    if (reused && s->ctx->err == REDIS_ERR_EOF) {
-        /* The server closed a connection that sat idle (restart, its timeout): nothing was
-         * executed, so one new try on a fresh connection is safe. */
-        drop(s);
-        if (open_slot(s, 1, err, errlen))
+    for (;;) {
+        if (s->link && mf_redis_link_check_idle(s->link))
+            drop(s); /* the server closed it while it sat idle: nothing of the call was sent */
+        if (!s->link && open_slot(s, probe, deadline, err, errlen))
             goto fail;
-        if (exchange(s->ctx, cmds, n, replies) == 0)
-            goto ok;
+        uint64_t before = mf_redis_link_written(s->link);
+        if (mf_redis_link_exchange(s->link, cmds, n, replies,
+                                   earliest(mf_now_ns() + pool.timeout_ms * 1000000, deadline)) ==
+            0)
+            break;
+        snprintf(err, errlen, "%s", mf_redis_link_errstr(s->link));
+        int unsent = mf_redis_link_written(s->link) == before;
+        drop(s); /* a timed-out or broken connection is never reused */
+        if (!unsent || retried || mf_now_ns() >= deadline)
+            goto fail;
+        retried = 1; /* it broke before a byte of the call went: safe to send on a new one */
     }
-    io_error(s->ctx, err, errlen);
-    drop(s); /* a timed-out or broken connection is never reused */
+    give_back(idx);
+    mf_redis__succeeded(replies, n, mf_now_ns() - t0);
+    return 0;
 fail:
     mf_redis__failed(err);
     give_back(idx);
     return -1;
-ok:
-    give_back(idx);
-    mf_redis__succeeded(replies, n, mf_now_ns() - t0);
-    return 0;
 }
 
 /* ---- readiness, metrics, shutdown ---- */

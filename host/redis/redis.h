@@ -1,5 +1,6 @@
-/* The process's way to Redis: a bounded pool of hiredis connections shared by every worker, a
- * connect and command timeout, a circuit breaker, and the numbers metrics and /readyz need.
+/* The process's way to Redis: a bounded pool of connections (link.h: TCP or TLS) shared by every
+ * worker, a connect and command timeout, a circuit breaker, and the numbers metrics and /readyz
+ * need.
  * Every call here is thread-safe. What a command may be and how replies look to Lua is
  * lua/api/redis.c's business; this file moves bytes and keeps the connections healthy. */
 #ifndef MF_REDIS_H
@@ -12,9 +13,11 @@
 
 #include "base/options.h"
 
-/* Parses MAYFLY_REDIS_URL and sets up the pool and breaker from o. Idempotent: later calls
- * (one per Lua state) do nothing. Returns 0, or -1 with a message in err when the URL is
- * malformed (Redis calls then fail with that message). */
+/* Reads MAYFLY_REDIS_URL, the TLS settings and the password file, and sets up the pool and
+ * breaker from o. Idempotent: later calls (one per Lua state) do nothing. Returns 0, or -1 with a
+ * message in err when the settings are wrong: a malformed URL, a topology not supported, a TLS
+ * file that cannot be read or a key that is not the certificate's, a password file that cannot
+ * be read (Redis calls then fail with that message). */
 int mf_redis_init(const mf_options_t *o, char *err, size_t errlen);
 
 /* 1 when MAYFLY_REDIS_URL is set. */
@@ -31,7 +34,8 @@ typedef struct {
  * replies[0..n). Returns 0 (the caller owns the replies: freeReplyObject each), or -1 with
  * replies untouched and a message in err when Redis is not configured, unreachable, too slow,
  * or the breaker is open: the outage case, which the HTTP layer answers with 503. An error
- * reply is a reply (REDIS_REPLY_ERROR), not a failure. Blocks at most about two timeouts. */
+ * reply is a reply (REDIS_REPLY_ERROR), not a failure. Blocks at most about three timeouts (a
+ * wait for a free connection, then two for the call, a retry included: redis.c says which). */
 int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *err, size_t errlen);
 
 /* The readiness check: returns 0 when Redis is not configured, or answers a PING; -1 with the
