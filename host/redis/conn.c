@@ -1,7 +1,13 @@
-/* Failure handling matches the pool's: a command that gets no reply within MAYFLY_REDIS_TIMEOUT
- * (or its run's deadline) fails every command waiting on the connection, which is closed and
- * never reused; the next command opens a new one, unless failed connects are backing off or
- * the breaker is open, in which case it fails at once. */
+/* A worker's connection: one link (link.h) on the worker's loop, the commands of every run
+ * pipelined on it in the order they came, their replies taken in that order. A command is
+ * written as soon as it is sent (one write for a pipeline), so a request costs no loop turn
+ * before its bytes leave.
+ *
+ * Failure handling matches the pool's: a command that gets no reply within MAYFLY_REDIS_TIMEOUT
+ * (or its run's deadline) fails every command written on the connection, which is closed and
+ * never reused; so does a connection that breaks. Commands not yet written when it went (the
+ * connect under way, the output still buffered) go on a new connection. Failed connects back
+ * off and the breaker opens as for the pool: then a command fails at once. */
 #include "redis/conn.h"
 
 #include <stdio.h>
@@ -9,98 +15,69 @@
 #include <string.h>
 #include <sys/epoll.h>
 
-#include <hiredis/async.h>
-
 #include "base/alloc.h"
 #include "base/clock.h"
-#include "redis/auth.h"
+#include "redis/link.h"
 #include "redis/private.h"
 
-/* One call: n commands whose replies arrive in order. hiredis holds op as the privdata of each
- * command until it calls back (with a reply, or NULL when the connection goes), so an op is
- * freed only once every callback came. */
+/* One call: n commands whose replies arrive in order, their RESP kept with them until they are
+ * answered, to be written again on a new connection. */
 typedef struct op {
+    struct op *next;
     struct mf_redis_conn *c;
-    int n, got, callbacks_left;
-    int ended;
+    int n, got;
     redisReply **replies;
+    char *bytes;
+    size_t len;
+    uint64_t wire_start; /* where its bytes begin in its link's output */
     int64_t start_ns;
     mf_timer_t timer;
     mf_redis_done_fn done;
     void *ud;
 } op_t;
 
+typedef struct {
+    op_t *head, *tail;
+} queue_t;
+
 struct mf_redis_conn {
     mf_loop_t *loop;
     int slot; /* the pool budget it holds */
-    redisAsyncContext *ac;
+    mf_redis_link_t *link;
     mf_watcher_t *watch;
-    uint32_t events;
-    int connected;
-    char fail_reason[512]; /* why the connection is being dropped, for the commands on it */
+    int open;  /* the link takes commands (connected, set up) */
+    int probe; /* the link's connect is the breaker's half-open probe */
+    int broken;
+    mf_timer_t later; /* handles a break found while sending, in the loop's next turn */
+    queue_t waiting;  /* not written to the link */
+    queue_t sent;     /* written (or buffered to be), waiting for their replies */
 };
 
-/* ---- hiredis on the loop ---- */
+/* ---- queues ---- */
 
-static void on_io(void *ud, uint32_t events)
+static void push(queue_t *q, op_t *op)
 {
-    mf_redis_conn_t *c = ud;
-    /* Each handler may free the context (the connection broke): look again after it. */
-    if (c->ac && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
-        redisAsyncHandleRead(c->ac);
-    if (c->ac && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-        redisAsyncHandleWrite(c->ac);
+    op->next = NULL;
+    if (q->tail)
+        q->tail->next = op;
+    else
+        q->head = op;
+    q->tail = op;
 }
 
-static void set_events(mf_redis_conn_t *c, uint32_t add, uint32_t del)
+static op_t *pop(queue_t *q)
 {
-    c->events = (c->events | add) & ~del;
-    if (c->watch)
-        mf_loop_watch_set(c->watch, c->events);
+    op_t *op = q->head;
+    if (op && !(q->head = op->next))
+        q->tail = NULL;
+    return op;
 }
 
-static void ev_add_read(void *p)
-{
-    set_events(p, EPOLLIN, 0);
-}
+/* ---- ending calls ---- */
 
-static void ev_del_read(void *p)
+/* Calls op's done with its replies, or with err (the replies got so far freed), and frees op. */
+static void finish(op_t *op, const char *err)
 {
-    set_events(p, 0, EPOLLIN);
-}
-
-static void ev_add_write(void *p)
-{
-    set_events(p, EPOLLOUT, 0);
-}
-
-static void ev_del_write(void *p)
-{
-    set_events(p, 0, EPOLLOUT);
-}
-
-/* hiredis frees the context: on a broken connection, a failed connect, or redisAsyncFree. */
-static void ev_cleanup(void *p)
-{
-    mf_redis_conn_t *c = p;
-    mf_loop_watch_free(c->watch);
-    c->watch = NULL;
-    c->events = 0;
-    c->ac = NULL;
-    c->fail_reason[0] = '\0'; /* the commands on it have had it */
-    if (c->connected) {
-        c->connected = 0;
-        mf_redis__opened(-1);
-    }
-}
-
-/* ---- calls ---- */
-
-static void op_end(op_t *op, const char *err)
-{
-    if (op->ended)
-        return;
-    op->ended = 1;
     mf_loop_timer_stop(op->c->loop, &op->timer);
     if (err) {
         mf_redis__failed(err);
@@ -109,190 +86,228 @@ static void op_end(op_t *op, const char *err)
         op->done(op->ud, NULL, op->n, err);
     } else {
         mf_redis__succeeded(op->replies, op->n, mf_now_ns() - op->start_ns);
-        op->done(op->ud, op->replies, op->n, NULL);
+        op->done(op->ud, op->replies, op->n, NULL); /* the replies are done's; the array is op's */
     }
-    op->replies = NULL; /* the replies are done's now; the array goes with op */
+    free(op);
 }
 
-static void op_release(op_t *op)
+static void fail_all(queue_t *q, const char *err)
 {
-    if (--op->callbacks_left == 0 && op->ended)
-        free(op);
+    op_t *op;
+    while ((op = pop(q)))
+        finish(op, err);
 }
 
-/* A deep copy: hiredis frees a reply once its callback returns. */
-static redisReply *copy_reply(const redisReply *r)
+/* ---- the link ---- */
+
+static void on_io(void *ud, uint32_t events);
+static int start_link(mf_redis_conn_t *c, char *err, size_t errlen);
+
+static void watch(mf_redis_conn_t *c)
 {
-    redisReply *o = mf_xcalloc(1, sizeof *o);
-    o->type = r->type;
-    o->integer = r->integer;
-    if (r->str) {
-        o->str = mf_xmalloc(r->len + 1);
-        memcpy(o->str, r->str, r->len);
-        o->str[r->len] = '\0';
-        o->len = r->len;
-    }
-    if (r->element) {
-        o->elements = r->elements;
-        o->element = mf_xcalloc(r->elements ? r->elements : 1, sizeof *o->element);
-        for (size_t i = 0; i < r->elements; i++)
-            o->element[i] = copy_reply(r->element[i]);
-    }
-    return o;
+    mf_loop_watch_set(c->watch, mf_redis_link_events(c->link));
 }
 
-static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
+static void close_link(mf_redis_conn_t *c)
 {
-    op_t *op = privdata;
-    mf_redis_conn_t *c = op->c;
-    if (!op->ended) {
-        if (!reply) {
-            char why[600];
-            if (c->fail_reason[0])
-                snprintf(why, sizeof why, "%s", c->fail_reason);
-            else
-                snprintf(why, sizeof why, "Redis connection to %s failed: %s",
-                         ac->c.tcp.host ? ac->c.tcp.host : "?",
-                         ac->errstr[0] ? ac->errstr : "connection lost");
-            op_end(op, why);
-        } else {
-            op->replies[op->got++] = copy_reply(reply);
-            if (op->got == op->n)
-                op_end(op, NULL);
-        }
+    mf_loop_watch_free(c->watch);
+    mf_redis_link_close(c->link);
+    c->watch = NULL;
+    c->link = NULL;
+    c->broken = 0;
+    mf_loop_timer_stop(c->loop, &c->later);
+    if (c->open) {
+        c->open = 0;
+        mf_redis__opened(-1);
     }
-    op_release(op);
 }
 
-/* Drops the connection: every command on it fails with why. */
-static void drop(mf_redis_conn_t *c, const char *why)
+/* Opens a new link for the commands waiting, or fails them when none may be opened now. */
+static void reconnect(mf_redis_conn_t *c)
 {
-    if (!c->ac)
+    char err[512];
+    if (c->waiting.head && start_link(c, err, sizeof err))
+        fail_all(&c->waiting, err);
+}
+
+/* The link failed while open (its error says why): the calls written on it fail, those whose
+ * bytes never left go on a new one. */
+static void lost(mf_redis_conn_t *c)
+{
+    char why[768];
+    uint64_t written = mf_redis_link_written(c->link);
+    snprintf(why, sizeof why, "%s", mf_redis_link_errstr(c->link));
+    close_link(c);
+    queue_t unsent = {NULL, NULL};
+    op_t *op;
+    while ((op = pop(&c->sent))) {
+        if (op->wire_start < written)
+            finish(op, why);
+        else
+            push(&unsent, op);
+    }
+    if (unsent.head) {
+        unsent.tail->next = c->waiting.head;
+        if (!c->waiting.head)
+            c->waiting.tail = unsent.tail;
+        c->waiting.head = unsent.head;
+    }
+    reconnect(c);
+}
+
+/* The connect failed (the link's error says why): every call waiting for it fails. */
+static void connect_failed(mf_redis_conn_t *c)
+{
+    char why[768];
+    snprintf(why, sizeof why, "%s", mf_redis_link_errstr(c->link));
+    mf_redis__connect_failed(mf_redis_link_error(c->link), why);
+    close_link(c);
+    fail_all(&c->waiting, why);
+}
+
+/* Writes every waiting call, when the link takes commands. */
+static void pump(mf_redis_conn_t *c)
+{
+    op_t *op;
+    if (!c->open)
         return;
-    snprintf(c->fail_reason, sizeof c->fail_reason, "%s", why);
-    redisAsyncFree(c->ac); /* calls back every waiting command with NULL, then ev_cleanup */
+    while ((op = pop(&c->waiting))) {
+        op->wire_start = mf_redis_link_appended(c->link);
+        mf_redis_link_append(c->link, op->bytes, op->len);
+        push(&c->sent, op);
+    }
+    if (mf_redis_link_flush(c->link) < 0) {
+        /* Not here: this may be inside mf_redis_conn_send, whose caller is not waiting yet. */
+        c->broken = 1;
+        mf_loop_timer_start(c->loop, &c->later, 0);
+    }
 }
+
+static void take_replies(mf_redis_conn_t *c)
+{
+    redisReply *r;
+    int rc;
+    while ((rc = mf_redis_link_reply(c->link, &r)) > 0) {
+        op_t *op = c->sent.head;
+        if (!op) {
+            freeReplyObject(r);
+            mf_redis_link_fail(c->link, "a reply nobody asked for");
+            lost(c);
+            return;
+        }
+        op->replies[op->got++] = r;
+        if (op->got == op->n)
+            finish(pop(&c->sent), NULL);
+    }
+    if (rc < 0)
+        lost(c);
+}
+
+static void on_io(void *ud, uint32_t events)
+{
+    mf_redis_conn_t *c = ud;
+    (void)events; /* each step does what the socket allows now */
+    if (c->broken)
+        return; /* c->later handles it */
+    if (!c->open) {
+        int rc = mf_redis_link_connect(c->link);
+        if (rc < 0) {
+            connect_failed(c);
+            return;
+        }
+        if (rc == 0) {
+            c->open = 1;
+            mf_redis__opened(1);
+            pump(c);
+        }
+    } else if (mf_redis_link_flush(c->link) < 0 || mf_redis_link_read(c->link) < 0) {
+        lost(c);
+        return;
+    } else {
+        take_replies(c);
+    }
+    if (c->link)
+        watch(c);
+}
+
+static void on_later(void *ud)
+{
+    mf_redis_conn_t *c = ud;
+    if (c->broken)
+        lost(c);
+}
+
+/* Starts a link to the server for the calls waiting. Returns 0, or -1 with err when no
+ * connection may be tried now (backing off) or it failed at once. */
+static int start_link(mf_redis_conn_t *c, char *err, size_t errlen)
+{
+    if (mf_redis__may_connect(c->probe, err, errlen))
+        return -1;
+    c->link = mf_redis__link_open(err, errlen);
+    if (!c->link)
+        return -1;
+    int rc = mf_redis_link_connect(c->link);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s", mf_redis_link_errstr(c->link));
+        mf_redis__connect_failed(mf_redis_link_error(c->link), err);
+        close_link(c);
+        return -1;
+    }
+    c->watch = mf_loop_watch_new(c->loop, mf_redis_link_fd(c->link), on_io, c);
+    if (rc == 0) {
+        c->open = 1;
+        mf_redis__opened(1);
+        pump(c);
+    }
+    watch(c);
+    return 0;
+}
+
+/* ---- calls ---- */
 
 static void on_timeout(void *ud)
 {
     op_t *op = ud;
-    mf_redis_server_t srv;
-    char why[400];
-    if (mf_redis__server(&srv, why, sizeof why) == 0)
-        snprintf(why, sizeof why, "Redis at %s:%d did not answer within %lldms", srv.host, srv.port,
-                 (long long)((mf_now_ns() - op->start_ns) / 1000000));
-    /* The connection may hold a reply still on its way: it is never reused. */
-    op->callbacks_left++; /* op must outlive the callbacks drop makes */
-    drop(op->c, why);
-    op_end(op, why);
-    op_release(op);
-}
-
-/* ---- the connection ---- */
-
-static void on_connect(const redisAsyncContext *ac, int status)
-{
-    mf_redis_conn_t *c = ac->ev.data;
-    if (status == REDIS_OK) {
-        c->connected = 1;
-        mf_redis__opened(1);
+    mf_redis_conn_t *c = op->c;
+    int64_t waited = mf_now_ns() - op->start_ns;
+    if (!c->open) {
+        /* Still connecting: the connect hangs, for this call and every other waiting. */
+        mf_redis_link_time_out(c->link, waited);
+        connect_failed(c);
     } else {
-        char why[320];
-        snprintf(why, sizeof why, "cannot connect to Redis at %s:%d: %s", ac->c.tcp.host,
-                 ac->c.tcp.port, ac->errstr);
-        mf_redis__connect_failed(MF_REDIS_LINK_ECONNECT, why);
-        snprintf(c->fail_reason, sizeof c->fail_reason, "%s", why);
+        /* Its reply may still be on the way: the connection is never reused. */
+        mf_redis_link_time_out(c->link, waited);
+        lost(c);
     }
-}
-
-/* AUTH and SELECT (privdata names it): a refusal fails every command queued behind them. */
-static void on_setup_reply(redisAsyncContext *ac, void *reply, void *privdata)
-{
-    mf_redis_conn_t *c = ac->ev.data;
-    redisReply *r = reply;
-    if (r && r->type == REDIS_REPLY_ERROR) {
-        snprintf(c->fail_reason, sizeof c->fail_reason, "Redis %s failed: %.*s",
-                 (const char *)privdata, (int)r->len, r->str);
-        mf_redis__connect_failed(MF_REDIS_LINK_ESETUP, c->fail_reason);
-        redisAsyncFree(ac); /* once this callback returns; the rest are called back with NULL */
-    }
-}
-
-static int open_connection(mf_redis_conn_t *c, const mf_redis_server_t *t, int probe, char *err,
-                           size_t errlen)
-{
-    mf_redis_setup_set_t setup;
-    if (mf_redis__may_connect(probe, err, errlen))
-        return -1;
-    if (mf_redis_auth_setup(&setup, err, errlen)) {
-        mf_redis__connect_failed(MF_REDIS_LINK_ESETUP, err);
-        return -1;
-    }
-    redisAsyncContext *ac = redisAsyncConnect(t->host, t->port);
-    if (!ac || ac->err) {
-        snprintf(err, errlen, "cannot connect to Redis at %s:%d: %s", t->host, t->port,
-                 ac ? ac->errstr : "out of memory");
-        if (ac)
-            redisAsyncFree(ac);
-        mf_redis__connect_failed(MF_REDIS_LINK_ECONNECT, err);
-        return -1;
-    }
-    c->ac = ac;
-    c->events = 0;
-    c->watch = mf_loop_watch_new(c->loop, ac->c.fd, on_io, c);
-    ac->ev.data = c;
-    ac->ev.addRead = ev_add_read;
-    ac->ev.delRead = ev_del_read;
-    ac->ev.addWrite = ev_add_write;
-    ac->ev.delWrite = ev_del_write;
-    ac->ev.cleanup = ev_cleanup;
-    redisAsyncSetConnectCallback(ac, on_connect); /* a disconnect is ev_cleanup's business */
-    /* hiredis only reads argv, const or not. */
-    for (int i = 0; i < setup.n; i++)
-        redisAsyncCommandArgv(ac, on_setup_reply, (void *)setup.cmd[i].argv[0], setup.cmd[i].argc,
-                              (const char **)setup.cmd[i].argv, setup.cmd[i].lens);
-    return 0;
 }
 
 int mf_redis_conn_send(mf_redis_conn_t *c, const mf_redis_cmd_t *cmds, int n, int64_t deadline_ns,
                        mf_redis_done_fn done, void *ud, char *err, size_t errlen)
 {
-    mf_redis_server_t srv, *t = &srv;
     int probe;
-    if (mf_redis__server(t, err, errlen) || mf_redis__allow(&probe, err, errlen))
+    if (mf_redis__allow(&probe, err, errlen))
         return -1;
-    if (!c->ac && open_connection(c, t, probe, err, errlen)) {
-        mf_redis__failed(err);
-        return -1;
+    if (!c->link) {
+        c->probe = probe;
+        if (start_link(c, err, errlen)) {
+            mf_redis__failed(err);
+            return -1;
+        }
     }
-    op_t *op = mf_xcalloc(1, sizeof *op + (size_t)n * sizeof(redisReply *));
-    op->c = c;
-    op->n = n;
+    size_t len = mf_redis_format_len(cmds, n);
+    op_t *op = mf_xmalloc(sizeof *op + (size_t)n * sizeof(redisReply *) + len);
+    *op = (op_t){.c = c, .n = n, .len = len, .start_ns = mf_now_ns(), .done = done, .ud = ud};
     op->replies = (redisReply **)(op + 1);
-    op->start_ns = mf_now_ns();
-    op->done = done;
-    op->ud = ud;
-    for (int i = 0; i < n; i++) {
-        if (redisAsyncCommandArgv(c->ac, on_reply, op, cmds[i].argc, cmds[i].argv, cmds[i].lens) !=
-            REDIS_OK)
-            break; /* the context is going: the callbacks queued so far fail it */
-        op->callbacks_left++;
-    }
-    if (op->callbacks_left < n) {
-        /* The caller reports err itself: done is not to be called. */
-        snprintf(err, errlen, "Redis connection is closing");
-        op->ended = 1;
-        op->callbacks_left++;
-        drop(c, err);
-        mf_redis__failed(err);
-        op_release(op);
-        return -1;
-    }
+    op->bytes = (char *)(op->replies + n);
+    mf_redis_format(op->bytes, cmds, n);
     int64_t at = op->start_ns + mf_redis__timeout_ms() * 1000000;
     if (deadline_ns && deadline_ns < at)
         at = deadline_ns;
     mf_timer_init(&op->timer, on_timeout, op);
     mf_loop_timer_start(c->loop, &op->timer, at);
+    push(&c->waiting, op);
+    pump(c);
+    watch(c);
     return 0;
 }
 
@@ -303,7 +318,11 @@ static const mf_loop_key_t conn_key;
 static void conn_free(void *p)
 {
     mf_redis_conn_t *c = p;
-    drop(c, "Redis connection closed (shutting down)");
+    const char *why = "Redis connection closed (shutting down)";
+    if (c->link)
+        close_link(c);
+    fail_all(&c->sent, why);
+    fail_all(&c->waiting, why);
     mf_redis__unreserve(c->slot);
     free(c);
 }
@@ -313,10 +332,9 @@ mf_redis_conn_t *mf_redis_conn_of(mf_loop_t *loop)
     mf_redis_conn_t *c = mf_loop_service(loop, &conn_key);
     if (c)
         return c;
-    char err[256];
+    char err[512];
     mf_redis_server_t srv;
-    /* Over TLS, every call goes through the pool until this connection speaks it too. */
-    if (mf_redis__server(&srv, err, sizeof err) || srv.tls)
+    if (mf_redis__server(&srv, err, sizeof err))
         return NULL;
     int slot = mf_redis__reserve();
     if (slot < 0)
@@ -324,6 +342,7 @@ mf_redis_conn_t *mf_redis_conn_of(mf_loop_t *loop)
     c = mf_xcalloc(1, sizeof *c);
     c->loop = loop;
     c->slot = slot;
+    mf_timer_init(&c->later, on_later, c);
     mf_loop_set_service(loop, &conn_key, c, conn_free);
     return c;
 }

@@ -85,6 +85,21 @@ static int fail_tls(mf_redis_link_t *l, int err)
     return fail_io(l, why);
 }
 
+int mf_redis_link_fail(mf_redis_link_t *l, const char *why)
+{
+    return fail_io(l, why);
+}
+
+int mf_redis_link_time_out(mf_redis_link_t *l, int64_t waited_ns)
+{
+    char why[32];
+    snprintf(why, sizeof why, "%lldms", (long long)(waited_ns / 1000000));
+    return fail(l, MF_REDIS_LINK_ETIMEOUT,
+                l->phase == OPEN ? "Redis at %s did not answer within %s"
+                                 : "cannot connect to Redis at %s: no answer within %s",
+                why);
+}
+
 mf_redis_link_error_t mf_redis_link_error(const mf_redis_link_t *l)
 {
     return l->error;
@@ -482,15 +497,8 @@ static int wait_events(mf_redis_link_t *l, int64_t deadline_ns)
 {
     for (;;) {
         int64_t left = deadline_ns - mf_now_ns();
-        if (left <= 0) {
-            char why[64];
-            snprintf(why, sizeof why, "%lldms",
-                     (long long)((mf_now_ns() - l->started_ns) / 1000000));
-            return fail(l, MF_REDIS_LINK_ETIMEOUT,
-                        l->phase == OPEN ? "Redis at %s did not answer within %s"
-                                         : "cannot connect to Redis at %s: no answer within %s",
-                        why);
-        }
+        if (left <= 0)
+            return mf_redis_link_time_out(l, mf_now_ns() - l->started_ns);
         struct pollfd p = {.fd = l->fd, .events = (short)mf_redis_link_events(l)};
         int rc = poll(&p, 1, (int)((left + 999999) / 1000000));
         if (rc > 0 || (rc < 0 && errno == EINTR))

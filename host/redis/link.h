@@ -79,6 +79,13 @@ int mf_redis_link_read(mf_redis_link_t *l);
  * reply, 0 when none is complete, -1 when what arrived is not RESP (the link failed). */
 int mf_redis_link_reply(mf_redis_link_t *l, redisReply **reply);
 
+/* Fails the link (EIO) for what its owner found wrong with it, why. Returns -1. */
+int mf_redis_link_fail(mf_redis_link_t *l, const char *why);
+
+/* Fails the link for a deadline its owner keeps (on a loop): ETIMEOUT, with a message for what
+ * it was waiting for (the connect, or a reply) and how long it waited. Returns -1. */
+int mf_redis_link_time_out(mf_redis_link_t *l, int64_t waited_ns);
+
 /* Once a call failed: why (above) and the message, which names the server and never a
  * password. */
 mf_redis_link_error_t mf_redis_link_error(const mf_redis_link_t *l);
