@@ -26,6 +26,7 @@ typedef struct op {
     struct op *next;
     struct mf_redis_conn *c;
     int n, got;
+    int retried; /* sent again once already, after refusals */
     redisReply **replies;
     char *bytes;
     size_t len;
@@ -45,8 +46,9 @@ struct mf_redis_conn {
     int slot; /* the pool budget it holds */
     mf_redis_link_t *link;
     mf_watcher_t *watch;
-    int open;  /* the link takes commands (connected, set up) */
-    int probe; /* the link's connect is the breaker's half-open probe */
+    int open;    /* the link takes commands (connected, set up) */
+    int closing; /* refused commands: it takes no more, and goes once those written are answered */
+    int probe;   /* the link's connect is the breaker's half-open probe */
     int broken;
     mf_timer_t later; /* handles a break found while sending, in the loop's next turn */
     queue_t waiting;  /* not written to the link */
@@ -71,6 +73,20 @@ static op_t *pop(queue_t *q)
     if (op && !(q->head = op->next))
         q->tail = NULL;
     return op;
+}
+
+/* Takes op out of q; returns whether it was there. */
+static int take_out(queue_t *q, op_t *op)
+{
+    for (op_t **p = &q->head, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
+        if (*p == op) {
+            *p = op->next;
+            if (q->tail == op)
+                q->tail = prev;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* ---- ending calls ---- */
@@ -114,7 +130,7 @@ static void close_link(mf_redis_conn_t *c)
     mf_redis_link_close(c->link);
     c->watch = NULL;
     c->link = NULL;
-    c->broken = 0;
+    c->broken = c->closing = 0;
     mf_loop_timer_stop(c->loop, &c->later);
     if (c->open) {
         c->open = 0;
@@ -137,6 +153,10 @@ static void lost(mf_redis_conn_t *c)
     char why[768];
     uint64_t written = mf_redis_link_written(c->link);
     snprintf(why, sizeof why, "%s", mf_redis_link_errstr(c->link));
+    if (!c->closing) /* else counted when it began to close */
+        mf_redis__dropped(mf_redis_link_error(c->link) == MF_REDIS_LINK_ETIMEOUT
+                              ? MF_REDIS_RECONNECT_TIMEOUT
+                              : MF_REDIS_RECONNECT_IO);
     close_link(c);
     queue_t unsent = {NULL, NULL};
     op_t *op;
@@ -169,7 +189,7 @@ static void connect_failed(mf_redis_conn_t *c)
 static void pump(mf_redis_conn_t *c)
 {
     op_t *op;
-    if (!c->open)
+    if (!c->open || c->closing)
         return;
     while ((op = pop(&c->waiting))) {
         op->wire_start = mf_redis_link_appended(c->link);
@@ -181,6 +201,31 @@ static void pump(mf_redis_conn_t *c)
         c->broken = 1;
         mf_loop_timer_start(c->loop, &c->later, 0);
     }
+}
+
+/* op has all its replies. Refusals close the connection; a call they all refused (nothing of
+ * it ran) is sent again, once, on the next connection. Returns 1 when the link was closed. */
+static int answered(mf_redis_conn_t *c, op_t *op)
+{
+    int all, why = mf_redis__refusals(op->replies, op->n, &all);
+    if (why >= 0 && !c->closing) {
+        c->closing = 1;
+        mf_redis__dropped((mf_redis_reconnect_t)why);
+    }
+    if (all && !op->retried) {
+        for (int i = 0; i < op->n; i++)
+            freeReplyObject(op->replies[i]);
+        op->got = 0;
+        op->retried = 1;
+        push(&c->waiting, op);
+    } else {
+        finish(op, NULL);
+    }
+    if (!c->closing || c->sent.head)
+        return 0;
+    close_link(c);
+    reconnect(c);
+    return 1;
 }
 
 static void take_replies(mf_redis_conn_t *c)
@@ -196,8 +241,8 @@ static void take_replies(mf_redis_conn_t *c)
             return;
         }
         op->replies[op->got++] = r;
-        if (op->got == op->n)
-            finish(pop(&c->sent), NULL);
+        if (op->got == op->n && answered(c, pop(&c->sent)))
+            return; /* the replies read were all for that link */
     }
     if (rc < 0)
         lost(c);
@@ -274,6 +319,12 @@ static void on_timeout(void *ud)
         /* Still connecting: the connect hangs, for this call and every other waiting. */
         mf_redis_link_time_out(c->link, waited);
         connect_failed(c);
+    } else if (take_out(&c->waiting, op)) {
+        /* Waiting for a closing connection's last replies: only this call is late. */
+        char why[400];
+        snprintf(why, sizeof why, "Redis at %s did not answer within %lldms",
+                 mf_redis_link_server(c->link), (long long)(waited / 1000000));
+        finish(op, why);
     } else {
         /* Its reply may still be on the way: the connection is never reused. */
         mf_redis_link_time_out(c->link, waited);

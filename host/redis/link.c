@@ -469,6 +469,11 @@ int mf_redis_link_fd(const mf_redis_link_t *l)
     return l->fd;
 }
 
+const char *mf_redis_link_server(const mf_redis_link_t *l)
+{
+    return l->where;
+}
+
 void mf_redis_link_close(mf_redis_link_t *l)
 {
     if (!l)

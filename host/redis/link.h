@@ -53,6 +53,9 @@ uint32_t mf_redis_link_events(const mf_redis_link_t *l);
 
 int mf_redis_link_fd(const mf_redis_link_t *l);
 
+/* "host:port" ("[host]:port" for an IPv6 address), as messages name the server. */
+const char *mf_redis_link_server(const mf_redis_link_t *l);
+
 /* ---- commands and replies ---- */
 
 /* The RESP form of n commands (what the link writes): mf_redis_format_len bytes, written by

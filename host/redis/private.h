@@ -46,6 +46,14 @@ int mf_redis__may_connect(int probe, char *err, size_t errlen);
 void mf_redis__connect_failed(int kind, const char *why);
 void mf_redis__opened(int delta); /* connections open: +1, -1 */
 
+/* A connection closed for why so that the next command opens a new one: counted. */
+void mf_redis__dropped(mf_redis_reconnect_t why);
+/* What n replies say about their connection: the reason to drop it given by the first refusal
+ * among them (READONLY, MASTERDOWN, LOADING, NOAUTH: the server refused the command without
+ * running it), or -1 when none is one. *all is set when every reply is a refusal: nothing of
+ * the call ran, so it may be sent again. */
+int mf_redis__refusals(redisReply **replies, int n, int *all);
+
 /* A round trip that failed (I/O, timeout): counted, the breaker told, why kept for later
  * rejections. */
 void mf_redis__failed(const char *why);

@@ -3,13 +3,29 @@
  * whatever the worker count and replicas cannot exhaust Redis's maxclients. A borrower that
  * finds every connection lent waits on a condition variable, at most one command timeout.
  *
- * Failure handling, in order: a connection that timed out or broke is closed, never reused; a
- * pooled connection the server closed while it sat idle is found before use (nothing of the
- * call was written) and the call goes on a new one; failed connects back off exponentially
- * (process-wide, capped at the breaker's cool-down); and after BREAKER_THRESHOLD failures in a
- * row the breaker fails calls fast until one probe succeeds. A stopped or vanished Redis
- * therefore costs a request at most about three timeouts (a wait for a free connection, the
- * connect, the exchange), and only while the breaker is still closed. */
+ * Failure handling, in order: a connection that timed out, broke or answered with a refusal
+ * (below) is closed, never reused; failed connects back off exponentially (process-wide, capped
+ * at the breaker's cool-down); and after BREAKER_THRESHOLD failures in a row the breaker fails
+ * calls fast until one probe succeeds. A stopped or vanished Redis therefore costs a request at
+ * most about three timeouts (a wait for a free connection, then the call's two: the connect and
+ * the exchange, a retry included), and only while the breaker is still closed.
+ *
+ * Which calls are sent again on a new connection, here and on the workers' (conn.c), always
+ * within the call's deadline (here two timeouts from the borrow; there the command timeout or
+ * the run's deadline, whichever comes first):
+ *   - a call none of whose bytes left: its connection was found closed before use (the pool
+ *     checks a connection that sat idle before writing to it; a worker's watches its own), or
+ *     broke before the call's first byte was written, or was still connecting. Here once; on a
+ *     worker's connection the call simply waits for the next connection.
+ *   - a call every reply of which is a refusal (READONLY from a replica the primary became,
+ *     MASTERDOWN from a replica without its primary, LOADING from a server loading its data,
+ *     NOAUTH): nothing of it ran. Once. The connection is closed (a worker's once the calls
+ *     already written on it are answered) and the new one resolves the name again.
+ * Never sent again: a call whose bytes went, even in part, before its connection broke or timed
+ * out (it may have run: the caller gets the outage error, a 503); a pipeline some of whose
+ * replies are refusals and some not (those ran: the caller gets every reply, the refusals as
+ * error replies, and the connection is still closed); a call whose connect failed (the backoff
+ * and the breaker decide when to try again). */
 #include "redis/redis.h"
 
 #include <errno.h>
@@ -31,6 +47,9 @@
 #define BREAKER_THRESHOLD 3
 #define BREAKER_COOLDOWN_MS 1000
 #define BACKOFF_MIN_MS 25
+
+const char *const mf_redis_reconnect_names[MF_REDIS_RECONNECT_REASONS] = {
+    "readonly", "masterdown", "loading", "auth", "timeout", "io"};
 
 const double mf_redis_bucket_bounds[MF_REDIS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
                                                          0.005,  0.01,    0.05,   0.25,  1.0};
@@ -62,6 +81,7 @@ static struct {
     _Atomic int in_use, open;
     _Atomic uint64_t commands, error_replies, failures, rejected, lat_count, lat_sum_ns;
     _Atomic uint64_t lat_buckets[MF_REDIS_BUCKETS];
+    _Atomic uint64_t reconnects[MF_REDIS_RECONNECT_REASONS];
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 /* ---- setup ---- */
@@ -293,7 +313,7 @@ void mf_redis__connect_failed(int kind, const char *why)
         backoff = BREAKER_COOLDOWN_MS;
     atomic_store(&pool.next_connect_ns, mf_now_ns() + backoff * 1000000);
     if (kind == MF_REDIS_LINK_EAUTH)
-        mf_redis_auth_recheck(); /* the Secret may have been rotated since it was read */
+        mf_redis__dropped(MF_REDIS_RECONNECT_AUTH);
     /* Once per run of failures, and again when the reason changes (a wrong certificate after a
      * refused connect): an operator sees what to fix without a line per request. */
     pthread_mutex_lock(&pool.mu);
@@ -313,6 +333,49 @@ void mf_redis__opened(int delta)
     atomic_fetch_add(&pool.open, delta);
     if (delta > 0)
         atomic_store(&pool.connect_failures, 0);
+}
+
+void mf_redis__dropped(mf_redis_reconnect_t why)
+{
+    atomic_fetch_add_explicit(&pool.reconnects[why], 1, memory_order_relaxed);
+    if (why == MF_REDIS_RECONNECT_AUTH)
+        mf_redis_auth_recheck(); /* the Secret may have been rotated since it was read */
+}
+
+/* The reason an error reply gives to drop its connection, or -1. */
+static int refusal(const redisReply *r)
+{
+    static const struct {
+        const char *code;
+        size_t len;
+        mf_redis_reconnect_t why;
+    } codes[] = {{"READONLY", 8, MF_REDIS_RECONNECT_READONLY},
+                 {"MASTERDOWN", 10, MF_REDIS_RECONNECT_MASTERDOWN},
+                 {"LOADING", 7, MF_REDIS_RECONNECT_LOADING},
+                 {"NOAUTH", 6, MF_REDIS_RECONNECT_AUTH}};
+    if (r->type != REDIS_REPLY_ERROR)
+        return -1;
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (r->len >= codes[i].len && memcmp(r->str, codes[i].code, codes[i].len) == 0 &&
+            (r->len == codes[i].len || r->str[codes[i].len] == ' '))
+            return (int)codes[i].why;
+    return -1;
+}
+
+int mf_redis__refusals(redisReply **replies, int n, int *all)
+{
+    int first = -1;
+    *all = 1;
+    for (int i = 0; i < n; i++) {
+        int why = refusal(replies[i]);
+        if (why < 0)
+            *all = 0;
+        else if (first < 0)
+            first = why;
+    }
+    if (first < 0)
+        *all = 0;
+    return first;
 }
 
 void mf_redis__failed(const char *why)
@@ -392,21 +455,35 @@ int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *
         return -1;
     }
     for (;;) {
-        if (s->link && mf_redis_link_check_idle(s->link))
+        if (s->link && mf_redis_link_check_idle(s->link)) {
             drop(s); /* the server closed it while it sat idle: nothing of the call was sent */
+            mf_redis__dropped(MF_REDIS_RECONNECT_IO);
+        }
         if (!s->link && open_slot(s, probe, deadline, err, errlen))
             goto fail;
         uint64_t before = mf_redis_link_written(s->link);
         if (mf_redis_link_exchange(s->link, cmds, n, replies,
-                                   earliest(mf_now_ns() + pool.timeout_ms * 1000000, deadline)) ==
-            0)
-            break;
-        snprintf(err, errlen, "%s", mf_redis_link_errstr(s->link));
-        int unsent = mf_redis_link_written(s->link) == before;
-        drop(s); /* a timed-out or broken connection is never reused */
-        if (!unsent || retried || mf_now_ns() >= deadline)
-            goto fail;
-        retried = 1; /* it broke before a byte of the call went: safe to send on a new one */
+                                   earliest(mf_now_ns() + pool.timeout_ms * 1000000, deadline))) {
+            snprintf(err, errlen, "%s", mf_redis_link_errstr(s->link));
+            int unsent = mf_redis_link_written(s->link) == before;
+            mf_redis__dropped(mf_redis_link_error(s->link) == MF_REDIS_LINK_ETIMEOUT
+                                  ? MF_REDIS_RECONNECT_TIMEOUT
+                                  : MF_REDIS_RECONNECT_IO);
+            drop(s); /* a timed-out or broken connection is never reused */
+            if (!unsent || retried || mf_now_ns() >= deadline)
+                goto fail;
+        } else {
+            int all, why = mf_redis__refusals(replies, n, &all);
+            if (why < 0)
+                break;
+            drop(s);
+            mf_redis__dropped((mf_redis_reconnect_t)why);
+            if (!all || retried || mf_now_ns() >= deadline)
+                break; /* the refusals are the caller's replies */
+            for (int i = 0; i < n; i++)
+                freeReplyObject(replies[i]);
+        }
+        retried = 1;
     }
     give_back(idx);
     mf_redis__succeeded(replies, n, mf_now_ns() - t0);
@@ -444,6 +521,8 @@ void mf_redis_stats(mf_redis_stats_t *s)
     s->error_replies_total = atomic_load(&pool.error_replies);
     s->failures_total = atomic_load(&pool.failures);
     s->rejected_total = atomic_load(&pool.rejected);
+    for (int i = 0; i < MF_REDIS_RECONNECT_REASONS; i++)
+        s->reconnects_total[i] = atomic_load(&pool.reconnects[i]);
     s->latency_count = atomic_load(&pool.lat_count);
     s->latency_sum_seconds = (double)atomic_load(&pool.lat_sum_ns) / 1e9;
     for (int i = 0; i < MF_REDIS_BUCKETS; i++)

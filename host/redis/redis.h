@@ -46,12 +46,27 @@ int mf_redis_check(char *why, size_t n);
 #define MF_REDIS_BUCKETS 10
 extern const double mf_redis_bucket_bounds[MF_REDIS_BUCKETS];
 
+/* Why a connection was closed so that the next command opens a new one. */
+typedef enum {
+    MF_REDIS_RECONNECT_READONLY,   /* -READONLY: a replica (the primary moved) */
+    MF_REDIS_RECONNECT_MASTERDOWN, /* -MASTERDOWN: a replica that lost its primary */
+    MF_REDIS_RECONNECT_LOADING,    /* -LOADING: a server loading its data */
+    MF_REDIS_RECONNECT_AUTH,       /* AUTH refused, or -NOAUTH: the password is read again */
+    MF_REDIS_RECONNECT_TIMEOUT,    /* no reply in time */
+    MF_REDIS_RECONNECT_IO,         /* closed by the server, reset, or not RESP */
+    MF_REDIS_RECONNECT_REASONS
+} mf_redis_reconnect_t;
+
+/* The reasons' names in metrics: "readonly", "masterdown", ... */
+extern const char *const mf_redis_reconnect_names[MF_REDIS_RECONNECT_REASONS];
+
 typedef struct {
     uint64_t commands_total;      /* commands sent (a pipeline of n counts n) */
     uint64_t error_replies_total; /* error replies Redis gave */
     uint64_t failures_total;      /* round trips that failed: connect, I/O, timeout */
     uint64_t rejected_total;      /* calls failed fast: breaker open or pool wait timed out */
-    uint64_t latency_count;       /* round trips timed (one per mf_redis_run that got replies) */
+    uint64_t reconnects_total[MF_REDIS_RECONNECT_REASONS];
+    uint64_t latency_count; /* round trips timed (one per mf_redis_run that got replies) */
     double latency_sum_seconds;
     uint64_t latency_buckets[MF_REDIS_BUCKETS]; /* cumulative: count <= bound */
     int pool_size;                              /* most connections this process opens */

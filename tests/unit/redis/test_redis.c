@@ -1,7 +1,8 @@
 /* redis.c without a Redis: a port nobody listens on. Failures count toward the breaker, which
  * then fails calls without a round trip; readiness and the stats say so; shutdown closes the
- * pool. The paths that need a live Redis are covered by tests/integration/test_redis*.sh. The
- * pool is process-wide, so the steps run in order in one test. */
+ * pool. Which error replies are refusals that close a connection and may be sent again. The
+ * paths that need a live Redis are covered by tests/integration/test_redis*.sh. The pool is
+ * process-wide, so the steps run in order in one test. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "event/breaker.h"
+#include "redis/private.h"
 #include "redis/redis.h"
 #include "test.h"
 
@@ -82,8 +84,40 @@ TEST(unreachable_redis_trips_the_breaker)
     ASSERT_TRUE(strstr(err, "closed") != NULL);
 }
 
+static redisReply reply(int type, const char *str)
+{
+    return (redisReply){.type = type, .str = (char *)str, .len = str ? strlen(str) : 0};
+}
+
+TEST(refusals_are_error_replies_that_ran_nothing)
+{
+    redisReply readonly = reply(REDIS_REPLY_ERROR, "READONLY You can't write against a read only "
+                                                   "replica."),
+               masterdown = reply(REDIS_REPLY_ERROR, "MASTERDOWN Link with MASTER is down"),
+               loading = reply(REDIS_REPLY_ERROR, "LOADING Redis is loading the dataset"),
+               noauth = reply(REDIS_REPLY_ERROR, "NOAUTH Authentication required."),
+               other = reply(REDIS_REPLY_ERROR, "ERR unknown command"),
+               lookalike = reply(REDIS_REPLY_ERROR, "READONLYISH not a code"),
+               status = reply(REDIS_REPLY_STATUS, "READONLY"), ok = reply(REDIS_REPLY_STATUS, "OK");
+    int all;
+    ASSERT_EQ_INT(mf_redis__refusals((redisReply *[]){&readonly}, 1, &all),
+                  MF_REDIS_RECONNECT_READONLY);
+    ASSERT_EQ_INT(all, 1);
+    ASSERT_EQ_INT(mf_redis__refusals((redisReply *[]){&masterdown, &loading}, 2, &all),
+                  MF_REDIS_RECONNECT_MASTERDOWN);
+    ASSERT_EQ_INT(all, 1);
+    ASSERT_EQ_INT(mf_redis__refusals((redisReply *[]){&noauth}, 1, &all), MF_REDIS_RECONNECT_AUTH);
+    /* Part of a pipeline ran: the connection goes, the call is not sent again. */
+    ASSERT_EQ_INT(mf_redis__refusals((redisReply *[]){&ok, &loading}, 2, &all),
+                  MF_REDIS_RECONNECT_LOADING);
+    ASSERT_EQ_INT(all, 0);
+    ASSERT_EQ_INT(mf_redis__refusals((redisReply *[]){&other, &lookalike, &status}, 3, &all), -1);
+    ASSERT_EQ_INT(all, 0);
+}
+
 int main(void)
 {
+    RUN(refusals_are_error_replies_that_ran_nothing);
     RUN(unreachable_redis_trips_the_breaker);
     TEST_MAIN_END();
 }
