@@ -26,12 +26,23 @@ static void collect(void *ud, mf_metrics_writer_t *w)
         {"mayfly_redis_rejected_total",
          "Calls failed fast: the breaker open, or no pooled connection within the timeout.",
          offsetof(mf_redis_stats_t, rejected_total)},
+        {"mayfly_redis_tls_handshake_failures_total",
+         "TLS handshakes with Redis that failed, a certificate that did not verify included.",
+         offsetof(mf_redis_stats_t, tls_handshake_failures_total)},
     };
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
         mf_metrics_family(w, counters[i].name, "counter", counters[i].help);
         mf_metrics_sample(w, counters[i].name, NULL,
                           (double)*(const uint64_t *)((const char *)&st + counters[i].offset));
     }
+    mf_metrics_family(w, "mayfly_redis_reconnects_total", "counter",
+                      "Redis connections closed so that the next command opens a new one, by "
+                      "reason: readonly, masterdown, loading (the server's refusals), auth, "
+                      "timeout, io.");
+    for (int i = 0; i < MF_REDIS_RECONNECT_REASONS; i++)
+        mf_metrics_sample(w, "mayfly_redis_reconnects_total",
+                          (const char *[]){"reason", mf_redis_reconnect_names[i], NULL},
+                          (double)st.reconnects_total[i]);
     mf_metrics_family(w, "mayfly_redis_round_trip_seconds", "histogram",
                       "Time of a Redis round trip (a command or a pipeline).");
     mf_metrics_histogram(w, "mayfly_redis_round_trip_seconds", NULL, MF_REDIS_BUCKETS,

@@ -82,6 +82,7 @@ static struct {
     _Atomic uint64_t commands, error_replies, failures, rejected, lat_count, lat_sum_ns;
     _Atomic uint64_t lat_buckets[MF_REDIS_BUCKETS];
     _Atomic uint64_t reconnects[MF_REDIS_RECONNECT_REASONS];
+    _Atomic uint64_t tls_handshake_failures;
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 /* ---- setup ---- */
@@ -314,6 +315,8 @@ void mf_redis__connect_failed(int kind, const char *why)
     atomic_store(&pool.next_connect_ns, mf_now_ns() + backoff * 1000000);
     if (kind == MF_REDIS_LINK_EAUTH)
         mf_redis__dropped(MF_REDIS_RECONNECT_AUTH);
+    if (kind == MF_REDIS_LINK_ETLS || kind == MF_REDIS_LINK_EVERIFY)
+        atomic_fetch_add(&pool.tls_handshake_failures, 1);
     /* Once per run of failures, and again when the reason changes (a wrong certificate after a
      * refused connect): an operator sees what to fix without a line per request. */
     pthread_mutex_lock(&pool.mu);
@@ -510,6 +513,10 @@ int mf_redis_check(char *why, size_t n)
     int ok = r->type == REDIS_REPLY_STATUS;
     if (!ok)
         snprintf(why, n, "Redis answered PING with: %.*s", (int)r->len, r->str ? r->str : "");
+    else
+        snprintf(why, n, strchr(pool.server.host, ':') ? "%s [%s]:%d%s" : "%s %s:%d%s",
+                 mf_redis_topology_name(pool.topology), pool.server.host, pool.server.port,
+                 pool.server.tls ? " (TLS)" : "");
     freeReplyObject(r);
     return ok ? 0 : -1;
 }
@@ -523,6 +530,7 @@ void mf_redis_stats(mf_redis_stats_t *s)
     s->rejected_total = atomic_load(&pool.rejected);
     for (int i = 0; i < MF_REDIS_RECONNECT_REASONS; i++)
         s->reconnects_total[i] = atomic_load(&pool.reconnects[i]);
+    s->tls_handshake_failures_total = atomic_load(&pool.tls_handshake_failures);
     s->latency_count = atomic_load(&pool.lat_count);
     s->latency_sum_seconds = (double)atomic_load(&pool.lat_sum_ns) / 1e9;
     for (int i = 0; i < MF_REDIS_BUCKETS; i++)

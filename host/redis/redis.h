@@ -38,8 +38,9 @@ typedef struct {
  * wait for a free connection, then two for the call, a retry included: redis.c says which). */
 int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *err, size_t errlen);
 
-/* The readiness check: returns 0 when Redis is not configured, or answers a PING; -1 with the
- * reason in why otherwise (without a round trip while the breaker is open). */
+/* The readiness check: returns 0 when Redis is not configured, or answers a PING (why then names
+ * the topology and the server: "single 10.0.0.7:6379 (TLS)"); -1 with the reason in why
+ * otherwise (without a round trip while the breaker is open). */
 int mf_redis_check(char *why, size_t n);
 
 /* Latency histogram bounds in seconds (cumulative buckets, Prometheus style; +Inf implied). */
@@ -66,6 +67,7 @@ typedef struct {
     uint64_t failures_total;      /* round trips that failed: connect, I/O, timeout */
     uint64_t rejected_total;      /* calls failed fast: breaker open or pool wait timed out */
     uint64_t reconnects_total[MF_REDIS_RECONNECT_REASONS];
+    uint64_t tls_handshake_failures_total; /* the certificate refused, or the handshake failed */
     uint64_t latency_count; /* round trips timed (one per mf_redis_run that got replies) */
     double latency_sum_seconds;
     uint64_t latency_buckets[MF_REDIS_BUCKETS]; /* cumulative: count <= bound */
