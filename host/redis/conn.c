@@ -6,8 +6,10 @@
  * Failure handling matches the pool's: a command that gets no reply within MAYFLY_REDIS_TIMEOUT
  * (or its run's deadline) fails every command written on the connection, which is closed and
  * never reused; so does a connection that breaks. Commands not yet written when it went (the
- * connect under way, the output still buffered) go on a new connection. Failed connects back
- * off and the breaker opens as for the pool: then a command fails at once. */
+ * connect under way, the output still buffered) go on a new connection. A refusal (READONLY...)
+ * closes the connection once the commands written on it are answered. Which calls are sent
+ * again is said at the top of redis.c. Failed connects back off and the breaker opens as for
+ * the pool: then a command fails at once. */
 #include "redis/conn.h"
 
 #include <stdio.h>

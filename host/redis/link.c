@@ -22,6 +22,10 @@
 
 /* What a read takes from the socket at once: a reply of this size arrives in one call. */
 #define READ_CHUNK 16384
+/* An output buffer grown past this by a large pipeline is let go once written. */
+#define OUT_KEEP 65536
+/* The setup commands a link sends at most: those of a setup set, or a PING. */
+#define MAX_SETUP (sizeof(((mf_redis_setup_set_t *)0)->cmd) / sizeof(mf_redis_setup_t) + 1)
 
 _Static_assert(EPOLLIN == POLLIN && EPOLLOUT == POLLOUT, "the link's events are poll's too");
 
@@ -44,7 +48,7 @@ struct mf_redis_link {
     redisReader *reader;
     int setup_left; /* setup replies still to come */
     int nsetup;
-    char setup_names[3][8];
+    char setup_names[MAX_SETUP][16];
     int64_t started_ns; /* of the connect, or of the blocking exchange under way */
     mf_redis_link_error_t error;
     char errstr[768];
@@ -219,6 +223,8 @@ int mf_redis_link_flush(mf_redis_link_t *l)
         l->written += (uint64_t)n;
     }
     l->out.len = l->out_sent = 0;
+    if (l->out.cap > OUT_KEEP)
+        mf_buf_free(&l->out);
     l->write_wants = EPOLLOUT;
     return 0;
 }

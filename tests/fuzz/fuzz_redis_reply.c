@@ -1,4 +1,4 @@
-/* Redis replies to Lua (lapi_redis.c): the input is fed to hiredis's reply reader as if it came
+/* Redis replies to Lua (lua/api/redis.c): the input is fed to hiredis's reply reader as if it came
  * from the server, and every reply tree the reader builds is converted with
  * mf_redis_push_reply, as redis.call and redis.pipeline do (top level and nested). Arrays
  * longer than 9999 elements are skipped: hiredis allocates a declared array's slots before

@@ -111,6 +111,24 @@ static const mf_redis_cmd_t incr = {2, incr_argv, incr_lens};
 
 static mf_redis_setup_set_t no_setup;
 
+/* A link to a new server playing steps, connected without setup commands; NULL if it failed. */
+static mf_redis_link_t *connected(server_t *s, const step_t *steps)
+{
+    server_start(s, steps);
+    mf_redis_link_t *l = mf_redis_link_open("127.0.0.1", s->port, 0, &no_setup);
+    if (mf_redis_link_connect_wait(l, in_ms(1000)) == 0)
+        return l;
+    mf_redis_link_close(l);
+    return NULL;
+}
+
+/* Waits until the server has said or done something on l's connection. */
+static void wait_readable(mf_redis_link_t *l)
+{
+    struct pollfd p = {.fd = mf_redis_link_fd(l), .events = POLLIN};
+    poll(&p, 1, 1000);
+}
+
 /* ---- tests ---- */
 
 TEST(format_matches_hiredis)
@@ -189,9 +207,8 @@ TEST(a_close_after_the_command_went_is_an_io_failure)
 {
     static const step_t steps[] = {{INCR_RESP, CLOSE, NULL}};
     server_t s;
-    server_start(&s, steps);
-    mf_redis_link_t *l = mf_redis_link_open("127.0.0.1", s.port, 0, &no_setup);
-    ASSERT_EQ_INT(mf_redis_link_connect_wait(l, in_ms(1000)), 0);
+    mf_redis_link_t *l = connected(&s, steps);
+    ASSERT_TRUE(l != NULL);
     ASSERT_EQ_INT(mf_redis_link_check_idle(l), 0);
     redisReply *r;
     ASSERT_EQ_INT(mf_redis_link_exchange(l, &incr, 1, &r, in_ms(1000)), -1);
@@ -206,12 +223,10 @@ TEST(an_idle_connection_the_server_closed_is_found_before_use)
 {
     static const step_t steps[] = {{NULL, CLOSE, NULL}};
     server_t s;
-    server_start(&s, steps);
-    mf_redis_link_t *l = mf_redis_link_open("127.0.0.1", s.port, 0, &no_setup);
-    ASSERT_EQ_INT(mf_redis_link_connect_wait(l, in_ms(1000)), 0);
+    mf_redis_link_t *l = connected(&s, steps);
+    ASSERT_TRUE(l != NULL);
     ASSERT_TRUE(server_end(&s));
-    struct pollfd p = {.fd = mf_redis_link_fd(l), .events = POLLIN};
-    poll(&p, 1, 1000);
+    wait_readable(l);
     ASSERT_EQ_INT(mf_redis_link_check_idle(l), -1);
     ASSERT_EQ_INT(mf_redis_link_written(l), 0);
     mf_redis_link_close(l);
@@ -221,9 +236,8 @@ TEST(a_silent_server_times_out_by_the_deadline)
 {
     static const step_t steps[] = {{NULL, HOLD, NULL}};
     server_t s;
-    server_start(&s, steps);
-    mf_redis_link_t *l = mf_redis_link_open("127.0.0.1", s.port, 0, &no_setup);
-    ASSERT_EQ_INT(mf_redis_link_connect_wait(l, in_ms(1000)), 0);
+    mf_redis_link_t *l = connected(&s, steps);
+    ASSERT_TRUE(l != NULL);
     redisReply *r;
     int64_t t0 = mf_now_ns();
     ASSERT_EQ_INT(mf_redis_link_exchange(l, &incr, 1, &r, in_ms(100)), -1);
@@ -239,11 +253,9 @@ TEST(a_reply_nobody_asked_for_makes_an_idle_link_unusable)
 {
     static const step_t steps[] = {{NULL, ANSWER, "+surprise\r\n"}, {NULL, HOLD, NULL}};
     server_t s;
-    server_start(&s, steps);
-    mf_redis_link_t *l = mf_redis_link_open("127.0.0.1", s.port, 0, &no_setup);
-    ASSERT_EQ_INT(mf_redis_link_connect_wait(l, in_ms(1000)), 0);
-    struct pollfd p = {.fd = mf_redis_link_fd(l), .events = POLLIN};
-    poll(&p, 1, 1000);
+    mf_redis_link_t *l = connected(&s, steps);
+    ASSERT_TRUE(l != NULL);
+    wait_readable(l);
     ASSERT_EQ_INT(mf_redis_link_check_idle(l), -1);
     mf_redis_link_close(l);
     ASSERT_TRUE(server_end(&s));
