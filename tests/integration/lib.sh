@@ -167,6 +167,19 @@ redis_proxy_start() {
 # redis_proxy_target NAME PORT: where the proxy's next connections go (those open stay).
 redis_proxy_target() { echo "$2" >"$WORK/$1.target.tmp" && mv "$WORK/$1.target.tmp" "$WORK/$1.target"; }
 
+# answers_200 PATH [TRIES]: GETs PATH every 0.1 s until it answers 200 (TRIES at most, 30 by
+# default); sets NOT_200 to how many did not. Fails if none did.
+answers_200() {
+  NOT_200=0
+  for _ in $(seq 1 "${2:-30}"); do
+    http GET "$1"
+    [ "$STATUS" = 200 ] && return 0
+    NOT_200=$((NOT_200 + 1))
+    sleep 0.1
+  done
+  return 1
+}
+
 # metric NAME-WITH-LABELS: the value of one sample of /metrics (0 when absent).
 metric() {
   curl -s --max-time 5 "$(url /metrics)" |
