@@ -54,6 +54,14 @@ struct mf_redis_link {
     char errstr[768];
 };
 
+/* SSL_get_error reads the thread's OpenSSL error queue, which must hold nothing older than the
+ * call it explains. Emptying it costs more than looking: look first (once per TLS call). */
+static void forget_tls_errors(void)
+{
+    if (ERR_peek_error())
+        ERR_clear_error();
+}
+
 /* ---- failing ---- */
 
 /* Marks the link failed with kind and a message, fmt's %s being the server then why. Returns
@@ -197,7 +205,7 @@ int mf_redis_link_flush(mf_redis_link_t *l)
         size_t left = l->out.len - l->out_sent;
         ssize_t n;
         if (l->ssl) {
-            ERR_clear_error();
+            forget_tls_errors();
             n = SSL_write(l->ssl, p, left > INT32_MAX ? INT32_MAX : (int)left);
             if (n <= 0) {
                 int e = SSL_get_error(l->ssl, (int)n);
@@ -244,7 +252,7 @@ int mf_redis_link_read(mf_redis_link_t *l)
     if (l->ssl) {
         /* Records OpenSSL has already taken off the socket show in no event: read them all. */
         do {
-            ERR_clear_error();
+            forget_tls_errors();
             int n = SSL_read(l->ssl, buf, sizeof buf);
             if (n <= 0) {
                 int e = SSL_get_error(l->ssl, n);
@@ -424,7 +432,7 @@ int mf_redis_link_connect(mf_redis_link_t *l)
         return mf_redis_link_connect(l);
     }
     case TLS_HANDSHAKE: {
-        ERR_clear_error();
+        forget_tls_errors();
         int rc = SSL_do_handshake(l->ssl);
         if (rc != 1) {
             int e = SSL_get_error(l->ssl, rc);
@@ -486,11 +494,11 @@ void mf_redis_link_close(mf_redis_link_t *l)
         return;
     if (l->ssl) {
         if (l->phase == OPEN) {
-            ERR_clear_error();
+            forget_tls_errors();
             SSL_shutdown(l->ssl); /* close_notify, if the socket takes it now; no wait */
         }
         SSL_free(l->ssl);
-        ERR_clear_error();
+        forget_tls_errors();
     }
     if (l->fd >= 0)
         close(l->fd);

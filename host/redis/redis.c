@@ -430,9 +430,14 @@ static void observe(int n, int64_t ns)
     atomic_fetch_add_explicit(&pool.commands, (uint64_t)n, memory_order_relaxed);
     atomic_fetch_add_explicit(&pool.lat_count, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&pool.lat_sum_ns, (uint64_t)ns, memory_order_relaxed);
-    for (int i = 0; i < MF_REDIS_BUCKETS; i++)
-        if (secs <= mf_redis_bucket_bounds[i])
+    /* One bucket counts it (the first whose bound it is under): summed into Prometheus's
+     * cumulative ones at a scrape, not here on every call. */
+    for (int i = 0; i < MF_REDIS_BUCKETS; i++) {
+        if (secs <= mf_redis_bucket_bounds[i]) {
             atomic_fetch_add_explicit(&pool.lat_buckets[i], 1, memory_order_relaxed);
+            break;
+        }
+    }
 }
 
 int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *err, size_t errlen)
@@ -534,7 +539,8 @@ void mf_redis_stats(mf_redis_stats_t *s)
     s->latency_count = atomic_load(&pool.lat_count);
     s->latency_sum_seconds = (double)atomic_load(&pool.lat_sum_ns) / 1e9;
     for (int i = 0; i < MF_REDIS_BUCKETS; i++)
-        s->latency_buckets[i] = atomic_load(&pool.lat_buckets[i]);
+        s->latency_buckets[i] =
+            atomic_load(&pool.lat_buckets[i]) + (i ? s->latency_buckets[i - 1] : 0);
     s->pool_size = pool.size;
     s->pool_in_use = atomic_load(&pool.in_use);
     s->pool_open = atomic_load(&pool.open);
