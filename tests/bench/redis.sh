@@ -13,6 +13,8 @@
 #                  than cores costs or brings
 #   nginx-redis    nginx + lua-nginx-module, a RESP exchange over a keepalive cosocket
 #                  (tests/bench/nginx_redis.conf.in)
+#   mayfly-redis-tls  mayfly-redis over rediss:// to the same redis-server's TLS port (a test CA
+#                  and certificate made by openssl for the run): what TLS costs
 # Ceiling: redis-benchmark -t incr -c 50 against the same redis-server: the most INCRs per
 # second that Redis takes over loopback from one client process, without any HTTP in between.
 #
@@ -23,7 +25,11 @@
 # each; the table gives the median req/s and p99 and each round's req/s. Ratios: mayfly / nginx
 # (the target is >= 1.0 at the same cores) and each server / the redis-benchmark ceiling. On a
 # shared, noisy machine ratios within ~10-20% of 1 are noise: repeat before concluding.
-# Needs wrk, nginx-extras and redis-tools (installed with apt-get when missing) and a Release
+# TLS: the req/s of mayfly-redis-tls / mayfly-redis per mode, and instructions per request of
+# both (one worker under callgrind, INSTR_REQUESTS keep-alive requests one after another, 2000
+# by default, after 2000 to warm up), with the share that libssl and libcrypto run: counts that
+# repeat from run to run where req/s do not (the kernel's work is not counted).
+# Needs wrk, nginx-extras, redis-tools and valgrind (installed with apt-get when missing), openssl and a Release
 # build in $MAYFLY_BUILD_DIR (default build/).
 set -euo pipefail
 
@@ -33,7 +39,8 @@ BUILD_DIR=${MAYFLY_BUILD_DIR:-$ROOT/build}
 NGINX_MODULE_DIR=/usr/lib/nginx/modules
 ROUNDS=3 DURATION=5 WARMUP=1 KEEP=0
 MANY_WORKERS=${MANY_WORKERS:-8}
-SERVERS=(mayfly-redis mayfly-redis-many nginx-redis)
+INSTR_REQUESTS=${INSTR_REQUESTS:-2000}
+SERVERS=(mayfly-redis mayfly-redis-many nginx-redis mayfly-redis-tls)
 
 while (($#)); do
     case $1 in
@@ -58,6 +65,7 @@ stop_pids() {
 }
 cleanup() {
     stop_pids
+    for pid in "${BENCH_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done # callgrind's
     [[ -n ${REDIS_PID:-} ]] && { kill -TERM "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; }
     if ((KEEP)); then log "kept $TMP"; else rm -rf "$TMP"; fi
 }
@@ -70,6 +78,7 @@ ensure_tools() {
     command -v wrk >/dev/null || missing+=(wrk)
     [[ -e $NGINX_MODULE_DIR/ngx_http_lua_module.so ]] || missing+=(nginx-extras)
     command -v redis-benchmark >/dev/null || missing+=(redis-tools)
+    command -v valgrind >/dev/null || missing+=(valgrind)
     ((${#missing[@]})) || return 0
     log "installing: ${missing[*]}"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
@@ -86,12 +95,19 @@ ensure_built() {
     MAYFLY_BIN=$TMP/mayfly
 }
 
+# start_mayfly_redis PORT [SETTING=value...]: the plaintext URL unless the settings say otherwise.
 start_mayfly_redis() {
-    MAYFLY_LISTEN=127.0.0.1:$1 MAYFLY_WORKERS=$WORKERS MAYFLY_ACCESS_LOG=off MAYFLY_DRAIN_DELAY=0 \
-        MAYFLY_REDIS_POOL_SIZE=$((WORKERS + 1 > 8 ? WORKERS + 1 : 8)) \
-        MAYFLY_REDIS_URL=redis://127.0.0.1:$REDIS_PORT MAYFLY_SCRIPTS=$BENCH_DIR/redis_scripts \
+    local port=$1
+    shift
+    env MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=$WORKERS MAYFLY_ACCESS_LOG=off \
+        MAYFLY_DRAIN_DELAY=0 MAYFLY_REDIS_POOL_SIZE=$((WORKERS + 1 > 8 ? WORKERS + 1 : 8)) \
+        MAYFLY_REDIS_URL=redis://127.0.0.1:$REDIS_PORT MAYFLY_SCRIPTS=$BENCH_DIR/redis_scripts "$@" \
         "${PIN_SERVER[@]}" "$MAYFLY_BIN" serve >>"$SERVER_LOG" 2>&1 &
     PIDS+=($!)
+}
+
+start_mayfly_redis_tls() {
+    start_mayfly_redis "$1" "${TLS_SETTINGS[@]}"
 }
 
 start_mayfly_redis_many() {
@@ -154,13 +170,28 @@ measure() {
     log "  $name ($MODE, round $round): $rps req/s, p99 $p99 ms"
 }
 
+# make_certs: a test CA ($TMP/ca.crt) and a certificate for 127.0.0.1 signed by it.
+make_certs() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj "/CN=mayfly bench CA" -keyout "$TMP/ca.key" -out "$TMP/ca.crt" 2>/dev/null
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -subj "/CN=127.0.0.1" -keyout "$TMP/redis.key" -out "$TMP/redis.csr" 2>/dev/null
+    openssl x509 -req -in "$TMP/redis.csr" -CA "$TMP/ca.crt" -CAkey "$TMP/ca.key" -days 2 \
+        -set_serial 1 -extfile <(echo subjectAltName=IP:127.0.0.1) -out "$TMP/redis.crt" 2>/dev/null
+}
+
 ensure_tools
 ensure_built
+make_certs
 REDIS_PORT=$(free_port)
+REDIS_TLS_PORT=$(free_port)
+TLS_SETTINGS=(MAYFLY_REDIS_URL=rediss://127.0.0.1:$REDIS_TLS_PORT MAYFLY_REDIS_CA_FILE=$TMP/ca.crt)
 # Redis shares CPU 1 with wrk in the pinned mode, the same for both servers.
 PIN_REDIS=()
 taskset -c 1 true 2>/dev/null && PIN_REDIS=(taskset -c 1)
 "${PIN_REDIS[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+    --tls-port "$REDIS_TLS_PORT" --tls-cert-file "$TMP/redis.crt" --tls-key-file "$TMP/redis.key" \
+    --tls-ca-cert-file "$TMP/ca.crt" --tls-auth-clients no \
     --loglevel warning >"$TMP/redis.log" 2>&1 &
 REDIS_PID=$!
 for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
@@ -218,3 +249,49 @@ for MODE in "${MODES[@]}"; do
     awk -v mode="$MODE" -v n="$n" -v c="$c" 'BEGIN {
         printf "%-9s %-18s / ceiling %.2fx\n", mode, "nginx-redis", n / c }'
 done
+
+# instructions NAME [SETTING=value...]: the instructions per request of one mayfly worker under
+# callgrind, on the plaintext URL unless the settings say otherwise; sets INSTR[NAME] (all of
+# the process's) and INSTR[NAME|tls] (libssl's and libcrypto's own). The Redis timeout is
+# raised: callgrind runs everything ~50 times slower.
+declare -A INSTR
+instructions() {
+    local name=$1 port out setting
+    shift
+    # Exported here, not given to env: callgrind must run mayfly itself, not a program that execs it.
+    local -x MAYFLY_REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+    for setting in "$@"; do local -x "$setting"; done
+    port=$(free_port)
+    out=$TMP/callgrind.$name
+    MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=1 MAYFLY_ACCESS_LOG=off MAYFLY_DRAIN_DELAY=0 \
+        MAYFLY_REDIS_TIMEOUT=10s MAYFLY_SCRIPTS=$BENCH_DIR/redis_scripts \
+        callgrind_requests "$out" "$port" /incr "$INSTR_REQUESTS" "$MAYFLY_BIN" serve
+    INSTR[$name]=$(awk -v n="$INSTR_REQUESTS" '$1 == "totals:" { printf "%d\n", $2 / n }' "$out")
+    # Self costs by object in callgrind's format: "ob=" names the object of the functions that
+    # follow ("(id) name" defines an id, "(id)" reuses it, "cob=" defines ids too); a cost line
+    # right after "calls=" is a call's inclusive cost, counted already by the callee.
+    INSTR[$name|tls]=$(awk -v n="$INSTR_REQUESTS" '
+        /^c?ob=/ { v = substr($0, index($0, "=") + 1); id = v
+                   if (match(v, /^\([0-9]+\)/)) {
+                       id = substr(v, 1, RLENGTH)
+                       if (length(v) > RLENGTH) name[id] = substr(v, RLENGTH + 2)
+                   } else name[id] = v
+                   if (/^ob=/) ob = name[id]
+                   next }
+        /^calls=/ { call = 1; next }
+        /^[0-9+*-]/ { if (call) call = 0; else if (ob ~ /\/lib(ssl|crypto)\.so/) s += $2 }
+        END { printf "%d\n", s / n }' "$out")
+}
+log "instructions per request under callgrind ($INSTR_REQUESTS requests each)"
+instructions plain
+instructions tls "${TLS_SETTINGS[@]}"
+
+echo
+echo "== TLS: rediss:// against redis:// to the same redis-server =="
+for MODE in "${MODES[@]}"; do
+    awk -v mode="$MODE" -v t="${RPS[mayfly-redis-tls|$MODE|med]}" -v p="${RPS[mayfly-redis|$MODE|med]}" \
+        'BEGIN { printf "%-9s req/s %.0f over TLS, %.0f plaintext: %.2fx\n", mode, t, p, t / p }'
+done
+awk -v p="${INSTR[plain]}" -v t="${INSTR[tls]}" -v s="${INSTR[tls|tls]}" -v ps="${INSTR[plain|tls]}" 'BEGIN {
+    printf "instructions per request, one worker: %d plaintext, %d over TLS (+%d, %.2fx);\n", p, t, t - p, t / p
+    printf "  libssl and libcrypto run %d of them (%d plaintext)\n", s, ps }'
