@@ -4,12 +4,12 @@
 # another host (by address and by name), for a missing client certificate when the server wants
 # one; mutual TLS given; the same 503s and recovery as plaintext for a stopped server; the
 # password from a file that rotates as a kubelet rotates a Secret, and a percent-encoded ACL
-# user in the URL; no password anywhere in the log, /metrics, /readyz or `mayfly version`;
-# TLS settings that cannot work refused at start-up. A refusal is a 503, /readyz 503 and a log
-# line naming the reason, counted, and no retry loop (the breaker: a few connections for 20
-# requests). mayfly always reaches Redis through fixtures/redis_proxy.py, which logs the first
-# byte and the TLS server name of every connection: "never plaintext" is checked on the wire (a
-# TLS connection starts with 0x16), not taken from mayfly's own account.
+# user in the URL; no password anywhere in the log, /metrics, /readyz, error responses or
+# `mayfly version`; TLS settings that cannot work refused at start-up. A refusal is a 503,
+# /readyz 503 and a log line naming the reason, counted, and no retry loop (the breaker: a few
+# connections for 20 requests). mayfly always reaches Redis through fixtures/redis_proxy.py,
+# which logs the first byte and the TLS server name of every connection: "never plaintext" is
+# checked on the wire (a TLS connection starts with 0x16), not taken from mayfly's own account.
 # Not testable here: a server whose certificate chains to a public CA of the system's store
 # verifying (there is none on loopback; only the refusal of the test CA by that store is).
 source "$(dirname "$0")/lib.sh"
@@ -233,6 +233,8 @@ touch -r "$S/..v$VERSION/password" "$WORK/mtime"
 printf 'pw-333\n' >"$S/..v$VERSION/password"
 touch -r "$WORK/mtime" "$S/..v$VERSION/password"
 secret_cli pw-333 client kill type normal >/dev/null
+http GET /incr
+RESPONSES=$BODY # a refusal's 503, when this request met it: checked for passwords below
 until_200 "file rewritten in place, same size and time: read again after WRONGPASS"
 check "the refusal was logged" log_has 'WRONGPASS\|NOAUTH\|invalid username-password'
 
@@ -240,12 +242,13 @@ check "the refusal was logged" log_has 'WRONGPASS\|NOAUTH\|invalid username-pass
 mv "$S/password" "$S/password.away"
 secret_cli pw-333 client kill type normal >/dev/null
 http GET /incr
+RESPONSES+=$BODY
 check "password file missing: 503" [ "$STATUS" = 503 ]
 check "password file missing: the log names the file" log_has "$S/password"
 mv "$S/password.away" "$S/password"
 until_200 "password file back: recovers"
 
-# Secrets nowhere: the log, /metrics, /readyz, mayfly version.
+# Secrets nowhere: the log, /metrics, /readyz, error responses, mayfly version.
 http GET /metrics
 METRICS=$BODY
 http GET /readyz
@@ -272,6 +275,7 @@ for pw in url-pw-wrong pw-one pw-two pw-333 's@c:r/t%' 's%40c%3Ar%2Ft%25'; do
   grep -qF -- "$pw" "$WORK"/mayfly.*.log && hits+=(log)
   grep -qF -- "$pw" <<<"$METRICS" && hits+=(/metrics)
   grep -qF -- "$pw" <<<"$READYZ" && hits+=(/readyz)
+  grep -qF -- "$pw" <<<"$RESPONSES" && hits+=("error responses")
   grep -qF -- "$pw" <<<"$VERSION_OUT" && hits+=("mayfly version")
   check "the password '$pw' appears nowhere${hits:+ (found in ${hits[*]})}" [ ${#hits[@]} = 0 ]
 done
