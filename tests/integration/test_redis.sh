@@ -41,7 +41,7 @@ for want in '"del":0' '"incr":1' '"incrby":11' '"get":"11"' '"missing_is_null":t
 done
 expect "p:call returns the reply's index" GET /pipeline/queued 200 '"idx2":2'
 check "pipeline reply found by index" grep -qF '"got":"a"' <<<"$BODY"
-expect "readyz names redis, ok" GET /readyz 200 '"redis":{"ok":true}'
+expect "readyz names redis, ok" GET /readyz 200 '"redis":{"ok":true,"detail":"single 127.0.0.1:'
 
 { kill -KILL "$REDIS_PID"; wait "$REDIS_PID"; } 2>/dev/null
 expect "Redis down: 503 with request id" POST /count/x 503 '"request_id"'
@@ -57,7 +57,7 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 check "recovers when Redis returns, without restart" [ -n "$ok" ]
-expect "readyz ok again" GET /readyz 200 '"redis":{"ok":true}'
+expect "readyz ok again" GET /readyz 200 '"redis":{"ok":true,"detail":"single 127.0.0.1:'
 mf_stop
 check "exit 0" [ "$MF_EXIT" = 0 ]
 

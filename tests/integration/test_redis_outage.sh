@@ -64,7 +64,7 @@ check "killed under load: mayfly still running" mf_alive
 check "killed under load: only 200 and 503" bash -c '! grep -qvE "^(200|503)$" "$1"' _ "$WORK/killed.txt"
 check "killed under load: some 503s" grep -q "^503$" "$WORK/killed.txt"
 check "killed under load: 200s after the restart" bash -c 'tail -n 20 "$1" | grep -q "^200$"' _ "$WORK/killed.txt"
-expect "restarted: readyz 200 again" GET /readyz 200 '"redis":{"ok":true}'
+expect "restarted: readyz 200 again" GET /readyz 200 '"redis":{"ok":true,"detail":"single 127.0.0.1:'
 expect "restarted: INCR works (a fresh Redis)" GET /incr 200
 check "no crash in the log" bash -c '! grep -qiE "fatal|abort|sanitizer" "$1"' _ "$MF_LOG"
 mf_stop
