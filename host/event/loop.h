@@ -37,6 +37,11 @@ typedef struct {
 } mf_timer_t;
 
 void mf_timer_init(mf_timer_t *t, void (*fn)(void *ud), void *ud);
+/* 1 while t is armed. */
+static inline int mf_timer_armed(const mf_timer_t *t)
+{
+    return t->slot >= 0;
+}
 /* Arms t to fire once at at_ns (rearms an armed timer). */
 void mf_loop_timer_start(mf_loop_t *loop, mf_timer_t *t, int64_t at_ns);
 void mf_loop_timer_stop(mf_loop_t *loop, mf_timer_t *t);

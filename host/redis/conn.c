@@ -52,7 +52,10 @@ struct mf_redis_conn {
     int closing; /* refused commands: it takes no more, and goes once those written are answered */
     int probe;   /* the link's connect is the breaker's half-open probe */
     int broken;
+    uint64_t epoch;   /* of the primary the link went to (Sentinel) */
     mf_timer_t later; /* handles a break found while sending, in the loop's next turn */
+    mf_timer_t retry; /* no primary known (a switch under way): try again soon */
+    char no_primary[256]; /* why, for the calls that give up waiting */
     queue_t waiting;  /* not written to the link */
     queue_t sent;     /* written (or buffered to be), waiting for their replies */
 };
@@ -155,6 +158,7 @@ static void lost(mf_redis_conn_t *c)
     char why[768];
     uint64_t written = mf_redis_link_written(c->link);
     snprintf(why, sizeof why, "%s", mf_redis_link_errstr(c->link));
+    mf_redis__suspect(c->epoch, why);
     if (!c->closing) /* else counted when it began to close */
         mf_redis__dropped(mf_redis_link_error(c->link) == MF_REDIS_LINK_ETIMEOUT
                               ? MF_REDIS_RECONNECT_TIMEOUT
@@ -183,6 +187,7 @@ static void connect_failed(mf_redis_conn_t *c)
     char why[768];
     snprintf(why, sizeof why, "%s", mf_redis_link_errstr(c->link));
     mf_redis__connect_failed(mf_redis_link_error(c->link), why);
+    mf_redis__suspect(c->epoch, why);
     close_link(c);
     fail_all(&c->waiting, why);
 }
@@ -213,6 +218,8 @@ static int answered(mf_redis_conn_t *c, op_t *op)
     if (why >= 0 && !c->closing) {
         c->closing = 1;
         mf_redis__dropped((mf_redis_reconnect_t)why);
+        if (why == MF_REDIS_RECONNECT_READONLY || why == MF_REDIS_RECONNECT_MASTERDOWN)
+            mf_redis__suspect(c->epoch, mf_redis_reconnect_names[why]);
     }
     if (all && !op->retried) {
         for (int i = 0; i < op->n; i++)
@@ -284,13 +291,29 @@ static void on_later(void *ud)
         lost(c);
 }
 
+/* How often a connection with calls waiting asks again for a primary during a switch. */
+#define NO_PRIMARY_RETRY_MS 10
+
+static void on_retry(void *ud)
+{
+    mf_redis_conn_t *c = ud;
+    reconnect(c);
+}
+
 /* Starts a link to the server for the calls waiting. Returns 0, or -1 with err when no
  * connection may be tried now (backing off) or it failed at once. */
 static int start_link(mf_redis_conn_t *c, char *err, size_t errlen)
 {
     if (mf_redis__may_connect(c->probe, err, errlen))
         return -1;
-    c->link = mf_redis__link_open(err, errlen);
+    int no_primary;
+    c->link = mf_redis__link_open(0, &c->epoch, &no_primary, err, errlen);
+    if (!c->link && no_primary) {
+        /* A switch under way: the calls wait for the new primary (each until its deadline). */
+        snprintf(c->no_primary, sizeof c->no_primary, "%s", err);
+        mf_loop_timer_start(c->loop, &c->retry, mf_now_ns() + NO_PRIMARY_RETRY_MS * 1000000);
+        return 0;
+    }
     if (!c->link)
         return -1;
     int rc = mf_redis_link_connect(c->link);
@@ -317,7 +340,11 @@ static void on_timeout(void *ud)
     op_t *op = ud;
     mf_redis_conn_t *c = op->c;
     int64_t waited = mf_now_ns() - op->start_ns;
-    if (!c->open) {
+    if (!c->link) {
+        /* Waiting for a primary to be known: only this call gives up. */
+        take_out(&c->waiting, op);
+        finish(op, c->no_primary);
+    } else if (!c->open) {
         /* Still connecting: the connect hangs, for this call and every other waiting. */
         mf_redis_link_time_out(c->link, waited);
         connect_failed(c);
@@ -340,7 +367,14 @@ int mf_redis_conn_send(mf_redis_conn_t *c, const mf_redis_cmd_t *cmds, int n, in
     int probe;
     if (mf_redis__allow(&probe, err, errlen))
         return -1;
-    if (!c->link) {
+    if (c->link && !c->closing && mf_redis__stale(c->epoch)) {
+        /* Made for a primary the sentinels replaced: goes once its written calls are answered. */
+        c->closing = 1;
+        mf_redis__dropped(MF_REDIS_RECONNECT_FAILOVER);
+        if (!c->sent.head)
+            close_link(c);
+    }
+    if (!c->link && !mf_timer_armed(&c->retry)) {
         c->probe = probe;
         if (start_link(c, err, errlen)) {
             mf_redis__failed(err);
@@ -359,8 +393,10 @@ int mf_redis_conn_send(mf_redis_conn_t *c, const mf_redis_cmd_t *cmds, int n, in
     mf_timer_init(&op->timer, on_timeout, op);
     mf_loop_timer_start(c->loop, &op->timer, at);
     push(&c->waiting, op);
-    pump(c);
-    watch(c);
+    if (c->link) { /* else waiting for a primary to be known */
+        pump(c);
+        watch(c);
+    }
     return 0;
 }
 
@@ -374,6 +410,7 @@ static void conn_free(void *p)
     const char *why = "Redis connection closed (shutting down)";
     if (c->link)
         close_link(c);
+    mf_loop_timer_stop(c->loop, &c->retry);
     fail_all(&c->sent, why);
     fail_all(&c->waiting, why);
     mf_redis__unreserve(c->slot);
@@ -396,6 +433,7 @@ mf_redis_conn_t *mf_redis_conn_of(mf_loop_t *loop)
     c->loop = loop;
     c->slot = slot;
     mf_timer_init(&c->later, on_later, c);
+    mf_timer_init(&c->retry, on_retry, c);
     mf_loop_set_service(loop, &conn_key, c, conn_free);
     return c;
 }

@@ -29,6 +29,9 @@ static void collect(void *ud, mf_metrics_writer_t *w)
         {"mayfly_redis_tls_handshake_failures_total",
          "TLS handshakes with Redis that failed, a certificate that did not verify included.",
          offsetof(mf_redis_stats_t, tls_handshake_failures_total)},
+        {"mayfly_redis_failovers_total",
+         "Primaries the sentinels replaced (redis+sentinel://; the first one found is not one).",
+         offsetof(mf_redis_stats_t, failovers_total)},
     };
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
         mf_metrics_family(w, counters[i].name, "counter", counters[i].help);
@@ -38,7 +41,7 @@ static void collect(void *ud, mf_metrics_writer_t *w)
     mf_metrics_family(w, "mayfly_redis_reconnects_total", "counter",
                       "Redis connections closed so that the next command opens a new one, by "
                       "reason: readonly, masterdown, loading (the server's refusals), auth, "
-                      "timeout, io.");
+                      "timeout, io, failover (made for a replaced primary).");
     for (int i = 0; i < MF_REDIS_RECONNECT_REASONS; i++)
         mf_metrics_sample(w, "mayfly_redis_reconnects_total",
                           (const char *[]){"reason", mf_redis_reconnect_names[i], NULL},

@@ -24,10 +24,21 @@ typedef struct {
 int mf_redis__server(mf_redis_server_t *s, char *err, size_t errlen);
 int64_t mf_redis__timeout_ms(void);
 
-/* A link to the server, starting to connect, with the setup of a data connection (AUTH with the
- * password as it is now, SELECT). NULL with the reason in err when none can be opened: not
- * configured, or the password file cannot be read (counted as a failed connect). */
-mf_redis_link_t *mf_redis__link_open(char *err, size_t errlen);
+/* A link to the server (for Sentinel: the primary known now, waiting for one up to wait_ns, 0:
+ * no wait), starting to connect, with the setup of a data connection (AUTH with the password as
+ * it is now, SELECT); *epoch is the primary's (mf_redis__stale). NULL with the reason in err
+ * when none can be opened: not configured, no primary known (*no_primary set: a switch under
+ * way), or the password file cannot be read (counted as a failed connect). */
+mf_redis_link_t *mf_redis__link_open(int64_t wait_ns, uint64_t *epoch, int *no_primary, char *err,
+                                     size_t errlen);
+
+/* 1 when a connection made in epoch went to a primary the sentinels have since replaced: it is
+ * closed rather than used (its server may be a replica now). Always 0 for one server. */
+int mf_redis__stale(uint64_t epoch);
+/* A connection made in epoch failed in a way that says the primary may have moved (a refusal
+ * such as READONLY, a broken or refused connection): for Sentinel, the sentinels are asked
+ * again at once. */
+void mf_redis__suspect(uint64_t epoch, const char *why);
 
 /* Takes one connection of the pool's budget for a worker's own connection, leaving at least one
  * for the pool. Returns the slot to give back, or -1 when the budget is spent. */

@@ -41,6 +41,7 @@
 #include "observe/log.h"
 #include "redis/auth.h"
 #include "redis/private.h"
+#include "redis/sentinel.h"
 #include "redis/tls.h"
 #include "redis/url.h"
 
@@ -49,13 +50,14 @@
 #define BACKOFF_MIN_MS 25
 
 const char *const mf_redis_reconnect_names[MF_REDIS_RECONNECT_REASONS] = {
-    "readonly", "masterdown", "loading", "auth", "timeout", "io"};
+    "readonly", "masterdown", "loading", "auth", "timeout", "io", "failover"};
 
 const double mf_redis_bucket_bounds[MF_REDIS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
                                                          0.005,  0.01,    0.05,   0.25,  1.0};
 
 typedef struct {
     mf_redis_link_t *link; /* NULL: not connected */
+    uint64_t epoch;        /* of the primary it went to (Sentinel) */
 } slot_t;
 
 static struct {
@@ -96,11 +98,6 @@ static int configure(const mf_options_t *o, char *err, size_t errlen)
     int rc = -1;
     if (mf_redis_url_parse(o->redis_url, &url, err, errlen))
         goto done;
-    if (url.topology != MF_REDIS_SINGLE) {
-        snprintf(err, errlen, "MAYFLY_REDIS_URL: %s (redis+sentinel://) is not supported yet",
-                 mf_redis_topology_name(url.topology));
-        goto done;
-    }
     if (!url.tls && (o->redis_ca_file || o->redis_cert_file || o->redis_key_file)) {
         /* Most likely a rediss:// written without its s: never plaintext for a TLS setting. */
         snprintf(err, errlen,
@@ -119,6 +116,9 @@ static int configure(const mf_options_t *o, char *err, size_t errlen)
     snprintf(pool.server.host, sizeof pool.server.host, "%s", url.nodes[0].host);
     pool.server.port = url.nodes[0].port;
     pool.server.tls = url.tls;
+    if (url.topology == MF_REDIS_SENTINEL &&
+        mf_redis_sentinel_start(&url, o->redis_sentinel_password, pool.timeout_ms, err, errlen))
+        goto done;
     rc = 0;
 done:
     explicit_bzero(&url, sizeof url);
@@ -246,19 +246,43 @@ int64_t mf_redis__timeout_ms(void)
     return pool.timeout_ms;
 }
 
-mf_redis_link_t *mf_redis__link_open(char *err, size_t errlen)
+mf_redis_link_t *mf_redis__link_open(int64_t wait_ns, uint64_t *epoch, int *no_primary, char *err,
+                                     size_t errlen)
 {
     mf_redis_server_t srv;
     mf_redis_setup_set_t setup;
     mf_redis_link_t *l = NULL;
+    *epoch = 0;
+    *no_primary = 0;
     if (mf_redis__server(&srv, err, errlen))
         return NULL;
+    if (pool.topology == MF_REDIS_SENTINEL) {
+        mf_redis_node_t primary;
+        if (mf_redis_sentinel_primary(&primary, epoch, wait_ns ? wait_ns : mf_now_ns(), err,
+                                      errlen)) {
+            *no_primary = 1;
+            return NULL;
+        }
+        snprintf(srv.host, sizeof srv.host, "%s", primary.host);
+        srv.port = primary.port;
+    }
     if (mf_redis_auth_setup(&setup, err, errlen))
         mf_redis__connect_failed(MF_REDIS_LINK_ESETUP, err);
     else
         l = mf_redis_link_open(srv.host, srv.port, srv.tls, &setup);
     explicit_bzero(&setup, sizeof setup);
     return l;
+}
+
+int mf_redis__stale(uint64_t epoch)
+{
+    return pool.topology == MF_REDIS_SENTINEL && epoch != mf_redis_sentinel_epoch();
+}
+
+void mf_redis__suspect(uint64_t epoch, const char *why)
+{
+    if (pool.topology == MF_REDIS_SENTINEL)
+        mf_redis_sentinel_suspect(epoch, why);
 }
 
 int mf_redis__reserve(void)
@@ -409,17 +433,22 @@ static int open_slot(slot_t *s, int probe, int64_t deadline_ns, char *err, size_
 {
     if (mf_redis__may_connect(probe, err, errlen))
         return -1; /* backing off: the reason is the failure that started it, not the wait */
-    mf_redis_link_t *l = mf_redis__link_open(err, errlen);
+    /* During a switch the new primary is waited for, within the call's deadline. */
+    uint64_t epoch;
+    int no_primary;
+    mf_redis_link_t *l = mf_redis__link_open(deadline_ns, &epoch, &no_primary, err, errlen);
     if (!l)
         return -1;
     if (mf_redis_link_connect_wait(
             l, earliest(mf_now_ns() + pool.timeout_ms * 1000000, deadline_ns))) {
         snprintf(err, errlen, "%s", mf_redis_link_errstr(l));
         mf_redis__connect_failed(mf_redis_link_error(l), err);
+        mf_redis__suspect(epoch, err);
         mf_redis_link_close(l);
         return -1;
     }
     s->link = l;
+    s->epoch = epoch;
     mf_redis__opened(1);
     return 0;
 }
@@ -463,6 +492,10 @@ int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *
         return -1;
     }
     for (;;) {
+        if (s->link && mf_redis__stale(s->epoch)) {
+            drop(s); /* made for a primary the sentinels replaced */
+            mf_redis__dropped(MF_REDIS_RECONNECT_FAILOVER);
+        }
         if (s->link && mf_redis_link_check_idle(s->link)) {
             drop(s); /* the server closed it while it sat idle: nothing of the call was sent */
             mf_redis__dropped(MF_REDIS_RECONNECT_IO);
@@ -474,6 +507,7 @@ int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *
                                    earliest(mf_now_ns() + pool.timeout_ms * 1000000, deadline))) {
             snprintf(err, errlen, "%s", mf_redis_link_errstr(s->link));
             int unsent = mf_redis_link_written(s->link) == before;
+            mf_redis__suspect(s->epoch, err);
             mf_redis__dropped(mf_redis_link_error(s->link) == MF_REDIS_LINK_ETIMEOUT
                                   ? MF_REDIS_RECONNECT_TIMEOUT
                                   : MF_REDIS_RECONNECT_IO);
@@ -484,6 +518,8 @@ int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *
             int all, why = mf_redis__refusals(replies, n, &all);
             if (why < 0)
                 break;
+            if (why == MF_REDIS_RECONNECT_READONLY || why == MF_REDIS_RECONNECT_MASTERDOWN)
+                mf_redis__suspect(s->epoch, mf_redis_reconnect_names[why]);
             drop(s);
             mf_redis__dropped((mf_redis_reconnect_t)why);
             if (!all || retried || mf_now_ns() >= deadline)
@@ -518,6 +554,8 @@ int mf_redis_check(char *why, size_t n)
     int ok = r->type == REDIS_REPLY_STATUS;
     if (!ok)
         snprintf(why, n, "Redis answered PING with: %.*s", (int)r->len, r->str ? r->str : "");
+    else if (pool.topology == MF_REDIS_SENTINEL)
+        mf_redis_sentinel_describe(why, n);
     else
         snprintf(why, n, strchr(pool.server.host, ':') ? "%s [%s]:%d%s" : "%s %s:%d%s",
                  mf_redis_topology_name(pool.topology), pool.server.host, pool.server.port,
@@ -535,6 +573,7 @@ void mf_redis_stats(mf_redis_stats_t *s)
     s->rejected_total = atomic_load(&pool.rejected);
     for (int i = 0; i < MF_REDIS_RECONNECT_REASONS; i++)
         s->reconnects_total[i] = atomic_load(&pool.reconnects[i]);
+    s->failovers_total = pool.topology == MF_REDIS_SENTINEL ? mf_redis_sentinel_failovers() : 0;
     s->tls_handshake_failures_total = atomic_load(&pool.tls_handshake_failures);
     s->latency_count = atomic_load(&pool.lat_count);
     s->latency_sum_seconds = (double)atomic_load(&pool.lat_sum_ns) / 1e9;
@@ -549,6 +588,8 @@ void mf_redis_stats(mf_redis_stats_t *s)
 
 void mf_redis_shutdown(void)
 {
+    if (pool.topology == MF_REDIS_SENTINEL)
+        mf_redis_sentinel_stop();
     pthread_mutex_lock(&pool.mu);
     pool.closed = 1;
     for (int i = 0; i < pool.nfree; i++)

@@ -55,6 +55,7 @@ typedef enum {
     MF_REDIS_RECONNECT_AUTH,       /* AUTH refused, or -NOAUTH: the password is read again */
     MF_REDIS_RECONNECT_TIMEOUT,    /* no reply in time */
     MF_REDIS_RECONNECT_IO,         /* closed by the server, reset, or not RESP */
+    MF_REDIS_RECONNECT_FAILOVER,   /* made for a primary the sentinels replaced */
     MF_REDIS_RECONNECT_REASONS
 } mf_redis_reconnect_t;
 
@@ -67,6 +68,7 @@ typedef struct {
     uint64_t failures_total;      /* round trips that failed: connect, I/O, timeout */
     uint64_t rejected_total;      /* calls failed fast: breaker open or pool wait timed out */
     uint64_t reconnects_total[MF_REDIS_RECONNECT_REASONS];
+    uint64_t failovers_total; /* primaries the sentinels replaced (0 for one server) */
     uint64_t tls_handshake_failures_total; /* the certificate refused, or the handshake failed */
     uint64_t latency_count; /* round trips timed (one per mf_redis_run that got replies) */
     double latency_sum_seconds;

@@ -190,26 +190,37 @@ static mf_redis_link_t *open_sentinel(int i, char *err, size_t errlen)
 
 static int command(mf_redis_link_t *l, redisReply **reply, int argc, const char **argv)
 {
-    size_t lens[4];
+    size_t lens[8];
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
     mf_redis_cmd_t cmd = {argc, argv, lens};
     return mf_redis_link_exchange(l, &cmd, 1, reply, deadline());
 }
 
-/* SUBSCRIBE +switch-master on l: 0, or -1 with err set. */
+/* The sentinels' announcements a follower listens to: the switch itself, the start of a
+ * failover (from then on the old primary must take no write: a write it acknowledges after the
+ * replica's promotion is lost when it becomes the new primary's replica), and its aborts. */
+static const char *const channels[] = {"SUBSCRIBE",
+                                       "+switch-master",
+                                       "+try-failover",
+                                       "-failover-abort-not-elected",
+                                       "-failover-abort-no-good-slave",
+                                       "-failover-abort-slave-timeout"};
+#define NCHANNELS ((int)(sizeof channels / sizeof channels[0]))
+
+/* SUBSCRIBE on l: 0, or -1 with err set. The confirmations of all but the first channel come
+ * with the messages; the listener passes over them. */
 static int subscribe(mf_redis_link_t *l, int i, char *err, size_t errlen)
 {
     redisReply *r;
-    const char *argv[] = {"SUBSCRIBE", "+switch-master"};
-    if (command(l, &r, 2, argv)) {
+    if (command(l, &r, NCHANNELS, (const char **)channels)) {
         snprintf(err, errlen, "sentinel: %s", mf_redis_link_errstr(l));
         return -1;
     }
     int rc = r->type == REDIS_REPLY_ARRAY ? 0 : -1;
     if (rc)
-        snprintf(err, errlen, "sentinel %s:%d refused SUBSCRIBE", st.url.nodes[i].host,
-                 st.url.nodes[i].port);
+        snprintf(err, errlen, "sentinel %s:%d refused SUBSCRIBE: %.200s", st.url.nodes[i].host,
+                 st.url.nodes[i].port, r->type == REDIS_REPLY_ERROR ? r->str : "(not an array)");
     freeReplyObject(r);
     return rc;
 }
@@ -231,11 +242,12 @@ static int ask(mf_redis_link_t *l, int i, mf_redis_node_t *p, char *err, size_t 
         p->port = atoi(r->element[1]->str);
         rc = p->port > 0 && p->port <= 65535 ? 0 : -1;
     }
-    if (rc)
-        snprintf(err, errlen, "sentinel %s:%d %s master %s", st.url.nodes[i].host,
-                 st.url.nodes[i].port,
-                 r->type == REDIS_REPLY_ERROR ? "refused to name the" : "does not know the",
-                 st.url.master);
+    if (rc && r->type == REDIS_REPLY_ERROR)
+        snprintf(err, errlen, "sentinel %s:%d refused to name master %s: %.200s",
+                 st.url.nodes[i].host, st.url.nodes[i].port, st.url.master, r->str);
+    else if (rc)
+        snprintf(err, errlen, "sentinel %s:%d does not know master %s", st.url.nodes[i].host,
+                 st.url.nodes[i].port, st.url.master);
     freeReplyObject(r);
     return rc;
 }
@@ -265,23 +277,48 @@ static int confirm(const mf_redis_node_t *p, char *err, size_t errlen)
     return rc;
 }
 
-/* The subscription's message on the switch of our master: 0 with the new primary in *p. */
-static int switch_message(const redisReply *r, mf_redis_node_t *p)
+/* A failover of our master began: until the switch (or an abort), no connection may use the
+ * old primary, so the epoch moves on and callers wait for the next primary. */
+static void failover_begins(void)
+{
+    pthread_mutex_lock(&st.mu);
+    int was = st.known;
+    if (was) {
+        st.known = 0;
+        st.epoch++;
+        snprintf(st.why, sizeof st.why, "a failover of master %s is under way", st.url.master);
+    }
+    pthread_mutex_unlock(&st.mu);
+    if (was)
+        mf_log_msg(MF_LOG_INFO, "redis: a failover of master %s began: writes wait for its end",
+                   st.url.master);
+}
+
+enum { EV_NONE, EV_SWITCH, EV_FAILOVER, EV_ABORT };
+
+/* What a subscription's message says of our master; for a switch, the new primary in *p. */
+static int event_of(const redisReply *r, mf_redis_node_t *p)
 {
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
         r->element[0]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, "message") ||
-        r->element[2]->type != REDIS_REPLY_STRING)
-        return -1;
-    /* "<master> <old ip> <old port> <new ip> <new port>" */
-    char name[128], old_ip[256], new_ip[256];
+        r->element[1]->type != REDIS_REPLY_STRING || r->element[2]->type != REDIS_REPLY_STRING)
+        return EV_NONE;
+    const char *channel = r->element[1]->str, *text = r->element[2]->str;
+    char a[128], b[256], c[256];
     int old_port, new_port;
-    if (sscanf(r->element[2]->str, "%127s %255s %d %255s %d", name, old_ip, &old_port, new_ip,
-               &new_port) != 5 ||
-        strcmp(name, st.url.master) || new_port <= 0 || new_port > 65535)
-        return -1;
-    snprintf(p->host, sizeof p->host, "%s", new_ip);
-    p->port = new_port;
-    return 0;
+    if (!strcmp(channel, "+switch-master")) {
+        /* "<master> <old ip> <old port> <new ip> <new port>" */
+        if (sscanf(text, "%127s %255s %d %255s %d", a, b, &old_port, c, &new_port) != 5 ||
+            strcmp(a, st.url.master) || new_port <= 0 || new_port > 65535)
+            return EV_NONE;
+        snprintf(p->host, sizeof p->host, "%s", c);
+        p->port = new_port;
+        return EV_SWITCH;
+    }
+    /* "master <name> <ip> <port>" */
+    if (sscanf(text, "%127s %255s", a, b) != 2 || strcmp(a, "master") || strcmp(b, st.url.master))
+        return EV_NONE;
+    return channel[0] == '+' ? EV_FAILOVER : EV_ABORT;
 }
 
 static void drain_wake(void)
@@ -291,58 +328,85 @@ static void drain_wake(void)
     }
 }
 
-/* Listens on sub (subscribed to +switch-master) until the sentinels must be asked again: a
- * switch whose new primary does not confirm, a suspicion, the periodic re-ask, a lost
- * sentinel, or the stop. */
-static void listen_for_switch(mf_redis_link_t *sub)
+/* Handles what arrived on sub. Returns 0 to go on listening, 1 when the sentinels must be
+ * asked again (a switch whose primary does not confirm, an aborted failover), -1 when sub
+ * failed. */
+static int take_events(mf_redis_link_t *sub, short revents)
+{
+    char err[512];
+    if ((revents & POLLOUT) && mf_redis_link_flush(sub) < 0)
+        return -1;
+    if ((revents & (POLLIN | POLLERR | POLLHUP)) && mf_redis_link_read(sub))
+        return -1;
+    redisReply *r;
+    int got;
+    while ((got = mf_redis_link_reply(sub, &r)) == 1) {
+        mf_redis_node_t p;
+        int ev = event_of(r, &p);
+        freeReplyObject(r);
+        if (ev == EV_FAILOVER) {
+            failover_begins();
+        } else if (ev == EV_ABORT) {
+            return 1;
+        } else if (ev == EV_SWITCH) {
+            mf_log_msg(MF_LOG_INFO, "redis: the sentinels switched master %s to %s:%d",
+                       st.url.master, p.host, p.port);
+            if (confirm(&p, err, sizeof err)) {
+                unknown(err);
+                return 1;
+            }
+            publish(&p);
+        }
+    }
+    return got < 0 ? -1 : 0;
+}
+
+/* Listens on every sentinel subscribed (subs[i] not NULL) until they must be asked again: see
+ * take_events, a suspicion, the periodic re-ask, the last sentinel lost, or the stop. A primary
+ * known stays known when sentinels go away: its connections tell when it fails them. */
+static void listen_to_sentinels(mf_redis_link_t **subs)
 {
     int64_t reask = mf_now_ns() + (int64_t)MF_REDIS_SENTINEL_REASK_MS * 1000000;
-    char err[512];
+    struct pollfd fds[MF_REDIS_MAX_NODES + 1];
+    int who[MF_REDIS_MAX_NODES];
     while (!stopping()) {
+        int n = 0;
+        for (int i = 0; i < st.url.nnodes; i++) {
+            if (!subs[i])
+                continue;
+            who[n] = i;
+            fds[n++] = (struct pollfd){.fd = mf_redis_link_fd(subs[i]),
+                                       .events = (short)mf_redis_link_events(subs[i])};
+        }
         int64_t left = (reask - mf_now_ns()) / 1000000;
-        if (left <= 0)
+        if (n == 0 || left <= 0)
             return;
-        struct pollfd fds[2] = {
-            {.fd = mf_redis_link_fd(sub), .events = (short)mf_redis_link_events(sub)},
-            {.fd = st.wake[0], .events = POLLIN}};
-        int n = poll(fds, 2, (int)left);
-        if (n < 0 && errno != EINTR)
+        fds[n] = (struct pollfd){.fd = st.wake[0], .events = POLLIN};
+        int ready = poll(fds, (nfds_t)n + 1, (int)left);
+        if (ready < 0 && errno != EINTR)
             return;
-        if (n <= 0)
+        if (ready <= 0)
             continue;
-        if (fds[1].revents) {
+        if (fds[n].revents) {
             drain_wake();
             pthread_mutex_lock(&st.mu);
             int known = st.known;
             pthread_mutex_unlock(&st.mu);
             if (!known)
                 return; /* suspected: ask again */
-            continue;
         }
-        if ((fds[0].revents & POLLOUT) && mf_redis_link_flush(sub) < 0)
-            break;
-        if ((fds[0].revents & (POLLIN | POLLERR | POLLHUP)) && mf_redis_link_read(sub))
-            break;
-        redisReply *r;
-        int got;
-        while ((got = mf_redis_link_reply(sub, &r)) == 1) {
-            mf_redis_node_t p;
-            int ours = switch_message(r, &p) == 0;
-            freeReplyObject(r);
-            if (!ours)
+        for (int k = 0; k < n; k++) {
+            if (!fds[k].revents)
                 continue;
-            mf_log_msg(MF_LOG_INFO, "redis: the sentinels switched master %s to %s:%d",
-                       st.url.master, p.host, p.port);
-            if (confirm(&p, err, sizeof err)) {
-                unknown(err);
+            int rc = take_events(subs[who[k]], fds[k].revents);
+            if (rc > 0)
                 return;
+            if (rc < 0) {
+                mf_redis_link_close(subs[who[k]]);
+                subs[who[k]] = NULL;
             }
-            publish(&p);
         }
-        if (got < 0)
-            break;
     }
-    /* The sentinel went away, not the primary: ask the others, keeping it meanwhile. */
 }
 
 /* Waits up to ms, or less when woken. */
@@ -358,37 +422,41 @@ static void *follow(void *arg)
     (void)arg;
     int retry_ms = RETRY_MIN_MS;
     char err[512] = "no sentinel asked yet";
+    mf_redis_link_t *subs[MF_REDIS_MAX_NODES] = {0};
     while (!stopping()) {
-        /* Subscribe first, then ask, on the same sentinel: a switch between the two is still
-         * heard. */
-        mf_redis_link_t *sub = NULL, *q = NULL;
-        mf_redis_node_t p;
-        int i = st.last_good, found = 0;
-        for (int k = 0; k < st.url.nnodes && !found && !stopping(); k++) {
-            i = (st.last_good + k) % st.url.nnodes;
-            if (!(sub = open_sentinel(i, err, sizeof err)))
-                continue;
-            if (subscribe(sub, i, err, sizeof err) == 0 && (q = open_sentinel(i, err, sizeof err)) &&
-                ask(q, i, &p, err, sizeof err) == 0 && confirm(&p, err, sizeof err) == 0)
-                found = 1;
-            mf_redis_link_close(q);
-            q = NULL;
-            if (!found) {
-                mf_redis_link_close(sub);
-                sub = NULL;
+        /* Subscribed to every sentinel that answers (the one leading a failover announces its
+         * start), then asking them in turn: a switch between the two is still heard. */
+        int nsubs = 0;
+        for (int i = 0; i < st.url.nnodes && !stopping(); i++) {
+            subs[i] = open_sentinel(i, err, sizeof err);
+            if (subs[i] && subscribe(subs[i], i, err, sizeof err)) {
+                mf_redis_link_close(subs[i]);
+                subs[i] = NULL;
             }
+            nsubs += subs[i] != NULL;
         }
-        if (!found) {
+        mf_redis_node_t p;
+        int found = 0, i = st.last_good;
+        for (int k = 0; k < st.url.nnodes && nsubs && !found && !stopping(); k++) {
+            i = (st.last_good + k) % st.url.nnodes;
+            mf_redis_link_t *q = subs[i] ? open_sentinel(i, err, sizeof err) : NULL;
+            found = q && ask(q, i, &p, err, sizeof err) == 0 && confirm(&p, err, sizeof err) == 0;
+            mf_redis_link_close(q);
+        }
+        if (found) {
+            retry_ms = RETRY_MIN_MS;
+            st.last_good = i;
+            publish(&p);
+            listen_to_sentinels(subs);
+        } else {
             unanswered(err);
             pause_ms(retry_ms);
             retry_ms = retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : retry_ms * 2;
-            continue;
         }
-        retry_ms = RETRY_MIN_MS;
-        st.last_good = i;
-        publish(&p);
-        listen_for_switch(sub);
-        mf_redis_link_close(sub);
+        for (int j = 0; j < st.url.nnodes; j++) {
+            mf_redis_link_close(subs[j]);
+            subs[j] = NULL;
+        }
     }
     return NULL;
 }

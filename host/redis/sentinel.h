@@ -1,7 +1,8 @@
-/* A Sentinel-managed primary, followed: one thread asks the sentinels (in turn, starting with the
- * last that answered) for the primary of the URL's master, confirms its role with ROLE, then
- * listens for +switch-master on that sentinel, so a failover is seen within a round trip of its
- * announcement. A lost sentinel, a primary that is not (or no longer) one, and every
+/* A Sentinel-managed primary, followed: one thread subscribes to every sentinel that answers,
+ * asks them in turn (starting with the last that answered) for the primary of the URL's master,
+ * confirms its role with ROLE, then listens: the start of a failover stops every use of the old
+ * primary (a write it acknowledged after the promotion would be lost), +switch-master names the
+ * new one within a round trip of its announcement. A suspicion, an aborted failover, and every
  * MF_REDIS_SENTINEL_REASK_MS make it ask again. Data connections ask it where to go and tell it
  * when the primary they reached failed them. */
 #ifndef MF_REDIS_SENTINEL_H
