@@ -96,19 +96,27 @@ static int take_out(queue_t *q, op_t *op)
 
 /* ---- ending calls ---- */
 
+/* Calls op's done with err (the replies got so far freed) and frees op, unaccounted. */
+static void give_up(op_t *op, const char *err)
+{
+    mf_loop_timer_stop(op->c->loop, &op->timer);
+    for (int i = 0; i < op->got; i++)
+        freeReplyObject(op->replies[i]);
+    op->done(op->ud, NULL, op->n, err);
+    free(op);
+}
+
 /* Calls op's done with its replies, or with err (the replies got so far freed), and frees op. */
 static void finish(op_t *op, const char *err)
 {
-    mf_loop_timer_stop(op->c->loop, &op->timer);
     if (err) {
         mf_redis__failed(err);
-        for (int i = 0; i < op->got; i++)
-            freeReplyObject(op->replies[i]);
-        op->done(op->ud, NULL, op->n, err);
-    } else {
-        mf_redis__succeeded(op->replies, op->n, mf_now_ns() - op->start_ns);
-        op->done(op->ud, op->replies, op->n, NULL); /* the replies are done's; the array is op's */
+        give_up(op, err);
+        return;
     }
+    mf_loop_timer_stop(op->c->loop, &op->timer);
+    mf_redis__succeeded(op->replies, op->n, mf_now_ns() - op->start_ns);
+    op->done(op->ud, op->replies, op->n, NULL); /* the replies are done's; the array is op's */
     free(op);
 }
 
@@ -341,9 +349,11 @@ static void on_timeout(void *ud)
     mf_redis_conn_t *c = op->c;
     int64_t waited = mf_now_ns() - op->start_ns;
     if (!c->link) {
-        /* Waiting for a primary to be known: only this call gives up. */
+        /* Waiting for a primary to be known: only this call gives up (not a failure of Redis
+         * for the breaker: the new primary may be announced the next moment). */
         take_out(&c->waiting, op);
-        finish(op, c->no_primary);
+        mf_redis__no_primary(c->no_primary);
+        give_up(op, c->no_primary);
     } else if (!c->open) {
         /* Still connecting: the connect hangs, for this call and every other waiting. */
         mf_redis_link_time_out(c->link, waited);

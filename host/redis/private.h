@@ -68,6 +68,10 @@ int mf_redis__refusals(redisReply **replies, int n, int *all);
 /* A round trip that failed (I/O, timeout): counted, the breaker told, why kept for later
  * rejections. */
 void mf_redis__failed(const char *why);
+/* A call that gave up waiting for a primary to be known (a Sentinel switch): counted as failed
+ * but not told to the breaker, which would otherwise fail at once the calls made just before
+ * the new primary is announced. */
+void mf_redis__no_primary(const char *why);
 /* A round trip of n commands that got its replies in ns. */
 void mf_redis__succeeded(redisReply **replies, int n, int64_t ns);
 

@@ -85,6 +85,7 @@ static struct {
     _Atomic uint64_t lat_buckets[MF_REDIS_BUCKETS];
     _Atomic uint64_t reconnects[MF_REDIS_RECONNECT_REASONS];
     _Atomic uint64_t tls_handshake_failures;
+    _Atomic uint64_t breaker_epoch; /* the Sentinel epoch the breaker's state is about */
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 /* ---- setup ---- */
@@ -307,8 +308,23 @@ void mf_redis__unreserve(int slot)
         give_back(slot);
 }
 
+/* A new primary (or a failover's start) begins afresh: the breaker and the connect back-off
+ * were about the server that was replaced. */
+static void follow_epoch(void)
+{
+    uint64_t e = mf_redis_sentinel_epoch();
+    if (atomic_load_explicit(&pool.breaker_epoch, memory_order_relaxed) == e ||
+        atomic_exchange(&pool.breaker_epoch, e) == e)
+        return;
+    mf_breaker_success(pool.breaker);
+    atomic_store(&pool.connect_failures, 0);
+    atomic_store(&pool.next_connect_ns, 0);
+}
+
 int mf_redis__allow(int *probe, char *err, size_t errlen)
 {
+    if (pool.topology == MF_REDIS_SENTINEL)
+        follow_epoch();
     if (mf_breaker_allow(pool.breaker, mf_now_ns())) {
         *probe = mf_breaker_state(pool.breaker) == MF_BREAKER_HALF_OPEN;
         return 0;
@@ -412,6 +428,12 @@ void mf_redis__failed(const char *why)
     set_last_error(why);
 }
 
+void mf_redis__no_primary(const char *why)
+{
+    atomic_fetch_add(&pool.failures, 1);
+    set_last_error(why);
+}
+
 static void observe(int n, int64_t ns);
 
 void mf_redis__succeeded(redisReply **replies, int n, int64_t ns)
@@ -428,15 +450,16 @@ static int64_t earliest(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
-/* Connects slot s (TLS, AUTH, SELECT) by deadline_ns. Returns 0 or -1 with a message in err. */
-static int open_slot(slot_t *s, int probe, int64_t deadline_ns, char *err, size_t errlen)
+/* Connects slot s (TLS, AUTH, SELECT) by deadline_ns. Returns 0 or -1 with a message in err;
+ * *no_primary is set when no primary became known in time (a Sentinel switch). */
+static int open_slot(slot_t *s, int probe, int64_t deadline_ns, int *no_primary, char *err,
+                     size_t errlen)
 {
     if (mf_redis__may_connect(probe, err, errlen))
         return -1; /* backing off: the reason is the failure that started it, not the wait */
     /* During a switch the new primary is waited for, within the call's deadline. */
     uint64_t epoch;
-    int no_primary;
-    mf_redis_link_t *l = mf_redis__link_open(deadline_ns, &epoch, &no_primary, err, errlen);
+    mf_redis_link_t *l = mf_redis__link_open(deadline_ns, &epoch, no_primary, err, errlen);
     if (!l)
         return -1;
     if (mf_redis_link_connect_wait(
@@ -486,7 +509,7 @@ int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *
     }
     slot_t *s = &pool.slots[idx];
     int64_t t0 = mf_now_ns(), deadline = t0 + 2 * pool.timeout_ms * 1000000;
-    int probe, retried = 0;
+    int probe, retried = 0, no_primary = 0;
     if (mf_redis__allow(&probe, err, errlen)) {
         give_back(idx);
         return -1;
@@ -500,7 +523,7 @@ int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *
             drop(s); /* the server closed it while it sat idle: nothing of the call was sent */
             mf_redis__dropped(MF_REDIS_RECONNECT_IO);
         }
-        if (!s->link && open_slot(s, probe, deadline, err, errlen))
+        if (!s->link && open_slot(s, probe, deadline, &no_primary, err, errlen))
             goto fail;
         uint64_t before = mf_redis_link_written(s->link);
         if (mf_redis_link_exchange(s->link, cmds, n, replies,
@@ -533,7 +556,10 @@ int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *
     mf_redis__succeeded(replies, n, mf_now_ns() - t0);
     return 0;
 fail:
-    mf_redis__failed(err);
+    if (no_primary)
+        mf_redis__no_primary(err);
+    else
+        mf_redis__failed(err);
     give_back(idx);
     return -1;
 }
@@ -549,6 +575,11 @@ int mf_redis_check(char *why, size_t n)
 
     if (!pool.configured)
         return 0;
+    /* No primary known: say why at once rather than wait for one (a probe has its own
+     * timeout, often shorter than a call's). */
+    if (pool.topology == MF_REDIS_SENTINEL && !pool.settings_error[0] &&
+        !mf_redis_sentinel_describe(why, n))
+        return -1;
     if (mf_redis_run(&cmd, 1, &r, why, n))
         return -1;
     int ok = r->type == REDIS_REPLY_STATUS;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,7 @@ static struct {
     int64_t timeout_ms;
     mf_redis_node_t primary;
     int known;
-    uint64_t epoch; /* 0 until the first primary */
+    _Atomic uint64_t epoch; /* 0 until the first primary; written under mu, read without */
     uint64_t failovers;
     char why[512]; /* why no primary is known */
     int last_good; /* the sentinel that answered last */
@@ -72,13 +73,16 @@ static void unknown(const char *why)
 static void unanswered(const char *why)
 {
     pthread_mutex_lock(&st.mu);
-    int known = st.known;
+    int known = st.known, news = strcmp(st.why, why) != 0;
     if (!known)
         snprintf(st.why, sizeof st.why, "%s", why);
     pthread_mutex_unlock(&st.mu);
     if (known)
         mf_log_msg(MF_LOG_WARN, "redis: no sentinel of master %s answered (%s); keeping %s:%d",
                    st.url.master, why, st.primary.host, st.primary.port);
+    else if (news) /* once per reason, not once per round */
+        mf_log_msg(MF_LOG_ERROR, "redis: no primary for sentinel master %s: %s", st.url.master,
+                   why);
 }
 
 int mf_redis_sentinel_primary(mf_redis_node_t *out, uint64_t *epoch, int64_t deadline_ns,
@@ -110,10 +114,7 @@ int mf_redis_sentinel_primary(mf_redis_node_t *out, uint64_t *epoch, int64_t dea
 
 uint64_t mf_redis_sentinel_epoch(void)
 {
-    pthread_mutex_lock(&st.mu);
-    uint64_t e = st.epoch;
-    pthread_mutex_unlock(&st.mu);
-    return e;
+    return atomic_load_explicit(&st.epoch, memory_order_acquire);
 }
 
 static void wake_follower(void)

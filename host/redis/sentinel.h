@@ -29,8 +29,8 @@ int mf_redis_sentinel_start(const mf_redis_url_t *u, const char *sentinel_passwo
 int mf_redis_sentinel_primary(mf_redis_node_t *out, uint64_t *epoch, int64_t deadline_ns,
                               char *err, size_t errlen);
 
-/* The current epoch, without waiting: a data connection made in an older one is closed rather
- * than used (its server may be a replica now). */
+/* The current epoch, without waiting or locking (it is read on every call): a data connection
+ * made in an older one is closed rather than used (its server may be a replica now). */
 uint64_t mf_redis_sentinel_epoch(void);
 
 /* A data connection to the primary of epoch found it is not one (READONLY, MASTERDOWN) or lost
