@@ -52,6 +52,20 @@ static int decode(const char *s, size_t n, char *out, size_t outlen)
     return 0;
 }
 
+/* s[0..n): 1 to maxdigits decimal digits, into *v. */
+static int parse_number(const char *s, size_t n, size_t maxdigits, int *v)
+{
+    if (n == 0 || n > maxdigits)
+        return -1;
+    *v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return 0;
+}
+
 /* One host[:port] of s[0..n): a name, an IPv4 address or a bracketed IPv6 one. */
 static int parse_node(const char *s, size_t n, int default_port, mf_redis_node_t *node)
 {
@@ -83,34 +97,9 @@ static int parse_node(const char *s, size_t n, int default_port, mf_redis_node_t
     memcpy(node->host, host, hostlen);
     node->host[hostlen] = '\0';
     node->port = default_port;
-    if (port) {
-        size_t plen = (size_t)(s + n - port);
-        long v = 0;
-        if (plen == 0 || plen > 5)
-            return -1;
-        for (size_t i = 0; i < plen; i++) {
-            if (port[i] < '0' || port[i] > '9')
-                return -1;
-            v = v * 10 + (port[i] - '0');
-        }
-        if (v <= 0 || v > 65535)
-            return -1;
-        node->port = (int)v;
-    }
-    return 0;
-}
-
-static int parse_db(const char *s, size_t n, int *db)
-{
-    long v = 0;
-    if (n == 0 || n > 7)
+    if (port && (parse_number(port, (size_t)(s + n - port), 5, &node->port) || node->port < 1 ||
+                 node->port > 65535))
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *db = (int)v;
     return 0;
 }
 
@@ -192,7 +181,7 @@ int mf_redis_url_parse(const char *url, mf_redis_url_t *out, char *err, size_t e
         path = slash ? slash + 1 : path_end;
     }
     if (path < path_end) {
-        if (parse_db(path, (size_t)(path_end - path), &out->db))
+        if (parse_number(path, (size_t)(path_end - path), 7, &out->db))
             FAIL("the database must be a number from 0 to 9999999");
         out->db_given = 1;
     }
