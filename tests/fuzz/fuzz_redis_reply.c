@@ -1,9 +1,7 @@
 /* Redis replies to Lua (lua/api/redis.c): the input is fed to hiredis's reply reader as if it came
  * from the server, and every reply tree the reader builds is converted with
- * mf_redis_push_reply, as redis.call and redis.pipeline do (top level and nested). Arrays
- * longer than 9999 elements are skipped: hiredis allocates a declared array's slots before
- * reading them, and the server is trusted not to declare billions. */
-#include <ctype.h>
+ * mf_redis_push_reply, as redis.call and redis.pipeline do (top level and nested). Huge arrays
+ * are skipped (resp.h). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +11,7 @@
 #include <lualib.h>
 
 #include "lua/api/api.h"
+#include "resp.h"
 
 typedef struct {
     const redisReply *reply;
@@ -23,22 +22,6 @@ static int convert(lua_State *L)
 {
     conv_t *c = lua_touserdata(L, 1);
     mf_redis_push_reply(L, c->reply, c->top);
-    return 0;
-}
-
-static int huge_array(const uint8_t *d, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (d[i] != '*')
-            continue;
-        size_t j = i + 1, digits = 0;
-        if (j < n && d[j] == '-')
-            j++;
-        while (j < n && isdigit(d[j]))
-            j++, digits++;
-        if (digits > 4)
-            return 1;
-    }
     return 0;
 }
 
@@ -66,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static lua_State *L;
     if (!L)
         L = luaL_newstate();
-    if (huge_array(data, size))
+    if (fuzz_resp_huge_array(data, size))
         return 0;
     redisReader *rd = redisReaderCreate();
     /* Fed in two pieces, as replies arrive from a socket. */
