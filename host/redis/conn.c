@@ -166,11 +166,11 @@ static void lost(mf_redis_conn_t *c)
     char why[768];
     uint64_t written = mf_redis_link_written(c->link);
     snprintf(why, sizeof why, "%s", mf_redis_link_errstr(c->link));
-    mf_redis__suspect(c->epoch, why);
     if (!c->closing) /* else counted when it began to close */
         mf_redis__dropped(mf_redis_link_error(c->link) == MF_REDIS_LINK_ETIMEOUT
                               ? MF_REDIS_RECONNECT_TIMEOUT
-                              : MF_REDIS_RECONNECT_IO);
+                              : MF_REDIS_RECONNECT_IO,
+                          c->epoch);
     close_link(c);
     queue_t unsent = {NULL, NULL};
     op_t *op;
@@ -194,8 +194,7 @@ static void connect_failed(mf_redis_conn_t *c)
 {
     char why[768];
     snprintf(why, sizeof why, "%s", mf_redis_link_errstr(c->link));
-    mf_redis__connect_failed(mf_redis_link_error(c->link), why);
-    mf_redis__suspect(c->epoch, why);
+    mf_redis__connect_failed(mf_redis_link_error(c->link), why, c->epoch);
     close_link(c);
     fail_all(&c->waiting, why);
 }
@@ -225,9 +224,7 @@ static int answered(mf_redis_conn_t *c, op_t *op)
     int all, why = mf_redis__refusals(op->replies, op->n, &all);
     if (why >= 0 && !c->closing) {
         c->closing = 1;
-        mf_redis__dropped((mf_redis_reconnect_t)why);
-        if (why == MF_REDIS_RECONNECT_READONLY || why == MF_REDIS_RECONNECT_MASTERDOWN)
-            mf_redis__suspect(c->epoch, mf_redis_reconnect_names[why]);
+        mf_redis__dropped((mf_redis_reconnect_t)why, c->epoch);
     }
     if (all && !op->retried) {
         for (int i = 0; i < op->n; i++)
@@ -327,7 +324,7 @@ static int start_link(mf_redis_conn_t *c, char *err, size_t errlen)
     int rc = mf_redis_link_connect(c->link);
     if (rc < 0) {
         snprintf(err, errlen, "%s", mf_redis_link_errstr(c->link));
-        mf_redis__connect_failed(mf_redis_link_error(c->link), err);
+        mf_redis__connect_failed(mf_redis_link_error(c->link), err, c->epoch);
         close_link(c);
         return -1;
     }
@@ -380,7 +377,7 @@ int mf_redis_conn_send(mf_redis_conn_t *c, const mf_redis_cmd_t *cmds, int n, in
     if (c->link && !c->closing && mf_redis__stale(c->epoch)) {
         /* Made for a primary the sentinels replaced: goes once its written calls are answered. */
         c->closing = 1;
-        mf_redis__dropped(MF_REDIS_RECONNECT_FAILOVER);
+        mf_redis__dropped(MF_REDIS_RECONNECT_FAILOVER, c->epoch);
         if (!c->sent.head)
             close_link(c);
     }
@@ -433,8 +430,7 @@ mf_redis_conn_t *mf_redis_conn_of(mf_loop_t *loop)
     if (c)
         return c;
     char err[512];
-    mf_redis_server_t srv;
-    if (mf_redis__server(&srv, err, sizeof err))
+    if (mf_redis__usable(err, sizeof err))
         return NULL;
     int slot = mf_redis__reserve();
     if (slot < 0)

@@ -12,16 +12,9 @@
 #include "redis/link.h"
 #include "redis/redis.h"
 
-/* The server a new connection goes to. */
-typedef struct {
-    char host[256];
-    int port;
-    int tls;
-} mf_redis_server_t;
-
-/* The server new connections go to now, in *s. Returns 0, or -1 with the reason in err (not
- * configured, settings refused by mf_redis_init). */
-int mf_redis__server(mf_redis_server_t *s, char *err, size_t errlen);
+/* 0 when calls may be tried, or -1 with the reason in err (not configured, settings refused by
+ * mf_redis_init). */
+int mf_redis__usable(char *err, size_t errlen);
 int64_t mf_redis__timeout_ms(void);
 
 /* A link to the server (for Sentinel: the primary known now, waiting for one up to wait_ns, 0:
@@ -35,10 +28,6 @@ mf_redis_link_t *mf_redis__link_open(int64_t wait_ns, uint64_t *epoch, int *no_p
 /* 1 when a connection made in epoch went to a primary the sentinels have since replaced: it is
  * closed rather than used (its server may be a replica now). Always 0 for one server. */
 int mf_redis__stale(uint64_t epoch);
-/* A connection made in epoch failed in a way that says the primary may have moved (a refusal
- * such as READONLY, a broken or refused connection): for Sentinel, the sentinels are asked
- * again at once. */
-void mf_redis__suspect(uint64_t epoch, const char *why);
 
 /* Takes one connection of the pool's budget for a worker's own connection, leaving at least one
  * for the pool. Returns the slot to give back, or -1 when the budget is spent. */
@@ -51,14 +40,17 @@ int mf_redis__allow(int *probe, char *err, size_t errlen);
 /* Whether a new connection may be tried now (backoff after failed connects); -1 with the
  * failure that started the backoff. */
 int mf_redis__may_connect(int probe, char *err, size_t errlen);
-/* A connect that failed with kind (mf_redis_link_error_t) and why: counted, the backoff
- * started, logged when it starts a run of failures or says something new. A refused AUTH has
- * the password file read again by the next connect. */
-void mf_redis__connect_failed(int kind, const char *why);
+/* A connect to the primary of epoch that failed with kind (mf_redis_link_error_t) and why:
+ * counted, the backoff started, logged when it starts a run of failures or says something new.
+ * A refused AUTH has the password file read again by the next connect; a refused or lost
+ * connection has the sentinels asked again (the primary may have moved). */
+void mf_redis__connect_failed(int kind, const char *why, uint64_t epoch);
 void mf_redis__opened(int delta); /* connections open: +1, -1 */
 
-/* A connection closed for why so that the next command opens a new one: counted. */
-void mf_redis__dropped(mf_redis_reconnect_t why);
+/* A connection to the primary of epoch closed for why so that the next command opens a new one:
+ * counted; READONLY, MASTERDOWN, a timeout or a broken connection have the sentinels asked
+ * again at once (the primary may have moved). */
+void mf_redis__dropped(mf_redis_reconnect_t why, uint64_t epoch);
 /* What n replies say about their connection: the reason to drop it given by the first refusal
  * among them (READONLY, MASTERDOWN, LOADING, NOAUTH: the server refused the command without
  * running it), or -1 when none is one. *all is set when every reply is a refusal: nothing of

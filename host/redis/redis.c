@@ -55,6 +55,13 @@ const char *const mf_redis_reconnect_names[MF_REDIS_RECONNECT_REASONS] = {
 const double mf_redis_bucket_bounds[MF_REDIS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
                                                          0.005,  0.01,    0.05,   0.25,  1.0};
 
+/* The server a new connection goes to (one server's; Sentinel's primary is asked for). */
+typedef struct {
+    char host[256];
+    int port;
+    int tls;
+} mf_redis_server_t;
+
 typedef struct {
     mf_redis_link_t *link; /* NULL: not connected */
     uint64_t epoch;        /* of the primary it went to (Sentinel) */
@@ -228,7 +235,7 @@ static void give_back(int idx)
 
 /* ---- what workers' own connections share (private.h) ---- */
 
-int mf_redis__server(mf_redis_server_t *s, char *err, size_t errlen)
+int mf_redis__usable(char *err, size_t errlen)
 {
     if (!pool.configured) {
         snprintf(err, errlen, "Redis is not configured (set MAYFLY_REDIS_URL)");
@@ -238,9 +245,9 @@ int mf_redis__server(mf_redis_server_t *s, char *err, size_t errlen)
         snprintf(err, errlen, "%s", pool.settings_error);
         return -1;
     }
-    *s = pool.server;
     return 0;
 }
+
 
 int64_t mf_redis__timeout_ms(void)
 {
@@ -250,12 +257,12 @@ int64_t mf_redis__timeout_ms(void)
 mf_redis_link_t *mf_redis__link_open(int64_t wait_ns, uint64_t *epoch, int *no_primary, char *err,
                                      size_t errlen)
 {
-    mf_redis_server_t srv;
+    mf_redis_server_t srv = pool.server;
     mf_redis_setup_set_t setup;
     mf_redis_link_t *l = NULL;
     *epoch = 0;
     *no_primary = 0;
-    if (mf_redis__server(&srv, err, errlen))
+    if (mf_redis__usable(err, errlen))
         return NULL;
     if (pool.topology == MF_REDIS_SENTINEL) {
         mf_redis_node_t primary;
@@ -268,7 +275,7 @@ mf_redis_link_t *mf_redis__link_open(int64_t wait_ns, uint64_t *epoch, int *no_p
         srv.port = primary.port;
     }
     if (mf_redis_auth_setup(&setup, err, errlen))
-        mf_redis__connect_failed(MF_REDIS_LINK_ESETUP, err);
+        mf_redis__connect_failed(MF_REDIS_LINK_ESETUP, err, *epoch);
     else
         l = mf_redis_link_open(srv.host, srv.port, srv.tls, &setup);
     explicit_bzero(&setup, sizeof setup);
@@ -280,7 +287,8 @@ int mf_redis__stale(uint64_t epoch)
     return pool.topology == MF_REDIS_SENTINEL && epoch != mf_redis_sentinel_epoch();
 }
 
-void mf_redis__suspect(uint64_t epoch, const char *why)
+/* A failure of a connection made in epoch that says the primary may have moved. */
+static void suspect(uint64_t epoch, const char *why)
 {
     if (pool.topology == MF_REDIS_SENTINEL)
         mf_redis_sentinel_suspect(epoch, why);
@@ -346,7 +354,7 @@ int mf_redis__may_connect(int probe, char *err, size_t errlen)
     return -1;
 }
 
-void mf_redis__connect_failed(int kind, const char *why)
+void mf_redis__connect_failed(int kind, const char *why, uint64_t epoch)
 {
     int n = atomic_fetch_add(&pool.connect_failures, 1);
     int64_t backoff = (int64_t)BACKOFF_MIN_MS << (n < 10 ? n : 10);
@@ -354,7 +362,10 @@ void mf_redis__connect_failed(int kind, const char *why)
         backoff = BREAKER_COOLDOWN_MS;
     atomic_store(&pool.next_connect_ns, mf_now_ns() + backoff * 1000000);
     if (kind == MF_REDIS_LINK_EAUTH)
-        mf_redis__dropped(MF_REDIS_RECONNECT_AUTH);
+        mf_redis__dropped(MF_REDIS_RECONNECT_AUTH, epoch);
+    if (kind == MF_REDIS_LINK_ECONNECT || kind == MF_REDIS_LINK_EIO ||
+        kind == MF_REDIS_LINK_ETIMEOUT)
+        suspect(epoch, why);
     if (kind == MF_REDIS_LINK_ETLS || kind == MF_REDIS_LINK_EVERIFY)
         atomic_fetch_add(&pool.tls_handshake_failures, 1);
     /* Once per run of failures, and again when the reason changes (a wrong certificate after a
@@ -378,9 +389,12 @@ void mf_redis__opened(int delta)
         atomic_store(&pool.connect_failures, 0);
 }
 
-void mf_redis__dropped(mf_redis_reconnect_t why)
+void mf_redis__dropped(mf_redis_reconnect_t why, uint64_t epoch)
 {
     atomic_fetch_add_explicit(&pool.reconnects[why], 1, memory_order_relaxed);
+    if (why == MF_REDIS_RECONNECT_READONLY || why == MF_REDIS_RECONNECT_MASTERDOWN ||
+        why == MF_REDIS_RECONNECT_TIMEOUT || why == MF_REDIS_RECONNECT_IO)
+        suspect(epoch, mf_redis_reconnect_names[why]);
     if (why == MF_REDIS_RECONNECT_AUTH)
         mf_redis_auth_recheck(); /* the Secret may have been rotated since it was read */
 }
@@ -465,8 +479,7 @@ static int open_slot(slot_t *s, int probe, int64_t deadline_ns, int *no_primary,
     if (mf_redis_link_connect_wait(
             l, earliest(mf_now_ns() + pool.timeout_ms * 1000000, deadline_ns))) {
         snprintf(err, errlen, "%s", mf_redis_link_errstr(l));
-        mf_redis__connect_failed(mf_redis_link_error(l), err);
-        mf_redis__suspect(epoch, err);
+        mf_redis__connect_failed(mf_redis_link_error(l), err, epoch);
         mf_redis_link_close(l);
         return -1;
     }
@@ -494,8 +507,7 @@ static void observe(int n, int64_t ns)
 
 int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *err, size_t errlen)
 {
-    mf_redis_server_t srv;
-    if (mf_redis__server(&srv, err, errlen))
+    if (mf_redis__usable(err, errlen))
         return -1;
     int idx = borrow();
     if (idx < 0) {
@@ -517,11 +529,11 @@ int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *
     for (;;) {
         if (s->link && mf_redis__stale(s->epoch)) {
             drop(s); /* made for a primary the sentinels replaced */
-            mf_redis__dropped(MF_REDIS_RECONNECT_FAILOVER);
+            mf_redis__dropped(MF_REDIS_RECONNECT_FAILOVER, s->epoch);
         }
         if (s->link && mf_redis_link_check_idle(s->link)) {
             drop(s); /* the server closed it while it sat idle: nothing of the call was sent */
-            mf_redis__dropped(MF_REDIS_RECONNECT_IO);
+            mf_redis__dropped(MF_REDIS_RECONNECT_IO, s->epoch);
         }
         if (!s->link && open_slot(s, probe, deadline, &no_primary, err, errlen))
             goto fail;
@@ -530,10 +542,10 @@ int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *
                                    earliest(mf_now_ns() + pool.timeout_ms * 1000000, deadline))) {
             snprintf(err, errlen, "%s", mf_redis_link_errstr(s->link));
             int unsent = mf_redis_link_written(s->link) == before;
-            mf_redis__suspect(s->epoch, err);
             mf_redis__dropped(mf_redis_link_error(s->link) == MF_REDIS_LINK_ETIMEOUT
                                   ? MF_REDIS_RECONNECT_TIMEOUT
-                                  : MF_REDIS_RECONNECT_IO);
+                                  : MF_REDIS_RECONNECT_IO,
+                              s->epoch);
             drop(s); /* a timed-out or broken connection is never reused */
             if (!unsent || retried || mf_now_ns() >= deadline)
                 goto fail;
@@ -541,10 +553,8 @@ int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *
             int all, why = mf_redis__refusals(replies, n, &all);
             if (why < 0)
                 break;
-            if (why == MF_REDIS_RECONNECT_READONLY || why == MF_REDIS_RECONNECT_MASTERDOWN)
-                mf_redis__suspect(s->epoch, mf_redis_reconnect_names[why]);
             drop(s);
-            mf_redis__dropped((mf_redis_reconnect_t)why);
+            mf_redis__dropped((mf_redis_reconnect_t)why, s->epoch);
             if (!all || retried || mf_now_ns() >= deadline)
                 break; /* the refusals are the caller's replies */
             for (int i = 0; i < n; i++)
