@@ -50,14 +50,16 @@ typedef struct {
 } runner_t;
 
 /* Tests get a database of their own: the URL's, or 15 when it names none (the database is the
- * URL's last part, after a sentinel URL's master name). A malformed URL is kept as it is, for
+ * URL's last part, after a sentinel URL's master name). A cluster has database 0 only: the
+ * whole cluster is the tests' (testing.lua checks that it is empty). A malformed URL is kept as it is, for
  * its error to be reported where Redis is used. */
 static void test_redis_url(runner_t *t, const char *url)
 {
     mf_redis_url_t u;
     char err[256];
     size_t len = strlen(url);
-    if (mf_redis_url_parse(url, &u, err, sizeof err) || u.db_given) {
+    if (mf_redis_url_parse(url, &u, err, sizeof err) || u.db_given ||
+        u.topology == MF_REDIS_CLUSTER) {
         snprintf(t->redis_url, sizeof t->redis_url, "%s", url);
         return;
     }
@@ -492,6 +494,46 @@ static int l_testing_redis(lua_State *L)
     return 1;
 }
 
+/* redis_primaries(cmd, ...) -> {reply, ...}, on_cluster: cmd on every primary (a cluster's
+ * each), for what is about the whole data set (DBSIZE, FLUSHDB). Raises on an outage or an
+ * error reply. */
+static int l_testing_redis_primaries(lua_State *L)
+{
+    enum { MAX_WORDS = 8, MAX_PRIMARIES = 256 };
+    const char *argv[MAX_WORDS];
+    size_t lens[MAX_WORDS];
+    redisReply *replies[MAX_PRIMARIES];
+    char err[512];
+    int argc = lua_gettop(L);
+    vm_of(L); /* Redis set up as the handlers have it */
+    luaL_argcheck(L, argc >= 1 && argc <= MAX_WORDS, 1, "a command of 1 to 8 words");
+    for (int i = 0; i < argc; i++)
+        argv[i] = luaL_checklstring(L, i + 1, &lens[i]);
+    mf_redis_cmd_t cmd = {argc, argv, lens};
+    int k = mf_redis_run_on_primaries(&cmd, replies, MAX_PRIMARIES, err, sizeof err);
+    if (k < 0)
+        return luaL_error(L, "%s", err);
+    lua_createtable(L, k, 0);
+    int bad = -1;
+    for (int i = 0; i < k; i++) {
+        if (replies[i]->type == REDIS_REPLY_ERROR && bad < 0)
+            bad = i;
+        if (replies[i]->type == REDIS_REPLY_INTEGER)
+            lua_pushnumber(L, (lua_Number)replies[i]->integer);
+        else
+            lua_pushlstring(L, replies[i]->str ? replies[i]->str : "", replies[i]->len);
+        lua_rawseti(L, -2, i + 1);
+    }
+    if (bad >= 0)
+        lua_pushfstring(L, "%s: %s", argv[0], replies[bad]->str);
+    for (int i = 0; i < k; i++)
+        freeReplyObject(replies[i]);
+    if (bad >= 0)
+        return lua_error(L);
+    lua_pushboolean(L, mf_redis_cluster_mode());
+    return 2;
+}
+
 /* readdir(path) -> {{name=, dir=bool}, ...} or nil, err */
 static int l_testing_readdir(lua_State *L)
 {
@@ -552,6 +594,7 @@ static int l_testing_isdir(lua_State *L)
 static const luaL_Reg native[] = {
     {"request", l_testing_request}, {"config", l_testing_config},
     {"redis", l_testing_redis},     {"has_redis", l_testing_has_redis},
+    {"redis_primaries", l_testing_redis_primaries},
     {"readdir", l_testing_readdir}, {"isdir", l_testing_isdir},
     {"chdir", l_testing_chdir},     {NULL, NULL}};
 

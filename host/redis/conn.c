@@ -19,6 +19,7 @@
 
 #include "base/alloc.h"
 #include "base/clock.h"
+#include "redis/cluster.h"
 #include "redis/link.h"
 #include "redis/private.h"
 
@@ -45,7 +46,8 @@ typedef struct {
 
 struct mf_redis_conn {
     mf_loop_t *loop;
-    int slot; /* the pool budget it holds */
+    mf_redis_server_t *server;
+    int slot; /* the server's budget it holds */
     mf_redis_link_t *link;
     mf_watcher_t *watch;
     int open;    /* the link takes commands (connected, set up) */
@@ -110,12 +112,12 @@ static void give_up(op_t *op, const char *err)
 static void finish(op_t *op, const char *err)
 {
     if (err) {
-        mf_redis__failed(err);
+        mf_redis_server_failed(op->c->server, err);
         give_up(op, err);
         return;
     }
     mf_loop_timer_stop(op->c->loop, &op->timer);
-    mf_redis__succeeded(op->replies, op->n, mf_now_ns() - op->start_ns);
+    mf_redis_server_succeeded(op->c->server, op->replies, op->n, mf_now_ns() - op->start_ns);
     op->done(op->ud, op->replies, op->n, NULL); /* the replies are done's; the array is op's */
     free(op);
 }
@@ -147,7 +149,7 @@ static void close_link(mf_redis_conn_t *c)
     mf_loop_timer_stop(c->loop, &c->later);
     if (c->open) {
         c->open = 0;
-        mf_redis__opened(-1);
+        mf_redis_server_opened(c->server, -1);
     }
 }
 
@@ -194,7 +196,7 @@ static void connect_failed(mf_redis_conn_t *c)
 {
     char why[768];
     snprintf(why, sizeof why, "%s", mf_redis_link_errstr(c->link));
-    mf_redis__connect_failed(mf_redis_link_error(c->link), why, c->epoch);
+    mf_redis_server_connect_failed(c->server, mf_redis_link_error(c->link), why, c->epoch);
     close_link(c);
     fail_all(&c->waiting, why);
 }
@@ -276,7 +278,7 @@ static void on_io(void *ud, uint32_t events)
         }
         if (rc == 0) {
             c->open = 1;
-            mf_redis__opened(1);
+            mf_redis_server_opened(c->server, 1);
             pump(c);
         }
     } else if (mf_redis_link_flush(c->link) < 0 || mf_redis_link_read(c->link) < 0) {
@@ -309,10 +311,10 @@ static void on_retry(void *ud)
  * connection may be tried now (backing off) or it failed at once. */
 static int start_link(mf_redis_conn_t *c, char *err, size_t errlen)
 {
-    if (mf_redis__may_connect(c->probe, err, errlen))
+    if (mf_redis_server_may_connect(c->server, c->probe, err, errlen))
         return -1;
     int no_primary;
-    c->link = mf_redis__link_open(0, &c->epoch, &no_primary, err, errlen);
+    c->link = mf_redis__link_open(c->server, 0, &c->epoch, &no_primary, err, errlen);
     if (!c->link && no_primary) {
         /* A switch under way: the calls wait for the new primary (each until its deadline). */
         snprintf(c->no_primary, sizeof c->no_primary, "%s", err);
@@ -324,14 +326,14 @@ static int start_link(mf_redis_conn_t *c, char *err, size_t errlen)
     int rc = mf_redis_link_connect(c->link);
     if (rc < 0) {
         snprintf(err, errlen, "%s", mf_redis_link_errstr(c->link));
-        mf_redis__connect_failed(mf_redis_link_error(c->link), err, c->epoch);
+        mf_redis_server_connect_failed(c->server, mf_redis_link_error(c->link), err, c->epoch);
         close_link(c);
         return -1;
     }
     c->watch = mf_loop_watch_new(c->loop, mf_redis_link_fd(c->link), on_io, c);
     if (rc == 0) {
         c->open = 1;
-        mf_redis__opened(1);
+        mf_redis_server_opened(c->server, 1);
         pump(c);
     }
     watch(c);
@@ -368,12 +370,14 @@ static void on_timeout(void *ud)
     }
 }
 
-int mf_redis_conn_send(mf_redis_conn_t *c, const mf_redis_cmd_t *cmds, int n, int64_t deadline_ns,
-                       mf_redis_done_fn done, void *ud, char *err, size_t errlen)
+/* A call of n commands of len RESP bytes (for the caller to write into op->bytes, then
+ * queue), or NULL with err set when it fails fast. */
+static op_t *op_new(mf_redis_conn_t *c, int n, size_t len, int64_t deadline_ns,
+                    mf_redis_done_fn done, void *ud, char *err, size_t errlen)
 {
     int probe;
-    if (mf_redis__allow(&probe, err, errlen))
-        return -1;
+    if (mf_redis_server_allow(c->server, &probe, err, errlen))
+        return NULL;
     if (c->link && !c->closing && mf_redis__stale(c->epoch)) {
         /* Made for a primary the sentinels replaced: goes once its written calls are answered. */
         c->closing = 1;
@@ -384,62 +388,127 @@ int mf_redis_conn_send(mf_redis_conn_t *c, const mf_redis_cmd_t *cmds, int n, in
     if (!c->link && !mf_timer_armed(&c->retry)) {
         c->probe = probe;
         if (start_link(c, err, errlen)) {
-            mf_redis__failed(err);
-            return -1;
+            mf_redis_server_failed(c->server, err);
+            return NULL;
         }
     }
-    size_t len = mf_redis_format_len(cmds, n);
     op_t *op = mf_xmalloc(sizeof *op + (size_t)n * sizeof(redisReply *) + len);
     *op = (op_t){.c = c, .n = n, .len = len, .start_ns = mf_now_ns(), .done = done, .ud = ud};
     op->replies = (redisReply **)(op + 1);
     op->bytes = (char *)(op->replies + n);
-    mf_redis_format(op->bytes, cmds, n);
     int64_t at = op->start_ns + mf_redis__timeout_ms() * 1000000;
     if (deadline_ns && deadline_ns < at)
         at = deadline_ns;
     mf_timer_init(&op->timer, on_timeout, op);
     mf_loop_timer_start(c->loop, &op->timer, at);
+    return op;
+}
+
+static void op_queue(mf_redis_conn_t *c, op_t *op)
+{
     push(&c->waiting, op);
     if (c->link) { /* else waiting for a primary to be known */
         pump(c);
         watch(c);
     }
+}
+
+int mf_redis_conn_send(mf_redis_conn_t *c, const mf_redis_cmd_t *cmds, int n, int64_t deadline_ns,
+                       mf_redis_done_fn done, void *ud, char *err, size_t errlen)
+{
+    op_t *op = op_new(c, n, mf_redis_format_len(cmds, n), deadline_ns, done, ud, err, errlen);
+    if (!op)
+        return -1;
+    mf_redis_format(op->bytes, cmds, n);
+    op_queue(c, op);
     return 0;
 }
 
-/* ---- one per loop ---- */
-
-static const mf_loop_key_t conn_key;
-
-static void conn_free(void *p)
+int mf_redis_conn_send_resp(mf_redis_conn_t *c, const char *bytes, size_t len, int n,
+                            int64_t deadline_ns, mf_redis_done_fn done, void *ud, char *err,
+                            size_t errlen)
 {
-    mf_redis_conn_t *c = p;
+    op_t *op = op_new(c, n, len, deadline_ns, done, ud, err, errlen);
+    if (!op)
+        return -1;
+    memcpy(op->bytes, bytes, len);
+    op_queue(c, op);
+    return 0;
+}
+
+int mf_redis_send(mf_loop_t *loop, const mf_redis_cmd_t *cmds, int n, int64_t deadline_ns,
+                  mf_redis_done_fn done, void *ud, char *err, size_t errlen)
+{
+    if (mf_redis__usable(err, errlen))
+        return -1;
+    if (mf_redis__topology() == MF_REDIS_CLUSTER)
+        return mf_redis_cluster_send(loop, cmds, n, deadline_ns, done, ud, err, errlen);
+    mf_redis_conn_t *c = mf_redis_conn_of(loop, mf_redis_server_main());
+    if (!c)
+        return 1;
+    return mf_redis_conn_send(c, cmds, n, deadline_ns, done, ud, err, errlen);
+}
+
+/* ---- one per loop and server ---- */
+
+/* A loop's connections, by server id (made on first use). */
+typedef struct {
+    mf_redis_conn_t **by_id;
+    int n;
+} conns_t;
+
+static const mf_loop_key_t conns_key;
+
+static void conn_free(mf_redis_conn_t *c)
+{
     const char *why = "Redis connection closed (shutting down)";
     if (c->link)
         close_link(c);
     mf_loop_timer_stop(c->loop, &c->retry);
     fail_all(&c->sent, why);
     fail_all(&c->waiting, why);
-    mf_redis__unreserve(c->slot);
+    mf_redis_server_unreserve(c->server, c->slot);
     free(c);
 }
 
-mf_redis_conn_t *mf_redis_conn_of(mf_loop_t *loop)
+static void conns_free(void *p)
 {
-    mf_redis_conn_t *c = mf_loop_service(loop, &conn_key);
-    if (c)
-        return c;
+    conns_t *cs = p;
+    for (int i = 0; i < cs->n; i++)
+        if (cs->by_id[i])
+            conn_free(cs->by_id[i]);
+    free(cs->by_id);
+    free(cs);
+}
+
+mf_redis_conn_t *mf_redis_conn_of(mf_loop_t *loop, mf_redis_server_t *server)
+{
+    conns_t *cs = mf_loop_service(loop, &conns_key);
+    int id = mf_redis_server_id(server);
+    if (cs && id < cs->n && cs->by_id[id])
+        return cs->by_id[id];
     char err[512];
     if (mf_redis__usable(err, sizeof err))
         return NULL;
-    int slot = mf_redis__reserve();
+    if (!cs) {
+        cs = mf_xcalloc(1, sizeof *cs);
+        mf_loop_set_service(loop, &conns_key, cs, conns_free);
+    }
+    if (id >= cs->n) {
+        int n = id + 4;
+        cs->by_id = mf_xrealloc(cs->by_id, (size_t)n * sizeof *cs->by_id);
+        memset(cs->by_id + cs->n, 0, (size_t)(n - cs->n) * sizeof *cs->by_id);
+        cs->n = n;
+    }
+    int slot = mf_redis_server_reserve(server);
     if (slot < 0)
         return NULL;
-    c = mf_xcalloc(1, sizeof *c);
+    mf_redis_conn_t *c = mf_xcalloc(1, sizeof *c);
     c->loop = loop;
+    c->server = server;
     c->slot = slot;
     mf_timer_init(&c->later, on_later, c);
     mf_timer_init(&c->retry, on_retry, c);
-    mf_loop_set_service(loop, &conn_key, c, conn_free);
+    cs->by_id[id] = c;
     return c;
 }

@@ -59,6 +59,37 @@ static void collect(void *ud, mf_metrics_writer_t *w)
                       st.pool_open);
     mf_metrics_sample(w, "mayfly_redis_pool_connections", (const char *[]){"state", "in_use", NULL},
                       st.pool_in_use);
+    mf_metrics_family(w, "mayfly_redis_node_errors_total", "counter",
+                      "Failed connects and round trips, by Redis server (host:port).");
+    char node[300];
+    uint64_t errors;
+    for (int i = 0; mf_redis_server_errors(i, node, sizeof node, &errors) == 0; i++)
+        mf_metrics_sample(w, "mayfly_redis_node_errors_total",
+                          (const char *[]){"node", node, NULL}, (double)errors);
+    if (!mf_redis_cluster_mode())
+        return;
+    static const char *const kinds[] = {"moved", "ask", "tryagain"};
+    mf_metrics_family(w, "mayfly_redis_cluster_redirects_total", "counter",
+                      "Redis Cluster redirects followed, by kind: moved (the slot has a new "
+                      "owner), ask (a slot migrating), tryagain (a multi-key command during a "
+                      "migration).");
+    for (int i = 0; i < 3; i++)
+        mf_metrics_sample(w, "mayfly_redis_cluster_redirects_total",
+                          (const char *[]){"kind", kinds[i], NULL},
+                          (double)st.cluster_redirects_total[i]);
+    mf_metrics_family(w, "mayfly_redis_cluster_refreshes_total", "counter",
+                      "Reads of the Redis Cluster slot map (CLUSTER SLOTS), by result.");
+    mf_metrics_sample(w, "mayfly_redis_cluster_refreshes_total",
+                      (const char *[]){"result", "ok", NULL}, (double)st.cluster_refreshes_ok);
+    mf_metrics_sample(w, "mayfly_redis_cluster_refreshes_total",
+                      (const char *[]){"result", "failed", NULL},
+                      (double)st.cluster_refreshes_failed);
+    mf_metrics_family(w, "mayfly_redis_cluster_slots_covered", "gauge",
+                      "Slots of the 16384 the slot map in use gives a primary.");
+    mf_metrics_sample(w, "mayfly_redis_cluster_slots_covered", NULL, st.cluster_slots_covered);
+    mf_metrics_family(w, "mayfly_redis_cluster_primaries", "gauge",
+                      "Primaries in the slot map in use.");
+    mf_metrics_sample(w, "mayfly_redis_cluster_primaries", NULL, st.cluster_primaries);
 }
 
 void mf_redis_metrics_register(void)

@@ -23,6 +23,10 @@ int mf_redis_init(const mf_options_t *o, char *err, size_t errlen);
 /* 1 when MAYFLY_REDIS_URL is set. */
 int mf_redis_configured(void);
 
+/* 1 when it names a Redis Cluster (redis+cluster://): some commands mean nothing there
+ * (command_keys.h), and multi-key commands need their keys in one slot. */
+int mf_redis_cluster_mode(void);
+
 /* One command: argc words of argv/lens (binary-safe). */
 typedef struct {
     int argc;
@@ -37,6 +41,13 @@ typedef struct {
  * reply is a reply (REDIS_REPLY_ERROR), not a failure. Blocks at most about three timeouts (a
  * wait for a free connection, then two for the call, a retry included: redis.c says which). */
 int mf_redis_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *err, size_t errlen);
+
+/* Sends cmd to every primary (the one server, Sentinel's primary, or each primary of a cluster's
+ * slot map), one after the other: for what is about the whole data set (the test runner's
+ * DBSIZE and FLUSHDB). Fills replies[0..k) for the k primaries (at most max; the caller frees
+ * each) and returns k, or returns -1 with err set, no reply kept, when one of them failed. */
+int mf_redis_run_on_primaries(const mf_redis_cmd_t *cmd, redisReply **replies, int max, char *err,
+                              size_t errlen);
 
 /* The readiness check: returns 0 when Redis is not configured, or answers a PING (why then names
  * the topology and the server: "single 10.0.0.7:6379 (TLS)"); -1 with the reason in why
@@ -73,11 +84,20 @@ typedef struct {
     uint64_t latency_count; /* round trips timed (one per mf_redis_run that got replies) */
     double latency_sum_seconds;
     uint64_t latency_buckets[MF_REDIS_BUCKETS]; /* cumulative: count <= bound */
-    int pool_size;                              /* most connections this process opens */
-    int pool_in_use;                            /* borrowed right now */
-    int pool_open;                              /* connected right now */
-    int breaker_state;                          /* mf_breaker_state_t */
+    int pool_size;     /* most connections this process opens (summed over a cluster's nodes) */
+    int pool_in_use;   /* borrowed right now */
+    int pool_open;     /* connected right now */
+    int breaker_state; /* mf_breaker_state_t (a cluster: the worst of its nodes') */
+    /* A cluster's (zero elsewhere): redirects followed (moved, ask, tryagain), slot-map reads
+     * that worked or failed, and the map in use. */
+    uint64_t cluster_redirects_total[3];
+    uint64_t cluster_refreshes_ok, cluster_refreshes_failed;
+    int cluster_slots_covered, cluster_primaries;
 } mf_redis_stats_t;
+
+/* Per server: fills name with "host:port" and *errors with its failed connects and round trips
+ * for the server of index i; returns 0, or -1 past the last server. */
+int mf_redis_server_errors(int i, char *name, size_t n, uint64_t *errors);
 
 /* A snapshot for metrics (each field read atomically; the set is not one instant). */
 void mf_redis_stats(mf_redis_stats_t *s);

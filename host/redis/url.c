@@ -13,11 +13,13 @@ static const struct {
     {"rediss://", MF_REDIS_SINGLE, 1},
     {"redis+sentinel://", MF_REDIS_SENTINEL, 0},
     {"rediss+sentinel://", MF_REDIS_SENTINEL, 1},
+    {"redis+cluster://", MF_REDIS_CLUSTER, 0},
+    {"rediss+cluster://", MF_REDIS_CLUSTER, 1},
 };
 
 const char *mf_redis_topology_name(mf_redis_topology_t t)
 {
-    return t == MF_REDIS_SENTINEL ? "sentinel" : "single";
+    return t == MF_REDIS_SENTINEL ? "sentinel" : t == MF_REDIS_CLUSTER ? "cluster" : "single";
 }
 
 static int hexval(int c)
@@ -122,8 +124,10 @@ int mf_redis_url_parse(const char *url, mf_redis_url_t *out, char *err, size_t e
         }
     }
     if (!p)
-        FAIL("the scheme must be redis://, rediss://, redis+sentinel:// or rediss+sentinel://");
+        FAIL("the scheme must be redis://, rediss://, redis+sentinel://, rediss+sentinel://, "
+             "redis+cluster:// or rediss+cluster://");
     int sentinel = out->topology == MF_REDIS_SENTINEL;
+    int cluster = out->topology == MF_REDIS_CLUSTER;
 
     /* The authority ends at the first '/'; credentials end at its last '@' (an '@' of a
      * password must be escaped, but a name may not hold one either). */
@@ -164,8 +168,8 @@ int mf_redis_url_parse(const char *url, mf_redis_url_t *out, char *err, size_t e
     }
     if (out->nnodes == 0)
         FAIL("no host");
-    if (!sentinel && out->nnodes > 1)
-        FAIL("one host only: for several, use redis+sentinel:// (or cluster, when it exists)");
+    if (!sentinel && !cluster && out->nnodes > 1)
+        FAIL("one host only: for several, use redis+sentinel:// or redis+cluster://");
 
     /* The path: /db, or for a sentinel /master[/db]. */
     const char *path = end, *path_end = path + strlen(path);
@@ -180,6 +184,8 @@ int mf_redis_url_parse(const char *url, mf_redis_url_t *out, char *err, size_t e
             FAIL("the master's name is malformed or too long");
         path = slash ? slash + 1 : path_end;
     }
+    if (cluster && path < path_end)
+        FAIL("a cluster has database 0 only: no /db after the hosts");
     if (path < path_end) {
         if (parse_number(path, (size_t)(path_end - path), 7, &out->db))
             FAIL("the database must be a number from 0 to 9999999");

@@ -5,6 +5,9 @@
  *   redis+sentinel://[[user]:pass@]h1[:p1],h2[:p2]/master[/db]  a Sentinel-managed primary
  *   rediss+sentinel://...                                      the same, TLS to sentinels and
  *                                                              servers alike
+ *   redis+cluster://[[user]:pass@]h1[:p1],h2[:p2]              a Redis Cluster, found from
+ *                                                              these seed nodes (database 0)
+ *   rediss+cluster://...                                       the same over TLS
  * Hosts may be names, IPv4 or [IPv6] addresses; user and password are percent-decoded (a
  * password holding '@', ':' or '/' is written %40, %3A, %2F). Ports default to 6379 (26379 for
  * sentinels). */
@@ -13,7 +16,7 @@
 
 #include <stddef.h>
 
-typedef enum { MF_REDIS_SINGLE, MF_REDIS_SENTINEL } mf_redis_topology_t;
+typedef enum { MF_REDIS_SINGLE, MF_REDIS_SENTINEL, MF_REDIS_CLUSTER } mf_redis_topology_t;
 
 #define MF_REDIS_MAX_NODES 16
 
@@ -25,7 +28,7 @@ typedef struct {
 typedef struct {
     mf_redis_topology_t topology;
     int tls;
-    mf_redis_node_t nodes[MF_REDIS_MAX_NODES]; /* the server, or the sentinels */
+    mf_redis_node_t nodes[MF_REDIS_MAX_NODES]; /* the server, the sentinels, or the seeds */
     int nnodes;
     char master[128]; /* sentinel: the master's name */
     int db;
@@ -37,7 +40,7 @@ typedef struct {
 /* Parses url into out. Returns 0, or -1 with what is wrong in err (never the password). */
 int mf_redis_url_parse(const char *url, mf_redis_url_t *out, char *err, size_t errlen);
 
-/* The topology's name for /readyz and logs: "single", "sentinel". */
+/* The topology's name for /readyz and logs: "single", "sentinel", "cluster". */
 const char *mf_redis_topology_name(mf_redis_topology_t t);
 
 #endif

@@ -5,10 +5,11 @@
 -- loader is returned and not stored.
 --
 -- Stampede protection: of many concurrent misses on one key (any worker, any replica) one takes
--- a short lock key ("<key>:lock", SET NX PX) and runs the loader; the others wait on a list
--- ("<key>:done") with BLPOP for at most opts.wait seconds. The loader's owner pushes a token
--- there when the value is stored, and each woken waiter passes the token on, so all of them
--- wake and read the value without calling the loader. A waiter that sees the lock vanish
+-- a short lock key ("{<key>}:lock", SET NX PX) and runs the loader; the others wait on a list
+-- ("{<key>}:done") with BLPOP for at most opts.wait seconds (both hash to the value's slot:
+-- the three live on one node of a Redis Cluster). The loader's owner pushes a token there when
+-- the value is stored, and each woken waiter passes the token on, so all of them wake and read
+-- the value without calling the loader. A waiter that sees the lock vanish
 -- without a value (the loader failed or returned nil) tries to take the lock itself; one that
 -- waited opts.wait in vain calls the loader itself rather than fail. Each BLPOP blocks at most
 -- 50 ms: keep MAYFLY_REDIS_TIMEOUT above that.
@@ -19,6 +20,7 @@ local _, internal = ...
 local script = internal "mayfly._script"
 
 local type, error, pcall, math_floor, math_ceil = type, error, pcall, math.floor, math.ceil
+local string_find, string_gsub = string.find, string.gsub
 local redis_call = redis.call
 
 local _M = { _VERSION = "0.1" }
@@ -33,6 +35,20 @@ redis.call("RPUSH", KEYS[2], "1")
 redis.call("PEXPIRE", KEYS[2], ARGV[2])
 return 1
 ]])
+
+-- A key in the same Redis Cluster slot as key: the slot is the CRC16 of the key's hash tag (the
+-- text between its first '{' and the next '}', when not empty) or of the whole key. A key with a
+-- tag keeps it when suffixed; one without is wrapped in braces, which makes the whole key the
+-- tag. A key that has a '}' but no tag cannot be wrapped: its lock and wake-up keys then share
+-- a slot with each other only (the script below needs no more).
+local function sibling(key, suffix)
+  local open = string_find(key, "{", 1, true)
+  local close = open and string_find(key, "}", open + 1, true)
+  if close and close > open + 1 then return key .. suffix end
+  if not string_find(key, "}", 1, true) then return "{" .. key .. "}" .. suffix end
+  local tag = string_gsub(key, "}", "")
+  return "{" .. (tag ~= "" and tag or "_") .. "}" .. suffix
+end
 
 local function decode(data)
   return json.decode(data)
@@ -72,7 +88,7 @@ function _M.get(key, ttl, loader, opts)
   local data = redis_call("GET", key)
   if data then return decode(data) end
 
-  local lock_key, done_key = key .. ":lock", key .. ":done"
+  local lock_key, done_key = sibling(key, ":lock"), sibling(key, ":done")
   local token = crypto.random_hex(8)
   for _ = 1, math_ceil(wait / POLL) do
     if redis_call("SET", lock_key, token, "NX", "PX", lock_ms) then

@@ -82,13 +82,13 @@ done
 wait "${pids[@]}"
 check "cache: 24 concurrent misses on 8 workers in 2 processes, the loader ran once" [ "$(R get loads:hot)" = 1 ]
 check "cache: every request got the value" bash -c 'for f in "$@"; do grep -q "\"n\":1" "$f" || exit 1; done' _ "$WORK"/cache.*
-check "cache: the lock is gone" [ "$(R exists cache:hot:lock)" = 0 ]
+check "cache: the lock is gone" [ "$(R exists "{cache:hot}:lock")" = 0 ]
 expect "cache: a hit" GET /cached/hot 200 '"n":1'
 check "cache: the TTL is set" [ "$(R pttl cache:hot)" -gt 0 ]
 R del cache:hot >/dev/null
 expect "cache: after expiry the loader runs again" GET /cached/hot 200 '"n":2'
 expect "cache: a loader's error is the handler's error" GET /cached-error 500 '"request_id"'
-check "cache: a failed load releases the lock" [ "$(R exists cache:err:lock)" = 0 ]
+check "cache: a failed load releases the lock" [ "$(R exists "{cache:err}:lock")" = 0 ]
 check "cache: a failed load stores nothing" [ "$(R exists cache:err)" = 0 ]
 
 # ---- lease ----

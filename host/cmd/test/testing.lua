@@ -5,8 +5,9 @@
 --   testing.config{key = value}   config values scripts read, until the end of the test
 --   testing.redis(cmd, ...)       a command on the handlers' Redis (to seed or inspect it)
 -- With MAYFLY_REDIS_URL set the handlers use that Redis, in a database of the tests' own (the
--- URL's, or 15 when it names none) that must be empty when the run starts and is emptied
--- (FLUSHDB) after every test, so each test starts from an empty Redis. Without it, the runner
+-- URL's, or 15 when it names none; a Redis Cluster has database 0 only, so the whole cluster)
+-- that must be empty when the run starts and is emptied (FLUSHDB, on every primary of a
+-- cluster) after every test, so each test starts from an empty Redis. Without it, the runner
 -- starts a throwaway redis-server for the run when one is on the PATH (on first use).
 local native = require "test.native"
 local cjson = require "cjson.safe"
@@ -52,11 +53,22 @@ local db_state
 local function check_db()
   if db_state == true or not native.has_redis() then return end
   if db_state == nil then
-    local ok, n = pcall(native.redis, "DBSIZE")
+    local ok, sizes, on_cluster = pcall(native.redis_primaries, "DBSIZE")
     if not ok then return end -- unreachable: the handlers answer 503, as in production
-    db_state = n == 0 or ("mayfly.testing: the tests' Redis database holds " .. tostring(n) ..
-      " keys; mayfly test empties it after every test, so it must be empty when the run starts " ..
-      "(point MAYFLY_REDIS_URL at a database of its own, e.g. redis://host:6379/15, and FLUSHDB it)")
+    local n = 0
+    for _, size in ipairs(sizes) do n = n + size end
+    if n == 0 then
+      db_state = true
+    elseif on_cluster then
+      db_state = "mayfly.testing: the tests' Redis Cluster holds " .. tostring(n) .. " keys; " ..
+        "mayfly test empties every primary after every test, so the cluster must be empty when " ..
+        "the run starts (point MAYFLY_REDIS_URL at a cluster of the tests' own)"
+    else
+      db_state = "mayfly.testing: the tests' Redis database holds " .. tostring(n) .. " keys; " ..
+        "mayfly test empties it after every test, so it must be empty when the run starts " ..
+        "(point MAYFLY_REDIS_URL at a database of its own, e.g. redis://host:6379/15, and " ..
+        "FLUSHDB it)"
+    end
   end
   if db_state ~= true then error(db_state, 3) end -- at the spec line that asked
 end
@@ -125,7 +137,7 @@ function M._attach(runner, s)
   settings = s
   table.insert(runner.after_test, function()
     if used_config then native.config(nil); used_config = false end
-    if used_redis and db_state == true then pcall(native.redis, "FLUSHDB") end
+    if used_redis and db_state == true then pcall(native.redis_primaries, "FLUSHDB") end
     used_redis = false
   end)
 end

@@ -19,6 +19,7 @@
 #include "lua/binding.h"
 #include "lua/embedded.h"
 #include "lua/http_error.h"
+#include "redis/command_keys.h"
 #include "redis/conn.h"
 #include "redis/redis.h"
 
@@ -60,6 +61,20 @@ static void refuse_connection_state(lua_State *L, int first, int argc) /* may ra
                    "redis: %s%s%s refused: it changes the connection, which later requests "
                    "share (choose the database in MAYFLY_REDIS_URL; for atomic groups use EVAL)",
                    cmd, sub ? " " : "", sub ? sub : "");
+}
+
+/* Raises when the command at stack slots [first, first + argc) means nothing on a cluster. */
+static void refuse_on_cluster(lua_State *L, int first, int argc) /* may raise */
+{
+    if (!mf_redis_cluster_mode())
+        return;
+    const char *argv[2], *why;
+    size_t lens[2];
+    argv[0] = lua_tolstring(L, first, &lens[0]);
+    argv[1] = argc > 1 ? lua_tolstring(L, first + 1, &lens[1]) : NULL;
+    mf_redis_cmd_t c = {argc > 1 ? 2 : 1, argv, lens};
+    if (argv[0] && mf_redis_command_first_key(&c, &why) < 0)
+        luaL_error(L, "redis: %s refused on a Redis Cluster: %s", argv[0], why);
 }
 
 /* Turns the value at idx into the string Redis receives, in place: strings as they are (any
@@ -144,6 +159,18 @@ static void push_null(lua_State *L)
     lua_pushlightuserdata(L, NULL);
 }
 
+/* An error reply's text; on a cluster, CROSSSLOT's says what to do about it. */
+static void push_error_text(lua_State *L, const redisReply *r)
+{
+    lua_pushlstring(L, r->str, r->len);
+    if (r->len >= 9 && !memcmp(r->str, "CROSSSLOT", 9) && mf_redis_cluster_mode()) {
+        lua_pushliteral(L, " (on a Redis Cluster the keys of one command must share a slot: "
+                           "give them a common {hash tag}, e.g. {user:42}:cart and "
+                           "{user:42}:orders)");
+        lua_concat(L, 2);
+    }
+}
+
 void mf_redis_push_reply(lua_State *L, const redisReply *r, int top) /* may raise */
 {
     switch (r->type) {
@@ -170,7 +197,7 @@ void mf_redis_push_reply(lua_State *L, const redisReply *r, int top) /* may rais
         break;
     case REDIS_REPLY_ERROR:
         lua_createtable(L, 0, 1);
-        lua_pushlstring(L, r->str, r->len);
+        push_error_text(L, r);
         lua_setfield(L, -2, "err");
         break;
     default:
@@ -208,7 +235,7 @@ static int push_results(lua_State *L, redisReply **replies, int n, int pipeline)
         const redisReply *r = replies[0];
         if (r->type == REDIS_REPLY_ERROR) {
             lua_pushboolean(L, 0);
-            lua_pushlstring(L, r->str, r->len);
+            push_error_text(L, r);
             lua_pushliteral(L, "reply");
             return 3;
         }
@@ -285,20 +312,22 @@ static int exchange(lua_State *L, batch_t *b, int n, int pipeline) /* may raise 
 {
     char err[512];
     mf_vm_run_t *run = mf_vm_run_of(L);
-    mf_redis_conn_t *conn = run ? mf_redis_conn_of(mf_vm_loop(mf_vm_of(L))) : NULL;
-    for (int i = 0; conn && i < n; i++)
+    int on_worker = run != NULL;
+    for (int i = 0; on_worker && i < n; i++)
         if (is_blocking(&b->cmds[i]))
-            conn = NULL;
-    if (conn) {
+            on_worker = 0;
+    if (on_worker) {
         waiter_t *wt = mf_xmalloc(sizeof *wt);
         wt->waiter = mf_vm_waiter(run);
         wt->pipeline = pipeline;
-        if (mf_redis_conn_send(conn, b->cmds, n, mf_vm_run_deadline(run), on_done, wt, err,
-                               sizeof err)) {
-            free(wt);
+        int rc = mf_redis_send(mf_vm_loop(mf_vm_of(L)), b->cmds, n, mf_vm_run_deadline(run),
+                               on_done, wt, err, sizeof err);
+        if (rc == 0)
+            return mf_vm_wait(L, run);
+        free(wt);
+        if (rc < 0)
             return push_outage(L, err);
-        }
-        return mf_vm_wait(L, run);
+        /* rc 1: this worker has no connection of its own: the pool, blocking */
     }
     if (mf_redis_run(b->cmds, n, b->replies, err, sizeof err))
         return push_outage(L, err);
@@ -320,6 +349,7 @@ static int l_redis_run(lua_State *L)
     for (int i = 1; i <= argc; i++)
         to_arg(L, i + 1, i, what);
     refuse_connection_state(L, 2, argc);
+    refuse_on_cluster(L, 2, argc);
     batch_t *b = push_batch(L, 1, argc);
     for (int i = 0; i < argc; i++)
         b->argv[i] = lua_tolstring(L, i + 2, &b->lens[i]);
@@ -348,6 +378,7 @@ static int l_pipeline_call(lua_State *L)
     for (int i = 2; i <= argc + 1; i++)
         to_arg(L, i, i - 1, "pipeline:call");
     refuse_connection_state(L, 2, argc);
+    refuse_on_cluster(L, 2, argc);
     lua_createtable(L, argc, 0);
     for (int i = 1; i <= argc; i++) {
         lua_pushvalue(L, i + 1);

@@ -93,6 +93,31 @@ TEST(sentinel)
     ASSERT_TRUE(parse("redis+sentinel://s1,/m") != 0);
 }
 
+TEST(cluster)
+{
+    ASSERT_EQ_INT(parse("redis+cluster://u:pw@n1:7000,n2,[::1]:7002"), 0);
+    ASSERT_EQ_INT(u.topology, MF_REDIS_CLUSTER);
+    ASSERT_EQ_INT(u.tls, 0);
+    ASSERT_EQ_INT(u.nnodes, 3);
+    ASSERT_EQ_STR(u.nodes[0].host, "n1");
+    ASSERT_EQ_INT(u.nodes[0].port, 7000);
+    ASSERT_EQ_INT(u.nodes[1].port, 6379);
+    ASSERT_EQ_STR(u.nodes[2].host, "::1");
+    ASSERT_EQ_STR(u.user, "u");
+    ASSERT_EQ_STR(u.password, "pw");
+    ASSERT_EQ_STR(mf_redis_topology_name(u.topology), "cluster");
+    ASSERT_EQ_INT(parse("rediss+cluster://n1/"), 0);
+    ASSERT_EQ_INT(u.tls, 1);
+    ASSERT_EQ_INT(u.db_given, 0);
+    /* A cluster has database 0 only: a path is a mistake, said as such. */
+    ASSERT_TRUE(parse("redis+cluster://n1:7000/1") != 0);
+    ASSERT_TRUE(strstr(err, "database 0") != NULL);
+    ASSERT_TRUE(parse("redis+cluster://n1,") != 0);
+    /* Several hosts only where they mean something. */
+    ASSERT_TRUE(parse("redis://n1,n2") != 0);
+    ASSERT_TRUE(strstr(err, "redis+cluster://") != NULL);
+}
+
 TEST(refused)
 {
     static const char *const bad[] = {
@@ -158,6 +183,7 @@ int main(void)
     RUN(credentials);
     RUN(ipv6);
     RUN(sentinel);
+    RUN(cluster);
     RUN(refused);
     RUN(error_never_holds_the_password);
     RUN(at_most_sixteen_nodes);

@@ -1,0 +1,556 @@
+/* A call on a Redis Cluster (cluster.h): each command goes to the primary of its first key's
+ * slot by the map in use (command_keys.h says where the key is; a keyless command goes to the
+ * primaries in turn), commands for one node travel together in the caller's order, and the
+ * replies are put back in the caller's order. Each command is redirected on its own:
+ *   MOVED slot host:port   the slot has a new owner: sent there, and the map is read again;
+ *   ASK slot host:port     the slot is migrating and this key already moved: sent there once,
+ *                          after ASKING, without touching the map;
+ *   TRYAGAIN               a multi-key command during a migration: sent again after
+ *                          TRYAGAIN_WAIT_MS, routed anew, within the call's deadline;
+ *   CLUSTERDOWN            the cluster cannot serve: the call fails (the outage case, a 503).
+ * A command redirected more than MAX_REDIRECTS times fails the call. A node that cannot be
+ * reached fails the call too (its connection's failure has the map read again). The blocking
+ * way (mf_redis_cluster_run) and the worker's way (mf_redis_cluster_send) share the routing. */
+#include "redis/cluster.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/alloc.h"
+#include "base/clock.h"
+#include "redis/command_keys.h"
+#include "redis/link.h"
+#include "redis/private.h"
+
+#define MAX_REDIRECTS 5
+#define TRYAGAIN_WAIT_MS 25
+
+static const char asking_resp[] = "*1\r\n$6\r\nASKING\r\n";
+#define ASKING_LEN (sizeof asking_resp - 1)
+
+/* ---- routing, shared ---- */
+
+typedef struct {
+    int slot;              /* of its first key, or -1: keyless */
+    mf_redis_server_t *to; /* where it goes next; NULL: by the map */
+    int redirects;
+    unsigned asking : 1;   /* ASKING goes first (an ASK redirect) */
+    unsigned later : 1;    /* TRYAGAIN: sent again after a wait */
+    unsigned answered : 1; /* its reply is in */
+    size_t off, len;       /* its RESP in the call's bytes (the worker's way) */
+} entry_t;
+
+typedef struct {
+    int n, pending;
+    entry_t *e;
+    redisReply **replies;
+    int *idx;            /* scratch: a group's indexes */
+    unsigned char *sent; /* scratch: which went out in this round */
+    char *bytes;
+    int64_t deadline;
+    int failed;
+    char err[512];
+} route_t;
+
+static _Atomic unsigned keyless_turn;
+
+/* A route for n commands, with their RESP kept when keep_resp (the commands are the caller's
+ * only during this call). Freed with free(). */
+static route_t *route_new(const mf_redis_cmd_t *cmds, int n, int keep_resp, int64_t deadline)
+{
+    size_t resp = 0;
+    for (int i = 0; keep_resp && i < n; i++)
+        resp += mf_redis_format_len(&cmds[i], 1);
+    route_t *rt = mf_xcalloc(1, sizeof *rt +
+                                    (size_t)n * (sizeof(entry_t) + sizeof(redisReply *) +
+                                                 sizeof(int) + 1) +
+                                    resp);
+    rt->n = rt->pending = n;
+    rt->e = (entry_t *)(rt + 1);
+    rt->replies = (redisReply **)(rt->e + n);
+    rt->idx = (int *)(rt->replies + n);
+    rt->sent = (unsigned char *)(rt->idx + n);
+    rt->bytes = (char *)(rt->sent + n);
+    rt->deadline = deadline;
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        const char *why;
+        int k = mf_redis_command_first_key(&cmds[i], &why);
+        rt->e[i].slot = k > 0 ? (int)mf_redis_key_slot(cmds[i].argv[k], cmds[i].lens[k]) : -1;
+        if (keep_resp) {
+            rt->e[i].off = off;
+            rt->e[i].len = mf_redis_format_len(&cmds[i], 1);
+            mf_redis_format(rt->bytes + off, &cmds[i], 1);
+            off += rt->e[i].len;
+        }
+    }
+    return rt;
+}
+
+static void route_free(route_t *rt)
+{
+    for (int i = 0; i < rt->n; i++)
+        if (rt->replies[i])
+            freeReplyObject(rt->replies[i]);
+    free(rt);
+}
+
+static void fail(route_t *rt, const char *fmt, const char *what)
+{
+    if (!rt->failed)
+        snprintf(rt->err, sizeof rt->err, fmt, what);
+    rt->failed = 1;
+}
+
+/* Gives every command waiting for a target its node by the map. */
+static void aim(route_t *rt, const mf_redis_cluster_map_t *m)
+{
+    for (int i = 0; i < rt->n && !rt->failed; i++) {
+        entry_t *e = &rt->e[i];
+        if (e->answered || e->to)
+            continue;
+        if (e->slot < 0) {
+            e->to = m->primaries[atomic_fetch_add_explicit(&keyless_turn, 1, memory_order_relaxed) %
+                                 (unsigned)m->nprimaries];
+        } else if (m->owner[e->slot] == MF_REDIS_SLOT_UNCOVERED) {
+            char slot[16];
+            snprintf(slot, sizeof slot, "%d", e->slot);
+            fail(rt, "Redis Cluster: no primary serves slot %s (the cluster is not whole)", slot);
+            mf_redis_cluster_refresh();
+        } else {
+            e->to = m->primaries[m->owner[e->slot]];
+        }
+    }
+    if (m->nprimaries == 0)
+        fail(rt, "Redis Cluster: %s", "the slot map names no primary");
+}
+
+/* The node "host:port" of a redirect's text (after its slot); an empty host is from's. */
+static mf_redis_server_t *redirect_target(const char *addr, size_t len,
+                                          const mf_redis_server_t *from)
+{
+    char host[256];
+    const char *colon = NULL;
+    for (size_t i = 0; i < len; i++)
+        if (addr[i] == ':')
+            colon = addr + i;
+    if (!colon)
+        return NULL;
+    size_t hlen = (size_t)(colon - addr);
+    int port = atoi(colon + 1);
+    if (hlen >= 2 && addr[0] == '[' && addr[hlen - 1] == ']') {
+        addr++;
+        hlen -= 2;
+    }
+    if (hlen >= sizeof host || port <= 0 || port > 65535)
+        return NULL;
+    if (hlen == 0)
+        snprintf(host, sizeof host, "%s", mf_redis_server_host(from));
+    else
+        snprintf(host, sizeof host, "%.*s", (int)hlen, addr);
+    return mf_redis_server_at(host, port);
+}
+
+static int starts(const redisReply *r, const char *code)
+{
+    size_t n = strlen(code);
+    return r->len > n && !memcmp(r->str, code, n) && r->str[n] == ' ';
+}
+
+/* Command i's reply r, as its node sent it (the route owns r now). */
+static void take(route_t *rt, int i, redisReply *r)
+{
+    entry_t *e = &rt->e[i];
+    int moved = 0, ask = 0;
+    if (r->type == REDIS_REPLY_ERROR && ((moved = starts(r, "MOVED")) || (ask = starts(r, "ASK")))) {
+        /* "MOVED 3999 127.0.0.1:6381": the address follows the slot. */
+        const char *slot = r->str + (moved ? 6 : 4);
+        const char *addr = memchr(slot, ' ', r->len - (size_t)(slot - r->str));
+        mf_redis_server_t *to =
+            addr ? redirect_target(addr + 1, r->len - (size_t)(addr + 1 - r->str), e->to) : NULL;
+        mf_redis_cluster_redirected(moved ? MF_REDIS_REDIRECT_MOVED : MF_REDIS_REDIRECT_ASK);
+        if (moved)
+            mf_redis_cluster_refresh();
+        if (!to || ++e->redirects > MAX_REDIRECTS) {
+            char what[300];
+            snprintf(what, sizeof what, "%.*s", (int)(r->len < 200 ? r->len : 200), r->str);
+            fail(rt, "Redis Cluster: redirected too often (last: %s); the cluster is being "
+                     "resharded or is misconfigured",
+                 what);
+        }
+        e->to = to;
+        e->asking = ask;
+        freeReplyObject(r);
+        return;
+    }
+    e->asking = 0;
+    if (r->type == REDIS_REPLY_ERROR && (starts(r, "TRYAGAIN") || !strcmp(r->str, "TRYAGAIN"))) {
+        mf_redis_cluster_redirected(MF_REDIS_REDIRECT_TRYAGAIN);
+        e->later = 1;
+        e->to = NULL; /* routed anew: the migration may end meanwhile */
+        freeReplyObject(r);
+        return;
+    }
+    if (r->type == REDIS_REPLY_ERROR && (starts(r, "CLUSTERDOWN") || !strcmp(r->str, "CLUSTERDOWN"))) {
+        char what[300];
+        snprintf(what, sizeof what, "%.200s", r->str);
+        fail(rt, "Redis Cluster is down: %s", what);
+        mf_redis_cluster_refresh();
+        freeReplyObject(r);
+        return;
+    }
+    rt->replies[i] = r;
+    e->answered = 1;
+    rt->pending--;
+}
+
+/* The next group of commands to send: those waiting for the first node some waiting command
+ * goes to, in order; their indexes into idx. Returns how many (0: none left to send now). */
+/* The next group of commands to send in this round (rt->sent says which went already): those
+ * waiting for the first node some waiting command goes to, in order, their indexes in rt->idx
+ * (and marked sent). Returns how many (0: none left to send now). */
+static int next_group(route_t *rt, mf_redis_server_t **to)
+{
+    int k = 0;
+    *to = NULL;
+    for (int i = 0; i < rt->n; i++) {
+        const entry_t *e = &rt->e[i];
+        if (e->answered || e->later || rt->sent[i] || !e->to || (*to && e->to != *to))
+            continue;
+        *to = e->to;
+        rt->idx[k++] = i;
+    }
+    for (int j = 0; j < k; j++)
+        rt->sent[rt->idx[j]] = 1;
+    return k;
+}
+
+static void clear_later(route_t *rt)
+{
+    for (int i = 0; i < rt->n; i++)
+        rt->e[i].later = 0;
+}
+
+static int any_later(const route_t *rt)
+{
+    for (int i = 0; i < rt->n; i++)
+        if (rt->e[i].later)
+            return 1;
+    return 0;
+}
+
+static int64_t call_deadline(int64_t deadline_ns)
+{
+    int64_t own = mf_now_ns() + 3 * mf_redis__timeout_ms() * 1000000;
+    return deadline_ns && deadline_ns < own ? deadline_ns : own;
+}
+
+/* ---- the blocking way ---- */
+
+/* Sends the group idx[0..k) to s and takes its replies. Returns 0, or -1 (rt failed). */
+static int run_group(route_t *rt, const mf_redis_cmd_t *cmds, const int *idx, int k,
+                     mf_redis_server_t *s)
+{
+    static const char *asking_argv[] = {"ASKING"};
+    static const size_t asking_lens[] = {6};
+    int m = 0;
+    for (int j = 0; j < k; j++)
+        m += 1 + rt->e[idx[j]].asking;
+    mf_redis_cmd_t *part = mf_xmalloc((size_t)m * (sizeof *part + sizeof(redisReply *)));
+    redisReply **got = (redisReply **)(part + m);
+    m = 0;
+    for (int j = 0; j < k; j++) {
+        if (rt->e[idx[j]].asking)
+            part[m++] = (mf_redis_cmd_t){1, asking_argv, asking_lens};
+        part[m++] = cmds[idx[j]];
+    }
+    char err[512];
+    int rc = mf_redis_server_run(s, part, m, got, rt->deadline, err, sizeof err);
+    if (rc) {
+        fail(rt, "%s", err);
+    } else {
+        m = 0;
+        for (int j = 0; j < k; j++) {
+            if (rt->e[idx[j]].asking)
+                freeReplyObject(got[m++]);
+            take(rt, idx[j], got[m++]);
+        }
+    }
+    free(part);
+    return rc;
+}
+
+int mf_redis_cluster_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *err,
+                         size_t errlen)
+{
+    int64_t deadline = call_deadline(0);
+    mf_redis_cluster_map_t *m =
+        mf_redis_cluster_map(mf_now_ns() + mf_redis__timeout_ms() * 1000000, err, errlen);
+    if (!m)
+        return -1;
+    route_t *rt = route_new(cmds, n, 0, deadline);
+    while (!rt->failed && rt->pending) {
+        if (mf_redis_cluster_epoch() != m->epoch) {
+            mf_redis_cluster_map_t *newer = mf_redis_cluster_map(0, err, errlen);
+            if (newer) {
+                mf_redis_cluster_map_release(m);
+                m = newer;
+            }
+        }
+        aim(rt, m);
+        memset(rt->sent, 0, (size_t)n);
+        mf_redis_server_t *to;
+        int k;
+        while (!rt->failed && (k = next_group(rt, &to)) > 0)
+            run_group(rt, cmds, rt->idx, k, to);
+        if (rt->failed || !rt->pending)
+            break;
+        if (mf_now_ns() >= deadline) {
+            fail(rt, "%s", "Redis Cluster: no answer within the deadline (the slots kept moving)");
+            break;
+        }
+        if (any_later(rt)) {
+            struct timespec wait = {0, TRYAGAIN_WAIT_MS * 1000000L};
+            nanosleep(&wait, NULL);
+            clear_later(rt);
+        }
+    }
+    int rc = rt->failed ? -1 : 0;
+    if (rc)
+        snprintf(err, errlen, "%s", rt->err);
+    else
+        for (int i = 0; i < n; i++) {
+            replies[i] = rt->replies[i];
+            rt->replies[i] = NULL;
+        }
+    route_free(rt);
+    mf_redis_cluster_map_release(m);
+    return rc;
+}
+
+int mf_redis_cluster_run_on_primaries(const mf_redis_cmd_t *cmd, redisReply **replies, int max,
+                                      char *err, size_t errlen)
+{
+    mf_redis_cluster_map_t *m =
+        mf_redis_cluster_map(mf_now_ns() + mf_redis__timeout_ms() * 1000000, err, errlen);
+    if (!m)
+        return -1;
+    int k = 0;
+    for (; k < m->nprimaries && k < max; k++) {
+        if (mf_redis_server_run(m->primaries[k], cmd, 1, &replies[k], 0, err, errlen)) {
+            while (k > 0)
+                freeReplyObject(replies[--k]);
+            k = -1;
+            break;
+        }
+    }
+    mf_redis_cluster_map_release(m);
+    return k;
+}
+
+/* ---- the worker's way ---- */
+
+/* The map a loop routes by: kept from call to call, swapped when a newer one exists. */
+typedef struct {
+    mf_redis_cluster_map_t *map;
+} worker_t;
+
+static const mf_loop_key_t worker_key;
+
+static void worker_free(void *p)
+{
+    worker_t *w = p;
+    mf_redis_cluster_map_release(w->map);
+    free(w);
+}
+
+static mf_redis_cluster_map_t *worker_map(mf_loop_t *loop)
+{
+    worker_t *w = mf_loop_service(loop, &worker_key);
+    if (!w) {
+        w = mf_xcalloc(1, sizeof *w);
+        mf_loop_set_service(loop, &worker_key, w, worker_free);
+    }
+    if (!w->map || w->map->epoch != mf_redis_cluster_epoch()) {
+        char err[512];
+        mf_redis_cluster_map_t *m = mf_redis_cluster_map(0, err, sizeof err);
+        if (m) {
+            mf_redis_cluster_map_release(w->map);
+            w->map = m;
+        }
+    }
+    return w->map;
+}
+
+typedef struct {
+    route_t *rt;
+    mf_loop_t *loop;
+    int parts_out;
+    mf_timer_t later;
+    mf_redis_done_fn done;
+    void *ud;
+} call_t;
+
+typedef struct {
+    call_t *call;
+    int k;
+    int idx[];
+} part_t;
+
+static void dispatch(call_t *c);
+
+/* Ends the call: done gets the replies (then its own) or the error. */
+static void complete(call_t *c)
+{
+    route_t *rt = c->rt;
+    if (rt->failed) {
+        c->done(c->ud, NULL, rt->n, rt->err);
+    } else {
+        c->done(c->ud, rt->replies, rt->n, NULL);
+        memset(rt->replies, 0, (size_t)rt->n * sizeof *rt->replies);
+    }
+    mf_loop_timer_stop(c->loop, &c->later);
+    route_free(rt);
+    free(c);
+}
+
+/* Every part answered: done, or what is left goes out (now, or after a TRYAGAIN's wait). */
+static void settle(call_t *c)
+{
+    route_t *rt = c->rt;
+    if (c->parts_out)
+        return;
+    if (!rt->failed && rt->pending && mf_now_ns() >= rt->deadline)
+        fail(rt, "%s", "Redis Cluster: no answer within the deadline (the slots kept moving)");
+    if (rt->failed || !rt->pending) {
+        complete(c);
+    } else if (any_later(rt)) {
+        mf_loop_timer_start(c->loop, &c->later, mf_now_ns() + TRYAGAIN_WAIT_MS * 1000000LL);
+    } else {
+        dispatch(c);
+    }
+}
+
+static void on_later(void *ud)
+{
+    call_t *c = ud;
+    clear_later(c->rt);
+    dispatch(c);
+}
+
+static void part_done(void *ud, redisReply **replies, int n, const char *err)
+{
+    part_t *p = ud;
+    call_t *c = p->call;
+    route_t *rt = c->rt;
+    (void)n;
+    if (err) {
+        fail(rt, "%s", err);
+    } else {
+        int m = 0;
+        for (int j = 0; j < p->k; j++) {
+            if (rt->e[p->idx[j]].asking)
+                freeReplyObject(replies[m++]);
+            take(rt, p->idx[j], replies[m++]);
+        }
+    }
+    free(p);
+    c->parts_out--;
+    settle(c);
+}
+
+/* Sends the group idx[0..k) on conn. Returns 0, or -1 (rt failed). */
+static int send_group(call_t *c, mf_redis_conn_t *conn, const int *idx, int k)
+{
+    route_t *rt = c->rt;
+    size_t len = 0;
+    int m = 0;
+    for (int j = 0; j < k; j++) {
+        const entry_t *e = &rt->e[idx[j]];
+        len += e->len + (e->asking ? ASKING_LEN : 0);
+        m += 1 + e->asking;
+    }
+    part_t *p = mf_xmalloc(sizeof *p + (size_t)k * sizeof *p->idx + len);
+    char *resp = (char *)(p->idx + k), *w = resp;
+    p->call = c;
+    p->k = k;
+    for (int j = 0; j < k; j++) {
+        const entry_t *e = &rt->e[idx[j]];
+        p->idx[j] = idx[j];
+        if (e->asking) {
+            memcpy(w, asking_resp, ASKING_LEN);
+            w += ASKING_LEN;
+        }
+        memcpy(w, rt->bytes + e->off, e->len);
+        w += e->len;
+    }
+    char err[512];
+    if (mf_redis_conn_send_resp(conn, resp, len, m, rt->deadline, part_done, p, err, sizeof err)) {
+        fail(rt, "%s", err);
+        free(p);
+        return -1;
+    }
+    c->parts_out++;
+    return 0;
+}
+
+/* Sends what waits. Without connections for every node it needs, sends nothing and returns 1
+ * (the first time, the caller takes the blocking way). */
+static int dispatch_groups(call_t *c, int first)
+{
+    route_t *rt = c->rt;
+    mf_redis_cluster_map_t *m = worker_map(c->loop);
+    if (!m)
+        return 1;
+    aim(rt, m);
+    int k;
+    mf_redis_server_t *to;
+    memset(rt->sent, 0, (size_t)rt->n);
+    if (first) {
+        /* Every node the call needs must have this worker's connection before anything goes. */
+        while (!rt->failed && next_group(rt, &to) > 0)
+            if (!mf_redis_conn_of(c->loop, to))
+                return 1;
+        memset(rt->sent, 0, (size_t)rt->n);
+    }
+    while (!rt->failed && (k = next_group(rt, &to)) > 0) {
+        mf_redis_conn_t *conn = mf_redis_conn_of(c->loop, to);
+        if (!conn) {
+            fail(rt, "no connection of this worker's budget left for Redis at %s (raise "
+                     "MAYFLY_REDIS_POOL_SIZE)",
+                 mf_redis_server_name(to));
+            break;
+        }
+        send_group(c, conn, rt->idx, k);
+    }
+    return 0;
+}
+
+static void dispatch(call_t *c)
+{
+    dispatch_groups(c, 0);
+    settle(c);
+}
+
+int mf_redis_cluster_send(mf_loop_t *loop, const mf_redis_cmd_t *cmds, int n, int64_t deadline_ns,
+                          mf_redis_done_fn done, void *ud, char *err, size_t errlen)
+{
+    call_t *c = mf_xcalloc(1, sizeof *c);
+    c->rt = route_new(cmds, n, 1, call_deadline(deadline_ns));
+    c->loop = loop;
+    c->done = done;
+    c->ud = ud;
+    mf_timer_init(&c->later, on_later, c);
+    int rc = dispatch_groups(c, 1);
+    if (rc == 0 && c->parts_out)
+        return 0;
+    /* Nothing went out: the blocking way, or a failure said here rather than from done. */
+    if (rc == 0)
+        snprintf(err, errlen, "%s", c->rt->failed ? c->rt->err : "Redis Cluster: nothing sent");
+    route_free(c->rt);
+    free(c);
+    return rc ? 1 : -1;
+}
