@@ -283,9 +283,32 @@ static int run_group(route_t *rt, const mf_redis_cmd_t *cmds, const int *idx, in
     return rc;
 }
 
+/* One command for every primary: the first primary's reply, unless another's is an error. */
+static int run_everywhere(const mf_redis_cmd_t *cmd, redisReply **reply, char *err, size_t errlen)
+{
+    redisReply *got[MF_REDIS_MAX_SERVERS];
+    int k = mf_redis_cluster_run_on_primaries(cmd, got, MF_REDIS_MAX_SERVERS, err, errlen);
+    if (k <= 0) {
+        if (k == 0)
+            snprintf(err, errlen, "Redis Cluster: the slot map names no primary");
+        return -1;
+    }
+    int keep = 0;
+    for (int i = 1; i < k; i++)
+        if (got[i]->type == REDIS_REPLY_ERROR && got[keep]->type != REDIS_REPLY_ERROR)
+            keep = i;
+    for (int i = 0; i < k; i++)
+        if (i != keep)
+            freeReplyObject(got[i]);
+    *reply = got[keep];
+    return 0;
+}
+
 int mf_redis_cluster_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies, char *err,
                          size_t errlen)
 {
+    if (n == 1 && mf_redis_command_on_every_primary(cmds))
+        return run_everywhere(cmds, replies, err, errlen);
     int64_t deadline = call_deadline(0);
     mf_redis_cluster_map_t *m =
         mf_redis_cluster_map(mf_now_ns() + mf_redis__timeout_ms() * 1000000, err, errlen);
@@ -538,6 +561,8 @@ static void dispatch(call_t *c)
 int mf_redis_cluster_send(mf_loop_t *loop, const mf_redis_cmd_t *cmds, int n, int64_t deadline_ns,
                           mf_redis_done_fn done, void *ud, char *err, size_t errlen)
 {
+    if (n == 1 && mf_redis_command_on_every_primary(cmds))
+        return 1; /* rare, and about every node: the blocking way does it */
     call_t *c = mf_xcalloc(1, sizeof *c);
     c->rt = route_new(cmds, n, 1, call_deadline(deadline_ns));
     c->loop = loop;

@@ -295,3 +295,15 @@ int mf_redis_command_first_key(const mf_redis_cmd_t *c, const char **why)
     }
     return 0;
 }
+
+int mf_redis_command_on_every_primary(const mf_redis_cmd_t *c)
+{
+    if (c->argc < 2)
+        return 0;
+    if (word_is(c, 0, "SCRIPT"))
+        return word_is(c, 1, "LOAD") || word_is(c, 1, "FLUSH");
+    if (word_is(c, 0, "FUNCTION"))
+        return word_is(c, 1, "LOAD") || word_is(c, 1, "DELETE") || word_is(c, 1, "FLUSH") ||
+               word_is(c, 1, "RESTORE");
+    return 0;
+}

@@ -21,4 +21,9 @@
  * own error. why may be NULL; it is only written when -1 is returned. */
 int mf_redis_command_first_key(const mf_redis_cmd_t *c, const char **why);
 
+/* 1 for the keyless commands whose effect a cluster's every primary needs (SCRIPT LOAD and
+ * FLUSH, FUNCTION LOAD, DELETE, FLUSH and RESTORE): a script loaded on one node only would
+ * answer NOSCRIPT on the others. */
+int mf_redis_command_on_every_primary(const mf_redis_cmd_t *c);
+
 #endif

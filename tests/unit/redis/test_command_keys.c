@@ -36,6 +36,22 @@ static int first_key_why(const char *line, const char **why)
     return mf_redis_command_first_key(&c, why);
 }
 
+/* mf_redis_command_on_every_primary of the words of line, split at spaces. */
+static int everywhere(const char *line)
+{
+    char buf[128];
+    const char *argv[4];
+    size_t lens[4];
+    int argc = 0;
+    snprintf(buf, sizeof buf, "%s", line);
+    for (char *p = strtok(buf, " "); p && argc < 4; p = strtok(NULL, " ")) {
+        argv[argc] = p;
+        lens[argc++] = strlen(p);
+    }
+    mf_redis_cmd_t c = {argc, argv, lens};
+    return mf_redis_command_on_every_primary(&c);
+}
+
 static int first_key(const char *line)
 {
     const char *why = NULL;
@@ -399,6 +415,23 @@ TEST(a_name_alone_reads_nothing_more)
         ASSERT_EQ_INT(first_key(others[i]), 0);
 }
 
+/* Loading a script or a function on one node only would leave NOSCRIPT on the others. */
+TEST(what_every_primary_needs)
+{
+    ASSERT_TRUE(everywhere("SCRIPT LOAD return"));
+    ASSERT_TRUE(everywhere("script load return"));
+    ASSERT_TRUE(everywhere("SCRIPT FLUSH"));
+    ASSERT_TRUE(everywhere("FUNCTION LOAD code"));
+    ASSERT_TRUE(everywhere("FUNCTION DELETE lib"));
+    ASSERT_TRUE(everywhere("FUNCTION FLUSH"));
+    ASSERT_TRUE(everywhere("FUNCTION RESTORE payload"));
+    ASSERT_TRUE(!everywhere("SCRIPT EXISTS abc"));
+    ASSERT_TRUE(!everywhere("SCRIPT"));
+    ASSERT_TRUE(!everywhere("FUNCTION LIST"));
+    ASSERT_TRUE(!everywhere("EVAL return 0"));
+    ASSERT_TRUE(!everywhere("GET SCRIPT"));
+}
+
 int main(void)
 {
     RUN(most_commands_take_argv1);
@@ -411,5 +444,6 @@ int main(void)
     RUN(words_by_length_not_nul);
     RUN(every_table_name_is_found);
     RUN(a_name_alone_reads_nothing_more);
+    RUN(what_every_primary_needs);
     TEST_MAIN_END();
 }
