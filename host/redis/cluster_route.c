@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "base/alloc.h"
@@ -58,18 +59,21 @@ typedef struct {
 static _Atomic unsigned keyless_turn;
 
 /* A route for n commands, with their RESP kept when keep_resp (the commands are the caller's
- * only during this call). Freed with free(). */
-static route_t *route_new(const mf_redis_cmd_t *cmds, int n, int keep_resp, int64_t deadline)
+ * only during this call), as the first member of a struct of size bytes (a route_t, or what
+ * begins with one), its arrays after it: one allocation. Freed with route_free. */
+static route_t *route_new(const mf_redis_cmd_t *cmds, int n, int keep_resp, int64_t deadline,
+                          size_t size)
 {
     size_t resp = 0;
     for (int i = 0; keep_resp && i < n; i++)
         resp += mf_redis_format_len(&cmds[i], 1);
-    route_t *rt = mf_xcalloc(1, sizeof *rt +
+    size = (size + sizeof(void *) - 1) / sizeof(void *) * sizeof(void *);
+    route_t *rt = mf_xcalloc(1, size +
                                     (size_t)n * (sizeof(entry_t) + sizeof(redisReply *) +
                                                  sizeof(int) + 1) +
                                     resp);
     rt->n = rt->pending = n;
-    rt->e = (entry_t *)(rt + 1);
+    rt->e = (entry_t *)((char *)rt + size);
     rt->replies = (redisReply **)(rt->e + n);
     rt->idx = (int *)(rt->replies + n);
     rt->sent = (unsigned char *)(rt->idx + n);
@@ -271,6 +275,7 @@ static int run_group(route_t *rt, const mf_redis_cmd_t *cmds, const int *idx, in
     int rc = mf_redis_server_run(s, part, m, got, rt->deadline, err, sizeof err);
     if (rc) {
         fail(rt, "%s", err);
+        mf_redis_cluster_refresh(); /* its slots may have a new primary already */
     } else {
         m = 0;
         for (int j = 0; j < k; j++) {
@@ -314,7 +319,7 @@ int mf_redis_cluster_run(const mf_redis_cmd_t *cmds, int n, redisReply **replies
         mf_redis_cluster_map(mf_now_ns() + mf_redis__timeout_ms() * 1000000, err, errlen);
     if (!m)
         return -1;
-    route_t *rt = route_new(cmds, n, 0, deadline);
+    route_t *rt = route_new(cmds, n, 0, deadline, sizeof(route_t));
     while (!rt->failed && rt->pending) {
         if (mf_redis_cluster_epoch() != m->epoch) {
             mf_redis_cluster_map_t *newer = mf_redis_cluster_map(0, err, errlen);
@@ -408,27 +413,33 @@ static mf_redis_cluster_map_t *worker_map(mf_loop_t *loop)
     return w->map;
 }
 
+/* A group of commands sent to one node in one round: its commands' indexes (a slice of the
+ * call's order array; the groups of a round do not overlap). */
 typedef struct {
-    route_t *rt;
+    struct call *call;
+    int k;
+    int *idx;
+} part_t;
+
+/* A call on the worker's connections: its route first (one allocation holds both, the arrays,
+ * the commands' RESP, and room for a part per command). */
+typedef struct call {
+    route_t rt;
     mf_loop_t *loop;
     int parts_out;
     mf_timer_t later;
     mf_redis_done_fn done;
     void *ud;
+    part_t *parts; /* this round's */
+    int *order;    /* the parts' indexes */
 } call_t;
-
-typedef struct {
-    call_t *call;
-    int k;
-    int idx[];
-} part_t;
 
 static void dispatch(call_t *c);
 
 /* Ends the call: done gets the replies (then its own) or the error. */
 static void complete(call_t *c)
 {
-    route_t *rt = c->rt;
+    route_t *rt = &c->rt;
     if (rt->failed) {
         c->done(c->ud, NULL, rt->n, rt->err);
     } else {
@@ -437,13 +448,12 @@ static void complete(call_t *c)
     }
     mf_loop_timer_stop(c->loop, &c->later);
     route_free(rt);
-    free(c);
 }
 
 /* Every part answered: done, or what is left goes out (now, or after a TRYAGAIN's wait). */
 static void settle(call_t *c)
 {
-    route_t *rt = c->rt;
+    route_t *rt = &c->rt;
     if (c->parts_out)
         return;
     if (!rt->failed && rt->pending && mf_now_ns() >= rt->deadline)
@@ -460,7 +470,7 @@ static void settle(call_t *c)
 static void on_later(void *ud)
 {
     call_t *c = ud;
-    clear_later(c->rt);
+    clear_later(&c->rt);
     dispatch(c);
 }
 
@@ -468,10 +478,11 @@ static void part_done(void *ud, redisReply **replies, int n, const char *err)
 {
     part_t *p = ud;
     call_t *c = p->call;
-    route_t *rt = c->rt;
+    route_t *rt = &c->rt;
     (void)n;
     if (err) {
         fail(rt, "%s", err);
+        mf_redis_cluster_refresh(); /* its slots may have a new primary already */
     } else {
         int m = 0;
         for (int j = 0; j < p->k; j++) {
@@ -480,40 +491,42 @@ static void part_done(void *ud, redisReply **replies, int n, const char *err)
             take(rt, p->idx[j], replies[m++]);
         }
     }
-    free(p);
     c->parts_out--;
     settle(c);
 }
 
-/* Sends the group idx[0..k) on conn. Returns 0, or -1 (rt failed). */
-static int send_group(call_t *c, mf_redis_conn_t *conn, const int *idx, int k)
+/* Sends the group rt->idx[0..k) on conn as part p, its commands' RESP gathered from the call's
+ * bytes (ASKING before those an ASK sent there). Returns 0, or -1 (rt failed). */
+static int send_group(call_t *c, part_t *p, mf_redis_conn_t *conn, int k)
 {
-    route_t *rt = c->rt;
-    size_t len = 0;
-    int m = 0;
+    enum { ON_STACK = 16 };
+    route_t *rt = &c->rt;
+    struct iovec stack_iov[2 * ON_STACK] = {{0}}, *iov = stack_iov;
+    if (k > ON_STACK)
+        iov = mf_xmalloc(2 * (size_t)k * sizeof *iov);
+    int m = 0, niov = 0;
     for (int j = 0; j < k; j++) {
-        const entry_t *e = &rt->e[idx[j]];
-        len += e->len + (e->asking ? ASKING_LEN : 0);
-        m += 1 + e->asking;
+        const entry_t *e = &rt->e[rt->idx[j]];
+        p->idx[j] = rt->idx[j];
+        if (e->asking) {
+            iov[niov++] = (struct iovec){(void *)asking_resp, ASKING_LEN};
+            m++;
+        }
+        iov[niov++] = (struct iovec){rt->bytes + e->off, e->len};
+        m++;
     }
-    part_t *p = mf_xmalloc(sizeof *p + (size_t)k * sizeof *p->idx + len);
-    char *resp = (char *)(p->idx + k), *w = resp;
     p->call = c;
     p->k = k;
-    for (int j = 0; j < k; j++) {
-        const entry_t *e = &rt->e[idx[j]];
-        p->idx[j] = idx[j];
-        if (e->asking) {
-            memcpy(w, asking_resp, ASKING_LEN);
-            w += ASKING_LEN;
-        }
-        memcpy(w, rt->bytes + e->off, e->len);
-        w += e->len;
-    }
     char err[512];
-    if (mf_redis_conn_send_resp(conn, resp, len, m, rt->deadline, part_done, p, err, sizeof err)) {
+    int rc = mf_redis_conn_send_iov(conn, iov, niov, m, rt->deadline, part_done, p, err,
+                                    sizeof err);
+    if (iov != stack_iov)
+        free(iov);
+    if (rc) {
+        /* Failed fast (its breaker is open): while it is, only a new map shows the slots'
+         * new primary. */
         fail(rt, "%s", err);
-        free(p);
+        mf_redis_cluster_refresh();
         return -1;
     }
     c->parts_out++;
@@ -524,12 +537,12 @@ static int send_group(call_t *c, mf_redis_conn_t *conn, const int *idx, int k)
  * (the first time, the caller takes the blocking way). */
 static int dispatch_groups(call_t *c, int first)
 {
-    route_t *rt = c->rt;
+    route_t *rt = &c->rt;
     mf_redis_cluster_map_t *m = worker_map(c->loop);
     if (!m)
         return 1;
     aim(rt, m);
-    int k;
+    int k, nparts = 0, used = 0;
     mf_redis_server_t *to;
     memset(rt->sent, 0, (size_t)rt->n);
     if (first) {
@@ -547,7 +560,10 @@ static int dispatch_groups(call_t *c, int first)
                  mf_redis_server_name(to));
             break;
         }
-        send_group(c, conn, rt->idx, k);
+        part_t *p = &c->parts[nparts++];
+        p->idx = c->order + used;
+        used += k;
+        send_group(c, p, conn, k);
     }
     return 0;
 }
@@ -563,8 +579,10 @@ int mf_redis_cluster_send(mf_loop_t *loop, const mf_redis_cmd_t *cmds, int n, in
 {
     if (n == 1 && mf_redis_command_on_every_primary(cmds))
         return 1; /* rare, and about every node: the blocking way does it */
-    call_t *c = mf_xcalloc(1, sizeof *c);
-    c->rt = route_new(cmds, n, 1, call_deadline(deadline_ns));
+    size_t head = sizeof(call_t) + (size_t)n * (sizeof(part_t) + sizeof(int));
+    call_t *c = (call_t *)route_new(cmds, n, 1, call_deadline(deadline_ns), head);
+    c->parts = (part_t *)(c + 1);
+    c->order = (int *)(c->parts + n);
     c->loop = loop;
     c->done = done;
     c->ud = ud;
@@ -574,8 +592,7 @@ int mf_redis_cluster_send(mf_loop_t *loop, const mf_redis_cmd_t *cmds, int n, in
         return 0;
     /* Nothing went out: the blocking way, or a failure said here rather than from done. */
     if (rc == 0)
-        snprintf(err, errlen, "%s", c->rt->failed ? c->rt->err : "Redis Cluster: nothing sent");
-    route_free(c->rt);
-    free(c);
+        snprintf(err, errlen, "%s", c->rt.failed ? c->rt.err : "Redis Cluster: nothing sent");
+    route_free(&c->rt);
     return rc ? 1 : -1;
 }

@@ -1,6 +1,9 @@
 #include "redis/command_keys.h"
 
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 /* ---- words ---- */
 
@@ -76,7 +79,7 @@ typedef enum {
 } rule_t;
 
 typedef struct {
-    const char *name; /* upper case; the table is sorted by strcmp of these */
+    const char *name; /* upper case, at most LONGEST_NAME letters; kept in strcmp order to read */
     rule_t rule;
     const char *const *keyed; /* SUBCOMMAND: the subcommands taking a key at argv[2] */
     const char *why;          /* REFUSED */
@@ -190,20 +193,46 @@ static const command_t commands[] = {
     {"ZUNION", COUNT_AT_1, NULL, NULL},
 };
 
+/* The table by hash of the upper-cased name, open addressing: one probe or two for a name in it,
+ * and most often one for the many commands that are not (GET, SET, INCR...), where a binary
+ * search took seven string compares. Built once, on first use. */
+#define INDEX_SIZE 256 /* a power of two, well over twice the table */
+#define LONGEST_NAME 16
+static int16_t command_index[INDEX_SIZE];
+static pthread_once_t command_index_once = PTHREAD_ONCE_INIT;
+
+static unsigned name_hash(const char *name, size_t len)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ ascii_upper((unsigned char)name[i])) * 16777619u;
+    return h;
+}
+
+static void build_command_index(void)
+{
+    for (int i = 0; i < INDEX_SIZE; i++)
+        command_index[i] = -1;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        unsigned at = name_hash(commands[i].name, strlen(commands[i].name));
+        while (command_index[at % INDEX_SIZE] >= 0)
+            at++;
+        command_index[at % INDEX_SIZE] = (int16_t)i;
+    }
+}
+
 static const command_t *find_command(const char *name, size_t len)
 {
-    size_t lo = 0, hi = sizeof commands / sizeof commands[0];
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int d = compare_word(name, len, commands[mid].name);
-        if (d == 0)
-            return &commands[mid];
-        if (d < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
+    if (len > LONGEST_NAME)
+        return NULL;
+    pthread_once(&command_index_once, build_command_index);
+    for (unsigned at = name_hash(name, len);; at++) {
+        int i = command_index[at % INDEX_SIZE];
+        if (i < 0)
+            return NULL;
+        if (compare_word(name, len, commands[i].name) == 0)
+            return &commands[i];
     }
-    return NULL;
 }
 
 /* ---- the rules ---- */

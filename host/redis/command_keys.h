@@ -2,8 +2,8 @@
  * that key's slot. The positions are the ones a Redis 7 cluster node itself redirects by (its
  * per-command key finders where a command has one, else the first key COMMAND INFO reports), so
  * a command sent where this says is not redirected again; commands that cannot mean anything on
- * a cluster are refused with what to do instead. No allocation, no locale: one lookup in a small
- * sorted table per call. */
+ * a cluster are refused with what to do instead. No allocation, no locale: one hashed lookup in
+ * a small table per call. */
 #ifndef MF_REDIS_COMMAND_KEYS_H
 #define MF_REDIS_COMMAND_KEYS_H
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/uio.h>
 
 #include "base/alloc.h"
 #include "base/clock.h"
@@ -424,14 +425,21 @@ int mf_redis_conn_send(mf_redis_conn_t *c, const mf_redis_cmd_t *cmds, int n, in
     return 0;
 }
 
-int mf_redis_conn_send_resp(mf_redis_conn_t *c, const char *bytes, size_t len, int n,
-                            int64_t deadline_ns, mf_redis_done_fn done, void *ud, char *err,
-                            size_t errlen)
+int mf_redis_conn_send_iov(mf_redis_conn_t *c, const struct iovec *iov, int iovcnt, int n,
+                           int64_t deadline_ns, mf_redis_done_fn done, void *ud, char *err,
+                           size_t errlen)
 {
+    size_t len = 0;
+    for (int i = 0; i < iovcnt; i++)
+        len += iov[i].iov_len;
     op_t *op = op_new(c, n, len, deadline_ns, done, ud, err, errlen);
     if (!op)
         return -1;
-    memcpy(op->bytes, bytes, len);
+    char *w = op->bytes;
+    for (int i = 0; i < iovcnt; i++) {
+        memcpy(w, iov[i].iov_base, iov[i].iov_len);
+        w += iov[i].iov_len;
+    }
     op_queue(c, op);
     return 0;
 }

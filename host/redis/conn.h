@@ -41,9 +41,10 @@ mf_redis_conn_t *mf_redis_conn_of(mf_loop_t *loop, struct mf_redis_server *serve
 int mf_redis_conn_send(mf_redis_conn_t *c, const mf_redis_cmd_t *cmds, int n, int64_t deadline_ns,
                        mf_redis_done_fn done, void *ud, char *err, size_t errlen);
 
-/* The same for n commands already in RESP form (bytes[0..len), copied). */
-int mf_redis_conn_send_resp(mf_redis_conn_t *c, const char *bytes, size_t len, int n,
-                            int64_t deadline_ns, mf_redis_done_fn done, void *ud, char *err,
-                            size_t errlen);
+/* The same for n commands already in RESP form, gathered from iov[0..iovcnt) (copied). */
+struct iovec;
+int mf_redis_conn_send_iov(mf_redis_conn_t *c, const struct iovec *iov, int iovcnt, int n,
+                           int64_t deadline_ns, mf_redis_done_fn done, void *ud, char *err,
+                           size_t errlen);
 
 #endif

@@ -25,7 +25,7 @@ check "session: the cookie holds a 32-hex id" bash -c '[[ $1 =~ ^[0-9a-f]{32}$ ]
 check "session: the data is a Redis hash" [ "$(R hget "session:$old" n)" = 2 ]
 expect "session: login" POST "/session/login?user=ada&ttl=100" 200 '"before":"'"$old"'"' -- -c "$JAR" -b "$JAR"
 new=$(awk '$6 == "mayfly_session" { print $7 }' "$JAR")
-check "session: login regenerates the id" [ -n "$new" ] && [ "$new" != "$old" ]
+check "session: login regenerates the id" [ -n "$new" -a "$new" != "$old" ]
 check "session: the old id is gone" [ "$(R exists "session:$old")" = 0 ]
 check "session: the data moved to the new id" [ "$(R hget "session:$new" n)" = 2 ]
 on2 expect "session: the other process reads it" GET /session/me 200 '"user":"ada"' -- -b "$JAR"
