@@ -1,7 +1,8 @@
 /* A worker's connection: one link (link.h) on the worker's loop, the commands of every run
- * pipelined on it in the order they came, their replies taken in that order. A command is
- * written as soon as it is sent (one write for a pipeline), so a request costs no loop turn
- * before its bytes leave.
+ * pipelined on it in the order they came, their replies taken in that order. The commands sent
+ * during one turn of the loop leave together in one write at the end of that turn (the loop runs
+ * its due timers after the descriptors it dispatched): the requests a turn serves cost Redis one
+ * read and the kernel one send, not one each, and a command waits for no later turn.
  *
  * Failure handling matches the pool's: a command that gets no reply within MAYFLY_REDIS_TIMEOUT
  * (or its run's deadline) fails every command written on the connection, which is closed and
@@ -54,9 +55,8 @@ struct mf_redis_conn {
     int open;    /* the link takes commands (connected, set up) */
     int closing; /* refused commands: it takes no more, and goes once those written are answered */
     int probe;   /* the link's connect is the breaker's half-open probe */
-    int broken;
     uint64_t epoch;   /* of the primary the link went to (Sentinel) */
-    mf_timer_t later; /* handles a break found while sending, in the loop's next turn */
+    mf_timer_t flush; /* armed while commands wait in the output for the turn's end */
     mf_timer_t retry; /* no primary known (a switch under way): try again soon */
     char no_primary[256]; /* why, for the calls that give up waiting */
     queue_t waiting;  /* not written to the link */
@@ -137,7 +137,10 @@ static int start_link(mf_redis_conn_t *c, char *err, size_t errlen);
 
 static void watch(mf_redis_conn_t *c)
 {
-    mf_loop_watch_set(c->watch, mf_redis_link_events(c->link));
+    uint32_t events = mf_redis_link_events(c->link);
+    if (mf_timer_armed(&c->flush))
+        events &= ~(uint32_t)EPOLLOUT; /* the turn's end writes it: no epoll change for it */
+    mf_loop_watch_set(c->watch, events);
 }
 
 static void close_link(mf_redis_conn_t *c)
@@ -146,8 +149,8 @@ static void close_link(mf_redis_conn_t *c)
     mf_redis_link_close(c->link);
     c->watch = NULL;
     c->link = NULL;
-    c->broken = c->closing = 0;
-    mf_loop_timer_stop(c->loop, &c->later);
+    c->closing = 0;
+    mf_loop_timer_stop(c->loop, &c->flush);
     if (c->open) {
         c->open = 0;
         mf_redis_server_opened(c->server, -1);
@@ -202,22 +205,20 @@ static void connect_failed(mf_redis_conn_t *c)
     fail_all(&c->waiting, why);
 }
 
-/* Writes every waiting call, when the link takes commands. */
+/* Queues every waiting call for writing at the turn's end, when the link takes commands (never
+ * writes here: this may be inside mf_redis_conn_send, whose caller is not waiting yet). */
 static void pump(mf_redis_conn_t *c)
 {
     op_t *op;
-    if (!c->open || c->closing)
+    if (!c->open || c->closing || !c->waiting.head)
         return;
     while ((op = pop(&c->waiting))) {
         op->wire_start = mf_redis_link_appended(c->link);
         mf_redis_link_append(c->link, op->bytes, op->len);
         push(&c->sent, op);
     }
-    if (mf_redis_link_flush(c->link) < 0) {
-        /* Not here: this may be inside mf_redis_conn_send, whose caller is not waiting yet. */
-        c->broken = 1;
-        mf_loop_timer_start(c->loop, &c->later, 0);
-    }
+    if (!mf_timer_armed(&c->flush))
+        mf_loop_timer_start(c->loop, &c->flush, 0);
 }
 
 /* op has all its replies. Refusals close the connection; a call they all refused (nothing of
@@ -269,8 +270,6 @@ static void on_io(void *ud, uint32_t events)
 {
     mf_redis_conn_t *c = ud;
     (void)events; /* each step does what the socket allows now */
-    if (c->broken)
-        return; /* c->later handles it */
     if (!c->open) {
         int rc = mf_redis_link_connect(c->link);
         if (rc < 0) {
@@ -292,11 +291,16 @@ static void on_io(void *ud, uint32_t events)
         watch(c);
 }
 
-static void on_later(void *ud)
+static void on_flush(void *ud)
 {
     mf_redis_conn_t *c = ud;
-    if (c->broken)
+    if (!c->link || !c->open)
+        return;
+    if (mf_redis_link_flush(c->link) < 0) {
         lost(c);
+        return;
+    }
+    watch(c);
 }
 
 /* How often a connection with calls waiting asks again for a primary during a switch. */
@@ -408,10 +412,8 @@ static op_t *op_new(mf_redis_conn_t *c, int n, size_t len, int64_t deadline_ns,
 static void op_queue(mf_redis_conn_t *c, op_t *op)
 {
     push(&c->waiting, op);
-    if (c->link) { /* else waiting for a primary to be known */
+    if (c->link) /* else waiting for a primary to be known */
         pump(c);
-        watch(c);
-    }
 }
 
 int mf_redis_conn_send(mf_redis_conn_t *c, const mf_redis_cmd_t *cmds, int n, int64_t deadline_ns,
@@ -515,7 +517,7 @@ mf_redis_conn_t *mf_redis_conn_of(mf_loop_t *loop, mf_redis_server_t *server)
     c->loop = loop;
     c->server = server;
     c->slot = slot;
-    mf_timer_init(&c->later, on_later, c);
+    mf_timer_init(&c->flush, on_flush, c);
     mf_timer_init(&c->retry, on_retry, c);
     cs->by_id[id] = c;
     return c;
