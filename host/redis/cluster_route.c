@@ -132,32 +132,6 @@ static void aim(route_t *rt, const mf_redis_cluster_map_t *m)
         fail(rt, "Redis Cluster: %s", "the slot map names no primary");
 }
 
-/* The node "host:port" of a redirect's text (after its slot); an empty host is from's. */
-static mf_redis_server_t *redirect_target(const char *addr, size_t len,
-                                          const mf_redis_server_t *from)
-{
-    char host[256];
-    const char *colon = NULL;
-    for (size_t i = 0; i < len; i++)
-        if (addr[i] == ':')
-            colon = addr + i;
-    if (!colon)
-        return NULL;
-    size_t hlen = (size_t)(colon - addr);
-    int port = atoi(colon + 1);
-    if (hlen >= 2 && addr[0] == '[' && addr[hlen - 1] == ']') {
-        addr++;
-        hlen -= 2;
-    }
-    if (hlen >= sizeof host || port <= 0 || port > 65535)
-        return NULL;
-    if (hlen == 0)
-        snprintf(host, sizeof host, "%s", mf_redis_server_host(from));
-    else
-        snprintf(host, sizeof host, "%.*s", (int)hlen, addr);
-    return mf_redis_server_at(host, port);
-}
-
 static int starts(const redisReply *r, const char *code)
 {
     size_t n = strlen(code);
@@ -168,15 +142,16 @@ static int starts(const redisReply *r, const char *code)
 static void take(route_t *rt, int i, redisReply *r)
 {
     entry_t *e = &rt->e[i];
-    int moved = 0, ask = 0;
-    if (r->type == REDIS_REPLY_ERROR && ((moved = starts(r, "MOVED")) || (ask = starts(r, "ASK")))) {
-        /* "MOVED 3999 127.0.0.1:6381": the address follows the slot. */
-        const char *slot = r->str + (moved ? 6 : 4);
-        const char *addr = memchr(slot, ' ', r->len - (size_t)(slot - r->str));
+    int ask;
+    unsigned slot;
+    mf_redis_node_t node;
+    if (r->type == REDIS_REPLY_ERROR &&
+        mf_redis_redirect_read(r->str, r->len, &ask, &slot, &node) == 0) {
+        /* No host: the node that answered did not know its address, and is where it went. */
         mf_redis_server_t *to =
-            addr ? redirect_target(addr + 1, r->len - (size_t)(addr + 1 - r->str), e->to) : NULL;
-        mf_redis_cluster_redirected(moved ? MF_REDIS_REDIRECT_MOVED : MF_REDIS_REDIRECT_ASK);
-        if (moved)
+            mf_redis_server_at(node.host[0] ? node.host : mf_redis_server_host(e->to), node.port);
+        mf_redis_cluster_redirected(ask ? MF_REDIS_REDIRECT_ASK : MF_REDIS_REDIRECT_MOVED);
+        if (!ask)
             mf_redis_cluster_refresh();
         if (!to || ++e->redirects > MAX_REDIRECTS) {
             char what[300];

@@ -136,3 +136,55 @@ int mf_redis_slot_map_read(const redisReply *r, mf_redis_slot_map_t *m, char *er
     }
     return 0;
 }
+
+/* Reads the decimal number of s[0..len) into *v, at most max. */
+static int read_decimal(const char *s, size_t len, unsigned long max, unsigned long *v)
+{
+    *v = 0;
+    if (len == 0 || len > 10)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        *v = *v * 10 + (unsigned long)(s[i] - '0');
+    }
+    return *v <= max ? 0 : -1;
+}
+
+int mf_redis_redirect_read(const char *text, size_t len, int *ask, unsigned *slot,
+                           mf_redis_node_t *node)
+{
+    size_t skip;
+    if (len > 6 && !memcmp(text, "MOVED ", 6)) {
+        *ask = 0;
+        skip = 6;
+    } else if (len > 4 && !memcmp(text, "ASK ", 4)) {
+        *ask = 1;
+        skip = 4;
+    } else {
+        return -1;
+    }
+    const char *p = text + skip, *end = text + len;
+    const char *space = memchr(p, ' ', (size_t)(end - p));
+    unsigned long v;
+    if (!space || read_decimal(p, (size_t)(space - p), MF_REDIS_CLUSTER_SLOTS - 1, &v))
+        return -1;
+    *slot = (unsigned)v;
+    const char *addr = space + 1, *colon = NULL;
+    for (const char *q = addr; q < end; q++)
+        if (*q == ':')
+            colon = q;
+    if (!colon || read_decimal(colon + 1, (size_t)(end - colon - 1), 65535, &v) || v == 0)
+        return -1;
+    node->port = (int)v;
+    size_t hlen = (size_t)(colon - addr);
+    if (hlen >= 2 && addr[0] == '[' && addr[hlen - 1] == ']') {
+        addr++;
+        hlen -= 2;
+    }
+    if (hlen >= sizeof node->host || memchr(addr, '\0', hlen) || memchr(addr, ' ', hlen))
+        return -1;
+    memcpy(node->host, addr, hlen);
+    node->host[hlen] = '\0';
+    return 0;
+}

@@ -32,4 +32,12 @@ int mf_redis_slot_map_read(const redisReply *r, mf_redis_slot_map_t *m, char *er
                            size_t errlen);
 void mf_redis_slot_map_free(mf_redis_slot_map_t *m);
 
+/* A redirect's text, as an error reply gives it: "MOVED 3999 127.0.0.1:6381" (the slot has a new
+ * owner) or "ASK 3999 127.0.0.1:6381" (it is migrating; this key has moved). Fills *ask, *slot
+ * and *node (its host without an IPv6 address's brackets; empty when the server did not know
+ * its own address: "MOVED 3999 :6381", the node that answered then). Returns 0, or -1 when
+ * text[0..len) is not one. */
+int mf_redis_redirect_read(const char *text, size_t len, int *ask, unsigned *slot,
+                           mf_redis_node_t *node);
+
 #endif

@@ -1,5 +1,6 @@
 /* Redis Cluster's slots (redis/cluster_slots.c): the input as a key, whose slot is in range and
- * is its hash tag's when it has one; and as a RESP reply read by hiredis's reader, which the
+ * is its hash tag's when it has one; as a redirect's text, read or refused, a slot in range and
+ * a port from 1 to 65535 when read; and as a RESP reply read by hiredis's reader, which the
  * slot map takes or refuses: what it takes covers exactly the slots it counts, each owned by a
  * primary it lists (huge arrays skipped: resp.h). */
 #include <stdint.h>
@@ -21,6 +22,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *close = open ? memchr(open + 1, '}', size - (size_t)(open - key) - 1) : NULL;
     if (close && close > open + 1 &&
         slot != mf_redis_key_slot(open + 1, (size_t)(close - open - 1)))
+        abort();
+
+    int ask;
+    mf_redis_node_t node;
+    if (mf_redis_redirect_read(key, size, &ask, &slot, &node) == 0 &&
+        (slot >= MF_REDIS_CLUSTER_SLOTS || node.port < 1 || node.port > 65535 ||
+         strlen(node.host) >= sizeof node.host || (ask != 0 && ask != 1)))
         abort();
 
     if (fuzz_resp_huge_array(data, size))

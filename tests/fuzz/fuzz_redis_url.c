@@ -1,7 +1,7 @@
 /* MAYFLY_REDIS_URL (redis/url.c): any input parses or is refused with a message naming the
  * setting (the messages quote nothing of the input, so no password: test_url checks that); what
- * parses is consistent (1 to 16 nodes with ports in range and non-empty hosts, one node unless
- * sentinel, a master name for sentinel). */
+ * parses is consistent (1 to 16 nodes with ports in range and non-empty hosts, one node for one
+ * server, a master name for sentinel only, no database for a cluster). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +18,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mf_redis_url_parse(s, &u, err, sizeof err) == 0) {
         if (u.nnodes < 1 || u.nnodes > MF_REDIS_MAX_NODES)
             abort();
-        if (u.topology != MF_REDIS_SENTINEL && (u.nnodes != 1 || u.master[0]))
+        if (u.topology == MF_REDIS_SINGLE && u.nnodes != 1)
+            abort();
+        if (u.topology != MF_REDIS_SENTINEL && u.master[0])
+            abort();
+        if (u.topology == MF_REDIS_CLUSTER && u.db_given)
             abort();
         if (u.topology == MF_REDIS_SENTINEL && !u.master[0])
             abort();

@@ -98,11 +98,49 @@ TEST(partial_coverage_and_refusals)
     }
 }
 
+static int redirect(const char *text, int *ask, unsigned *slot, mf_redis_node_t *node)
+{
+    return mf_redis_redirect_read(text, strlen(text), ask, slot, node);
+}
+
+TEST(redirects)
+{
+    int ask;
+    unsigned slot;
+    mf_redis_node_t n;
+    ASSERT_EQ_INT(redirect("MOVED 3999 127.0.0.1:6381", &ask, &slot, &n), 0);
+    ASSERT_EQ_INT(ask, 0);
+    ASSERT_EQ_INT((int)slot, 3999);
+    ASSERT_EQ_STR(n.host, "127.0.0.1");
+    ASSERT_EQ_INT(n.port, 6381);
+    ASSERT_EQ_INT(redirect("ASK 16383 redis-2.cache.local:6379", &ask, &slot, &n), 0);
+    ASSERT_EQ_INT(ask, 1);
+    ASSERT_EQ_INT((int)slot, 16383);
+    ASSERT_EQ_STR(n.host, "redis-2.cache.local");
+    /* An IPv6 address, bracketed or not: the port is after the last colon. */
+    ASSERT_EQ_INT(redirect("MOVED 0 ::1:7000", &ask, &slot, &n), 0);
+    ASSERT_EQ_STR(n.host, "::1");
+    ASSERT_EQ_INT(n.port, 7000);
+    ASSERT_EQ_INT(redirect("MOVED 0 [fe80::1]:7000", &ask, &slot, &n), 0);
+    ASSERT_EQ_STR(n.host, "fe80::1");
+    /* A node that does not know its own address names none. */
+    ASSERT_EQ_INT(redirect("MOVED 12 :6381", &ask, &slot, &n), 0);
+    ASSERT_EQ_STR(n.host, "");
+    static const char *const bad[] = {
+        "MOVED", "MOVED 3999", "MOVED 3999 127.0.0.1", "MOVED 16384 h:1", "MOVED -1 h:1",
+        "MOVED x h:1", "MOVED 1 h:0", "MOVED 1 h:65536", "MOVED 1 h:80x", "MOVED 1 h:",
+        "ASKING 1 h:1", "ERR MOVED 1 h:1", "TRYAGAIN", "MOVED 1 a b:1", "moved 1 h:1",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ASSERT_TRUE(redirect(bad[i], &ask, &slot, &n) != 0);
+}
+
 int main(void)
 {
     RUN(key_slots_match_redis);
     RUN(hash_tags);
     RUN(slot_map_of_three_primaries);
     RUN(partial_coverage_and_refusals);
+    RUN(redirects);
     TEST_MAIN_END();
 }
