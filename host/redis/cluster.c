@@ -74,8 +74,8 @@ mf_redis_cluster_map_t *mf_redis_cluster_map(int64_t deadline_ns, char *err, siz
 }
 
 /* Makes the map a CLUSTER SLOTS reply from the node at asked describes. NULL with err set. */
-static mf_redis_cluster_map_t *map_of(const redisReply *r, const mf_redis_node_t *asked,
-                                      char *err, size_t errlen)
+static mf_redis_cluster_map_t *map_of(const redisReply *r, const mf_redis_node_t *asked, char *err,
+                                      size_t errlen)
 {
     mf_redis_slot_map_t sm;
     mf_redis_cluster_map_t *m = NULL;
@@ -167,8 +167,7 @@ static mf_redis_cluster_map_t *ask(mf_redis_link_t *l, const mf_redis_node_t *no
     static const size_t lens[] = {7, 5};
     mf_redis_cmd_t cmd = {2, argv, lens};
     redisReply *r;
-    if (mf_redis_link_exchange(l, &cmd, 1, &r,
-                               mf_now_ns() + mf_redis__timeout_ms() * 1000000)) {
+    if (mf_redis_link_exchange(l, &cmd, 1, &r, mf_now_ns() + mf_redis__timeout_ms() * 1000000)) {
         snprintf(err, errlen, "%s", mf_redis_link_errstr(l));
         return NULL;
     }
@@ -189,8 +188,7 @@ static int candidates(mf_redis_node_t *out, int max)
     int n = 0;
     pthread_mutex_lock(&cl.mu);
     for (int i = 0; cl.map && i < cl.map->nprimaries && n < max; i++) {
-        snprintf(out[n].host, sizeof out[n].host, "%s",
-                 mf_redis_server_host(cl.map->primaries[i]));
+        snprintf(out[n].host, sizeof out[n].host, "%s", mf_redis_server_host(cl.map->primaries[i]));
         out[n++].port = mf_redis_server_port(cl.map->primaries[i]);
     }
     pthread_mutex_unlock(&cl.mu);

@@ -68,10 +68,8 @@ static route_t *route_new(const mf_redis_cmd_t *cmds, int n, int keep_resp, int6
     for (int i = 0; keep_resp && i < n; i++)
         resp += mf_redis_format_len(&cmds[i], 1);
     size = (size + sizeof(void *) - 1) / sizeof(void *) * sizeof(void *);
-    route_t *rt = mf_xcalloc(1, size +
-                                    (size_t)n * (sizeof(entry_t) + sizeof(redisReply *) +
-                                                 sizeof(int) + 1) +
-                                    resp);
+    route_t *rt = mf_xcalloc(
+        1, size + (size_t)n * (sizeof(entry_t) + sizeof(redisReply *) + sizeof(int) + 1) + resp);
     rt->n = rt->pending = n;
     rt->e = (entry_t *)((char *)rt + size);
     rt->replies = (redisReply **)(rt->e + n);
@@ -112,6 +110,10 @@ static void fail(route_t *rt, const char *fmt, const char *what)
 /* Gives every command waiting for a target its node by the map. */
 static void aim(route_t *rt, const mf_redis_cluster_map_t *m)
 {
+    if (m->nprimaries == 0) {
+        fail(rt, "Redis Cluster: %s", "the slot map names no primary");
+        return;
+    }
     for (int i = 0; i < rt->n && !rt->failed; i++) {
         entry_t *e = &rt->e[i];
         if (e->answered || e->to)
@@ -128,8 +130,6 @@ static void aim(route_t *rt, const mf_redis_cluster_map_t *m)
             e->to = m->primaries[m->owner[e->slot]];
         }
     }
-    if (m->nprimaries == 0)
-        fail(rt, "Redis Cluster: %s", "the slot map names no primary");
 }
 
 static int starts(const redisReply *r, const char *code)
@@ -153,13 +153,15 @@ static void take(route_t *rt, int i, redisReply *r)
         mf_redis_cluster_redirected(ask ? MF_REDIS_REDIRECT_ASK : MF_REDIS_REDIRECT_MOVED);
         if (!ask)
             mf_redis_cluster_refresh();
-        if (!to || ++e->redirects > MAX_REDIRECTS) {
-            char what[300];
-            snprintf(what, sizeof what, "%.*s", (int)(r->len < 200 ? r->len : 200), r->str);
-            fail(rt, "Redis Cluster: redirected too often (last: %s); the cluster is being "
-                     "resharded or is misconfigured",
+        char what[300];
+        snprintf(what, sizeof what, "%.*s", (int)(r->len < 200 ? r->len : 200), r->str);
+        if (!to)
+            fail(rt, "Redis Cluster: %s names a node past the most a process follows", what);
+        else if (++e->redirects > MAX_REDIRECTS)
+            fail(rt,
+                 "Redis Cluster: redirected too often (last: %s); the cluster is being "
+                 "resharded or is misconfigured",
                  what);
-        }
         e->to = to;
         e->asking = ask;
         freeReplyObject(r);
@@ -173,7 +175,8 @@ static void take(route_t *rt, int i, redisReply *r)
         freeReplyObject(r);
         return;
     }
-    if (r->type == REDIS_REPLY_ERROR && (starts(r, "CLUSTERDOWN") || !strcmp(r->str, "CLUSTERDOWN"))) {
+    if (r->type == REDIS_REPLY_ERROR &&
+        (starts(r, "CLUSTERDOWN") || !strcmp(r->str, "CLUSTERDOWN"))) {
         char what[300];
         snprintf(what, sizeof what, "%.200s", r->str);
         fail(rt, "Redis Cluster is down: %s", what);
@@ -186,8 +189,6 @@ static void take(route_t *rt, int i, redisReply *r)
     rt->pending--;
 }
 
-/* The next group of commands to send: those waiting for the first node some waiting command
- * goes to, in order; their indexes into idx. Returns how many (0: none left to send now). */
 /* The next group of commands to send in this round (rt->sent says which went already): those
  * waiting for the first node some waiting command goes to, in order, their indexes in rt->idx
  * (and marked sent). Returns how many (0: none left to send now). */
@@ -493,8 +494,8 @@ static int send_group(call_t *c, part_t *p, mf_redis_conn_t *conn, int k)
     p->call = c;
     p->k = k;
     char err[512];
-    int rc = mf_redis_conn_send_iov(conn, iov, niov, m, rt->deadline, part_done, p, err,
-                                    sizeof err);
+    int rc =
+        mf_redis_conn_send_iov(conn, iov, niov, m, rt->deadline, part_done, p, err, sizeof err);
     if (iov != stack_iov)
         free(iov);
     if (rc) {
@@ -530,8 +531,9 @@ static int dispatch_groups(call_t *c, int first)
     while (!rt->failed && (k = next_group(rt, &to)) > 0) {
         mf_redis_conn_t *conn = mf_redis_conn_of(c->loop, to);
         if (!conn) {
-            fail(rt, "no connection of this worker's budget left for Redis at %s (raise "
-                     "MAYFLY_REDIS_POOL_SIZE)",
+            fail(rt,
+                 "no connection of this worker's budget left for Redis at %s (raise "
+                 "MAYFLY_REDIS_POOL_SIZE)",
                  mf_redis_server_name(to));
             break;
         }

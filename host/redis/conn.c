@@ -55,12 +55,12 @@ struct mf_redis_conn {
     int open;    /* the link takes commands (connected, set up) */
     int closing; /* refused commands: it takes no more, and goes once those written are answered */
     int probe;   /* the link's connect is the breaker's half-open probe */
-    uint64_t epoch;   /* of the primary the link went to (Sentinel) */
-    mf_timer_t flush; /* armed while commands wait in the output for the turn's end */
-    mf_timer_t retry; /* no primary known (a switch under way): try again soon */
+    uint64_t epoch;       /* of the primary the link went to (Sentinel) */
+    mf_timer_t flush;     /* armed while commands wait in the output for the turn's end */
+    mf_timer_t retry;     /* no primary known (a switch under way): try again soon */
     char no_primary[256]; /* why, for the calls that give up waiting */
-    queue_t waiting;  /* not written to the link */
-    queue_t sent;     /* written (or buffered to be), waiting for their replies */
+    queue_t waiting;      /* not written to the link */
+    queue_t sent;         /* written (or buffered to be), waiting for their replies */
 };
 
 /* ---- queues ---- */

@@ -64,8 +64,8 @@ static void collect(void *ud, mf_metrics_writer_t *w)
     char node[300];
     uint64_t errors;
     for (int i = 0; mf_redis_server_errors(i, node, sizeof node, &errors) == 0; i++)
-        mf_metrics_sample(w, "mayfly_redis_node_errors_total",
-                          (const char *[]){"node", node, NULL}, (double)errors);
+        mf_metrics_sample(w, "mayfly_redis_node_errors_total", (const char *[]){"node", node, NULL},
+                          (double)errors);
     if (!mf_redis_cluster_mode())
         return;
     static const char *const kinds[] = {"moved", "ask", "tryagain"};

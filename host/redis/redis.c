@@ -7,9 +7,9 @@
  * Failure handling, in order: a connection that timed out, broke or answered with a refusal
  * (below) is closed, never reused; failed connects back off exponentially (per server, capped
  * at the breaker's cool-down); and after BREAKER_THRESHOLD failures in a row the breaker fails
- * calls to that server fast until one probe succeeds. A stopped or vanished Redis therefore costs a request at
- * most about three timeouts (a wait for a free connection, then the call's two: the connect and
- * the exchange, a retry included), and only while the breaker is still closed.
+ * calls to that server fast until one probe succeeds. A stopped or vanished Redis therefore costs a
+ * request at most about three timeouts (a wait for a free connection, then the call's two: the
+ * connect and the exchange, a retry included), and only while the breaker is still closed.
  *
  * Which calls are sent again on a new connection, here and on the workers' (conn.c), always
  * within the call's deadline (here two timeouts from the borrow; there the command timeout or
@@ -341,8 +341,8 @@ void mf_redis_stats(mf_redis_stats_t *s)
     s->latency_count = atomic_load(&mf_redis__totals.lat_count);
     s->latency_sum_seconds = (double)atomic_load(&mf_redis__totals.lat_sum_ns) / 1e9;
     for (int i = 0; i < MF_REDIS_BUCKETS; i++)
-        s->latency_buckets[i] = atomic_load(&mf_redis__totals.lat_buckets[i]) +
-                                (i ? s->latency_buckets[i - 1] : 0);
+        s->latency_buckets[i] =
+            atomic_load(&mf_redis__totals.lat_buckets[i]) + (i ? s->latency_buckets[i - 1] : 0);
     mf_redis_server_stats(NULL, &all);
     s->pool_size = all.pool_size;
     s->pool_in_use = all.in_use;

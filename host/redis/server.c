@@ -271,8 +271,7 @@ int mf_redis_server_may_connect(mf_redis_server_t *s, int probe, char *err, size
     return -1;
 }
 
-void mf_redis_server_connect_failed(mf_redis_server_t *s, int kind, const char *why,
-                                    uint64_t epoch)
+void mf_redis_server_connect_failed(mf_redis_server_t *s, int kind, const char *why, uint64_t epoch)
 {
     int n = atomic_fetch_add(&s->connect_failures, 1);
     int64_t backoff = (int64_t)BACKOFF_MIN_MS << (n < 10 ? n : 10);
@@ -395,9 +394,9 @@ int mf_redis_server_run(mf_redis_server_t *s, const mf_redis_cmd_t *cmds, int n,
         if (!slot->link && open_slot(s, slot, probe, deadline, &no_primary, err, errlen))
             goto fail;
         uint64_t before = mf_redis_link_written(slot->link);
-        if (mf_redis_link_exchange(slot->link, cmds, n, replies,
-                                   earliest(mf_now_ns() + servers.timeout_ms * 1000000,
-                                            deadline))) {
+        if (mf_redis_link_exchange(
+                slot->link, cmds, n, replies,
+                earliest(mf_now_ns() + servers.timeout_ms * 1000000, deadline))) {
             snprintf(err, errlen, "%s", mf_redis_link_errstr(slot->link));
             int unsent = mf_redis_link_written(slot->link) == before;
             mf_redis__dropped(mf_redis_link_error(slot->link) == MF_REDIS_LINK_ETIMEOUT
