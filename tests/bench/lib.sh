@@ -1,7 +1,122 @@
 # tests/bench/lib.sh — pieces the benchmark scripts share; sourced, never run.
 
+log() { printf '%s\n' "$*" >&2; }
+
+# bench_options ARGS...: a bench's command line: --quick sets QUICK=1, --keep KEEP=1 (both 0
+# otherwise); -h or --help prints the script's header comment.
+bench_options() {
+    QUICK=0 KEEP=0
+    while (($#)); do
+        case $1 in
+        --quick) QUICK=1 ;;
+        --keep) KEEP=1 ;;
+        -h | --help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 2 ;;
+        *) echo "${0##*/}: unknown argument: $1" >&2; exit 2 ;;
+        esac
+        shift
+    done
+}
+
 # free_port: a loopback TCP port nobody listens on (at the time of asking).
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# install_missing PACKAGE...: installs the packages named with apt-get (nothing when none is).
+install_missing() {
+    (($#)) || return 0
+    log "installing: $*"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends "$@" >/dev/null
+}
+
+# ensure_mayfly: sets MAYFLY_BIN to a private copy in TMP of BUILD_DIR's mayfly (built first,
+# Release, when there is none), so that a rebuild during the run cannot change it.
+ensure_mayfly() {
+    MAYFLY_BIN=$BUILD_DIR/mayfly
+    if [[ ! -x $MAYFLY_BIN ]]; then
+        cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+        cmake --build "$BUILD_DIR" -j2 --target mayfly >/dev/null
+    fi
+    cp "$MAYFLY_BIN" "$TMP/mayfly"
+    MAYFLY_BIN=$TMP/mayfly
+}
+
+# stop_pids: stops every process in PIDS (SIGTERM, each waited for) and empties PIDS.
+stop_pids() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    PIDS=()
+}
+
+# wait_200 URL: waits until URL answers 200 (10 s at most); otherwise prints SERVER_LOG and fails.
+wait_200() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true) == 200 ]] && return 0
+        sleep 0.1
+    done
+    log "no 200 from $1; server log:"
+    cat "$SERVER_LOG" >&2
+    return 1
+}
+
+# pin_modes: sets MODES, the modes to measure in: pinned (the server on CPU 0 with one worker, wrk
+# -t1 -c50 on CPU 1) and unpinned (no taskset, two workers, wrk -t2 -c100); unpinned alone when
+# CPUs 0 and 1 cannot both be used.
+pin_modes() {
+    MODES=(pinned unpinned)
+    taskset -c 0,1 true 2>/dev/null || MODES=(unpinned)
+}
+
+# set_mode MODE: WORKERS, WRK_T, WRK_C, PIN_SERVER and PIN_WRK for MODE (see pin_modes).
+set_mode() {
+    if [[ $1 == pinned ]]; then
+        WORKERS=1 WRK_T=1 WRK_C=50 PIN_SERVER=(taskset -c 0) PIN_WRK=(taskset -c 1)
+    else
+        WORKERS=2 WRK_T=2 WRK_C=100 PIN_SERVER=() PIN_WRK=()
+    fi
+}
+
+# measure_rounds: ROUNDS rounds of `measure NAME` for every NAME in SERVERS, the round's number
+# in `round`; the order rotates each round so no server always runs first or last.
+measure_rounds() {
+    local i
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for ((i = 0; i < ${#SERVERS[@]}; i++)); do
+            measure "${SERVERS[(i + round - 1) % ${#SERVERS[@]}]}"
+        done
+    done
+}
+
+# wrk latency ("850.12us", "1.23ms", "2.00s", "1.05m") in ms.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+        else if (u != "ms") { print "nan"; exit }
+        printf "%.3f\n", n }'
+}
+
+# median NUMBER...: their median (%.3f); nan for none.
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END {
+        if (NR == 0) { print "nan"; exit }
+        if (NR % 2) printf "%.3f\n", a[(NR + 1) / 2]
+        else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# CPU time (clock ticks) used so far by the given processes and their direct children (nginx's
+# workers), all threads included.
+proc_ticks() {
+    local pid stat sum=0 fields pids
+    read -ra pids <<<"$* $(pgrep -d ' ' -P "$(IFS=,; echo "$*")" || true)"
+    for pid in "${pids[@]}"; do
+        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+        read -ra fields <<<"${stat##*) }" # fields from "state" on: utime is [11], stime [12]
+        sum=$((sum + fields[11] + fields[12]))
+    done
+    echo "$sum"
+}
 
 # nginx_conf DIR PORT HTTP-EXTRA SERVER-BODY [MAIN-EXTRA]: DIR/nginx.conf for one nginx worker in
 # the foreground, listening on PORT with SERVER-BODY as its server block; HTTP-EXTRA goes in the
@@ -75,4 +190,19 @@ callgrind_requests() {
     kill -TERM "$pid"
     wait "$pid" || true
     mv "$out.$pid.1" "$out"
+}
+
+# callgrind_per_request OUT N: all the instructions of the callgrind dump OUT, per request of N.
+callgrind_per_request() { awk -v n="$2" '$1 == "totals:" { printf "%d\n", $2 / n }' "$1"; }
+
+# callgrind_incr OUT SCRIPTS: callgrind_requests for the Redis benches: one mayfly worker on the
+# scripts folder SCRIPTS, INSTR_REQUESTS GETs of /incr, the dump in OUT; MAYFLY_REDIS_URL and any
+# other setting come from the caller's environment. The Redis timeout is raised: callgrind runs
+# everything ~50 times slower.
+callgrind_incr() {
+    local port
+    port=$(free_port)
+    MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=1 MAYFLY_ACCESS_LOG=off MAYFLY_DRAIN_DELAY=0 \
+        MAYFLY_REDIS_TIMEOUT=10s MAYFLY_SCRIPTS=$2 \
+        callgrind_requests "$1" "$port" /incr "$INSTR_REQUESTS" "$MAYFLY_BIN" serve
 }

@@ -32,7 +32,7 @@ per_request() {
     MAYFLY_DRAIN_DELAY=0 MAYFLY_SCRIPTS=$ROOT/scripts \
     callgrind_requests "$TMP/callgrind.$1" "$port" /hello "$N" "$MAYFLY_BIN" serve
   # Every thread's instructions over the N requests.
-  awk -v n="$N" '$1 == "totals:" { printf "%d\n", $2 / n }' "$TMP/callgrind.$1"
+  callgrind_per_request "$TMP/callgrind.$1" "$N"
 }
 
 on=$(per_request on)

@@ -33,14 +33,8 @@ source "$ROOT/tests/bench/lib.sh"
 TMP=$(mktemp -d /tmp/mayfly-outbound.XXXXXX)
 chmod 755 "$TMP"
 cp "$BUILD_DIR/mayfly" "$TMP/mayfly"
-PIDS=()
-stop_all() {
-    local p
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    PIDS=()
-}
-trap 'stop_all; rm -rf "$TMP"' EXIT
+PIDS=() # the server under test (stop_pids)
+trap 'stop_pids; rm -rf "$TMP"' EXIT
 
 wait_ok() {
     for _ in $(seq 1 100); do
@@ -78,15 +72,6 @@ start() { # NAME PORT: starts the server under test on CPU 0, sets SERVER_PID
     PIDS=("$SERVER_PID")
 }
 
-ticks() { # CPU ticks of a process and its children (nginx's worker)
-    local sum=0 p f
-    for p in $1 $(pgrep -P "$1" || true); do
-        read -ra f <<<"$(cut -d')' -f2- "/proc/$p/stat" 2>/dev/null)" || continue
-        sum=$((sum + f[11] + f[12]))
-    done
-    echo "$sum"
-}
-
 NAMES=(mayfly-1w mayfly-4w nginx-proxy)
 declare -A RPS CPU
 echo "outbound bench: $ROUNDS rounds x ${DURATION}s; $(nproc) CPUs; $(nginx -v 2>&1)" >&2
@@ -99,10 +84,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
         wait_ok "$url"
         [[ $(curl -s "$url") == "hello world" ]] || { echo "$name: wrong body" >&2; exit 1; }
         taskset -c 1 wrk -t1 -c50 -d1s "$url" >/dev/null
-        t0=$(ticks "$SERVER_PID")
+        t0=$(proc_ticks "$SERVER_PID")
         out=$(taskset -c 1 wrk -t1 -c50 -d"${DURATION}s" "$url")
-        t1=$(ticks "$SERVER_PID")
-        stop_all
+        t1=$(proc_ticks "$SERVER_PID")
+        stop_pids
         grep -q "Non-2xx" <<<"$out" && echo "WARNING: $name: $(grep Non-2xx <<<"$out")" >&2
         rps=$(awk '$1 == "Requests/sec:" { print $2 }' <<<"$out")
         n=$(awk '/requests in/ { print $1 }' <<<"$out")

@@ -37,32 +37,18 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BENCH_DIR=$ROOT/tests/bench
 BUILD_DIR=${MAYFLY_BUILD_DIR:-$ROOT/build}
 NGINX_MODULE_DIR=/usr/lib/nginx/modules
-ROUNDS=3 DURATION=5 WARMUP=1 KEEP=0
+ROUNDS=3 DURATION=5 WARMUP=1
 MANY_WORKERS=${MANY_WORKERS:-8}
 INSTR_REQUESTS=${INSTR_REQUESTS:-2000}
 SERVERS=(mayfly-redis mayfly-redis-many nginx-redis mayfly-redis-tls)
 
-while (($#)); do
-    case $1 in
-    --quick) ROUNDS=1 DURATION=3 ;;
-    --keep) KEEP=1 ;;
-    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 2 ;;
-    *) echo "redis.sh: unknown argument: $1" >&2; exit 2 ;;
-    esac
-    shift
-done
-
-log() { printf '%s\n' "$*" >&2; }
+source "$ROOT/tests/bench/lib.sh"
+bench_options "$@"
+if ((QUICK)); then ROUNDS=1 DURATION=3; fi
 TMP=$(mktemp -d /tmp/mayfly-bench-redis.XXXXXX)
 chmod 755 "$TMP" # nginx workers run unprivileged when started as root
 PIDS=()          # what this script started; only these are ever stopped
 
-stop_pids() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    PIDS=()
-}
 cleanup() {
     stop_pids
     for pid in "${BENCH_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done # callgrind's
@@ -71,28 +57,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-source "$ROOT/tests/bench/lib.sh"
-
 ensure_tools() {
     local missing=()
     command -v wrk >/dev/null || missing+=(wrk)
     [[ -e $NGINX_MODULE_DIR/ngx_http_lua_module.so ]] || missing+=(nginx-extras)
     command -v redis-benchmark >/dev/null || missing+=(redis-tools)
     command -v valgrind >/dev/null || missing+=(valgrind)
-    ((${#missing[@]})) || return 0
-    log "installing: ${missing[*]}"
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        --no-install-recommends "${missing[@]}" >/dev/null
-}
-
-ensure_built() {
-    MAYFLY_BIN=$BUILD_DIR/mayfly
-    if [[ ! -x $MAYFLY_BIN ]]; then
-        cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-        cmake --build "$BUILD_DIR" -j2 --target mayfly >/dev/null
-    fi
-    cp "$MAYFLY_BIN" "$TMP/mayfly" # a private copy: a rebuild meanwhile cannot change it
-    MAYFLY_BIN=$TMP/mayfly
+    install_missing "${missing[@]}"
 }
 
 # start_mayfly_redis PORT [SETTING=value...]: the plaintext URL unless the settings say otherwise.
@@ -130,25 +101,6 @@ start_nginx_redis() {
     PIDS+=($!)
 }
 
-wait_ready() {
-    local i
-    for ((i = 0; i < 100; i++)); do
-        [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true) == 200 ]] && return 0
-        sleep 0.1
-    done
-    log "no 200 from $1; server log:"
-    cat "$SERVER_LOG" >&2
-    return 1
-}
-
-to_ms() {
-    awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; printf "%.3f\n", n }'
-}
-
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END {
-    if (NR % 2) printf "%.3f\n", a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-
 declare -A RPS P99
 measure() {
     local name=$1 port out url
@@ -156,7 +108,7 @@ measure() {
     url=http://127.0.0.1:$port/incr
     SERVER_LOG=$TMP/$name-$MODE.log
     "start_${name//-/_}" "$port"
-    wait_ready "$url" || { stop_pids; return 1; }
+    wait_200 "$url" || { stop_pids; return 1; }
     "${PIN_WRK[@]}" wrk -t"$WRK_T" -c"$WRK_C" -d"${WARMUP}s" "$url" >/dev/null 2>&1 || true
     out=$TMP/wrk-$name-$MODE-$round.txt
     "${PIN_WRK[@]}" wrk -t"$WRK_T" -c"$WRK_C" -d"${DURATION}s" --latency "$url" >"$out" 2>&1
@@ -181,7 +133,7 @@ make_certs() {
 }
 
 ensure_tools
-ensure_built
+ensure_mayfly
 make_certs
 REDIS_PORT=$(free_port)
 REDIS_TLS_PORT=$(free_port)
@@ -199,21 +151,11 @@ for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && bre
 log "redis bench: $ROUNDS round(s) x ${DURATION}s; $(nproc) CPUs; $(redis-server --version | cut -d' ' -f3)"
 log "  load before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine makes every number noisier)"
 
-MODES=(pinned unpinned)
-taskset -c 0,1 true 2>/dev/null || MODES=(unpinned)
+pin_modes
 declare -A CEIL_RPS CEIL_P99
 for MODE in "${MODES[@]}"; do
-    if [[ $MODE == pinned ]]; then
-        WORKERS=1 WRK_T=1 WRK_C=50 PIN_SERVER=(taskset -c 0) PIN_WRK=(taskset -c 1)
-    else
-        WORKERS=2 WRK_T=2 WRK_C=100 PIN_SERVER=() PIN_WRK=()
-    fi
-    for ((round = 1; round <= ROUNDS; round++)); do
-        # Rotate the order each round so no server always runs first or last.
-        for ((i = 0; i < ${#SERVERS[@]}; i++)); do
-            measure "${SERVERS[(i + round - 1) % ${#SERVERS[@]}]}"
-        done
-    done
+    set_mode "$MODE"
+    measure_rounds
     # The ceiling: the client where the server would run, Redis where it always is.
     csv=$("${PIN_SERVER[@]}" redis-benchmark -p "$REDIS_PORT" -t incr -c "$WRK_C" \
         -n $((DURATION * 60000)) --csv 2>/dev/null | tail -n1 | tr -d '"')
@@ -251,22 +193,18 @@ for MODE in "${MODES[@]}"; do
 done
 
 # instructions NAME [SETTING=value...]: the instructions per request of one mayfly worker under
-# callgrind, on the plaintext URL unless the settings say otherwise; sets INSTR[NAME] (all of
-# the process's) and INSTR[NAME|tls] (libssl's and libcrypto's own). The Redis timeout is
-# raised: callgrind runs everything ~50 times slower.
+# callgrind (callgrind_incr), on the plaintext URL unless the settings say otherwise; sets
+# INSTR[NAME] (all of the process's) and INSTR[NAME|tls] (libssl's and libcrypto's own).
 declare -A INSTR
 instructions() {
-    local name=$1 port out setting
+    local name=$1 out setting
     shift
     # Exported here, not given to env: callgrind must run mayfly itself, not a program that execs it.
     local -x MAYFLY_REDIS_URL=redis://127.0.0.1:$REDIS_PORT
     for setting in "$@"; do local -x "$setting"; done
-    port=$(free_port)
     out=$TMP/callgrind.$name
-    MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=1 MAYFLY_ACCESS_LOG=off MAYFLY_DRAIN_DELAY=0 \
-        MAYFLY_REDIS_TIMEOUT=10s MAYFLY_SCRIPTS=$BENCH_DIR/redis_scripts \
-        callgrind_requests "$out" "$port" /incr "$INSTR_REQUESTS" "$MAYFLY_BIN" serve
-    INSTR[$name]=$(awk -v n="$INSTR_REQUESTS" '$1 == "totals:" { printf "%d\n", $2 / n }' "$out")
+    callgrind_incr "$out" "$BENCH_DIR/redis_scripts"
+    INSTR[$name]=$(callgrind_per_request "$out" "$INSTR_REQUESTS")
     # Self costs by object in callgrind's format: "ob=" names the object of the functions that
     # follow ("(id) name" defines an id, "(id)" reuses it, "cob=" defines ids too); a cost line
     # right after "calls=" is a call's inclusive cost, counted already by the callee.

@@ -46,34 +46,20 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BENCH_DIR=$ROOT/tests/bench
 BUILD_DIR=${MAYFLY_BUILD_DIR:-$ROOT/build}
-ROUNDS=5 DURATION=5 WARMUP=1 STORM=10 KEEP=0
+ROUNDS=5 DURATION=5 WARMUP=1 STORM=10
 STORM_SLOTS=1500
 INSTR_REQUESTS=${INSTR_REQUESTS:-2000}
 SERVERS=(mayfly-single mayfly-cluster)
 KEYS_SCRIPT=$BENCH_DIR/redis_cluster_keys.lua
 
-while (($#)); do
-    case $1 in
-    --quick) ROUNDS=2 DURATION=3 STORM=5 ;;
-    --keep) KEEP=1 ;;
-    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 2 ;;
-    *) echo "redis_cluster.sh: unknown argument: $1" >&2; exit 2 ;;
-    esac
-    shift
-done
-
-log() { printf '%s\n' "$*" >&2; }
+source "$ROOT/tests/bench/lib.sh"
+bench_options "$@"
+if ((QUICK)); then ROUNDS=2 DURATION=3 STORM=5; fi
 TMP=$(mktemp -d /tmp/mayfly-bench-redis-cluster.XXXXXX)
 PIDS=()       # the server being measured; only what this script started is ever stopped
 REDIS_PIDS=() # the redis-servers of the run
 WRK_PID=
 
-stop_pids() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    PIDS=()
-}
 cleanup() {
     stop_pids
     [[ -z $WRK_PID ]] || kill -TERM "$WRK_PID" 2>/dev/null || true
@@ -84,56 +70,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-source "$ROOT/tests/bench/lib.sh"
-
 ensure_tools() {
     local missing=()
     command -v wrk >/dev/null || missing+=(wrk)
     command -v redis-server >/dev/null || missing+=(redis-server)
     command -v redis-benchmark >/dev/null || missing+=(redis-tools)
     command -v valgrind >/dev/null || missing+=(valgrind)
-    ((${#missing[@]})) || return 0
-    log "installing: ${missing[*]}"
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        --no-install-recommends "${missing[@]}" >/dev/null
-}
-
-ensure_built() {
-    MAYFLY_BIN=$BUILD_DIR/mayfly
-    if [[ ! -x $MAYFLY_BIN ]]; then
-        cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-        cmake --build "$BUILD_DIR" -j2 --target mayfly >/dev/null
-    fi
-    cp "$MAYFLY_BIN" "$TMP/mayfly" # a private copy: a rebuild meanwhile cannot change it
-    MAYFLY_BIN=$TMP/mayfly
+    install_missing "${missing[@]}"
 }
 
 # ---- the Redis side ----
-
-# cluster_ports N: N distinct loopback ports P below 55536 with P + 10000 (the node's cluster
-# bus) free too; each found port stays bound until all are found, so none is another's bus.
-cluster_ports() {
-    python3 - "$1" <<'PY'
-import socket, sys
-want, held, ports = int(sys.argv[1]), [], []
-while len(ports) < want and len(held) < 4000:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    held.append(s)
-    p = s.getsockname()[1]
-    if p >= 55536:
-        continue
-    bus = socket.socket()
-    try:
-        bus.bind(("127.0.0.1", p + 10000))
-    except OSError:
-        continue
-    held.append(bus)
-    ports.append(p)
-print(*ports)
-sys.exit(0 if len(ports) == want else 1)
-PY
-}
 
 wait_ping() {
     local i
@@ -161,7 +107,8 @@ start_single() {
 start_cluster() {
     local port seeds=() i state
     NODE_PIDS=()
-    read -ra NODE_PORTS <<<"$(cluster_ports 3)"
+    # Free ports whose port + 10000 (the node's cluster bus) is free too.
+    read -ra NODE_PORTS <<<"$(python3 "$ROOT/tests/integration/fixtures/cluster_ports.py" 3)"
     for port in "${NODE_PORTS[@]}"; do
         mkdir -p "$TMP/node-$port"
         "${PIN_REDIS[@]}" redis-server --port "$port" --bind 127.0.0.1 --dir "$TMP/node-$port" \
@@ -216,37 +163,6 @@ start_mayfly() {
 start_mayfly_single() { start_mayfly "$1" "MAYFLY_REDIS_URL=redis://127.0.0.1:$SINGLE_PORT"; }
 start_mayfly_cluster() { start_mayfly "$1" "MAYFLY_REDIS_URL=$CLUSTER_URL"; }
 
-wait_ready() {
-    local i
-    for ((i = 0; i < 100; i++)); do
-        [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true) == 200 ]] && return 0
-        sleep 0.1
-    done
-    log "no 200 from $1; server log:"
-    cat "$SERVER_LOG" >&2
-    return 1
-}
-
-to_ms() {
-    awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; printf "%.3f\n", n }'
-}
-
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END {
-    if (NR % 2) printf "%.3f\n", a[(NR + 1) / 2]
-    else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-
-# CPU time (clock ticks, user + system, every thread) the processes have used so far.
-proc_ticks() {
-    local pid stat fields sum=0
-    for pid in "$@"; do
-        stat=$(cat "/proc/$pid/stat")
-        read -ra fields <<<"${stat##*) }" # fields from "state" on: utime is [11], stime [12]
-        sum=$((sum + fields[11] + fields[12]))
-    done
-    echo "$sum"
-}
-
 # us_per_request TICKS REQUESTS
 us_per_request() {
     awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" \
@@ -273,7 +189,7 @@ measure() {
     url=http://127.0.0.1:$port/incr
     SERVER_LOG=$TMP/$name-$MODE.log
     "start_${name//-/_}" "$port"
-    wait_ready "$url" || { stop_pids; return 1; }
+    wait_200 "$url" || { stop_pids; return 1; }
     "${PIN_WRK[@]}" wrk -t"$WRK_T" -c"$WRK_C" -d"${WARMUP}s" -s "$KEYS_SCRIPT" "$url" \
         >/dev/null 2>&1 || true
     out=$TMP/wrk-$name-$MODE-$round.txt
@@ -311,7 +227,7 @@ ceiling() {
 # ---- the run ----
 
 ensure_tools
-ensure_built
+ensure_mayfly
 # Redis shares CPU 1 with wrk in the pinned mode, the same for both servers.
 PIN_REDIS=()
 taskset -c 1 true 2>/dev/null && PIN_REDIS=(taskset -c 1)
@@ -326,41 +242,28 @@ log "  cluster: primaries on ports ${NODE_PORTS[*]}, slots $(slot_counts)"
 log "  load before the run: $(cut -d' ' -f1-3 /proc/loadavg)" \
     "(other work on the machine makes every number noisier)"
 
-MODES=(pinned unpinned)
-taskset -c 0,1 true 2>/dev/null || MODES=(unpinned)
+pin_modes
 for MODE in "${MODES[@]}"; do
-    if [[ $MODE == pinned ]]; then
-        WORKERS=1 WRK_T=1 WRK_C=50 PIN_SERVER=(taskset -c 0) PIN_WRK=(taskset -c 1)
-    else
-        WORKERS=2 WRK_T=2 WRK_C=100 PIN_SERVER=() PIN_WRK=()
-    fi
-    for ((round = 1; round <= ROUNDS; round++)); do
-        # Rotate the order each round so no server always runs first or last.
-        for ((i = 0; i < ${#SERVERS[@]}; i++)); do
-            measure "${SERVERS[(i + round - 1) % ${#SERVERS[@]}]}"
-        done
-    done
+    set_mode "$MODE"
+    measure_rounds
     ceiling single -p "$SINGLE_PORT"
     if ((CLUSTER_BENCH)); then ceiling cluster --cluster -h 127.0.0.1 -p "${NODE_PORTS[0]}"; fi
 done
 
 # ---- instructions per request ----
 
-# instructions NAME URL: the instructions per request of one mayfly worker under callgrind, and
-# the file of each function's own instructions per request ($TMP/self.NAME: "count<TAB>function
-# [object]"). The Redis timeout is raised: callgrind runs everything ~50 times slower.
+# instructions NAME URL: the instructions per request of one mayfly worker under callgrind
+# (callgrind_incr), and the file of each function's own instructions per request
+# ($TMP/self.NAME: "count<TAB>function [object]").
 declare -A INSTR
 instructions() {
-    local name=$1 port out
+    local name=$1 out
     # Exported here, not given to env: callgrind must run mayfly itself, not a program that
     # execs it.
     local -x MAYFLY_REDIS_URL=$2
-    port=$(free_port)
     out=$TMP/callgrind.$name
-    MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=1 MAYFLY_ACCESS_LOG=off MAYFLY_DRAIN_DELAY=0 \
-        MAYFLY_REDIS_TIMEOUT=10s MAYFLY_SCRIPTS=$BENCH_DIR/redis_cluster_scripts \
-        callgrind_requests "$out" "$port" /incr "$INSTR_REQUESTS" "$MAYFLY_BIN" serve
-    INSTR[$name]=$(awk -v n="$INSTR_REQUESTS" '$1 == "totals:" { printf "%d\n", $2 / n }' "$out")
+    callgrind_incr "$out" "$BENCH_DIR/redis_cluster_scripts"
+    INSTR[$name]=$(callgrind_per_request "$out" "$INSTR_REQUESTS")
     # Self costs by function in callgrind's format: "fn=" names the function of the cost lines
     # that follow, "ob=" its object ("(id) name" defines an id, "(id)" reuses it; "cfn=" and
     # "cob=" define ids too); a cost line right after "calls=" is a call's inclusive cost,
@@ -415,7 +318,7 @@ STORM_PORT=$(free_port)
 url=http://127.0.0.1:$STORM_PORT/incr
 slots_before=$(slot_counts)
 start_mayfly_cluster "$STORM_PORT"
-wait_ready "$url"
+wait_200 "$url"
 wrk -t2 -c100 -d"${WARMUP}s" -s "$KEYS_SCRIPT" "$url" >/dev/null 2>&1 || true
 read -ra C0 <<<"$(cluster_counters "$STORM_PORT")"
 wrk -t2 -c100 -d"${STORM}s" --latency -s "$KEYS_SCRIPT" "$url" >"$TMP/wrk-steady.txt" 2>&1

@@ -65,7 +65,7 @@ while (($#)); do
     shift
 done
 
-log() { printf '%s\n' "$*" >&2; }
+source "$BENCH_DIR/lib.sh"
 WARNINGS=()
 warn() {
     log "WARNING: $*"
@@ -226,7 +226,7 @@ trap 'exit 143' TERM
 # Sets PORT to a loopback port no socket uses, below Linux's ephemeral range (32768+) so wrk's
 # client sockets never collide with it, and never handed out twice in one run.
 declare -A USED_PORTS
-free_port() {
+claim_port() {
     local p i
     for ((i = 0; i < 200; i++)); do
         p=$((20000 + RANDOM % 12000))
@@ -315,15 +315,6 @@ EOF
     echo "$script"
 }
 
-# wrk latency ("850.12us", "1.23ms", "2.00s", "1.05m") in ms.
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
-        else if (u != "ms") { print "nan"; exit }
-        printf "%.3f\n", n }'
-}
-
 # Percent of all CPUs used by anything over 0.5 s, sampled between measurements (when none of
 # our processes runs): other load on the machine makes every number noisier.
 background_cpu() {
@@ -336,19 +327,6 @@ background_cpu() {
         for (i = 1; i <= 8; i++) total += y[i] - x[i]
         idle = (y[4] - x[4]) + (y[5] - x[5])
         printf "%.0f\n", (total > 0 ? 100 * (total - idle) / total : 0) }'
-}
-
-# CPU time (clock ticks) used so far by the given processes and their direct children (nginx's
-# workers), all threads included.
-proc_ticks() {
-    local pid stat sum=0 fields pids
-    read -ra pids <<<"$* $(pgrep -d ' ' -P "$(IFS=,; echo "$*")" || true)"
-    for pid in "${pids[@]}"; do
-        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
-        read -ra fields <<<"${stat##*) }" # fields from "state" on: utime is [11], stime [12]
-        sum=$((sum + fields[11] + fields[12]))
-    done
-    echo "$sum"
 }
 
 # Clock ticks of the whole machine: "busy total" from the first line of /proc/stat.
@@ -376,13 +354,6 @@ wait_quiet() {
         ((busy >= 10)) || return 0
     done
     warn "$1: $busy% of the CPUs busy with other work before the measurement (noisy)"
-}
-
-median() {
-    printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END {
-        if (NR == 0) { print "nan"; exit }
-        if (NR % 2) printf "%.3f\n", a[(NR + 1) / 2]
-        else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
 # ---- prerequisites ----
@@ -460,7 +431,7 @@ measure() {
     SERVER_DIR=$(mktemp -d "$TMP/$name-$MODE-$round.XXXXXX")
     chmod 755 "$SERVER_DIR"
     wait_quiet "$name ($MODE, round $round)"
-    if ! free_port; then
+    if ! claim_port; then
         FAILED[$key]="no free port"
         return 1
     fi

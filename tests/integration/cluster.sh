@@ -24,32 +24,9 @@ CLUSTER_TLS=
 CLUSTER_NODE_TIMEOUT=${CLUSTER_NODE_TIMEOUT:-1000} # ms: failure detection, and so failover
 declare -A CLUSTER_PID
 
-# cluster_free_ports N: N distinct loopback ports P below 55536 with P + 10000 free as well,
-# every one held until all are found so that no two overlap (a P never equals another's bus).
-cluster_free_ports() {
-  python3 - "$1" <<'EOF'
-import socket, sys
-want, held, ports = int(sys.argv[1]), [], []
-for _ in range(2000):
-    if len(ports) == want:
-        break
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    held.append(s)
-    p = s.getsockname()[1]
-    if p >= 55536:
-        continue
-    bus = socket.socket()
-    try:
-        bus.bind(("127.0.0.1", p + 10000))
-    except OSError:
-        continue
-    held.append(bus)
-    ports.append(p)
-print(*ports)
-sys.exit(0 if len(ports) == want else 1)
-EOF
-}
+# cluster_free_ports N: N distinct loopback ports whose port + 10000 is free too
+# (fixtures/cluster_ports.py).
+cluster_free_ports() { python3 "$TESTS_DIR/fixtures/cluster_ports.py" "$1"; }
 
 # cluster_cli PORT ARGS...: redis-cli against the node on PORT (over TLS for a --tls cluster).
 # Add -c to follow MOVED and ASK.

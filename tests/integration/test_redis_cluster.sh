@@ -7,7 +7,8 @@
 #      share a hash tag runs; MSET across slots gives CROSSSLOT with a hint about hash tags;
 #      KEYS is refused naming the command and the cluster;
 #   4. a slot moved by hand: ASK followed while it migrates, MOVED once it has; counted;
-#   5. the stdlib (session, ratelimit, cache, lease) on keys all over the cluster;
+#   5. the stdlib (session, ratelimit, cache, lease; test_redis_stdlib's routes) on keys all over
+#      the cluster;
 #   6. /metrics: the cluster's families, 16384 slots covered, 3 primaries;
 #   7. one seed (a replica) is enough to find every primary;
 #   8. `mayfly test` on a cluster: keys written by the specs are gone after the run, and a
@@ -17,14 +18,18 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/cluster.sh"
 
 FIX=$TESTS_DIR/fixtures/redis_cluster
+# The scripts served: the cluster's routes and test_redis_stdlib's (fixtures/redis_stdlib).
+SCRIPTS=$WORK/scripts
+mkdir -p "$SCRIPTS"
+cp "$FIX"/*.lua "$TESTS_DIR/fixtures/redis_stdlib/stdlib_routes.lua" "$SCRIPTS/"
 ENVS=(MAYFLY_WORKERS=2 MAYFLY_REDIS_TIMEOUT=1000ms MAYFLY_ACCESS_LOG=off)
 N=600
 
-# cluster_serve URL [VAR=value...]: mayfly on the cluster's fixtures; fails the test (and ends
-# it) when it does not start.
+# cluster_serve URL [VAR=value...]: mayfly on SCRIPTS; fails the test (and ends it) when it
+# does not start.
 cluster_serve() {
   local url=$1; shift
-  mf_start "$FIX" "${ENVS[@]}" MAYFLY_REDIS_URL="$url" "$@" ||
+  mf_start "$SCRIPTS" "${ENVS[@]}" MAYFLY_REDIS_URL="$url" "$@" ||
     { fail "mayfly serves $url" "$(tail -n 3 "$MF_LOG")"; mf_finish; }
 }
 
@@ -191,8 +196,8 @@ for key in hot '{tagged}'; do
   q=${q//\}/%7D}
   lock="{cache:$key}:lock"
   [ "$key" = hot ] || lock="cache:$key:lock"
-  expect "cache ($key): a miss loads" GET "/cached?key=$q" 200 '"n":1'
-  expect "cache ($key): a hit" GET "/cached?key=$q" 200 '"n":1'
+  expect "cache ($key): a miss loads" GET "/cached/$q" 200 '"n":1'
+  expect "cache ($key): a hit" GET "/cached/$q" 200 '"n":1'
   check "cache ($key): the loader ran once" [ "$(get_c "loads:$key")" = 1 ]
   check "cache ($key): the value stored, the lock gone" bash -c \
     '[[ $1 == *"\"n\":1"* ]] && [ -z "$2" ]' _ "$(get_c "cache:$key")" "$(get_c "$lock")"
@@ -200,7 +205,7 @@ for key in hot '{tagged}'; do
     [ "$(cluster_cli "${PRIMARIES[0]}" cluster keyslot "$lock")" = \
       "$(cluster_cli "${PRIMARIES[0]}" cluster keyslot "cache:$key")" ]
 done
-lease() { http POST "/lease/$1?key=$2&owner=$3"; echo "$BODY"; }
+lease() { http POST "/lease/$1?key=$2&owner=$3&ttl=5"; echo "$BODY"; }
 check "lease: o1 acquires" [ "$(lease acquire job o1)" = '{"result":true}' ]
 check "lease: o2 cannot" [ "$(lease acquire job o2)" = '{"result":false}' ]
 check "lease: owner is o1" [ "$(lease owner job x)" = '{"result":"o1"}' ]
@@ -237,7 +242,7 @@ mf_stop
 cluster_flush
 check "the cluster is empty before mayfly test" [ "$(cluster_keys_total)" = 0 ]
 out=$WORK/spec.out
-(cd "$MAYFLY_SOURCE_DIR" && MAYFLY_SCRIPTS=$FIX MAYFLY_REDIS_URL=$CLUSTER_URL \
+(cd "$MAYFLY_SOURCE_DIR" && MAYFLY_SCRIPTS=$SCRIPTS MAYFLY_REDIS_URL=$CLUSTER_URL \
   "$MAYFLY_BIN" test -o plainTerminal "$FIX/spec" >"$out" 2>&1)
 rc=$?
 if [ "$rc" = 0 ] && grep -q '^4 successes / 0 failures / 0 errors' "$out"; then
@@ -246,7 +251,7 @@ else fail "mayfly test on the cluster: the specs pass" "exit $rc" "$(tail -n 12 
 check "mayfly test: the keys it wrote are gone ($(cluster_keys_total) left)" \
   [ "$(cluster_keys_total)" = 0 ]
 cluster_cli "${CLUSTER_PORTS[0]}" -c set stray 1 >/dev/null
-(cd "$MAYFLY_SOURCE_DIR" && MAYFLY_SCRIPTS=$FIX MAYFLY_REDIS_URL=$CLUSTER_URL \
+(cd "$MAYFLY_SOURCE_DIR" && MAYFLY_SCRIPTS=$SCRIPTS MAYFLY_REDIS_URL=$CLUSTER_URL \
   "$MAYFLY_BIN" test -o plainTerminal "$FIX/spec" >"$out" 2>&1)
 rc=$?
 echo "# mayfly test on a cluster holding a key: exit $rc: $(grep -m1 -E '\b1 keys?\b' "$out")"

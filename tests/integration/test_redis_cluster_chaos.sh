@@ -1,5 +1,5 @@
 # A Redis Cluster (cluster.sh: three primaries, one replica each, --cluster-node-timeout 1000)
-# changing under steady load through redis+cluster:// (fixtures/cluster_load.py: keep-alive
+# changing under steady load through redis+cluster:// (fixtures/http_load.py: keep-alive
 # clients, each request an INCR of one of 200 keys spread over every node, every request's
 # times, status, key and answer recorded), with the numbers printed for the docs:
 #   a. 1500 slots resharded from one primary to another (`redis-cli --cluster reshard`, keys
@@ -31,8 +31,8 @@ now_ms() { date +%s%3N; }
 
 LOAD_PID=
 load_start() {
-  python3 "$TESTS_DIR/fixtures/cluster_load.py" "$MF_PORT" POST '/incr?k={key}' "$RATE" \
-    "$CLIENTS" "$KEYS" "$1" &
+  python3 "$TESTS_DIR/fixtures/http_load.py" "$MF_PORT" POST '/incr?k={key}' "$RATE" \
+    "$CLIENTS" "$1" "$KEYS" &
   LOAD_PID=$!
 }
 load_stop() { kill -TERM "$LOAD_PID"; wait "$LOAD_PID"; LOAD_PID=; }

@@ -1,5 +1,5 @@
 # A Sentinel-managed Redis on loopback (a primary, a replica, three sentinels) reached through
-# redis+sentinel://, under steady load (fixtures/sentinel_load.py: keep-alive clients, every
+# redis+sentinel://, under steady load (fixtures/http_load.py: keep-alive clients, every
 # request's times, status and INCR answer recorded), with every sentinel event timed
 # (fixtures/sentinel_events.py), and the numbers printed for the docs:
 #   1. a sentinel with requirepass: MAYFLY_REDIS_SENTINEL_PASSWORD finds the primary; without
@@ -86,7 +86,7 @@ sentinels_ready() {
 
 LOAD_PID=
 load_start() {
-  python3 "$TESTS_DIR/fixtures/sentinel_load.py" "$MF_PORT" POST /incr "$RATE" "$CLIENTS" "$1" &
+  python3 "$TESTS_DIR/fixtures/http_load.py" "$MF_PORT" POST /incr "$RATE" "$CLIENTS" "$1" &
   LOAD_PID=$!
 }
 load_stop() { kill -TERM "$LOAD_PID"; wait "$LOAD_PID"; LOAD_PID=; }
