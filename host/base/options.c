@@ -9,6 +9,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "base/syntax.h"
+
 /* ---- parsers ---- */
 
 int mf_parse_int(const char *s, long min, long max, long *v)
@@ -161,9 +163,145 @@ int mf_parse_listen(const char *s, mf_listen_t *l)
     return 0;
 }
 
+/* ---- lists and origins (CORS) ---- */
+
+int mf_list_next(const char **pos, const char **item, size_t *len)
+{
+    const char *p = *pos;
+    while (*p == ',' || *p == ' ' || *p == '\t')
+        p++;
+    *item = p;
+    while (*p && *p != ',' && *p != ' ' && *p != '\t')
+        p++;
+    *len = (size_t)(p - *item);
+    *pos = p;
+    return *len > 0;
+}
+
+static int is_alnum(char c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* Labels of letters, digits and '-' (not first or last) joined by dots: how many, or -1. */
+static int domain_labels(const char *s, size_t len)
+{
+    int labels = 0;
+    size_t i = 0;
+    while (i < len) {
+        size_t start = i;
+        while (i < len && (is_alnum(s[i]) || s[i] == '-'))
+            i++;
+        if (i == start || i - start > 63 || s[start] == '-' || s[i - 1] == '-')
+            return -1;
+        labels++;
+        if (i < len && (s[i] != '.' || ++i == len))
+            return -1;
+    }
+    return labels;
+}
+
+int mf_parse_origin(const char *s, size_t len)
+{
+    size_t i = 1;
+    if (!len || !((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z'))
+        return -1;
+    while (i < len && (is_alnum(s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.'))
+        i++;
+    if (len - i < 3 || memcmp(s + i, "://", 3) != 0)
+        return -1;
+    const char *host = s + i + 3;
+    size_t rest = len - i - 3, host_len;
+    if (rest && host[0] == '[') {
+        const char *close = memchr(host, ']', rest);
+        if (!close || !memchr(host, ':', (size_t)(close - host)))
+            return -1;
+        host_len = (size_t)(close - host) + 1;
+        for (size_t k = 1; k + 1 < host_len; k++)
+            if (!(isxdigit((unsigned char)host[k]) || host[k] == ':' || host[k] == '.'))
+                return -1;
+    } else {
+        const char *colon = memchr(host, ':', rest);
+        host_len = colon ? (size_t)(colon - host) : rest;
+        /* A wildcard stands for whole labels in front of a registrable-looking domain: never
+         * the whole host, never part of a label, never a bare top-level domain. */
+        if (host_len > 2 && host[0] == '*' && host[1] == '.') {
+            if (domain_labels(host + 2, host_len - 2) < 2)
+                return -1;
+        } else if (domain_labels(host, host_len) < 1) {
+            return -1;
+        }
+    }
+    const char *port = host + host_len;
+    size_t port_len = rest - host_len;
+    if (port_len) {
+        long p = 0;
+        if (port[0] != ':' || port_len < 2 || port_len > 6 || port[1] == '0')
+            return -1; /* a browser writes no leading zero */
+        for (size_t k = 1; k < port_len; k++) {
+            if (port[k] < '0' || port[k] > '9')
+                return -1;
+            p = p * 10 + (port[k] - '0');
+        }
+        if (p < 1 || p > 65535)
+            return -1;
+    }
+    return 0;
+}
+
+static int is_http_token(const char *s, size_t len)
+{
+    return mf_syntax_http_token(s, len) ? 0 : -1;
+}
+
+/* A list of items item_ok accepts, or "*" alone. Returns 0, or -1 with the item at fault in
+ * bad, bad_len (all of s when it holds no item). */
+static int check_list(const char *s, int (*item_ok)(const char *, size_t), const char **bad,
+                      size_t *bad_len)
+{
+    const char *pos = s, *item;
+    size_t len, n = 0;
+    int star = 0;
+    while (mf_list_next(&pos, &item, &len)) {
+        n++;
+        if (len == 1 && *item == '*')
+            star = 1;
+        else if (item_ok(item, len))
+            goto fail;
+        if (star && n > 1)
+            goto fail;
+    }
+    if (n)
+        return 0;
+    item = s;
+    len = strlen(s);
+fail:
+    *bad = item;
+    *bad_len = len;
+    return -1;
+}
+
+static int list_is_star(const char *s)
+{
+    const char *item;
+    size_t len;
+    return s && mf_list_next(&s, &item, &len) && len == 1 && *item == '*';
+}
+
 /* ---- settings table ---- */
 
-enum kind { K_STRING, K_INT, K_DURATION, K_SIZE, K_BOOL, K_LISTEN, K_LEVEL, K_LOG_FORMAT };
+enum kind {
+    K_STRING,
+    K_INT,
+    K_DURATION,
+    K_SIZE,
+    K_BOOL,
+    K_LISTEN,
+    K_LEVEL,
+    K_LOG_FORMAT,
+    K_ORIGINS, /* origins, or "*" */
+    K_TOKENS,  /* HTTP tokens (methods, header names), or "*" */
+};
 
 typedef struct {
     const char *flag; /* --flag */
@@ -244,6 +382,18 @@ static const setting_t settings[] = {
      "traceparent header on responses, on or off [off]"},
     {"metrics", "MAYFLY_METRICS", K_BOOL, OFF(metrics), 0, 0,
      "count requests and serve /metrics, on or off [on]"},
+    {"cors-origins", "MAYFLY_CORS_ORIGINS", K_ORIGINS, OFF(cors_origins), 0, 0,
+     "CORS: origins allowed (https://app.example.com, https://*.example.com), or * [none: off]"},
+    {"cors-methods", "MAYFLY_CORS_METHODS", K_TOKENS, OFF(cors_methods), 0, 0,
+     "CORS: methods a preflight allows, or * for the one asked [" MF_CORS_DEFAULT_METHODS "]"},
+    {"cors-headers", "MAYFLY_CORS_HEADERS", K_TOKENS, OFF(cors_headers), 0, 0,
+     "CORS: request headers a preflight allows, or * for those asked [none]"},
+    {"cors-expose-headers", "MAYFLY_CORS_EXPOSE_HEADERS", K_TOKENS, OFF(cors_expose_headers), 0, 0,
+     "CORS: response headers a page's script may read [none]"},
+    {"cors-credentials", "MAYFLY_CORS_CREDENTIALS", K_BOOL, OFF(cors_credentials), 0, 0,
+     "CORS: allow cookies and Authorization on cross-origin calls, on or off [off]"},
+    {"cors-max-age", "MAYFLY_CORS_MAX_AGE", K_DURATION, OFF(cors_max_age_ms), 0, 0,
+     "CORS: how long a browser may keep a preflight's answer [none: the browser's 5s]"},
 };
 #undef OFF
 
@@ -264,7 +414,8 @@ static int apply(mf_options_t *o, const setting_t *st, const char *value, const 
     char *base = (char *)o;
     int rc = 0;
     long n;
-    const char *expect = "";
+    const char *expect = "", *bad;
+    size_t bad_len;
 
     switch (st->kind) {
     case K_STRING:
@@ -304,6 +455,19 @@ static int apply(mf_options_t *o, const setting_t *st, const char *value, const 
     case K_LISTEN:
         rc = mf_parse_listen(value, (mf_listen_t *)(base + st->offset));
         expect = "host:port, such as 0.0.0.0:8080 or [::]:8080";
+        break;
+    case K_ORIGINS:
+    case K_TOKENS:
+        if (check_list(value, st->kind == K_ORIGINS ? mf_parse_origin : is_http_token, &bad,
+                       &bad_len)) {
+            snprintf(err, errlen, "%s: '%.*s' is not %s, in '%s'", source, (int)bad_len, bad,
+                     st->kind == K_ORIGINS ? "an origin (scheme://host[:port] without a path, "
+                                             "scheme://*.domain.tld, or * alone)"
+                                           : "a method or header name (an HTTP token, or * alone)",
+                     value);
+            return -1;
+        }
+        *(const char **)(base + st->offset) = value;
         break;
     }
     if (rc) {
@@ -360,6 +524,7 @@ int mf_options_load(mf_options_t *o, int argc, char **argv, char *err, size_t er
     o->http_breaker_threshold = 5;
     o->http_breaker_cooldown_ms = 10000;
     o->metrics = 1;
+    o->cors_max_age_ms = -1;
 
     for (size_t i = 0; i < nsettings; i++) {
         const char *v = getenv(settings[i].env);
@@ -408,6 +573,19 @@ int mf_options_load(mf_options_t *o, int argc, char **argv, char *err, size_t er
     }
     if (o->max_header < 4096) {
         snprintf(err, errlen, "max-header: must be at least 4KiB");
+        return -1;
+    }
+    /* With credentials, browsers take a "*" literally: no origin or header would match. */
+    if (o->cors_origins && o->cors_credentials && list_is_star(o->cors_origins)) {
+        snprintf(err, errlen,
+                 "MAYFLY_CORS_ORIGINS=* with MAYFLY_CORS_CREDENTIALS=on: browsers refuse "
+                 "credentials from any origin; list the origins");
+        return -1;
+    }
+    if (o->cors_origins && o->cors_credentials && list_is_star(o->cors_expose_headers)) {
+        snprintf(err, errlen,
+                 "MAYFLY_CORS_EXPOSE_HEADERS=* with MAYFLY_CORS_CREDENTIALS=on: browsers read "
+                 "* as a header named '*' then; list the headers");
         return -1;
     }
     o->listen.share = o->admin.share = o->reuse_port;

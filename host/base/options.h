@@ -52,7 +52,16 @@ typedef struct {
     const char *log_fields; /* "key=value,..." on every log line; NULL: none */
     int trace_response;     /* traceparent on every response */
     int metrics;            /* count requests and serve /metrics */
+    /* CORS answered by the host (http/cors.c), checked by mf_options_load. */
+    const char *cors_origins;        /* origins, or "*"; NULL: CORS off */
+    const char *cors_methods;        /* NULL: MF_CORS_DEFAULT_METHODS */
+    const char *cors_headers;        /* request headers allowed, or "*"; NULL: none */
+    const char *cors_expose_headers; /* NULL: none */
+    int cors_credentials;
+    int64_t cors_max_age_ms; /* -1: no Access-Control-Max-Age */
 } mf_options_t;
+
+#define MF_CORS_DEFAULT_METHODS "GET,HEAD,POST,PUT,PATCH,DELETE"
 
 /* Fills defaults, then MAYFLY_* variables, then the flags in argv[0..argc) (the words after the
  * subcommand). Returns 0, or -1 with a one-line message in err (the caller exits 2).
@@ -67,6 +76,14 @@ int mf_parse_int(const char *s, long min, long max, long *v);
 int mf_parse_listen(const char *s, mf_listen_t *l);
 int mf_parse_log_level(const char *s, int *level);
 int mf_parse_log_format(const char *s, int *format);
+
+/* The lists of MAYFLY_CORS_*: items separated by commas, blanks or both. Sets item and len to
+ * the first item at or after *pos and moves *pos past it; returns 0 when none is left. */
+int mf_list_next(const char **pos, const char **item, size_t *len);
+/* One origin of MAYFLY_CORS_ORIGINS, s[0, len): scheme://host[:port] as a browser sends it in
+ * Origin (no path, no user, no trailing '/'; an IPv6 host in brackets), or one whose host is
+ * "*." and a domain of at least two labels, for every subdomain of that domain. 0 or -1. */
+int mf_parse_origin(const char *s, size_t len);
 
 /* The log format the last mf_options_load read (MF_LOG_FORMAT_AUTO before any): the log module
  * takes it from here when it is set up. */

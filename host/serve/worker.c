@@ -21,6 +21,7 @@
 #include "base/syntax.h"
 #include "event/loop.h"
 #include "http/conn.h"
+#include "http/cors.h"
 #include "http/framing.h"
 #include "http/request_log.h"
 #include "http/response.h"
@@ -41,11 +42,15 @@ typedef struct worker_request {
     struct MHD_Response *resp; /* ANSWERED: the response to queue */
     struct worker_request *next_held;
     mf_http_stall_t stall; /* a chunked body being read */
+    int own_cors;          /* a probe's answer, or a preflight's: queue adds no CORS headers */
 } worker_request_t;
 
 /* Settings every worker shares, set before the first daemon starts serving. */
 static atomic_int trace_response; /* MAYFLY_TRACE_RESPONSE */
 static atomic_int metrics_on;     /* MAYFLY_METRICS */
+/* MAYFLY_CORS_*: NULL when off. Built by the first mf_worker_start, before any worker thread
+ * runs, and kept for the process's life as the settings are. */
+static mf_cors_t *cors;
 
 /* Called by libmicrohttpd with the raw request target, before it decodes anything: the router
  * works on raw segments so that an encoded '/' (%2F) stays inside its segment. */
@@ -63,6 +68,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     worker_request_t *h = (worker_request_t *)r;
     h->phase = READY;
     h->resp = NULL;
+    h->own_cors = 0;
     mf_http_stall_init(&h->stall, w->loop);
     mf_http_conn_requested(conn);
     mf_request_begin(r, uri);
@@ -114,9 +120,29 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub_explicit(&w->in_flight, 1, memory_order_relaxed);
 }
 
+static const char *request_header(struct MHD_Connection *conn, const char *name)
+{
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+static void add_cors_headers(struct MHD_Response *resp, const mf_cors_headers_t *cors_headers)
+{
+    for (int i = 0; i < cors_headers->n; i++)
+        MHD_add_response_header(resp, cors_headers->h[i].name, cors_headers->h[i].value);
+}
+
+/* Every response of the host's, errors included, goes through here: r is a worker_request_t. */
 static enum MHD_Result queue(struct MHD_Connection *conn, mf_request_t *r, int status,
                              struct MHD_Response *resp)
 {
+    /* A handler that set Access-Control-Allow-Origin itself has taken CORS in hand: a second
+     * one would make the browser refuse the response. */
+    if (cors && !((worker_request_t *)r)->own_cors &&
+        !MHD_get_response_header(resp, "Access-Control-Allow-Origin")) {
+        mf_cors_headers_t cors_headers;
+        mf_cors_response(cors, request_header(conn, "Origin"), &cors_headers);
+        add_cors_headers(resp, &cors_headers);
+    }
     if (mf_lifecycle_get() >= MF_DRAINING)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (atomic_load_explicit(&trace_response, memory_order_relaxed))
@@ -172,7 +198,22 @@ static void release_held(mf_worker_t *w)
     }
 }
 
-/* A request whose body is in: the host's own answers (probes, refusals), else its route's run. */
+/* A preflight is the host's to answer, whatever the routes (handlers never see one): 204 with
+ * the policy's headers, or with none of them for an origin it does not allow. */
+static enum MHD_Result queue_preflight(struct MHD_Connection *conn, worker_request_t *h,
+                                       const char *origin, const char *request_method)
+{
+    mf_cors_headers_t cors_headers;
+    mf_cors_preflight(cors, origin, request_method,
+                      request_header(conn, "Access-Control-Request-Headers"), &cors_headers);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    add_cors_headers(resp, &cors_headers);
+    h->own_cors = 1;
+    return queue(conn, &h->r, 204, resp);
+}
+
+/* A request whose body is in: the host's own answers (probes, preflights, refusals), else its
+ * route's run. */
 static enum MHD_Result serve(mf_worker_t *w, struct MHD_Connection *conn, mf_request_t *r)
 {
     worker_request_t *h = (worker_request_t *)r;
@@ -184,11 +225,18 @@ static enum MHD_Result serve(mf_worker_t *w, struct MHD_Connection *conn, mf_req
     if (!mf_syntax_http_token(r->method, strlen(r->method)))
         return queue_error(conn, r, 400, "invalid method");
     if (mf_probes_owns(r->target, r->path_len)) {
+        h->own_cors = 1;
         r->metric_route = mf_probes_metric_route(r->target, r->path_len);
         struct MHD_Response *resp = mf_probes_answer(
             r->target, r->path_len,
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT), &status);
         return resp ? queue(conn, r, status, resp) : MHD_NO;
+    }
+    if (cors && !strcmp(r->method, MHD_HTTP_METHOD_OPTIONS)) {
+        const char *origin = request_header(conn, "Origin");
+        const char *request_method = request_header(conn, "Access-Control-Request-Method");
+        if (mf_cors_is_preflight(r->method, origin, request_method))
+            return queue_preflight(conn, h, origin, request_method);
     }
     if (mf_lifecycle_get() == MF_STARTING)
         return queue_error(conn, r, 503, "starting");
@@ -304,6 +352,8 @@ int mf_worker_start(mf_worker_t *w, char *err, size_t errlen)
     atomic_store(&trace_response, o->trace_response);
     atomic_store(&metrics_on, o->metrics);
     mf_probes_serve_metrics(o->metrics);
+    if (!cors && mf_cors_new(o, &cors, err, errlen))
+        return -1;
     w->loop = mf_loop_new();
     if (!w->loop) {
         snprintf(err, errlen, "worker %d: no event loop: %s", w->id, strerror(errno));
