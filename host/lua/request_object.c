@@ -3,12 +3,15 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include <lauxlib.h>
 #include <microhttpd.h>
 
 #include "lua/request_object.h"
 
+#include "http/cookie.h"
+#include "http/form.h"
 #include "lua/binding.h"
 #include "lua/http_error.h"
 #include "lua/json.h"
@@ -52,10 +55,13 @@ static void push_decoded(lua_State *L, const char *s, size_t len, int plus)
 
 /* ---- lazily built fields ---- */
 
-static void build_query(lua_State *L, mf_request_t *r)
+/* Pushes a table of the pairs of a query string or a form body (application/x-www-form-urlencoded):
+ * decoded, '+' as space; a key without '=' is true; a repeated key gives an array of its values
+ * in order; an empty key is dropped. */
+static void push_pairs(lua_State *L, const char *p, size_t len)
 {
     lua_newtable(L);
-    const char *p = r->query, *end = r->query ? r->query + r->query_len : NULL;
+    const char *end = p ? p + len : NULL;
     while (p && p < end) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
         const char *stop = amp ? amp : end;
@@ -91,6 +97,44 @@ static void build_query(lua_State *L, mf_request_t *r)
     }
 }
 
+/* Cookie headers, in the order received (a client may split its cookies over several, as
+ * HTTP/2 allows): the first value of a name wins, as RFC 6265 orders the longer path first. */
+static void add_cookies(lua_State *L, const char *header)
+{
+    const char *p = header, *end = header + strlen(header);
+    mf_cookie_t c;
+    while (mf_cookie_next(&p, end, &c)) {
+        lua_pushlstring(L, c.name, c.name_len);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, -3);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            lua_pushlstring(L, c.value, c.value_len);
+            lua_rawset(L, -3);
+        } else {
+            lua_pop(L, 2);
+        }
+    }
+}
+
+static enum MHD_Result on_cookie_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value)
+{
+    (void)kind;
+    if (value && !strcasecmp(key, "cookie"))
+        add_cookies(cls, value);
+    return MHD_YES;
+}
+
+static void push_cookies(lua_State *L, mf_request_t *r)
+{
+    lua_newtable(L);
+    if (r->conn)
+        MHD_get_connection_values(r->conn, MHD_HEADER_KIND, on_cookie_header, L);
+    for (const char *const *f = r->fields; f && f[0]; f += 2)
+        on_cookie_header(L, MHD_HEADER_KIND, f[0], f[1]);
+}
+
 static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                  const char *value)
 {
@@ -108,6 +152,10 @@ static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char 
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         lua_pushstring(L, value ? value : "");
+    } else if (n == 6 && !memcmp(lower, "cookie", 6)) {
+        lua_pushliteral(L, "; "); /* Cookie's own separator (RFC 9113, 8.2.3) */
+        lua_pushstring(L, value ? value : "");
+        lua_concat(L, 3);
     } else {
         /* Repeated fields combine into one, comma separated (RFC 9110, 5.3). */
         lua_pushliteral(L, ", ");
@@ -175,6 +223,87 @@ static int l_request_json(lua_State *L)
     return 1;
 }
 
+static int l_request_form(lua_State *L)
+{
+    mf_request_t *r = mf_vm_request_of(L, 1);
+    if (!r)
+        return luaL_error(L, "mayfly: req:form() called outside of its request");
+    if (!mf_form_media_type_is(mf_request_header(r, "content-type"),
+                               "application/x-www-form-urlencoded"))
+        return mf_http_error_raise(
+            L, 400, "request body is not a form: expected application/x-www-form-urlencoded");
+    push_pairs(L, r->body.data ? r->body.data : "", r->body.len);
+    return 1;
+}
+
+static void push_lower(lua_State *L, const char *s, size_t len)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < len; i++)
+        luaL_addchar(&b, (char)tolower((unsigned char)s[i]));
+    luaL_pushresult(&b);
+}
+
+/* Appends {name=, filename=, content_type=, headers=, body=} to the list on top. */
+static void on_part(void *ctx, const mf_form_part_t *part)
+{
+    lua_State *L = ctx;
+    lua_createtable(L, 0, 5);
+    lua_pushlstring(L, part->name, part->name_len);
+    lua_setfield(L, -2, "name");
+    if (part->filename) {
+        lua_pushlstring(L, part->filename, part->filename_len);
+        lua_setfield(L, -2, "filename");
+    }
+    if (part->content_type) {
+        lua_pushlstring(L, part->content_type, part->content_type_len);
+        lua_setfield(L, -2, "content_type");
+    }
+    lua_createtable(L, 0, part->nheaders);
+    for (int i = 0; i < part->nheaders; i++) {
+        const mf_form_header_t *h = &part->headers[i];
+        push_lower(L, h->name, h->name_len);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, -3);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            lua_pushlstring(L, h->value, h->value_len);
+        } else {
+            lua_pushliteral(L, ", "); /* as req.headers joins repeated fields */
+            lua_pushlstring(L, h->value, h->value_len);
+            lua_concat(L, 3);
+        }
+        lua_rawset(L, -3);
+    }
+    lua_setfield(L, -2, "headers");
+    lua_pushlstring(L, part->body, part->body_len);
+    lua_setfield(L, -2, "body");
+    lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
+}
+
+static int l_request_multipart(lua_State *L)
+{
+    mf_request_t *r = mf_vm_request_of(L, 1);
+    if (!r)
+        return luaL_error(L, "mayfly: req:multipart() called outside of its request");
+    const char *type = mf_request_header(r, "content-type"), *boundary, *err;
+    size_t boundary_len;
+    if (!mf_form_media_type_is(type, "multipart/form-data"))
+        return mf_http_error_raise(L, 400,
+                                   "request body is not multipart: expected multipart/form-data");
+    if (mf_form_boundary(type, &boundary, &boundary_len))
+        return mf_http_error_raise(L, 400,
+                                   "multipart/form-data without a valid boundary parameter");
+    lua_newtable(L);
+    if (mf_form_multipart_parse(r->body.data ? r->body.data : "", r->body.len, boundary,
+                                boundary_len, on_part, L, &err)) {
+        lua_pushfstring(L, "request body is not valid multipart/form-data: %s", err);
+        return mf_http_error_raise(L, 400, lua_tostring(L, -1));
+    }
+    return 1;
+}
+
 static int l_request_index(lua_State *L)
 {
     mf_request_t *r = mf_vm_request_of(L, 1);
@@ -183,6 +312,10 @@ static int l_request_index(lua_State *L)
         return 0;
     if (!strcmp(k, "json")) {
         mf_vm_push_ref(L, MF_REF_REQUEST_JSON);
+        return 1;
+    }
+    if (!strcmp(k, "form") || !strcmp(k, "multipart")) {
+        lua_pushcfunction(L, k[0] == 'f' ? l_request_form : l_request_multipart);
         return 1;
     }
     if (!r)
@@ -206,13 +339,15 @@ static int l_request_index(lua_State *L)
         for (const char *const *f = r->fields; f && f[0]; f += 2)
             on_header(L, MHD_HEADER_KIND, f[0], f[1]);
     } else if (!strcmp(k, "query")) {
-        build_query(L, r);
+        push_pairs(L, r->query, r->query_len);
     } else if (!strcmp(k, "body")) {
         lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
     } else if (!strcmp(k, "remote_addr")) {
         push_remote_addr(L, r);
     } else if (!strcmp(k, "trace")) {
         push_trace(L, r);
+    } else if (!strcmp(k, "cookies")) {
+        push_cookies(L, r);
     } else {
         return 0;
     }

@@ -1,5 +1,6 @@
 /* The request object a handler receives: method is a field; path, id, params, headers, query,
- * body and remote_addr are built on first access; req:json() decodes the body. */
+ * cookies, body, remote_addr and trace are built on first access; req:json(), req:form() and
+ * req:multipart() read the body. */
 #ifndef MF_LUA_REQUEST_OBJECT_H
 #define MF_LUA_REQUEST_OBJECT_H
 

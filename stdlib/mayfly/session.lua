@@ -7,13 +7,15 @@
 -- The data is a Redis hash "session:<id>" whose expiry is pushed back by every load and write
 -- (a sliding expiry of opts.ttl seconds). Values are stored as strings (numbers and booleans
 -- converted as redis.call converts them). The id is 32 hex digits from the kernel's CSPRNG;
--- a cookie that is not such an id is ignored.
+-- a cookie that is not such an id is ignored. The cookie is read from req.cookies and written
+-- by mayfly.cookie.serialize, which refuses options a browser would drop.
 local redis = require "mayfly.redis"
 local crypto = require "mayfly.crypto"
+local cookie = require "mayfly.cookie"
 
-local type, pairs, next, error, tostring, setmetatable, unpack = type, pairs, next, error,
-  tostring, setmetatable, unpack
-local string_match, string_find, table_concat = string.match, string.find, table.concat
+local type, pairs, next, error, pcall, setmetatable, unpack = type, pairs, next, error, pcall,
+  setmetatable, unpack
+local string_find = string.find
 local math_floor = math.floor
 
 local _M = { _VERSION = "0.1" }
@@ -37,13 +39,24 @@ local function option(opts, name)
   return v
 end
 
-local function read_cookie(header, name)
-  if type(header) ~= "string" then return nil end
-  for pair in (header .. ";"):gmatch("%s*([^;]*);") do
-    local k, v = string_match(pair, "^([^=]+)=(.*)$")
-    if k == name then return v end
-  end
-  return nil
+-- The request's cookies: req.cookies, or a Cookie header parsed the same way for a table that
+-- stands in for a request.
+local function cookies_of(req)
+  local c = req.cookies
+  if type(c) == "table" then return c end
+  local header = req.headers and req.headers.cookie
+  return type(header) == "string" and cookie.parse(header) or {}
+end
+
+local function cookie_options(s)
+  return {
+    path = s._path,
+    domain = s._domain,
+    max_age = s.id and s._ttl or 0,
+    http_only = true,
+    same_site = s._same_site,
+    secure = s._secure and true or false,
+  }
 end
 
 local function key(s)
@@ -70,7 +83,10 @@ function _M.load(req, opts)
     _prefix = option(opts, "prefix"),
     _changed_id = false,
   }, session_mt)
-  local id = read_cookie(req.headers and req.headers.cookie, s._name)
+  -- Options a browser would refuse (SameSite=None without Secure) fail here, not at attach.
+  local ok, err = pcall(cookie.serialize, s._name, "", cookie_options(s))
+  if not ok then error("session: " .. err, 2) end
+  local id = cookies_of(req)[s._name]
   if id and #id == 32 and not string_find(id, "[^0-9a-f]") then
     local r = redis.pipeline(function(p)
       p:call("HGETALL", s._prefix .. id)
@@ -165,17 +181,11 @@ function Session:destroy()
   self._changed_id = true
 end
 
--- The Set-Cookie value: the id with HttpOnly, SameSite, Path, Max-Age (the sliding ttl), and
--- Secure unless opts.secure was false; an expired cookie once the session is destroyed.
+-- The Set-Cookie value (mayfly.cookie.serialize): the id with Path, Max-Age (the sliding ttl),
+-- HttpOnly, SameSite, and Secure unless opts.secure was false; an expired cookie once the
+-- session is destroyed.
 function Session:cookie()
-  local parts = { self._name .. "=" .. (self.id or "") }
-  parts[#parts + 1] = "Path=" .. self._path
-  if self._domain then parts[#parts + 1] = "Domain=" .. self._domain end
-  parts[#parts + 1] = "Max-Age=" .. (self.id and tostring(self._ttl) or "0")
-  parts[#parts + 1] = "HttpOnly"
-  if self._same_site then parts[#parts + 1] = "SameSite=" .. self._same_site end
-  if self._secure then parts[#parts + 1] = "Secure" end
-  return table_concat(parts, "; ")
+  return cookie.serialize(self._name, self.id or "", cookie_options(self))
 end
 
 -- Adds the cookie to a handler's response (a string becomes {body = s}) and returns it. The
