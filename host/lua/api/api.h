@@ -15,6 +15,7 @@ int luaopen_mayfly_crypto(lua_State *L);  /* crypto.c: random_hex, sha1hex */
 int luaopen_mayfly_metrics(lua_State *L); /* metrics.c */
 int luaopen_mayfly_constant(lua_State *L); /* constant.c */
 int luaopen_mayfly_time(lua_State *L);    /* time.c */
+int luaopen_mayfly_jwks_cache(lua_State *L); /* jwks_cache.c: mayfly.jwt's JWKS documents */
 /* print(...) as a log line at info level (log.c). */
 int mf_lapi_print(lua_State *L);
 

@@ -19,6 +19,7 @@ const mf_lua_module_t mf_lua_modules[] = {
     {"mayfly.crypto", MF_MODULE_REQUIRE, luaopen_mayfly_crypto},
     {"mayfly.metrics", MF_MODULE_REQUIRE, luaopen_mayfly_metrics},
     {"mayfly.time", MF_MODULE_REQUIRE, luaopen_mayfly_time},
+    {"mayfly._jwks", MF_MODULE_REQUIRE, luaopen_mayfly_jwks_cache},
     {"constant", MF_MODULE_FIELD, luaopen_mayfly_constant},
     {NULL, 0, NULL},
 };
