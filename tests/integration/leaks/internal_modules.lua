@@ -1,12 +1,13 @@
--- The primitives behind the stdlib (mayfly._http, mayfly._script, mayfly._config_source) are
--- not require-able: a script that held mayfly._http could claim its run may wait where it
--- cannot (inside a string.gsub callback), leave the call in flight after its run ended, and
+-- The primitives behind the stdlib (mayfly._http, mayfly._script, mayfly._config_source,
+-- mayfly._jwks: the process-wide JWKS documents) are not require-able: a script that held
+-- mayfly._http could claim its run may wait where it cannot (inside a string.gsub callback), leave the call in flight after its run ended, and
 -- have a later request on the worker resumed with that call's response. The public calls made
 -- from such callbacks block instead, and nothing reaches the next request.
 local lk = require "lk"
 local MARK = lk.marker("internal_modules")
 
-local internal = { "mayfly._http", "mayfly._script", "mayfly._config_source", "mayfly._internal" }
+local internal = { "mayfly._http", "mayfly._script", "mayfly._config_source", "mayfly._jwks",
+  "mayfly._internal" }
 
 return {
   ["GET /internal_modules/plant"] = function(req)
@@ -41,7 +42,7 @@ return {
     for _, name in ipairs(internal) do
       if pcall(require, name) then problems[#problems + 1] = "require '" .. name .. "' works" end
     end
-    if mayfly._http ~= nil or mayfly._script ~= nil then problems[#problems + 1] = "mayfly holds an internal module" end
+    if mayfly._http ~= nil or mayfly._script ~= nil or mayfly._jwks ~= nil then problems[#problems + 1] = "mayfly holds an internal module" end
     -- A call that waits: it must get its own answer, not an earlier call's.
     -- (Port 2, not the plant's: the breakers are shared by design; an open one answers
     -- circuit_open.)
