@@ -1,8 +1,9 @@
 -- The primitives behind the stdlib (mayfly._http, mayfly._script, mayfly._config_source,
 -- mayfly._jwks: the process-wide JWKS documents) are not require-able: a script that held
--- mayfly._http could claim its run may wait where it cannot (inside a string.gsub callback), leave the call in flight after its run ended, and
--- have a later request on the worker resumed with that call's response. The public calls made
--- from such callbacks block instead, and nothing reaches the next request.
+-- mayfly._http could claim its run may wait where it cannot (inside a string.gsub callback),
+-- leave the call in flight after its run ended, and have a later request on the worker resumed
+-- with that call's response. The public calls made from such callbacks block instead, and
+-- nothing reaches the next request.
 local lk = require "lk"
 local MARK = lk.marker("internal_modules")
 
