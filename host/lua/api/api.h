@@ -11,7 +11,7 @@ int luaopen_mayfly_env(lua_State *L);     /* env.c */
 int luaopen_mayfly_log(lua_State *L);     /* log.c */
 int luaopen_mayfly_redis(lua_State *L);   /* redis.c, with redis.lua */
 int luaopen_mayfly_http(lua_State *L);    /* http.c: the primitive under stdlib's mayfly.http */
-int luaopen_mayfly_crypto(lua_State *L);  /* crypto.c: random_hex, sha1hex */
+int luaopen_mayfly_crypto(lua_State *L);  /* crypto.c (keys: crypto_keys.c) */
 int luaopen_mayfly_metrics(lua_State *L); /* metrics.c */
 int luaopen_mayfly_constant(lua_State *L); /* constant.c */
 int luaopen_mayfly_time(lua_State *L);    /* time.c */
