@@ -90,6 +90,7 @@ typedef struct {
     int file;
     int nroutes;
     unsigned hooks;
+    int middleware_type[2]; /* the lua types of its before and after (LUA_TNIL: none) */
     int failed;
     char *err;
     size_t errlen;
@@ -121,6 +122,8 @@ static int looks_like_route(const char *key)
     return p > key && *p == ' ';
 }
 
+static const char *const middleware_keys[] = {"before", "after"};
+
 static void on_key(void *ud, const char *key, int type)
 {
     probe_t *p = ud;
@@ -128,7 +131,21 @@ static void on_key(void *ud, const char *key, int type)
     const char *file = s->files[p->file].name;
     if (p->failed)
         return;
+    for (int k = 0; k < 2; k++) {
+        if (!strcmp(key, middleware_keys[k])) {
+            p->middleware_type[k] = type;
+            return;
+        }
+    }
     unsigned bit = hook_bit(key);
+    if (p->file == s->middleware && (bit || looks_like_route(key))) {
+        snprintf(p->err, p->errlen,
+                 "%s: '%s': this file holds the middleware of every route, not routes or hooks; "
+                 "put them in another file",
+                 file, key);
+        p->failed = 1;
+        return;
+    }
     if (bit) {
         int want = bit == MF_HOOK_EVERY ? LUA_TTABLE : LUA_TFUNCTION;
         if (type != want) {
@@ -154,6 +171,44 @@ static void on_key(void *ud, const char *key, int type)
     const char *path = strchr(key, ' ') + 1; /* looks_like_route: "METHOD /path" */
     route->metric_route = mf_metrics_route_id(path, strlen(path));
     p->nroutes++;
+}
+
+/* A route file's own before and after: each absent or a function. Returns their
+ * MF_MIDDLEWARE_* bits, or -1 with the reason. (A module's keys of these names mean nothing to
+ * the host: a module may well be a layer the shared middleware file lists.) */
+static int own_middleware(const probe_t *p)
+{
+    static const unsigned bits[] = {MF_MIDDLEWARE_BEFORE, MF_MIDDLEWARE_AFTER};
+    unsigned found = 0;
+    for (int k = 0; k < 2; k++) {
+        int type = p->middleware_type[k];
+        if (type == LUA_TNIL)
+            continue;
+        if (type != LUA_TFUNCTION) {
+            snprintf(p->err, p->errlen, "%s: '%s' is a %s, not a function",
+                     p->s->files[p->file].name, middleware_keys[k], lua_typename(NULL, type));
+            return -1;
+        }
+        found |= bits[k];
+    }
+    return (int)found;
+}
+
+/* The shared middleware file's table: before/after functions, or a list of tables of them. */
+static int probe_shared_middleware(mf_scripts_t *s, mf_vm_t *vm, char *err, size_t errlen)
+{
+    mf_script_file_t *f = &s->files[s->middleware];
+    char why[1024];
+    if (mf_vm_probe_middleware(vm, s->middleware, MF_SCRIPTS_LOAD_LIMIT_MS, &f->middleware, why,
+                               sizeof why)) {
+        char *tb = strstr(why, "\nstack traceback:");
+        if (tb)
+            *tb = '\0';
+        snprintf(err, errlen, "%s: %s", f->name, why);
+        return -1;
+    }
+    f->kind = MF_SCRIPT_MIDDLEWARE;
+    return 0;
 }
 
 static int build_router(mf_scripts_t *s, char *err, size_t errlen)
@@ -204,8 +259,12 @@ int mf_scripts_load(const char *dir, const mf_options_t *opts, mf_scripts_t **ou
 
     atomic_init(&s->refs, 1);
     s->dir = mf_file_snapshot_dir(dir);
+    s->middleware = -1;
     if (read_folder(s, s->dir, err, errlen))
         goto fail;
+    for (int i = 0; i < s->nfiles; i++)
+        if (!strcmp(s->files[i].name, MF_SCRIPTS_MIDDLEWARE_FILE))
+            s->middleware = i;
     compute_version(s);
     vm = mf_vm_new(opts, err, errlen);
     if (!vm || mf_vm_compile(vm, s, err, errlen))
@@ -228,7 +287,15 @@ int mf_scripts_load(const char *dir, const mf_options_t *opts, mf_scripts_t **ou
             goto fail;
         s->files[i].kind = p.nroutes || p.hooks ? MF_SCRIPT_ROUTES : MF_SCRIPT_MODULE;
         s->files[i].hooks = p.hooks;
+        if (p.nroutes) {
+            int own = own_middleware(&p);
+            if (own < 0)
+                goto fail;
+            s->files[i].middleware = (unsigned)own;
+        }
     }
+    if (s->middleware >= 0 && probe_shared_middleware(s, vm, err, errlen))
+        goto fail;
     if (build_router(s, err, errlen))
         goto fail;
     mf_vm_free(vm);

@@ -13,7 +13,8 @@ const char *mf_scripts_hook_name(int hook);
 
 /* Reads, compiles and probes every *.lua file of dir (not recursive: a ConfigMap volume is flat;
  * when dir holds a ConfigMap's ..data link, the files are read from the one snapshot it points
- * to) and builds the route table. Returns 0 and *out holding one reference, or -1 with a
+ * to), builds the route table and checks the middleware (a route file's before and after, the
+ * shared middleware file's layers). Returns 0 and *out holding one reference, or -1 with a
  * message naming the file (and line, or both files of a route conflict) in err. */
 int mf_scripts_load(const char *dir, const mf_options_t *opts, mf_scripts_t **out, char *err,
                     size_t errlen);

@@ -15,6 +15,28 @@ static void print_route(void *ud, const char *route, void *handler)
     printf("  %-40s %s\n", route, s->files[r->file].name);
 }
 
+/* The middleware, outermost first: the shared file's layers, then each route file's own. */
+static void print_middleware(const mf_scripts_t *s)
+{
+    int shown = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < s->nfiles; i++) {
+            const mf_script_file_t *f = &s->files[i];
+            if (!f->middleware || (pass == 0) != (f->kind == MF_SCRIPT_MIDDLEWARE))
+                continue;
+            char what[64];
+            snprintf(what, sizeof what, "%s%s%s (%s)",
+                     f->middleware & MF_MIDDLEWARE_BEFORE ? "before" : "",
+                     f->middleware == (MF_MIDDLEWARE_BEFORE | MF_MIDDLEWARE_AFTER) ? ", " : "",
+                     f->middleware & MF_MIDDLEWARE_AFTER ? "after" : "",
+                     pass == 0 ? "every route" : "its routes");
+            if (!shown++)
+                printf("middleware:\n");
+            printf("  %-40s %s\n", what, f->name);
+        }
+    }
+}
+
 /* Prints what host/lua/lint.lua finds in every file; returns the number of warnings, or -1 when
  * the linter itself failed. Runs in a plain state of its own: the linter reads bytecode with
  * jit.util, which no script may reach. */
@@ -72,6 +94,7 @@ int mf_check_run(const mf_options_t *opts, const char *dir)
         printf("routes:\n");
         mf_router_foreach(s->router, print_route, s);
     }
+    print_middleware(s);
     int modules = 0;
     for (int i = 0; i < s->nfiles; i++) {
         if (s->files[i].kind == MF_SCRIPT_MODULE) {

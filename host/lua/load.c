@@ -99,12 +99,11 @@ int mf_vm_may_declare(mf_vm_t *vm)
     return vm->loading || vm->in_hook;
 }
 
-int mf_vm_probe(mf_vm_t *vm, int file, int64_t limit_ms,
-                void (*fn)(void *ud, const char *key, int type), void *ud, int *is_table, char *err,
-                size_t errlen)
+/* Runs file's chunk as a load does (bounded by limit_ms, 0: no bound). Returns 0 with its result
+ * on top, or -1 with the error in err; probe_end puts the stack back to top either way. */
+static int probe_begin(mf_vm_t *vm, int file, int64_t limit_ms, char *err, size_t errlen)
 {
     lua_State *L = vm->L;
-    int top = lua_gettop(L), rc = 0;
     if (limit_ms > 0) {
         probe_limit_ms = limit_ms;
         probe_deadline = mf_now_ns() + limit_ms * 1000000;
@@ -117,8 +116,27 @@ int mf_vm_probe(mf_vm_t *vm, int file, int64_t limit_ms,
         lua_sethook(L, NULL, 0, 0);
     if (failed) {
         snprintf(err, errlen, "%s", lua_tostring(L, -1));
-        rc = -1;
-        goto done;
+        return -1;
+    }
+    return 0;
+}
+
+static void probe_end(mf_vm_t *vm, int top)
+{
+    lua_settop(vm->L, top);
+    mf_sandbox_leave_env(vm->L);
+    mf_vm__run_end(vm);
+}
+
+int mf_vm_probe(mf_vm_t *vm, int file, int64_t limit_ms,
+                void (*fn)(void *ud, const char *key, int type), void *ud, int *is_table, char *err,
+                size_t errlen)
+{
+    lua_State *L = vm->L;
+    int top = lua_gettop(L);
+    if (probe_begin(vm, file, limit_ms, err, errlen)) {
+        probe_end(vm, top);
+        return -1;
     }
     *is_table = lua_istable(L, -1);
     if (*is_table) {
@@ -129,9 +147,83 @@ int mf_vm_probe(mf_vm_t *vm, int file, int64_t limit_ms,
             lua_pop(L, 1);
         }
     }
+    probe_end(vm, top);
+    return 0;
+}
+
+/* ---- shared middleware ---- */
+
+/* The before and after of the layer at idx, read raw (no script code runs outside the probe's
+ * protected call): each nil or a function. Returns their MF_MIDDLEWARE_* bits, or -1 with the
+ * reason in err, prefixed with what (NULL: none). */
+static int layer_bits(lua_State *L, int idx, const char *what, char *err, size_t errlen)
+{
+    static const char *const keys[] = {"before", "after"};
+    static const int key_bits[] = {MF_MIDDLEWARE_BEFORE, MF_MIDDLEWARE_AFTER};
+    int bits = 0;
+    for (int k = 0; k < 2; k++) {
+        lua_pushstring(L, keys[k]);
+        lua_rawget(L, idx);
+        int type = lua_type(L, -1);
+        lua_pop(L, 1);
+        if (type == LUA_TNIL)
+            continue;
+        if (type != LUA_TFUNCTION) {
+            snprintf(err, errlen, "%s%s'%s' is a %s, not a function", what ? what : "",
+                     what ? ": " : "", keys[k], lua_typename(L, type));
+            return -1;
+        }
+        bits |= key_bits[k];
+    }
+    return bits;
+}
+
+int mf_vm_probe_middleware(mf_vm_t *vm, int file, int64_t limit_ms, unsigned *bits, char *err,
+                           size_t errlen)
+{
+    lua_State *L = vm->L;
+    int top = lua_gettop(L), rc = -1;
+    char what[64];
+    *bits = 0;
+    if (probe_begin(vm, file, limit_ms, err, errlen))
+        goto done;
+    int t = lua_gettop(L);
+    if (!lua_istable(L, t)) {
+        snprintf(err, errlen,
+                 "returned a %s; expected a table with before and/or after, or a "
+                 "list of such tables",
+                 luaL_typename(L, t));
+        goto done;
+    }
+    int own = layer_bits(L, t, NULL, err, errlen);
+    if (own < 0)
+        goto done;
+    int n = (int)lua_objlen(L, t);
+    if (own && n) {
+        snprintf(err, errlen, "holds both before/after and a list: it is one or the other");
+        goto done;
+    }
+    *bits = (unsigned)own;
+    for (int i = 1; i <= n; i++) {
+        snprintf(what, sizeof what, "entry %d", i);
+        lua_rawgeti(L, t, i);
+        if (!lua_istable(L, -1)) {
+            snprintf(err, errlen, "%s is a %s; expected a table with before and/or after", what,
+                     luaL_typename(L, -1));
+            goto done;
+        }
+        int layer = layer_bits(L, lua_gettop(L), what, err, errlen);
+        if (layer < 0)
+            goto done;
+        if (!layer) {
+            snprintf(err, errlen, "%s has neither before nor after", what);
+            goto done;
+        }
+        *bits |= (unsigned)layer;
+        lua_pop(L, 1);
+    }
+    rc = 0;
 done:
-    lua_settop(L, top);
-    mf_sandbox_leave_env(L);
-    mf_vm__run_end(vm);
+    probe_end(vm, top);
     return rc;
 }

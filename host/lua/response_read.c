@@ -1,5 +1,6 @@
 #include "lua/response_read.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -19,8 +20,9 @@ typedef struct {
     int status;
     int has_ctype;
     const char *ctype;
-    int is_json; /* ctype is MF_CTYPE_JSON */
-    int body_idx;    /* stack index of the body string, 0 for none */
+    int is_json;     /* ctype is MF_CTYPE_JSON */
+    int body_idx;    /* stack index of the body string (or of the json= value, kept as it is,
+                        when is_json and read_result's keep_json), 0 for none */
     int headers_idx; /* stack index of a validated {name, value, name, value...} array */
     int nheaders;
     char *err;
@@ -71,9 +73,10 @@ static int add_header(lua_State *L, conv_t *c, int out, int nameidx, int vidx, i
     return 0;
 }
 
-/* Reads the result at idx into c, leaving what it needs on the stack. Returns 0 or -1. May run
- * the script's metamethods: it runs inside the request's run. */
-static int read_result(lua_State *L, int idx, conv_t *c) /* may raise */
+/* Reads the result at idx into c, leaving what it needs on the stack; json= is encoded into the
+ * body unless keep_json. Returns 0 or -1. May run the script's metamethods: it runs inside the
+ * request's run. */
+static int read_result(lua_State *L, int idx, conv_t *c, int keep_json) /* may raise */
 {
     c->status = 200;
     c->ctype = MF_CTYPE_TEXT;
@@ -88,7 +91,7 @@ static int read_result(lua_State *L, int idx, conv_t *c) /* may raise */
     case LUA_TTABLE:
         break;
     default:
-        snprintf(c->err, c->errlen, "handler returned a %s; return a string or a table",
+        snprintf(c->err, c->errlen, "returned a %s; return a string or a table",
                  luaL_typename(L, idx));
         return -1;
     }
@@ -108,7 +111,7 @@ static int read_result(lua_State *L, int idx, conv_t *c) /* may raise */
 
     lua_getfield(L, idx, "json");
     if (!lua_isnil(L, -1)) {
-        if (mf_json_encode(L, lua_gettop(L))) {
+        if (!keep_json && mf_json_encode(L, lua_gettop(L))) {
             snprintf(c->err, c->errlen, "json= cannot be encoded: %s", lua_tostring(L, -1));
             return -1;
         }
@@ -152,14 +155,33 @@ static int read_result(lua_State *L, int idx, conv_t *c) /* may raise */
     return 0;
 }
 
+/* Raises the reader's error about the result at 1 of a function called with nargs arguments
+ * (result[, role, file]): role and file name where a middleware's result came from ("after",
+ * "users.lua"); without them the result is a handler's. */
+static int raise_invalid(lua_State *L, int nargs, const char *err)
+{
+    const char *role = nargs >= 3 ? lua_tostring(L, 2) : NULL;
+    const char *file = nargs >= 3 ? lua_tostring(L, 3) : NULL;
+    /* lua_error, not luaL_error: the position would be run.lua's, which tells the author nothing */
+    if (role && file) {
+        lua_pushfstring(L, "invalid response from the %s in %s: %s", role, file, err);
+    } else {
+        int type = lua_type(L, 1);
+        int not_response =
+            type != LUA_TNIL && type != LUA_TNONE && type != LUA_TSTRING && type != LUA_TTABLE;
+        lua_pushfstring(L, "invalid response: %s%s", not_response ? "handler " : "", err);
+    }
+    return lua_error(L);
+}
+
 int mf_response_read_lua(lua_State *L)
 {
     char err[256];
     conv_t c = {.err = err, .errlen = sizeof err};
-    lua_settop(L, 1);
+    int nargs = lua_gettop(L); /* the result[, role, file]: read_result pushes above them */
     err[0] = '\0';
-    if (read_result(L, 1, &c))
-        return luaL_error(L, "invalid response: %s", err);
+    if (read_result(L, 1, &c, 0))
+        return raise_invalid(L, nargs, err);
     /* Only values the host made or checked leave here: the reader after the run touches them
      * raw, so no script code can run outside the run. */
     lua_pushinteger(L, c.status);
@@ -176,6 +198,68 @@ int mf_response_read_lua(lua_State *L)
     else
         lua_pushnil(L);
     return 4;
+}
+
+/* Sets t[name] (name lower-cased) to value, or adds value to what t[name] holds: a string becomes
+ * an array of both. */
+static void merge_header(lua_State *L, int t, const char *name, size_t len, int value)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < len; i++)
+        luaL_addchar(&b, (char)tolower((unsigned char)name[i]));
+    luaL_pushresult(&b);
+    int key = lua_gettop(L);
+    lua_pushvalue(L, key);
+    lua_rawget(L, t);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, value);
+    } else if (lua_type(L, -1) == LUA_TSTRING) {
+        lua_createtable(L, 2, 0);
+        lua_insert(L, -2);
+        lua_rawseti(L, -2, 1);
+        lua_pushvalue(L, value);
+        lua_rawseti(L, -2, 2);
+    } else {
+        lua_pushvalue(L, value);
+        lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
+    }
+    lua_rawset(L, t);
+    lua_settop(L, key - 1);
+}
+
+int mf_response_table_lua(lua_State *L)
+{
+    char err[256];
+    conv_t c = {.err = err, .errlen = sizeof err};
+    int nargs = lua_gettop(L);
+    err[0] = '\0';
+    if (read_result(L, 1, &c, 1))
+        return raise_invalid(L, nargs, err);
+    lua_createtable(L, 0, 3);
+    int res = lua_gettop(L);
+    lua_pushinteger(L, c.status);
+    lua_setfield(L, res, "status");
+    lua_newtable(L);
+    int headers = lua_gettop(L);
+    for (int i = 1; c.headers_idx && i < c.nheaders; i += 2) {
+        size_t len;
+        lua_rawgeti(L, c.headers_idx, i);
+        lua_rawgeti(L, c.headers_idx, i + 1);
+        const char *name = lua_tolstring(L, -2, &len);
+        merge_header(L, headers, name, len, lua_gettop(L));
+        lua_pop(L, 2);
+    }
+    lua_setfield(L, res, "headers");
+    if (c.is_json) {
+        lua_pushvalue(L, c.body_idx);
+        lua_setfield(L, res, "json");
+    } else if (c.body_idx) {
+        lua_pushvalue(L, c.body_idx);
+        lua_setfield(L, res, "body");
+    }
+    return 1;
 }
 
 /* Both strings stay referenced by the headers table, so popping them keeps them valid. */

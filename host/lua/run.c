@@ -2,9 +2,9 @@
  * waits on the network (redis.call, mayfly.http) suspends its run and the worker serves other
  * requests meanwhile. What belongs to one request (its environment, require cache, random
  * sequence, memory allowance, deadline, the request itself) is swapped in each time its run
- * resumes and out each time it waits. A run may wait only inside its handler: a route file's
- * top level and modules loaded by require run to the end without waiting, because they run in
- * a chunk whose environment the next run sets. */
+ * resumes and out each time it waits. A run may wait only inside its handler and middleware: a
+ * route file's top level (and the shared middleware file's) and modules loaded by require run
+ * to the end without waiting, because they run in a chunk whose environment the next run sets. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,9 +26,10 @@
 
 #define MAX_IDLE_THREADS 64
 
-static char done_key; /* the marker the coroutine body yields a finished run's result with */
-static char wait_key; /* the marker mf_vm_wait yields with: no script can push it */
+static char done_key;   /* the marker the coroutine body yields a finished run's result with */
+static char wait_key;   /* the marker mf_vm_wait yields with: no script can push it */
 static char resume_key; /* the token the host resumes a run's coroutine with */
+static char resume_shared_key; /* the same, for a version with shared middleware */
 
 /* push_request(): the running run's request object; from here on the run is in its handler.
  * The object is bound to the run (mf_vm_request_of). */
@@ -40,6 +41,18 @@ static int l_push_request(lua_State *L)
     run->in_handler = 1;
     mf_request_object_push(L, run->r);
     run->req_table = lua_topointer(L, -1);
+    return 1;
+}
+
+/* shared_chunk(): the shared middleware file's chunk, in the running run's environment (the
+ * thread's globals: see mf_vm_start), as require loads a module. */
+static int l_shared_chunk(lua_State *L)
+{
+    mf_vm_t *vm = mf_vm_of(L);
+    mf_vm_run_t *run = vm->current;
+    if (!run || run->co != L || !vm->scripts || vm->scripts->middleware < 0)
+        return luaL_error(L, "mayfly: no shared middleware to run");
+    mf_vm__push_chunk(vm, L, vm->scripts->middleware, LUA_GLOBALSINDEX);
     return 1;
 }
 
@@ -60,10 +73,15 @@ int mf_vm__open_runs(lua_State *L, char *err, size_t errlen)
     }
     lua_pushlightuserdata(L, &done_key);
     lua_pushlightuserdata(L, &resume_key);
+    lua_pushlightuserdata(L, &resume_shared_key);
+    lua_pushcfunction(L, l_shared_chunk);
+    lua_pushliteral(L, MF_SCRIPTS_MIDDLEWARE_MODULE);
+    lua_pushliteral(L, MF_SCRIPTS_MIDDLEWARE_FILE);
     lua_pushcfunction(L, l_push_request);
     lua_pushcfunction(L, mf_response_read_lua);
+    lua_pushcfunction(L, mf_response_table_lua);
     mf_vm_push_ref(L, MF_REF_TRACEBACK);
-    if (lua_pcall(L, 5, 1, 0)) {
+    if (lua_pcall(L, 10, 1, 0)) {
         snprintf(err, errlen, "the run body did not load: %s", lua_tostring(L, -1));
         return -1;
     }
@@ -303,7 +321,9 @@ int mf_vm_start(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud)
     mf_sandbox_enter_env(co); /* the run's environment, also its thread's globals */
     mf_vm__push_chunk(vm, co, route->file, -1);
     lua_remove(co, -2);
-    lua_pushlightuserdata(co, &resume_key);
+    /* The token also says whether the version has shared middleware (run.lua): a run without
+     * any passes no more than it did before there was middleware. */
+    lua_pushlightuserdata(co, vm->scripts->middleware >= 0 ? &resume_shared_key : &resume_key);
     lua_insert(co, -2);
     lua_pushstring(co, f->module);
     lua_pushstring(co, route->key);

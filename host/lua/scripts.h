@@ -1,6 +1,7 @@
 /* A version of the scripts folder, as a state compiles it: every *.lua file's source, which
- * files serve routes and which are modules, and the route table. Immutable once loaded
- * (app/scripts_load.c reads and checks it); shared by the workers, reference counted. */
+ * files serve routes, which are modules and which holds the shared middleware, and the route
+ * table. Immutable once loaded (app/scripts_load.c reads and checks it); shared by the workers,
+ * reference counted. */
 #ifndef MF_LUA_SCRIPTS_H
 #define MF_LUA_SCRIPTS_H
 
@@ -9,7 +10,15 @@
 
 #include "http/router.h"
 
-enum { MF_SCRIPT_MODULE = 0, MF_SCRIPT_ROUTES = 1 };
+enum { MF_SCRIPT_MODULE = 0, MF_SCRIPT_ROUTES = 1, MF_SCRIPT_MIDDLEWARE = 2 };
+
+/* The file whose table (or list of tables) of before/after functions wraps every route. */
+#define MF_SCRIPTS_MIDDLEWARE_MODULE "_middleware"
+#define MF_SCRIPTS_MIDDLEWARE_FILE MF_SCRIPTS_MIDDLEWARE_MODULE ".lua"
+
+/* The middleware a file's table holds, as bits of mf_script_file_t.middleware: a route file's
+ * own, or (for the shared file) what any of its layers has. */
+enum { MF_MIDDLEWARE_BEFORE = 1 << 0, MF_MIDDLEWARE_AFTER = 1 << 1 };
 
 /* The lifecycle hooks a file's table holds, as bits of mf_script_file_t.hooks. */
 enum {
@@ -27,7 +36,8 @@ typedef struct {
     char *source;
     size_t len;
     int kind;
-    unsigned hooks; /* MF_HOOK_* bits */
+    unsigned hooks;      /* MF_HOOK_* bits */
+    unsigned middleware; /* MF_MIDDLEWARE_* bits, as the load saw them */
 } mf_script_file_t;
 
 /* What the router hands back for a route: the file whose chunk returns the handler table, and
@@ -45,6 +55,7 @@ typedef struct mf_scripts {
     mf_route_t *routes;
     int nroutes;
     mf_router_t *router;
+    int middleware;   /* the file index of MF_SCRIPTS_MIDDLEWARE_FILE, -1 when there is none */
     char version[17]; /* hex digest of the file names and contents */
     atomic_int refs;  /* the server's current version and every worker serving it */
 } mf_scripts_t;

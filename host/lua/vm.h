@@ -46,6 +46,13 @@ int mf_vm_probe(mf_vm_t *vm, int file, int64_t limit_ms,
                 void (*fn)(void *ud, const char *key, int type), void *ud, int *is_table, char *err,
                 size_t errlen);
 
+/* Runs file's chunk as mf_vm_probe does and checks that it returns shared middleware: a table
+ * with `before` and/or `after` functions, or a list of such tables (lua/run.lua runs them).
+ * Returns 0 with the MF_MIDDLEWARE_* bits its layers have in *bits, or -1 with the reason in
+ * err. */
+int mf_vm_probe_middleware(mf_vm_t *vm, int file, int64_t limit_ms, unsigned *bits, char *err,
+                           size_t errlen);
+
 /* Runs, as a load would (mf_vm_probe), the top level of every file that names a constant, so
  * that the version's constants are computed before any request: only then are they kept.
  * Errors are logged (the version was probed before). */

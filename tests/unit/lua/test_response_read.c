@@ -205,6 +205,105 @@ TEST(other_results_are_refused_with_the_reason)
     ASSERT_INVALID("{headers = {['X-A'] = {{'nested'}}}}", "a table value in its list");
 }
 
+/* ---- the response middleware's after sees ---- */
+
+/* The table mf_response_table_lua makes of `return <expr>` (called with role and file when
+ * role is not NULL), written with sorted keys: {body="x",headers={},status=200}. Returns 0, or
+ * -1 with the error in err_msg. */
+static int table_of(const char *expr, const char *role, char *out, size_t outlen)
+{
+    static const char *const show =
+        "local function show(v)\n"
+        "  if type(v) == 'string' then return '\"' .. v .. '\"' end\n"
+        "  if type(v) ~= 'table' then return tostring(v) end\n"
+        "  local keys, parts = {}, {}\n"
+        "  for k in pairs(v) do keys[#keys + 1] = k end\n"
+        "  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)\n"
+        "  for _, k in ipairs(keys) do parts[#parts + 1] = tostring(k) .. '=' .. show(v[k]) end\n"
+        "  return '{' .. table.concat(parts, ',') .. '}'\n"
+        "end\n"
+        "return show(...)";
+    char code[1024];
+    lua_settop(L, 0);
+    snprintf(code, sizeof code, "return %s", expr);
+    if (luaL_loadstring(L, show) || luaL_loadstring(L, code)) {
+        snprintf(err_msg, sizeof err_msg, "the test's Lua: %s", lua_tostring(L, -1));
+        return -1;
+    }
+    lua_pushcfunction(L, mf_response_table_lua);
+    lua_insert(L, -2);
+    if (lua_pcall(L, 0, 1, 0)) {
+        snprintf(err_msg, sizeof err_msg, "the test's Lua: %s", lua_tostring(L, -1));
+        return -1;
+    }
+    if (role) {
+        lua_pushstring(L, role);
+        lua_pushliteral(L, "f.lua");
+    }
+    if (lua_pcall(L, role ? 3 : 1, 1, 0) || lua_pcall(L, 1, 1, 0)) {
+        snprintf(err_msg, sizeof err_msg, "%s", lua_tostring(L, -1));
+        return -1;
+    }
+    snprintf(out, outlen, "%s", lua_tostring(L, -1));
+    return 0;
+}
+
+#define ASSERT_TABLE(expr, want)                                                                   \
+    do {                                                                                           \
+        char got_[512];                                                                            \
+        int rc_ = table_of(expr, NULL, got_, sizeof got_);                                         \
+        if (rc_)                                                                                   \
+            printf("  %s: %s\n", expr, err_msg);                                                   \
+        ASSERT_EQ_INT(rc_, 0);                                                                     \
+        ASSERT_EQ_STR(got_, want);                                                                 \
+    } while (0)
+
+TEST(every_result_becomes_one_shape_of_table)
+{
+    ASSERT_TABLE("'hi'", "{body=\"hi\",headers={},status=200}");
+    ASSERT_TABLE("nil", "{headers={},status=204}");
+    ASSERT_TABLE("{body = 42}", "{body=\"42\",headers={},status=200}");
+    ASSERT_TABLE("{status = 404}", "{headers={},status=404}");
+    /* json= stays a value, for an after to read or change; it wins over body= as it does when
+     * the response is sent. */
+    ASSERT_TABLE("{status = 202, json = {a = {1, 2}}, body = 'ignored'}",
+                 "{headers={},json={a={1=1,2=2}},status=202}");
+    /* What the table had besides: dropped. */
+    ASSERT_TABLE("{body = 'x', extra = 1}", "{body=\"x\",headers={},status=200}");
+    /* Already the shape: the same again. */
+    ASSERT_TABLE("{status = 201, headers = {['x-a'] = {'1', '2'}}, body = 'x'}",
+                 "{body=\"x\",headers={x-a={1=\"1\",2=\"2\"}},status=201}");
+}
+
+TEST(its_headers_have_lower_case_names_and_string_values)
+{
+    ASSERT_TABLE("{headers = {['X-Count'] = 5, ['Set-Cookie'] = {'a=1', 'b=2'}}}",
+                 "{headers={set-cookie={1=\"a=1\",2=\"b=2\"},x-count=\"5\"},status=200}");
+    ASSERT_TABLE("{headers = {['Content-Length'] = '9', ['X-Kept'] = 'k'}}",
+                 "{headers={x-kept=\"k\"},status=200}");
+    /* Two spellings of one name: one list of both (in the order the table gave them). */
+    char got[512];
+    ASSERT_EQ_INT(
+        table_of("{headers = {['X-A'] = '1', ['x-a'] = {'2', '3'}}}", NULL, got, sizeof got), 0);
+    ASSERT_TRUE(strstr(got, "headers={x-a={1=") != NULL);
+    ASSERT_TRUE(strstr(got, "3=") != NULL);
+}
+
+TEST(results_it_cannot_read_name_the_middleware)
+{
+    char got[512];
+    ASSERT_EQ_INT(table_of("true", "after", got, sizeof got), -1);
+    ASSERT_EQ_STR(err_msg, "invalid response from the after in f.lua: returned a boolean; "
+                           "return a string or a table");
+    ASSERT_EQ_INT(table_of("{status = 99}", "before", got, sizeof got), -1);
+    ASSERT_TRUE(strstr(err_msg, "invalid response from the before in f.lua: invalid status 99") ==
+                err_msg);
+    /* A handler's, without a role: as mf_response_read_lua says it. */
+    ASSERT_EQ_INT(table_of("42", NULL, got, sizeof got), -1);
+    ASSERT_EQ_STR(err_msg, "invalid response: handler returned a number; return a string or a "
+                           "table");
+}
+
 int main(void)
 {
     L = luaL_newstate();
@@ -220,6 +319,9 @@ int main(void)
     RUN(the_hosts_framing_headers_are_dropped);
     RUN(headers_that_could_split_the_response_are_refused);
     RUN(other_results_are_refused_with_the_reason);
+    RUN(every_result_becomes_one_shape_of_table);
+    RUN(its_headers_have_lower_case_names_and_string_values);
+    RUN(results_it_cannot_read_name_the_middleware);
     lua_close(L);
     TEST_MAIN_END();
 }
