@@ -71,7 +71,8 @@ end
 
 -- ---- the run ----
 
-local function dispatch(chunk, module, key, file)
+-- The route file's table (its chunk run in the run's environment) and the route's handler.
+local function route_of(chunk, module, key, file)
   local routes = chunk(module)
   if type(routes) ~= "table" then
     error(file .. " returned a " .. type(routes) .. " instead of its table of routes", 0)
@@ -80,6 +81,11 @@ local function dispatch(chunk, module, key, file)
   if type(handler) ~= "function" then
     error("route '" .. key .. "' is not a function in this run of " .. file, 0)
   end
+  return routes, handler
+end
+
+local function dispatch(chunk, module, key, file)
+  local routes, handler = route_of(chunk, module, key, file)
   if routes.before == nil and routes.after == nil then
     return read_response((handler(push_request())))
   end
@@ -92,14 +98,7 @@ local function dispatch_shared(chunk, module, key, file)
   if type(shared) ~= "table" then
     error(SHARED_FILE .. " returned a " .. type(shared) .. " instead of its middleware", 0)
   end
-  local routes = chunk(module)
-  if type(routes) ~= "table" then
-    error(file .. " returned a " .. type(routes) .. " instead of its table of routes", 0)
-  end
-  local handler = routes[key]
-  if type(handler) ~= "function" then
-    error("route '" .. key .. "' is not a function in this run of " .. file, 0)
-  end
+  local routes, handler = route_of(chunk, module, key, file)
   return around(handler, push_request(), routes, file,
     routes.before ~= nil or routes.after ~= nil, shared)
 end
