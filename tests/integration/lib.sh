@@ -98,7 +98,9 @@ tls_cert() {
 
 # redis_server_start NAME [redis-server args...]: one more plaintext redis-server, NAME, on a free
 # loopback port with its own --dir (a replica writes the RDB it receives there), no persistence,
-# its log in $WORK/NAME.log; sets RS_PORT[NAME] and RS_PID[NAME]. redis_cli NAME talks to it.
+# a replica's first sync at once (Redis waits 5 s for more replicas by default, longer than a
+# test waits), its log in $WORK/NAME.log; sets RS_PORT[NAME] and RS_PID[NAME]. redis_cli NAME
+# talks to it.
 declare -A RS_PORT RS_PID RS_TLS
 redis_server_start() {
   local name=$1; shift
@@ -123,7 +125,7 @@ redis_spawn() {
   local name=$1; shift
   mkdir -p "$WORK/$name"
   redis-server --bind 127.0.0.1 --dir "$WORK/$name" --save "" --appendonly no \
-    --loglevel notice --logfile "$WORK/$name.log" "$@" >>"$WORK/$name.log" 2>&1 &
+    --repl-diskless-sync-delay 0 --loglevel notice --logfile "$WORK/$name.log" "$@" >>"$WORK/$name.log" 2>&1 &
   RS_PID[$name]=$!
   REDIS_PIDS+=($!)
   for _ in $(seq 1 100); do

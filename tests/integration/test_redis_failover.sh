@@ -39,7 +39,7 @@ rejected() {
 # replica_of NAME PRIMARY: NAME replicates PRIMARY, synced.
 replica_of() {
   redis_cli "$1" replicaof 127.0.0.1 "${RS_PORT[$2]}" >/dev/null
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 200); do
     redis_cli "$1" info replication | grep -q '^master_link_status:up' && return 0
     sleep 0.05
   done
