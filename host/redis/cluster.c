@@ -29,7 +29,7 @@ static struct {
     _Atomic int wanted; /* a refresh was asked since the last began */
     char why[512];      /* why no map is known, or the last read failed */
     pthread_t thread;
-    _Atomic uint64_t refreshes_ok, refreshes_failed, rotation;
+    _Atomic uint64_t refreshes_ok, refreshes_failed;
     _Atomic uint64_t redirects[MF_REDIS_REDIRECT_KINDS];
 } cl = {.mu = PTHREAD_MUTEX_INITIALIZER};
 

@@ -554,10 +554,14 @@ static void dispatch(call_t *c)
 int mf_redis_cluster_send(mf_loop_t *loop, const mf_redis_cmd_t *cmds, int n, int64_t deadline_ns,
                           mf_redis_done_fn done, void *ud, char *err, size_t errlen)
 {
-    if (n == 1 && mf_redis_command_on_every_primary(cmds))
-        return 1; /* rare, and about every node: the blocking way does it */
     size_t head = sizeof(call_t) + (size_t)n * (sizeof(part_t) + sizeof(int));
     call_t *c = (call_t *)route_new(cmds, n, 1, call_deadline(deadline_ns), head);
+    /* Rare, and about every node: the blocking way does it (asked of keyless commands only, so
+     * a keyed command pays nothing for it). */
+    if (n == 1 && c->rt.e[0].slot < 0 && mf_redis_command_on_every_primary(cmds)) {
+        route_free(&c->rt);
+        return 1;
+    }
     c->parts = (part_t *)(c + 1);
     c->order = (int *)(c->parts + n);
     c->loop = loop;

@@ -356,7 +356,7 @@ static void on_timeout(void *ud)
         /* Waiting for a primary to be known: only this call gives up (not a failure of Redis
          * for the breaker: the new primary may be announced the next moment). */
         take_out(&c->waiting, op);
-        mf_redis__no_primary(c->no_primary);
+        mf_redis__no_primary();
         give_up(op, c->no_primary);
     } else if (!c->open) {
         /* Still connecting: the connect hangs, for this call and every other waiting. */

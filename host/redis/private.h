@@ -60,7 +60,7 @@ int mf_redis__refusals(redisReply **replies, int n, int *all);
 /* A call that gave up waiting for a primary to be known (a Sentinel switch): counted as failed
  * but not told to the breaker, which would otherwise fail at once the calls made just before
  * the new primary is announced. */
-void mf_redis__no_primary(const char *why);
+void mf_redis__no_primary(void);
 /* A round trip of n commands that got its replies in ns: counted in the totals. */
 void mf_redis__observe(redisReply **replies, int n, int64_t ns);
 

@@ -246,9 +246,8 @@ int mf_redis__refusals(redisReply **replies, int n, int *all)
     return first;
 }
 
-void mf_redis__no_primary(const char *why)
+void mf_redis__no_primary(void)
 {
-    (void)why; /* the server keeps no error for it: the breaker is not told */
     atomic_fetch_add(&mf_redis__totals.failures, 1);
 }
 

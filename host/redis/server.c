@@ -424,7 +424,7 @@ int mf_redis_server_run(mf_redis_server_t *s, const mf_redis_cmd_t *cmds, int n,
     return 0;
 fail:
     if (no_primary)
-        mf_redis__no_primary(err);
+        mf_redis__no_primary();
     else
         mf_redis_server_failed(s, err);
     give_back(s, idx);

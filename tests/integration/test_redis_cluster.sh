@@ -117,6 +117,13 @@ sys.exit(r != want)' "$BODY"
 check "the pipeline's keys' slots are on all three primaries" \
   [ "$(cluster_owners $(seq -f 'pl:%g' 1 60) | awk '{ print $2 }' | sort -u | wc -l)" = 3 ]
 expect "EVAL on keys sharing a hash tag" GET "/eval-tag?u=user1" 200 '["alpha","2"]'
+http GET /script-load
+sha=${BODY%% *}
+check "SCRIPT LOAD, then EVALSHA on keys of every node" \
+  [ "$STATUS" = 200 -a "${BODY#* }" = "$(seq -s, 1 1 30 | sed 's/[0-9]*/1/g')" ]
+for p in $(cluster_primaries); do
+  check "SCRIPT LOAD reached the primary on $p" [ "$(cluster_cli "$p" script exists "$sha" | xargs)" = 1 ]
+done
 owner=$(cluster_owner '{user1}:a')
 check "both keys of the script on the node of their slot" \
   [ "$(cluster_cli "$owner" mget '{user1}:a' '{user1}:b' | xargs)" = "alpha 2" ]
