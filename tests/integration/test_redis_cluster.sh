@@ -116,6 +116,12 @@ sys.exit(r != want)' "$BODY"
 # shellcheck disable=SC2046
 check "the pipeline's keys' slots are on all three primaries" \
   [ "$(cluster_owners $(seq -f 'pl:%g' 1 60) | awk '{ print $2 }' | sort -u | wc -l)" = 3 ]
+# Each worker keeps one connection to each primary it talks to: MAYFLY_REDIS_POOL_SIZE (8 by
+# default) bounds what each node sees, not the process's total.
+for p in $(cluster_primaries); do
+  n=$(cluster_cli "$p" info clients | tr -d '\r' | awk -F: '$1 == "connected_clients" { print $2 - 1 }')
+  check "the primary on $p has mayfly's connections, at most the pool's 8 ($n)" [ "$n" -ge 1 -a "$n" -le 8 ]
+done
 expect "EVAL on keys sharing a hash tag" GET "/eval-tag?u=user1" 200 '["alpha","2"]'
 http GET /script-load
 sha=${BODY%% *}
@@ -171,6 +177,30 @@ echo "# redirects: ask $ask0 -> $ask, moved $moved0 -> $moved"
 check "ASK counted ($ask0 -> $ask)" [ "${ask%.*}" -gt "${ask0%.*}" ]
 check "MOVED counted ($moved0 -> $moved)" [ "${moved%.*}" -gt "${moved0%.*}" ]
 expect "the key again, from the refreshed map" GET "/get?k=$mv_key" 200 during
+
+# A multi-key command while its slot is half moved: the source answers TRYAGAIN (one key left,
+# one not), mayfly sends it again every 25 ms within its deadline, and once the move ends the
+# MOVED to the new owner answers it.
+tr_a='{tr}:a' tr_b='{tr}:b'
+from=$(cluster_owner "$tr_a")
+to=${PRIMARIES[0]}
+[ "$to" = "$from" ] && to=${PRIMARIES[1]}
+slot=$(cluster_cli "$from" cluster keyslot "$tr_a")
+expect "two keys of one slot written" POST "/set?k=%7Btr%7D:a&v=A" 200 OK
+expect "two keys of one slot written (2)" POST "/set?k=%7Btr%7D:b&v=B" 200 OK
+tryagain0=$(metric 'mayfly_redis_cluster_redirects_total{kind="tryagain"}')
+check "slot $slot MIGRATING from $from to $to" cluster_migrate_begin "$slot" "$from" "$to"
+check "one of its keys migrated" cluster_migrate_key "$tr_a" "$from" "$to"
+curl -s -o "$WORK/mget.body" -w '%{http_code}' \
+  "$(url '/mget?k=%7Btr%7D:a&k=%7Btr%7D:b')" >"$WORK/mget.status" &
+mget_pid=$!
+sleep 0.4
+check "slot $slot moved to $to, the other key with it" cluster_migrate_end "$slot" "$from" "$to"
+wait "$mget_pid"
+check "the MGET answered once the slot moved ($(cat "$WORK/mget.status"): $(cat "$WORK/mget.body"))" \
+  [ "$(cat "$WORK/mget.status")" = 200 -a "$(cat "$WORK/mget.body")" = '["A","B"]' ]
+tryagain=$(metric 'mayfly_redis_cluster_redirects_total{kind="tryagain"}')
+check "TRYAGAIN counted ($tryagain0 -> $tryagain)" [ "${tryagain%.*}" -gt "${tryagain0%.*}" ]
 
 # ---- 5. the stdlib ----
 JAR=$WORK/jar
