@@ -5,12 +5,15 @@
 #      its slot (read there without redirection) and found by `redis-cli -c`; read back;
 #   3. a pipeline over keys of every node answers in the caller's order; a script on keys that
 #      share a hash tag runs; MSET across slots gives CROSSSLOT with a hint about hash tags;
-#      KEYS is refused naming the command and the cluster;
-#   4. a slot moved by hand: ASK followed while it migrates, MOVED once it has; counted;
+#      KEYS is refused naming the command and the cluster; SCRIPT LOAD reaches every primary;
+#      each primary sees at most the pool's connections;
+#   4. a slot moved by hand: ASK followed while it migrates, MOVED once it has; TRYAGAIN for a
+#      multi-key command while its keys are split; all counted;
 #   5. the stdlib (session, ratelimit, cache, lease; test_redis_stdlib's routes) on keys all over
 #      the cluster;
 #   6. /metrics: the cluster's families, 16384 slots covered, 3 primaries;
-#   7. one seed (a replica) is enough to find every primary;
+#   7. one seed (a replica) is enough to find every primary; a slot no node serves: CLUSTERDOWN
+#      is a 503 and /readyz fails on cluster_state, both recovering once the slot is back;
 #   8. `mayfly test` on a cluster: keys written by the specs are gone after the run, and a
 #      cluster that holds keys at the start is refused, its key kept;
 #   9. rediss+cluster:// with MAYFLY_REDIS_CA_FILE: keys over every node.
@@ -273,6 +276,26 @@ check "one seed: three primaries" [ "$(metric mayfly_redis_cluster_primaries)" =
 many GET "/get?k=k:{i}" 1 "$N" >"$WORK/gets1"
 check "one seed: every key read, from every primary" \
   [ "$(paste -d ' ' "$WORK/kv" "$WORK/gets1" | awk '$3 != 200 || $4 != $2' | wc -l)" = 0 ]
+
+# A slot no node serves: with cluster-require-full-coverage (the default) every node answers
+# CLUSTERDOWN; mayfly answers 503 and /readyz fails, then both recover once the slot is back.
+down_key=k:1
+down_owner=$(cluster_owner "$down_key")
+down_slot=$(cluster_cli "$down_owner" cluster keyslot "$down_key")
+other_key=$(awk '{ print $1 }' "$WORK/kv" | while read -r k; do
+  [ "$(cluster_owner "$k")" != "$down_owner" ] && { echo "$k"; break; }; done)
+for p in $(cluster_live); do cluster_cli "$p" cluster delslots "$down_slot" >/dev/null; done
+cluster_down() { [ "$(cluster_cli "$1" cluster info | tr -d '\r' | grep cluster_state)" = cluster_state:fail ]; }
+check "slot $down_slot served by no node: the cluster is down" until_ok 10 cluster_down "$down_owner"
+down_get() { http GET "/get?k=$1"; [ "$STATUS" = 503 ]; }
+check "a key of a served slot ($other_key) answers 503 while the cluster is down" \
+  until_ok 5 down_get "$other_key"
+readyz_until "readyz 503 naming the cluster state" 503 "cluster_state:fail"
+cluster_cli "$down_owner" cluster addslots "$down_slot" >/dev/null
+check "the slot served again" cluster_wait_ok 20
+up_get() { http GET "/get?k=$1"; [ "$STATUS" = 200 ]; }
+check "the key answers again, with no restart" until_ok 5 up_get "$other_key"
+readyz_until "readyz 200 again" 200 "16384 of 16384 slots"
 mf_stop
 
 # ---- 8. mayfly test ----
