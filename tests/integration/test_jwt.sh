@@ -83,8 +83,8 @@ for i in $(seq 1 10); do
 done
 check "jwks: unknown kids do not refetch within 5 s (1 fetch, got $(fetches rot.json))" \
   [ "$(fetches rot.json)" = 1 ]
-elapsed=$(echo "$(date +%s.%N) - $T_FETCH" | bc)
-[ "$(echo "$elapsed < 4.5" | bc)" = 1 ] ||
+elapsed=$(awk -v now="$(date +%s.%N)" -v t="$T_FETCH" 'BEGIN { printf "%.3f", now - t }')
+awk -v e="$elapsed" 'BEGIN { exit !(e < 4.5) }' ||
   echo "# note: the checks above took ${elapsed}s; the 5 s window may have been reached"
 
 # ---- HMAC with a secret ----
@@ -249,8 +249,9 @@ check "jwks: 12 concurrent first requests all verify ($(sort "$WORK/slow.codes" 
 check "jwks: ... after one fetch (got $(fetches slow.json))" [ "$(fetches slow.json)" = 1 ]
 
 # ---- the rotation: 5 s after the first fetch, the new kid fetches the document again ----
-wait_until() { while [ "$(echo "$(date +%s.%N) < $1" | bc)" = 1 ]; do sleep 0.1; done; }
-wait_until "$(echo "$T_FETCH + 5.3" | bc)"
+# wait_until T: sleeps until the clock (date +%s.%N) passes T, in seconds since the epoch.
+wait_until() { while awk -v now="$(date +%s.%N)" -v t="$1" 'BEGIN { exit !(now < t) }'; do sleep 0.1; done; }
+wait_until "$(awk -v t="$T_FETCH" 'BEGIN { printf "%.3f", t + 5.3 }')"
 v "jwks: the rotated-in kid, 5 s later" "/jwks/rot.json?algs=RS256" "$ROT2" 200 '"sub":"ada"'
 check "jwks: ... picked up by a second fetch (got $(fetches rot.json))" [ "$(fetches rot.json)" = 2 ]
 for i in $(seq 1 5); do
@@ -281,7 +282,7 @@ kill -TERM "$JWKS_PID"; wait "$JWKS_PID" 2>/dev/null
 T_DOWN=$(date +%s.%N)
 v "server down: a cached document" "/jwks/main.json?algs=RS256" "$MAIN_RS" 200 '"ok":true'
 v "server down: a never fetched document" "/jwks/never.json?algs=RS256" "$MAIN_RS" 401 '"err":"jwks unavailable"'
-wait_until "$(echo "$T_DOWN + 5.3" | bc)"
+wait_until "$(awk -v t="$T_DOWN" 'BEGIN { printf "%.3f", t + 5.3 }')"
 v "server down: the short-lived document, due again, still serves" "/jwks/short.json?algs=ES256" \
   "$(tok ES256 "$K/ec.pem" "$(claims)" '"kid":"k-ec"')" 200 '"ok":true'
 check "server down: the refresh that failed is logged" log_has '"msg":"jwt: JWKS fetch failed".*short.json'
