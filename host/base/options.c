@@ -346,6 +346,8 @@ static const setting_t settings[] = {
      "bound on the drain after the delay [25s]"},
     {"request-timeout", "MAYFLY_REQUEST_TIMEOUT", K_DURATION, OFF(request_timeout_ms), 0, 0,
      "bound on one handler run [30s]"},
+    {"stream-timeout", "MAYFLY_STREAM_TIMEOUT", K_DURATION, OFF(stream_timeout_ms), 0, 0,
+     "bound on a streamed response's life, 0 = none [1h]"},
     {"idle-timeout", "MAYFLY_IDLE_TIMEOUT", K_DURATION, OFF(idle_timeout_ms), 0, 0,
      "close a connection silent this long [30s]"},
     {"stuck-timeout", "MAYFLY_STUCK_TIMEOUT", K_DURATION, OFF(stuck_timeout_ms), 0, 0,
@@ -511,6 +513,7 @@ int mf_options_load(mf_options_t *o, int argc, char **argv, char *err, size_t er
     o->drain_delay_ms = 5000;
     o->shutdown_timeout_ms = 25000;
     o->request_timeout_ms = 30000;
+    o->stream_timeout_ms = 3600000;
     o->idle_timeout_ms = 30000;
     o->max_body = 1024 * 1024;
     o->max_lua_memory = 64 * 1024 * 1024;

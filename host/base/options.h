@@ -34,6 +34,7 @@ typedef struct {
     int64_t drain_delay_ms;
     int64_t shutdown_timeout_ms;
     int64_t request_timeout_ms;
+    int64_t stream_timeout_ms; /* how long a streamed response may stay open; 0: no bound */
     int64_t idle_timeout_ms;
     int64_t stuck_timeout_ms; /* /livez fails when one request has run this long */
     size_t max_body;

@@ -22,6 +22,8 @@ typedef struct http_conn {
     int requested;  /* a request has begun on it */
     int shut;       /* the peer's FIN was seen (and its read side is, or will be, shut) */
     int first_seen; /* its first byte was checked */
+    void (*gone_fn)(void *ud); /* mf_http_conn_on_peer_gone's */
+    void *gone_ud;
     struct http_conn *next_shut;
 } http_conn_t;
 
@@ -65,6 +67,10 @@ static void on_peer_shut(void *ud, uint32_t events)
         c->shut = 1;
         c->next_shut = to_shut;
         to_shut = c;
+        void (*fn)(void *) = c->gone_fn;
+        c->gone_fn = NULL;
+        if (fn)
+            fn(c->gone_ud);
     }
 }
 
@@ -81,6 +87,7 @@ void mf_http_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_c
         c->requested = 0;
         c->shut = 0;
         c->first_seen = 0;
+        c->gone_fn = NULL;
         c->watch = mf_loop_watch_new(loop, c->fd, on_peer_shut, c);
         /* on failure, the idle timeout stays the bound */
         mf_loop_watch_set(c->watch, EPOLLIN | EPOLLRDHUP | EPOLLET);
@@ -113,6 +120,20 @@ void mf_http_conn_requested(struct MHD_Connection *conn)
         c->requested = 1;
         atomic_fetch_sub_explicit(&fresh_connections, 1, memory_order_relaxed);
     }
+}
+
+int mf_http_conn_on_peer_gone(struct MHD_Connection *conn, void (*fn)(void *ud), void *ud)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    http_conn_t *c = ci ? ci->socket_context : NULL;
+    if (!c)
+        return -1;
+    c->gone_fn = c->shut ? NULL : fn;
+    c->gone_ud = ud;
+    if (fn && c->shut)
+        fn(ud);
+    return 0;
 }
 
 void mf_http_conn_daemon_ran(void)

@@ -15,6 +15,11 @@ void mf_http_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_c
 /* A request began on conn: it is fresh no more. */
 void mf_http_conn_requested(struct MHD_Connection *conn);
 
+/* fn(ud) is called once when conn's peer shuts its side or resets it (at once when it already
+ * has): how a connection libmicrohttpd does not watch (a suspended one) learns that its client
+ * left. fn NULL: no call. Returns 0, or -1 when conn is not watched. */
+int mf_http_conn_on_peer_gone(struct MHD_Connection *conn, void (*fn)(void *ud), void *ud);
+
 /* Call after every MHD_run of the thread's daemon: connections whose peer shut its side are
  * shut for reading, now that the daemon has taken what was readable. */
 void mf_http_conn_daemon_ran(void);

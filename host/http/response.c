@@ -10,10 +10,18 @@
 #include "base/jsonbuf.h"
 #include "observe/log.h"
 
-struct MHD_Response *mf_response_to_mhd(const mf_response_t *r, char *err, size_t errlen)
+/* conn: where a streamed body is sent (NULL: none can be). */
+static struct MHD_Response *to_mhd(const mf_response_t *r, struct MHD_Connection *conn, char *err,
+                                   size_t errlen)
 {
+    if (r->stream && !conn) {
+        snprintf(err, errlen, "a streamed response with no connection to send it");
+        return NULL;
+    }
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer(r->body_len, (void *)r->body, MHD_RESPMEM_MUST_COPY);
+        r->stream ? mf_stream_response(r->stream, conn)
+                  : MHD_create_response_from_buffer(r->body_len, (void *)r->body,
+                                                    MHD_RESPMEM_MUST_COPY);
     if (!resp) {
         snprintf(err, errlen, "out of memory building the response");
         return NULL;
@@ -32,11 +40,18 @@ struct MHD_Response *mf_response_to_mhd(const mf_response_t *r, char *err, size_
     return resp;
 }
 
+struct MHD_Response *mf_response_to_mhd(const mf_response_t *r, char *err, size_t errlen)
+{
+    return to_mhd(r, NULL, err, errlen);
+}
+
 struct MHD_Response *mf_response_for_request(mf_request_t *r, const mf_response_t *resp)
 {
     char err[256];
-    struct MHD_Response *m = mf_response_to_mhd(resp, err, sizeof err);
+    struct MHD_Response *m = to_mhd(resp, r->conn, err, sizeof err);
     if (!m) {
+        if (resp->stream) /* nobody will read it: its writer learns at once */
+            mf_stream_leave(resp->stream);
         mf_log_msg(MF_LOG_ERROR, "%s", err);
         r->status = 500;
         m = mf_response_error("internal server error", mf_request_id(r));

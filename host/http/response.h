@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "http/request.h"
+#include "http/stream.h"
 
 struct MHD_Response;
 
@@ -26,6 +27,9 @@ struct mf_response {
     void (*header)(const mf_response_t *r, int i, const char **name, const char **value);
     void *source;
     int source_slot;
+    /* Non-NULL: the body is streamed (body and body_len are not used): the response's sink
+     * becomes the stream's consumer. */
+    mf_stream_t *stream;
 };
 
 /* Header i (0-based, below r->nheaders): a name and value checked when the response was made

@@ -68,10 +68,43 @@ mf_vm_waiter_t mf_vm_waiter(mf_vm_run_t *run);
  * (argument strings, userdata) is not collected. */
 int mf_vm_wait(lua_State *L, mf_vm_run_t *run);
 mf_vm_t *mf_vm_run_vm(const mf_vm_run_t *run);
-int64_t mf_vm_run_deadline(const mf_vm_run_t *run); /* 0: no timeout */
+/* When the run's waits must end (a request's deadline); 0: no bound (a streaming run, whose
+ * waits its stream's end bounds, or no timeout). */
+int64_t mf_vm_run_deadline(const mf_vm_run_t *run);
 /* Makes the waiting run continue at the end of the loop's turn; the top nresults values of the
  * vm's main state, moved to the run, are what the waiting C function returns. A stale waiter's
  * values are popped and nothing else happens. */
 void mf_vm_wake(mf_vm_waiter_t w, int nresults);
+
+/* ---- waits the runtime may cut short, and what ends with a run ---- */
+
+/* Why run may not begin a wait that could last (mayfly.sleep, sub:next, a streamed read), or
+ * NULL when it may: its stream's client left ("closed"), its stream outlived
+ * MAYFLY_STREAM_TIMEOUT ("timeout"), or the process drains ("draining"); only a streaming run
+ * is ever refused. The caller returns at once: nil, why. A refusal is the run's cue to end: a
+ * second one raises "stream ended (why)", which ends the run without a logged error, so that a
+ * loop which ignores the cue cannot spin. */
+const char *mf_vm_wait_refused(lua_State *L, mf_vm_run_t *run); /* may raise */
+
+/* Makes the wait just begun (mf_vm_waiter) one the runtime may cut short: when a reason of
+ * mf_vm_wait_refused arises while it lasts, cancel(ud) is called, which must stop whatever
+ * would wake the waiter, and the run is woken with nil, why. It holds until the wake. */
+void mf_vm_wait_cancelable(mf_vm_run_t *run, void (*cancel)(void *ud), void *ud);
+
+/* Something of a run's that must not outlive it (a subscription): fn(ud) runs when the run
+ * ends, however it ends, unless mf_vm_run_undefer took it back first. The caller owns the
+ * node, which must stay valid until then. */
+typedef struct mf_vm_cleanup {
+    void (*fn)(void *ud);
+    void *ud;
+    /* private */
+    struct mf_vm_cleanup *prev, *next;
+} mf_vm_cleanup_t;
+
+void mf_vm_run_defer(mf_vm_run_t *run, mf_vm_cleanup_t *c, void (*fn)(void *ud), void *ud);
+void mf_vm_run_undefer(mf_vm_cleanup_t *c);
+/* The run executing now, whether or not it may wait (NULL outside request runs): what an
+ * object made by a run checks before it serves a call. */
+mf_vm_run_t *mf_vm_current_run(lua_State *L);
 
 #endif

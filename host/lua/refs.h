@@ -14,6 +14,7 @@ enum {
     MF_REF_REQUEST_JSON,  /* req:json (request_object.c) */
     MF_REF_HTTP_ERROR_MT, /* errors answered with a status (http_error.c) */
     MF_REF_CONSTANTS,     /* mayfly.constant's cache (api/constant.c) */
+    MF_REF_STREAM_OUT_MT, /* a streamed response's out object's metatable (run_stream.c) */
     MF_REF_COUNT
 };
 

@@ -24,6 +24,8 @@ typedef struct {
     int body_idx;    /* stack index of the body string (or of the json= value, kept as it is,
                         when is_json and read_result's keep_json), 0 for none */
     int headers_idx; /* stack index of a validated {name, value, name, value...} array */
+    int stream_idx;  /* stack index of the stream function, 0 for none */
+    int heartbeat_idx; /* stack index of the heartbeat table ({every=, text=}), 0 for none */
     int nheaders;
     char *err;
     size_t errlen;
@@ -70,6 +72,48 @@ static int add_header(lua_State *L, conv_t *c, int out, int nameidx, int vidx, i
     lua_rawseti(L, out, ++c->nheaders);
     lua_pushlstring(L, value, vlen); /* a string even when it was a number: readers keep it */
     lua_rawseti(L, out, ++c->nheaders);
+    return 0;
+}
+
+/* A streamed result's stream= (a function, instead of a body) and heartbeat= ({every = seconds,
+ * text = bytes written after that long without a write}). Returns 0 or -1. */
+static int read_stream(lua_State *L, int idx, conv_t *c)
+{
+    lua_getfield(L, idx, "stream");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (!lua_isfunction(L, -1)) {
+        snprintf(c->err, c->errlen, "stream is a %s; expected a function",
+                 luaL_typename(L, -1));
+        return -1;
+    }
+    if (c->body_idx) {
+        snprintf(c->err, c->errlen, "a response has a body or a stream, not both");
+        return -1;
+    }
+    if (c->status == 204 || c->status == 304) {
+        snprintf(c->err, c->errlen, "a %d response has no body to stream", c->status);
+        return -1;
+    }
+    c->stream_idx = lua_gettop(L);
+    lua_getfield(L, idx, "heartbeat");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    int h = lua_gettop(L);
+    lua_getfield(L, h, "every");
+    lua_getfield(L, h, "text");
+    if (!lua_istable(L, h) || lua_type(L, -2) != LUA_TNUMBER || !(lua_tonumber(L, -2) > 0) ||
+        lua_type(L, -1) != LUA_TSTRING || !lua_objlen(L, -1)) {
+        snprintf(c->err, c->errlen,
+                 "heartbeat must be {every = seconds above 0, text = a non-empty string}");
+        return -1;
+    }
+    lua_pop(L, 2);
+    c->heartbeat_idx = h;
     return 0;
 }
 
@@ -130,6 +174,9 @@ static int read_result(lua_State *L, int idx, conv_t *c, int keep_json) /* may r
             return -1;
         }
     }
+
+    if (read_stream(L, idx, c))
+        return -1;
 
     lua_getfield(L, idx, "headers");
     int hidx = lua_gettop(L);
@@ -197,7 +244,14 @@ int mf_response_read_lua(lua_State *L)
         lua_pushvalue(L, c.headers_idx);
     else
         lua_pushnil(L);
-    return 4;
+    if (!c.stream_idx)
+        return 4;
+    lua_pushvalue(L, c.stream_idx);
+    if (!c.heartbeat_idx)
+        return 5;
+    lua_getfield(L, c.heartbeat_idx, "every");
+    lua_getfield(L, c.heartbeat_idx, "text");
+    return 7;
 }
 
 /* Sets t[name] (name lower-cased) to value, or adds value to what t[name] holds: a string becomes
@@ -259,6 +313,14 @@ int mf_response_table_lua(lua_State *L)
         lua_pushvalue(L, c.body_idx);
         lua_setfield(L, res, "body");
     }
+    if (c.stream_idx) {
+        lua_pushvalue(L, c.stream_idx);
+        lua_setfield(L, res, "stream");
+    }
+    if (c.heartbeat_idx) {
+        lua_pushvalue(L, c.heartbeat_idx);
+        lua_setfield(L, res, "heartbeat");
+    }
     return 1;
 }
 
@@ -287,4 +349,5 @@ void mf_response_from_stack(lua_State *L, int base, mf_response_t *out)
     out->source = L;
     out->source_slot = lua_istable(L, base + 3) ? base + 3 : 0;
     out->nheaders = out->source_slot ? (int)lua_objlen(L, base + 3) / 2 : 0;
+    out->stream = NULL;
 }

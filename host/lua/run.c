@@ -80,12 +80,14 @@ int mf_vm__open_runs(lua_State *L, char *err, size_t errlen)
     lua_pushcfunction(L, l_push_request);
     lua_pushcfunction(L, mf_response_read_lua);
     lua_pushcfunction(L, mf_response_table_lua);
+    lua_pushcfunction(L, mf_vm__begin_stream);
     mf_vm_push_ref(L, MF_REF_TRACEBACK);
-    if (lua_pcall(L, 10, 1, 0)) {
+    if (lua_pcall(L, 11, 1, 0)) {
         snprintf(err, errlen, "the run body did not load: %s", lua_tostring(L, -1));
         return -1;
     }
     mf_vm_set_ref(L, MF_REF_DISPATCH);
+    mf_vm__open_streams(L);
     return 0;
 }
 
@@ -166,6 +168,8 @@ static void run_enter(mf_vm_t *vm, mf_vm_run_t *run)
     run->mem_at_enter = vm->mem;
     vm->cap_limit = vm->opts->max_lua_memory ? vm->mem + run->mem_left : 0;
     atomic_store(&vm->gen, atomic_load(&vm->gen) + 1);
+    if (run->stream && vm->opts->request_timeout_ms > 0) /* each stretch between its waits */
+        run->deadline_ns = mf_now_ns() + vm->opts->request_timeout_ms * 1000000;
     atomic_store(&vm->deadline_ns, run->deadline_ns);
     if (run->deadline_ns)
         /* woken past its deadline: the first instruction raises */
@@ -191,43 +195,63 @@ static int run_leave(mf_vm_t *vm, mf_vm_run_t *run)
 
 /* ---- the end of a run ---- */
 
-/* Hands sink the host's error response for the error at idx of L: an HTTP error a script
- * raised, or 500 (504 past the timeout) logged with the traceback. */
+/* The status of the error at idx of L: an HTTP error's a script raised, or 500 (504 past the
+ * timeout), logged with the traceback; *message is what the client is told. */
+static int error_status(mf_vm_run_t *run, lua_State *L, int idx, int timed_out,
+                        const char **message)
+{
+    mf_request_t *r = run->r;
+    int status = mf_http_error_status(L, idx, message);
+    if (status)
+        return status;
+    const char *text = lua_tostring(L, idx);
+    if (!text)
+        text = luaL_typename(L, idx);
+    if (run->cap_hit)
+        text = "mayfly: the request passed MAYFLY_MAX_LUA_MEMORY";
+    *message = timed_out ? "request timed out" : "internal server error";
+    mf_metrics_handler_error(mf_metrics_shard(), r->metric_route, timed_out);
+    if (mf_log_enabled(MF_LOG_ERROR)) {
+        mf_jsonbuf_t l;
+        const char *tb = strstr(text, "\nstack traceback:");
+        size_t first = tb ? (size_t)(tb - text) : strlen(text);
+        mf_request_log_begin(&l, MF_LOG_ERROR, timed_out ? "request timed out" : "handler error",
+                             timed_out ? 17 : 13, r);
+        mf_jsonbuf_cstr(&l, "route", r->route ? r->route : "");
+        if (run->stream)
+            mf_jsonbuf_cstr(&l, "while", "streaming");
+        mf_jsonbuf_str(&l, "error", text, first);
+        if (tb)
+            mf_jsonbuf_cstr(&l, "traceback", tb + 1);
+        mf_log_end(&l);
+    }
+    return timed_out ? 504 : 500;
+}
+
+/* Hands sink the host's error response for the error at idx of L. */
 static void answer_error(mf_vm_run_t *run, lua_State *L, int idx, int timed_out)
 {
     mf_request_t *r = run->r;
     const char *message = NULL;
     mf_response_t resp = {.ctype = "application/json"};
-    int status = mf_http_error_status(L, idx, &message);
-    if (!status) {
-        const char *text = lua_tostring(L, idx);
-        if (!text)
-            text = luaL_typename(L, idx);
-        if (run->cap_hit)
-            text = "mayfly: the request passed MAYFLY_MAX_LUA_MEMORY";
-        status = timed_out ? 504 : 500;
-        message = timed_out ? "request timed out" : "internal server error";
-        mf_metrics_handler_error(mf_metrics_shard(), r->metric_route, timed_out);
-        if (mf_log_enabled(MF_LOG_ERROR)) {
-            mf_jsonbuf_t l;
-            const char *tb = strstr(text, "\nstack traceback:");
-            size_t first = tb ? (size_t)(tb - text) : strlen(text);
-            mf_request_log_begin(&l, MF_LOG_ERROR,
-                                 timed_out ? "request timed out" : "handler error",
-                                 timed_out ? 17 : 13, r);
-            mf_jsonbuf_cstr(&l, "route", r->route ? r->route : "");
-            mf_jsonbuf_str(&l, "error", text, first);
-            if (tb)
-                mf_jsonbuf_cstr(&l, "traceback", tb + 1);
-            mf_log_end(&l);
-        }
-    }
+    int status = error_status(run, L, idx, timed_out, &message);
     char *json = mf_response_error_json(message, mf_request_id(r), &resp.body_len);
     resp.status = status;
     resp.body = json;
     r->status = status;
     run->sink(run->sink_ud, &resp);
     free(json);
+}
+
+/* Runs what was to end with run. */
+static void run_cleanups(mf_vm_run_t *run)
+{
+    mf_vm_cleanup_t *head = &run->cleanups;
+    while (head->next != head) {
+        mf_vm_cleanup_t *c = head->next;
+        mf_vm_run_undefer(c);
+        c->fn(c->ud);
+    }
 }
 
 /* The run ended with status (lua_resume's): hands its response to the sink and puts the
@@ -252,7 +276,17 @@ static void finish(mf_vm_run_t *run, int status)
         lua_settop(co, 0);
         lua_pushliteral(co, "attempt to yield from outside a coroutine");
     }
-    if (ok) {
+    run->cancel = NULL;
+    run_cleanups(run);
+    if (run->stream) {
+        /* The head is sent: an error cuts the body, unless it was the runtime's own cue to end
+         * (mf_vm_wait_refused), which ends it as a return would. */
+        const char *message;
+        int cue = !ok && run->refusals > 1;
+        if (!ok && !cue)
+            error_status(run, co, lua_gettop(co), timed_out, &message);
+        mf_vm__end_stream(run, ok || cue);
+    } else if (ok) {
         mf_response_t resp;
         mf_response_from_stack(co, 3, &resp);
         run->r->status = resp.status;
@@ -313,6 +347,7 @@ int mf_vm_start(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud)
         vm->opts->request_timeout_ms > 0 ? mf_now_ns() + vm->opts->request_timeout_ms * 1000000 : 0;
     run->mem_left = vm->opts->max_lua_memory;
     run->loaded_ref = LUA_NOREF;
+    run->cleanups.prev = run->cleanups.next = &run->cleanups;
 
     int fresh;
     lua_State *co = run->co = take_thread(vm, &run->co_ref, &fresh);
@@ -362,7 +397,9 @@ mf_vm_t *mf_vm_run_vm(const mf_vm_run_t *run)
 
 int64_t mf_vm_run_deadline(const mf_vm_run_t *run)
 {
-    return run->deadline_ns;
+    /* A stream's waits are bounded by its own end (MAYFLY_STREAM_TIMEOUT), not the request's:
+     * the timeout bounds each stretch of its CPU. */
+    return run->stream ? 0 : run->deadline_ns;
 }
 
 void mf_vm_wake(mf_vm_waiter_t w, int nresults)
@@ -377,6 +414,7 @@ void mf_vm_wake(mf_vm_waiter_t w, int nresults)
     lua_checkstack(run->co, nresults);
     lua_xmove(vm->L, run->co, nresults);
     run->waiting = 0;
+    run->cancel = NULL;
     run->nresults = nresults;
     run->next = NULL;
     *vm->woken_tail = run;
@@ -396,4 +434,30 @@ int mf_vm_resume_woken(mf_vm_t *vm)
         n++;
     }
     return n;
+}
+
+/* ---- what ends with a run ---- */
+
+void mf_vm_run_defer(mf_vm_run_t *run, mf_vm_cleanup_t *c, void (*fn)(void *ud), void *ud)
+{
+    c->fn = fn;
+    c->ud = ud;
+    c->prev = run->cleanups.prev;
+    c->next = &run->cleanups;
+    c->prev->next = c;
+    run->cleanups.prev = c;
+}
+
+void mf_vm_run_undefer(mf_vm_cleanup_t *c)
+{
+    if (!c->next)
+        return;
+    c->prev->next = c->next;
+    c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+}
+
+mf_vm_run_t *mf_vm_current_run(lua_State *L)
+{
+    return mf_vm_of(L)->current;
 }

@@ -7,8 +7,15 @@
 -- Only the host resumes a run's coroutine, and it does so with the RESUME token first: a resume
 -- without it (no script can hold this coroutine, but were one to) starts nothing.
 local DONE, RESUME, RESUME_SHARED, shared_chunk, SHARED_MODULE, SHARED_FILE, push_request,
-  read_response, response_table, traceback = ...
+  read_response, response_table, begin_stream, traceback = ...
 local xpcall, yield, type, error = xpcall, coroutine.yield, type, error
+
+-- What read_response read: a whole response, or the head of a streamed one, sent at once, after
+-- which its function writes the body in this same run; the response ends when it returns.
+local function respond(status, body, ctype, headers, stream, heartbeat, heartbeat_text)
+  if stream == nil then return status, body, ctype, headers end
+  stream(begin_stream(status, body, ctype, headers, heartbeat, heartbeat_text))
+end
 
 -- ---- middleware ----
 -- Layers around the handler, outermost first: the shared middleware file's (its table, or each
@@ -66,10 +73,11 @@ local function around(handler, req, routes, file, own, shared)
       role, where = "after", from
     end
   end
-  return read_response(res, role, where)
+  return respond(read_response(res, role, where))
 end
 
 -- ---- the run ----
+
 
 -- The route file's table (its chunk run in the run's environment) and the route's handler.
 local function route_of(chunk, module, key, file)
@@ -87,7 +95,7 @@ end
 local function dispatch(chunk, module, key, file)
   local routes, handler = route_of(chunk, module, key, file)
   if routes.before == nil and routes.after == nil then
-    return read_response((handler(push_request())))
+    return respond(read_response((handler(push_request()))))
   end
   return around(handler, push_request(), routes, file, true)
 end

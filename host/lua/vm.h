@@ -81,6 +81,16 @@ int mf_vm_woken(mf_vm_t *vm);
  * many it resumed. */
 int mf_vm_resume_woken(mf_vm_t *vm);
 
+/* ---- streamed responses (run_stream.c) ---- */
+
+/* The process drains: every streaming run, and every one that begins from now on, is to end:
+ * out:draining() is true and its waits return at once (mf_vm_wait_refused). */
+void mf_vm_drain_streams(mf_vm_t *vm);
+/* Ends the streams open now the same way: a new version waits for the old one's runs. */
+void mf_vm_end_streams(mf_vm_t *vm);
+/* 1 while a run streams its response. */
+int mf_vm_streaming(mf_vm_t *vm);
+
 /* ---- runs of a file's hooks (run_hook.c) ---- */
 
 /* A singleton job's lease: the job runs only while this owner holds key (mayfly.lease). */

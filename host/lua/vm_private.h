@@ -11,6 +11,7 @@
 #include <lua.h>
 
 #include "event/loop.h"
+#include "http/stream.h"
 #include "lua/refs.h"
 #include "lua/vm.h"
 
@@ -42,6 +43,26 @@ struct mf_vm_run {
     uint64_t wait_id;  /* the wait it is in (mf_vm_waiter_t.id); never reused in a vm */
     int nresults;      /* woken with this many values on co */
     mf_vm_run_t *next; /* the woken list, or the free list */
+    void (*cancel)(void *ud); /* the waker of a wait the runtime may cut short */
+    void *cancel_ud;
+    mf_vm_cleanup_t cleanups; /* what ends with it: a ring around this sentinel */
+
+    /* A streamed response (run_stream.c), once the handler returned one. */
+    mf_stream_t *stream;
+    void *out;              /* its out object (a userdata), cleared when the run ends */
+    const char *cut;        /* why it must end: "draining", "timeout"; NULL while it may go on */
+    int refusals;           /* waits refused since it began ending */
+    mf_timer_t end_timer;   /* MAYFLY_STREAM_TIMEOUT */
+    mf_timer_t heartbeat;   /* writes heartbeat_text after heartbeat_ns without a write */
+    int64_t heartbeat_ns, last_write_ns;
+    char *heartbeat_text;
+    size_t heartbeat_len;
+    struct {
+        mf_vm_waiter_t w;
+        const char *p; /* the string being written, on the waiting coroutine's stack */
+        size_t len, off;
+    } pending; /* a write waiting for room (w.run NULL: none) */
+    mf_vm_run_t *stream_prev, *stream_next; /* the vm's streaming runs */
 };
 
 struct mf_vm {
@@ -79,6 +100,8 @@ struct mf_vm {
     mf_vm_run_t **woken_tail;
     mf_vm_run_t *free_runs;
     int nwaiting;         /* runs suspended in mf_vm_wait or woken */
+    mf_vm_run_t *streams; /* runs whose response is being streamed */
+    int draining;         /* the process drains: every stream is to end */
     uint64_t last_wait_id; /* the last id mf_vm_waiter handed out */
     struct {
         lua_State *co;
@@ -93,6 +116,16 @@ void mf_vm__run_begin(mf_vm_t *vm, mf_request_t *r);
 void mf_vm__uncap(mf_vm_t *vm);
 int mf_vm__is_late(mf_vm_t *vm);
 int mf_vm__run_end(mf_vm_t *vm);
+/* Streams (run_stream.c): the out object's metatable, built with the state; a run begins
+ * streaming (the C function run.lua calls with the handler's head); a streaming run's end
+ * (finish): returns whether the function's error, if any, was the runtime's cue to end rather
+ * than the script's own. */
+void mf_vm__open_streams(lua_State *L);
+int mf_vm__begin_stream(lua_State *L); /* may raise */
+void mf_vm__end_stream(mf_vm_run_t *run, int ok);
+/* Cuts short the wait of run (a cancelable one) with nil, why. */
+void mf_vm__cancel_wait(mf_vm_run_t *run, const char *why);
+
 /* Compiles the coroutine body request runs execute (MF_REF_DISPATCH). Returns 0 or -1. */
 int mf_vm__open_runs(lua_State *L, char *err, size_t errlen);
 /* Frees what request runs keep (run.c), before the state closes. */

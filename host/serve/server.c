@@ -23,6 +23,7 @@
 #include "event/folder_watch.h"
 #include "event/listen.h"
 #include "http/conn.h"
+#include "http/stream.h"
 #include "lua/vm.h"
 #include "observe/log.h"
 #include "observe/log_buffer.h"
@@ -321,6 +322,8 @@ static int drain(server_t *s, const sigset_t *set, int sig)
     mf_handoff_stop(s->handoff); /* before the sockets it takes from close */
     s->handoff = NULL;
     close_listeners(s);
+    for (int i = 0; i < s->nworkers; i++)
+        mf_worker_drain_streams(&s->workers[i]);
     if (again)
         mf_log_msg(MF_LOG_WARN, "second signal: shutting down now");
 
@@ -388,6 +391,7 @@ int mf_server_run(const mf_options_t *o)
     mf_breaker_metrics_register();
     mf_redis_metrics_register();
     mf_http_client_metrics_register();
+    mf_stream_metrics_register();
     mf_scripts_t *first;
     if (mf_scripts_load(o->scripts_dir, o, &first, err, sizeof err)) {
         fatal("cannot load scripts", err);

@@ -25,6 +25,7 @@
 #include "http/framing.h"
 #include "http/request_log.h"
 #include "http/response.h"
+#include "http/stream.h"
 #include "lua/vm.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
@@ -43,6 +44,7 @@ typedef struct worker_request {
     struct worker_request *next_held;
     mf_http_stall_t stall; /* a chunked body being read */
     int own_cors;          /* a probe's answer, or a preflight's: queue adds no CORS headers */
+    mf_stream_t *stream;   /* a streamed response's body: this request is its consumer */
 } worker_request_t;
 
 /* Settings every worker shares, set before the first daemon starts serving. */
@@ -69,6 +71,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     h->phase = READY;
     h->resp = NULL;
     h->own_cors = 0;
+    h->stream = NULL;
     mf_http_stall_init(&h->stall, w->loop);
     mf_http_conn_requested(conn);
     mf_request_begin(r, uri);
@@ -86,6 +89,10 @@ static void request_release(mf_worker_t *w, mf_request_t *r)
     mf_http_stall_stop(&h->stall);
     if (h->resp) /* answered, and the client left before it was sent */
         MHD_destroy_response(h->resp);
+    if (h->stream) {
+        mf_stream_completed(h->stream);
+        mf_stream_unref(h->stream);
+    }
     mf_request_end(r);
     if (w->nfree < MAX_FREE_REQUESTS) {
         r->next_free = w->free_requests;
@@ -171,6 +178,10 @@ static enum MHD_Result queue_answer(struct MHD_Connection *conn, worker_request_
 static void on_response(void *ud, const mf_response_t *resp)
 {
     worker_request_t *h = ud;
+    if (resp->stream) {
+        h->stream = resp->stream;
+        mf_stream_ref(h->stream);
+    }
     h->resp = mf_response_for_request(&h->r, resp);
     if (h->phase == WAITING)
         MHD_resume_connection(h->r.conn);
@@ -252,7 +263,7 @@ static enum MHD_Result serve(mf_worker_t *w, struct MHD_Connection *conn, mf_req
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
         return queue(conn, r, 405, resp);
     }
-    if (rc) /* the run ended */
+    if (rc || h->phase == ANSWERED) /* the run ended, or streams its response */
         return queue_answer(conn, h);
     h->phase = WAITING;
     MHD_suspend_connection(conn);
@@ -336,6 +347,9 @@ static void *worker_main(void *arg)
             mf_vm_resume_woken(vm);
             mf_lifecycle_busy(w->id, 0, NULL);
         }
+        /* A run is wholly on one version: streams of the old one end for the new to begin. */
+        if (mf_vm_streaming(vm) && mf_follow_behind(&w->run))
+            mf_vm_end_streams(vm);
         if (w->held && !mf_vm_waiting(vm))
             release_held(w);
         MHD_run(w->daemon);
@@ -500,6 +514,17 @@ void mf_worker_close_listener(mf_worker_t *w)
     take_backlog(w, w->listen_fd);
     /* The kernel now refuses new clients or sends them to another socket on the port. */
     shutdown(w->listen_fd, SHUT_RDWR);
+}
+
+static void drain_streams_now(void *ud)
+{
+    mf_vm_drain_streams(((mf_worker_t *)ud)->run.vm);
+}
+
+void mf_worker_drain_streams(mf_worker_t *w)
+{
+    if (w->thread_started)
+        mf_loop_post(w->loop, drain_streams_now, w);
 }
 
 static void stop_now(void *ud)

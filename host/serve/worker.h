@@ -57,4 +57,8 @@ void mf_worker_close_listener(mf_worker_t *w);
 /* Lets the runs in progress end, stops the worker thread, closes every connection. */
 void mf_worker_stop(mf_worker_t *w);
 
+/* The drain reached its close: the worker's streamed responses are to end (mf_vm_drain_streams),
+ * on its own thread. Any thread. */
+void mf_worker_drain_streams(mf_worker_t *w);
+
 #endif

@@ -16,6 +16,7 @@ int luaopen_mayfly_metrics(lua_State *L); /* metrics.c */
 int luaopen_mayfly_constant(lua_State *L); /* constant.c */
 int luaopen_mayfly_time(lua_State *L);    /* time.c */
 int luaopen_mayfly_jwks_cache(lua_State *L); /* jwks_cache.c: mayfly.jwt's JWKS documents */
+int luaopen_mayfly_sleep(lua_State *L);   /* sleep.c: mayfly.sleep */
 /* print(...) as a log line at info level (log.c). */
 int mf_lapi_print(lua_State *L);
 

@@ -21,5 +21,6 @@ const mf_lua_module_t mf_lua_modules[] = {
     {"mayfly.time", MF_MODULE_REQUIRE, luaopen_mayfly_time},
     {"mayfly._jwks", MF_MODULE_REQUIRE, luaopen_mayfly_jwks_cache},
     {"constant", MF_MODULE_FIELD, luaopen_mayfly_constant},
+    {"sleep", MF_MODULE_FIELD, luaopen_mayfly_sleep},
     {NULL, 0, NULL},
 };

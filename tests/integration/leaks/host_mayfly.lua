@@ -18,6 +18,8 @@ return {
   end,
 
   ["GET /host_mayfly/probe"] = function(req)
+    -- The host's functions directly in the mayfly table (frozen C functions, no state).
+    local HOST_FUNCTIONS = { constant = true, sleep = true }
     local problems = {}
     lk.check_table(problems, "mayfly", mayfly, MARK)
     for k, v in pairs(mayfly) do
@@ -25,11 +27,13 @@ return {
         lk.check_table(problems, "mayfly." .. k, v, MARK)
         local ok, m = pcall(require, "mayfly." .. k)
         if not ok or not rawequal(m, v) then problems[#problems + 1] = "mayfly." .. k .. " is not its module" end
-      elseif k ~= "version" and k ~= "constant" then -- the host's own non-table fields
+      elseif k ~= "version" and not HOST_FUNCTIONS[k] then -- the host's own non-table fields
         problems[#problems + 1] = "mayfly." .. tostring(k) .. " is a " .. type(v)
       end
     end
-    if type(mayfly.constant) ~= "function" then problems[#problems + 1] = "mayfly.constant is a " .. type(mayfly.constant) end
+    for name in pairs(HOST_FUNCTIONS) do
+      if type(mayfly[name]) ~= "function" then problems[#problems + 1] = "mayfly." .. name .. " is a " .. type(mayfly[name]) end
+    end
     if mayfly.version ~= mayfly.env.version then problems[#problems + 1] = "mayfly.version is " .. tostring(mayfly.version) end
     if not rawequal(mayfly.config, config) or not rawequal(mayfly.redis, redis) or not rawequal(mayfly.log, log) then
       problems[#problems + 1] = "mayfly.config/redis/log are not the globals"
