@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "observe/metrics.h"
+#include "redis/pubsub.h"
 
 static void collect(void *ud, mf_metrics_writer_t *w)
 {
@@ -95,4 +96,5 @@ static void collect(void *ud, mf_metrics_writer_t *w)
 void mf_redis_metrics_register(void)
 {
     mf_metrics_add_collector(collect, NULL);
+    mf_redis_pubsub_metrics_register();
 }
