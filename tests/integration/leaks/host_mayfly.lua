@@ -19,7 +19,7 @@ return {
 
   ["GET /host_mayfly/probe"] = function(req)
     -- The host's functions directly in the mayfly table (frozen C functions, no state).
-    local HOST_FUNCTIONS = { constant = true, sleep = true }
+    local HOST_FUNCTIONS = { constant = true, sleep = true, subscribe = true, psubscribe = true }
     local problems = {}
     lk.check_table(problems, "mayfly", mayfly, MARK)
     for k, v in pairs(mayfly) do
