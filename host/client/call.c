@@ -255,7 +255,7 @@ static void set_method(CURL *e, const mf_http_call_t *call)
 
 /* ---- the outcome ---- */
 
-static mf_http_err_t classify(CURLcode rc, int too_large)
+mf_http_err_t mf_http_client__classify(CURLcode rc, int too_large)
 {
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -400,14 +400,26 @@ int mf_http_client__attempt_begin(mf_http_xfer_t *x)
     return 1;
 }
 
+void mf_http_client__attempt_release(mf_http_xfer_t *x)
+{
+    if (!x->headers)
+        return;
+    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(x->headers);
+    x->headers = NULL;
+}
+
 int64_t mf_http_client__attempt_end(mf_http_xfer_t *x, CURLcode rc)
+{
+    mf_http_client__attempt_release(x);
+    return mf_http_client__attempt_outcome(x, rc);
+}
+
+int64_t mf_http_client__attempt_outcome(mf_http_xfer_t *x, CURLcode rc)
 {
     const mf_http_call_t *call = &x->call;
     mf_http_result_t *res = x->res;
     CURL *e = x->easy;
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(x->headers);
-    x->headers = NULL;
 
     free(res->headers);
     res->headers = NULL;
@@ -426,7 +438,7 @@ int64_t mf_http_client__attempt_end(mf_http_xfer_t *x, CURLcode rc)
                  "replica: /metrics and the routes' state are not for scripts to read back)",
                  x->refused);
     } else {
-        res->err = classify(rc, x->too_large);
+        res->err = mf_http_client__classify(rc, x->too_large);
         if (res->err == MF_HTTP_ERR_TOO_LARGE)
             snprintf(res->message, sizeof res->message,
                      "response body larger than MAYFLY_HTTP_MAX_BODY (%zu bytes)",
@@ -489,7 +501,10 @@ int mf_http_client__call_end(mf_http_xfer_t *x)
     if (!rc)
         res->body = mf_buf_take(&x->body, &res->body_len);
     curl_easy_setopt(x->easy, CURLOPT_CURLU, NULL); /* the caller's, freed after the call */
-    xfer_give_back(x);
+    if (x->discard)
+        xfer_free(x);
+    else
+        xfer_give_back(x);
     return rc;
 }
 

@@ -3,8 +3,9 @@
  * circuit breaker and counters per upstream host:port shared by the whole process. A handler's
  * call waits on its worker's loop and suspends only its run.
  *
- * call.c makes a call and blocks on it, multi.c waits on a loop instead, target.c checks where a
- * call goes, upstream.c keeps the breakers and counters, metrics.c shows them in /metrics. */
+ * call.c makes a call and blocks on it, multi.c waits on a loop instead, stream.c hands a
+ * response's body over as it arrives, target.c checks where a call goes, upstream.c keeps the
+ * breakers and counters, metrics.c shows them in /metrics. */
 #ifndef MF_HTTP_CLIENT_H
 #define MF_HTTP_CLIENT_H
 
@@ -103,6 +104,45 @@ int mf_http_client_start(mf_http_client_t *c, const mf_http_call_t *call, mf_htt
                          void (*done)(void *ud, int rc), void *ud, int *rc);
 void mf_http_result_free(mf_http_result_t *res);
 
+/* ---- streamed responses (stream.c) ---- */
+
+/* A call on a client with a loop whose body is handed over as it arrives. Its attempts are a
+ * call's (retries, redirects, the breaker), the attempt's timeout bounding its connect and its
+ * head; a final head ends them (a 502, 503 or 504 head is retried as a call's would be, its body
+ * unread). From then on the body waits in a buffer of at most MF_HTTP_STREAM_BUFFER bytes (plus
+ * one of libcurl's writes), the transfer paused while it is full, so that an upstream faster
+ * than its reader waits in TCP, not in memory. MAYFLY_HTTP_MAX_BODY does not apply. */
+typedef struct mf_http_stream mf_http_stream_t;
+
+#define MF_HTTP_STREAM_BUFFER (64 * 1024)
+
+typedef enum {
+    MF_HTTP_STREAM_WAITING, /* no head yet */
+    MF_HTTP_STREAM_BODY,    /* the head is in, the body comes */
+    MF_HTTP_STREAM_ENDED,   /* the body is complete: what is buffered is the last of it */
+    MF_HTTP_STREAM_FAILED,  /* no head came, or the body broke off: the result's err says why */
+} mf_http_stream_state_t;
+
+/* Starts call on c, a client with a loop; the stream keeps copies of what call points to.
+ * notify(ud) is called when the head comes, body arrives, the body ends or the call fails: from
+ * the loop (also from inside libcurl's callbacks, so it must not call this API), never from
+ * inside a function of this API. A call that cannot start is FAILED at once. Never NULL. */
+mf_http_stream_t *mf_http_stream_start(mf_http_client_t *c, const mf_http_call_t *call,
+                                       void (*notify)(void *ud), void *ud);
+mf_http_stream_state_t mf_http_stream_state(const mf_http_stream_t *s);
+/* The head (status, headers, attempts) once BODY, ENDED or FAILED after it; err and message
+ * when FAILED. Its body field is unused. */
+const mf_http_result_t *mf_http_stream_result(const mf_http_stream_t *s);
+/* The body received and not taken yet: *len bytes, valid until the next call on s. */
+const char *mf_http_stream_peek(const mf_http_stream_t *s, size_t *len);
+/* What peek showed is taken: the buffer empties and a paused transfer goes on. */
+void mf_http_stream_consume(mf_http_stream_t *s);
+/* Ends a stream in BODY now with err and message (a reader's timeout): FAILED, the transfer
+ * aborted. Anything else stays as it is. */
+void mf_http_stream_fail(mf_http_stream_t *s, mf_http_err_t err, const char *message);
+/* Aborts the transfer if it still runs (the upstream sees its connection close) and frees s. */
+void mf_http_stream_free(mf_http_stream_t *s);
+
 /* ---- counters, for /metrics ---- */
 
 typedef struct {
@@ -110,6 +150,7 @@ typedef struct {
     uint64_t requests[MF_HTTP_CLASS_COUNT];       /* attempts, by status class */
     double duration_seconds[MF_HTTP_CLASS_COUNT]; /* their summed duration */
     uint64_t errors[MF_HTTP_ERR_COUNT];           /* calls or attempts failed, by kind */
+    uint64_t stream_bytes;                        /* body bytes of streamed responses */
     int breaker_state;                            /* mf_breaker_state_t */
 } mf_http_client_stats_t;
 

@@ -34,6 +34,13 @@ static void errors(void *ud, const mf_http_client_stats_t *s)
                               (double)s->errors[e]);
 }
 
+static void stream_bytes(void *ud, const mf_http_client_stats_t *s)
+{
+    if (s->stream_bytes)
+        mf_metrics_sample(ud, "mayfly_http_client_stream_bytes_total",
+                          (const char *[]){"upstream", s->upstream, NULL}, (double)s->stream_bytes);
+}
+
 static void collect(void *ud, mf_metrics_writer_t *w)
 {
     (void)ud;
@@ -46,6 +53,9 @@ static void collect(void *ud, mf_metrics_writer_t *w)
     mf_metrics_family(w, "mayfly_http_client_errors_total", "counter",
                       "Outbound calls or attempts that got no response, by upstream and kind.");
     mf_http_client_stats_each(errors, w);
+    mf_metrics_family(w, "mayfly_http_client_stream_bytes_total", "counter",
+                      "Body bytes of streamed responses (stream = true) received, by upstream.");
+    mf_http_client_stats_each(stream_bytes, w);
 }
 
 void mf_http_client_metrics_register(void)

@@ -187,6 +187,10 @@ static void check_done(mf_http_client_t *c)
         mf_http_xfer_t *x;
         curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
         curl_multi_remove_handle(c->multi, e);
+        if (x->stream) {
+            mf_http_client__stream_done(x, rc);
+            continue;
+        }
         int64_t wait = mf_http_client__attempt_end(x, rc);
         if (wait < 0) {
             call_end_async(x);
@@ -196,26 +200,36 @@ static void check_done(mf_http_client_t *c)
     }
 }
 
+int mf_http_client__multi(mf_http_client_t *c, char *err, size_t errlen)
+{
+    if (c->multi)
+        return 0;
+    c->multi = curl_multi_init();
+    if (!c->multi) {
+        snprintf(err, errlen, "libcurl: out of memory");
+        return -1;
+    }
+    mf_timer_init(&c->timer, on_curl_timer_due, c);
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)MAX_LOOP_CONNECTIONS);
+    curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)MAX_LOOP_CONNECTIONS);
+    return 0;
+}
+
 int mf_http_client_start(mf_http_client_t *c, const mf_http_call_t *call, mf_http_result_t *res,
                          void (*done)(void *ud, int rc), void *ud, int *rc)
 {
     mf_http_xfer_t *x;
     if (!c->multi) {
-        c->multi = curl_multi_init();
-        if (!c->multi) {
-            memset(res, 0, sizeof *res);
+        memset(res, 0, sizeof *res);
+        if (mf_http_client__multi(c, res->message, sizeof res->message)) {
             res->err = MF_HTTP_ERR_IO;
-            snprintf(res->message, sizeof res->message, "libcurl: out of memory");
             *rc = -1;
             return 1;
         }
-        mf_timer_init(&c->timer, on_curl_timer_due, c);
-        curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-        curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-        curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-        curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-        curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)MAX_LOOP_CONNECTIONS);
-        curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)MAX_LOOP_CONNECTIONS);
     }
     if (mf_http_client__call_begin(c, &x, call, res)) {
         *rc = -1;

@@ -27,8 +27,11 @@ int mf_http_client__allow(mf_http_upstream_t *u, int64_t now_ns);
  * transient failure counts against the upstream, anything else closes it). */
 void mf_http_client__attempt_done(mf_http_upstream_t *u, int status, mf_http_err_t err,
                                   int transient, int64_t duration_ns);
-/* A call ended with err before any attempt. */
+/* A call ended with err outside an attempt: before any, or in a streamed body after its head
+ * (which was counted as the attempt's outcome). */
 void mf_http_client__call_refused(mf_http_upstream_t *u, mf_http_err_t err);
+/* n bytes of a streamed body came from the upstream. */
+void mf_http_client__stream_bytes(mf_http_upstream_t *u, size_t n);
 
 /* ---- this process's own listeners (target.c) ---- */
 
@@ -54,7 +57,9 @@ typedef struct mf_http_xfer {
     char refused[96]; /* the attempt would have connected to this process's own listener */
     mf_buf_t body;    /* the attempt's response body, under MAYFLY_HTTP_MAX_BODY */
     int too_large;
-    mf_timer_t backoff; /* between attempts, when the call waits on a loop */
+    mf_timer_t backoff;            /* between attempts, when the call waits on a loop */
+    struct mf_http_stream *stream; /* a streamed call's (stream.c), which owns its handling */
+    int discard; /* its handle has options of its own (a stream's): freed, not kept */
     void (*done)(void *ud, int rc);
     void *ud;
     struct mf_http_xfer *next_free;
@@ -84,8 +89,18 @@ int mf_http_client__attempt_begin(mf_http_xfer_t *x);
 /* The attempt ended with rc. Returns the milliseconds to wait before the next attempt, or -1
  * when the call ends with this outcome. */
 int64_t mf_http_client__attempt_end(mf_http_xfer_t *x, CURLcode rc);
+/* attempt_end in two: the attempt's request headers freed (idempotent; never from inside a
+ * libcurl callback), and its outcome read, counted, logged and judged (rc CURLE_OK: the
+ * response's head is in, which a streamed call reads before the body). */
+void mf_http_client__attempt_release(mf_http_xfer_t *x);
+int64_t mf_http_client__attempt_outcome(mf_http_xfer_t *x, CURLcode rc);
+/* The kind of error rc is. */
+mf_http_err_t mf_http_client__classify(CURLcode rc, int too_large);
 
 /* ---- calls on a loop (multi.c) ---- */
+
+/* Makes c's multi handle on first use. Returns 0, or -1 with a reason in err. */
+int mf_http_client__multi(mf_http_client_t *c, char *err, size_t errlen);
 
 /* Curl opened fd for a call of c, a client with a loop. */
 void mf_http_client__socket_opened(mf_http_client_t *c, curl_socket_t fd);
@@ -93,5 +108,10 @@ void mf_http_client__socket_opened(mf_http_client_t *c, curl_socket_t fd);
 int mf_http_client__close_socket(void *ud, curl_socket_t fd);
 /* Frees what calls on the loop left: the multi handle, its connections and sockets. */
 void mf_http_client__loop_free(mf_http_client_t *c);
+
+/* ---- streamed calls (stream.c) ---- */
+
+/* x, a streamed call's record, left the multi handle with rc. */
+void mf_http_client__stream_done(mf_http_xfer_t *x, CURLcode rc);
 
 #endif

@@ -19,6 +19,7 @@ struct mf_http_upstream {
     _Atomic uint64_t requests[MF_HTTP_CLASS_COUNT];
     _Atomic uint64_t duration_ns[MF_HTTP_CLASS_COUNT];
     _Atomic uint64_t errors[MF_HTTP_ERR_COUNT];
+    _Atomic uint64_t stream_bytes;
 };
 
 /* Open addressing, entries never removed: lookups read without a lock, inserts take it. */
@@ -102,6 +103,11 @@ void mf_http_client__call_refused(mf_http_upstream_t *u, mf_http_err_t err)
     atomic_fetch_add_explicit(&u->errors[err], 1, memory_order_relaxed);
 }
 
+void mf_http_client__stream_bytes(mf_http_upstream_t *u, size_t n)
+{
+    atomic_fetch_add_explicit(&u->stream_bytes, (uint64_t)n, memory_order_relaxed);
+}
+
 /* ---- snapshots, for /metrics ---- */
 
 static void stats_of(const mf_http_upstream_t *u, mf_http_client_stats_t *s)
@@ -114,6 +120,7 @@ static void stats_of(const mf_http_upstream_t *u, mf_http_client_stats_t *s)
     }
     for (int i = 0; i < MF_HTTP_ERR_COUNT; i++)
         s->errors[i] = atomic_load_explicit(&u->errors[i], memory_order_relaxed);
+    s->stream_bytes = atomic_load_explicit(&u->stream_bytes, memory_order_relaxed);
     s->breaker_state = u->breaker ? (int)mf_breaker_state(u->breaker) : MF_BREAKER_CLOSED;
 }
 

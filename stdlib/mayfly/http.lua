@@ -1,15 +1,17 @@
 -- http: calls to other services. mayfly.http.request{ method=, url=, headers=, query=, body=,
--- json=, timeout=, retries=, idempotent=, redirects=, budget_header= } returns a response
--- { status=, headers=, body=, attempts= } with res:json(), or nil, kind, message when no
--- response came (kind: timeout, resolve, connect, tls, circuit_open, too_large, redirect,
--- protocol, io). Any status is a response. Misuse (a bad URL or header, retries on a call that is
--- not safe to repeat) raises.
+-- json=, timeout=, retries=, idempotent=, redirects=, budget_header=, stream=, read_timeout= }
+-- returns a response { status=, headers=, body=, attempts= } with res:json(), or nil, kind,
+-- message when no response came (kind: timeout, resolve, connect, tls, circuit_open, too_large,
+-- redirect, protocol, io). Any status is a response. Misuse (a bad URL or header, retries on a
+-- call that is not safe to repeat) raises. With stream = true the response comes once its head
+-- is in, without a body: res:read() returns the body piece by piece as it arrives, then nil;
+-- res:close() drops the rest.
 local require = require
 
 local type, pairs, ipairs, tostring, error, pcall, setmetatable = type, pairs, ipairs,
   tostring, error, pcall, setmetatable
-local string_upper, string_format, string_gsub, string_byte, string_find = string.upper,
-  string.format, string.gsub, string.byte, string.find
+local string_upper, string_format, string_gsub, string_byte, string_find, string_sub =
+  string.upper, string.format, string.gsub, string.byte, string.find, string.sub
 local table_concat, table_sort = table.concat, table.sort
 
 local _, internal = ...
@@ -25,13 +27,62 @@ local DEFAULT_REDIRECTS = 3
 local idempotent_methods = { GET = true, HEAD = true, OPTIONS = true, TRACE = true, PUT = true,
   DELETE = true }
 
+-- What read() hands out at most at a time where the whole body was read first.
+local READ_PIECE = 65536
+
+-- A streamed response's handle (mayfly._http's), or, where no run could wait, { body=, pos= }:
+-- by response, so that a script holds nothing it could pass to _http itself.
+local streams = setmetatable({}, { __mode = "k" })
+
+-- Why the runtime refused or cut a wait short (lua/binding.h), which comes without a message.
+local ending = {
+  closed = "the client of this stream has gone",
+  timeout = "the stream passed MAYFLY_STREAM_TIMEOUT",
+  draining = "the stream is to end: the process is draining or a new version waits",
+}
+
 local response_methods = {}
 
 -- The decoded body, or nil, "invalid_json", message.
 function response_methods.json(self)
+  if self.body == nil and streams[self] ~= nil then
+    error("mayfly.http: json() needs the whole body; a stream = true response is read with " ..
+      "read()", 2)
+  end
   local ok, v = pcall(json.decode, self.body)
   if not ok then return nil, "invalid_json", tostring(v) end
   return v
+end
+
+local function stream_of(res, fn)
+  local h = streams[res]
+  if h == nil then
+    error("mayfly.http: " .. fn .. "() is for responses of calls made with stream = true", 3)
+  end
+  return h
+end
+
+-- The next piece of a streamed body as it arrives; nil at its end; nil, kind, message when it
+-- broke off, a read waited past read_timeout, or the stream this runs in is ending.
+function response_methods.read(self)
+  local h = stream_of(self, "read")
+  if type(h) == "table" then
+    if h.closed then error("mayfly.http: res:read() on a response that was closed", 2) end
+    local pos = h.pos
+    if pos > #h.body then return nil end
+    h.pos = pos + READ_PIECE
+    return string_sub(h.body, pos, pos + READ_PIECE - 1)
+  end
+  local piece, kind, message
+  repeat piece, kind, message = _http.read(h) until piece ~= true
+  if piece == nil and kind ~= nil and message == nil then message = ending[kind] end
+  return piece, kind, message
+end
+
+-- Drops what is left of a streamed body: the transfer is aborted, read() raises from now on.
+function response_methods.close(self)
+  local h = stream_of(self, "close")
+  if type(h) == "table" then h.closed = true else _http.close(h) end
 end
 
 -- Protected: the methods are shared by every request's responses.
@@ -121,15 +172,49 @@ local function call(opts, level)
   local redirects = opts.redirects
   if redirects == nil then redirects = DEFAULT_REDIRECTS end
 
+  local stream = opts.stream
+  if stream ~= nil and stream ~= true and stream ~= false then
+    error("mayfly.http: stream must be true or false", level)
+  end
+  if opts.read_timeout ~= nil and not stream then
+    error("mayfly.http: read_timeout is for stream = true calls", level)
+  end
+  if stream then
+    local h, why = _http.stream(method, url, headers, body, opts.timeout, retries, redirects,
+      opts.budget_header, opts.read_timeout)
+    if h == nil then return nil, why, ending[why] end
+    if h then
+      local status, res_headers, attempts
+      repeat status, res_headers, attempts = _http.head(h) until status ~= true
+      if not status then
+        _http.close(h)
+        return nil, res_headers, attempts or ending[res_headers]
+      end
+      local res = setmetatable({ status = status, headers = res_headers, attempts = attempts },
+        response_mt)
+      streams[res] = h
+      return res
+    end
+    -- No run can wait here (a hook, mayfly test, code that cannot yield): the whole body is
+    -- read now and read() hands it out.
+  end
+
   local status, res_headers, res_body, attempts = _http.request(method, url, headers, body,
     opts.timeout, retries, redirects, opts.budget_header)
   if not status then return nil, res_headers, res_body end
+  if stream then
+    local res = setmetatable({ status = status, headers = res_headers, attempts = attempts },
+      response_mt)
+    streams[res] = { body = res_body, pos = 1 }
+    return res
+  end
   return setmetatable({ status = status, headers = res_headers, body = res_body,
     attempts = attempts }, response_mt)
 end
 
+-- Level 2: the tail call leaves no frame of request's own between call and its caller.
 function _M.request(opts)
-  return call(opts, 3)
+  return call(opts, 2)
 end
 
 -- get(url, opts), post(url, opts), ...: request with the method and url filled in.
@@ -141,7 +226,7 @@ local function shorthand(method)
     local o = {}
     for k, v in pairs(opts or {}) do o[k] = v end
     o.method, o.url = method, url
-    return call(o, 3)
+    return call(o, 2)
   end
 end
 

@@ -1,7 +1,7 @@
 /* mayfly._http: the primitive behind mayfly.http (stdlib/mayfly/http.lua). It checks what must
  * never reach the wire (schemes, header names and values), adds the request id and trace context
  * of the incoming request, bounds the call by the request's remaining time, and makes it with
- * the worker's client (client/). */
+ * the worker's client (client/). Responses read as they arrive are http_stream.c's. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,6 +13,7 @@
 #include "base/syntax.h"
 #include "client/http_client.h"
 #include "lua/api/api.h"
+#include "lua/api/http.h"
 #include "lua/binding.h"
 
 #define MAX_HEADERS 100
@@ -162,7 +163,7 @@ static const char *outgoing_traceparent(mf_request_t *r)
 
 /* ---- the call ---- */
 
-static int64_t timeout_arg(lua_State *L, int idx, int64_t dflt)
+int64_t mf_lapi_http_timeout_arg(lua_State *L, int idx, int64_t dflt, const char *name)
 {
     int64_t ms;
     switch (lua_type(L, idx)) {
@@ -172,20 +173,23 @@ static int64_t timeout_arg(lua_State *L, int idx, int64_t dflt)
     case LUA_TNUMBER: {
         double s = lua_tonumber(L, idx);
         if (!(s > 0 && s < 1e9))
-            luaL_argerror(L, idx, "timeout must be a number of seconds above 0");
+            luaL_argerror(L, idx,
+                          lua_pushfstring(L, "%s must be a number of seconds above 0", name));
         ms = (int64_t)(s * 1000 + 0.5);
         return ms > 0 ? ms : 1;
     }
     case LUA_TSTRING:
         if (mf_parse_duration_ms(lua_tostring(L, idx), &ms) || ms <= 0)
-            luaL_argerror(L, idx, "timeout must be a duration such as 500ms or 2s");
+            luaL_argerror(L, idx,
+                          lua_pushfstring(L, "%s must be a duration such as 500ms or 2s", name));
         return ms;
     default:
-        return luaL_argerror(L, idx, "timeout must be seconds or a duration string");
+        return luaL_argerror(L, idx,
+                             lua_pushfstring(L, "%s must be seconds or a duration string", name));
     }
 }
 
-static void push_headers(lua_State *L, const char *p, size_t len)
+void mf_lapi_http_push_headers(lua_State *L, const char *p, size_t len)
 {
     const char *end = p + len;
     lua_newtable(L);
@@ -225,7 +229,7 @@ static int push_results(lua_State *L, call_box_t *box, int rc) /* may raise */
         n = 3;
     } else {
         lua_pushinteger(L, res->status);
-        push_headers(L, res->headers, res->headers_len);
+        mf_lapi_http_push_headers(L, res->headers, res->headers_len);
         lua_pushlstring(L, res->body ? res->body : "", res->body_len);
         lua_pushinteger(L, res->attempts);
         n = 4;
@@ -269,10 +273,13 @@ static void on_call_done(void *ud, int rc)
     free(wt);
 }
 
-/* request(method, url, headers, body, timeout, retries, redirects, budget_header): returns
- * status, headers, body, attempts; or nil, error kind, message. Misuse raises. A call from a
- * handler's run that can yield suspends the run meanwhile; elsewhere it blocks. */
-static int l_http_request(lua_State *L) /* may raise */
+int64_t mf_lapi_http_reserve_ms(const mf_options_t *o)
+{
+    int64_t reserve_ms = o->request_timeout_ms / 10;
+    return reserve_ms > RESERVE_MAX_MS ? RESERVE_MAX_MS : reserve_ms;
+}
+
+mf_http_url_t *mf_lapi_http_read_call(lua_State *L, mf_http_call_t *out) /* may raise */
 {
     mf_vm_t *vm = mf_vm_of(L);
     const mf_options_t *o = mf_vm_options(vm);
@@ -292,7 +299,7 @@ static int l_http_request(lua_State *L) /* may raise */
     }
     const char *body = luaL_optlstring(L, 4, NULL, &len);
     mf_http_call_t call = {.method = method, .body = body, .body_len = body ? len : 0};
-    call.timeout_ms = timeout_arg(L, 5, o->http_timeout_ms);
+    call.timeout_ms = mf_lapi_http_timeout_arg(L, 5, o->http_timeout_ms, "timeout");
     call.retries = (int)luaL_optinteger(L, 6, 0);
     if (call.retries < 0 || call.retries > MAX_RETRIES)
         luaL_argerror(L, 6, "retries must be from 0 to 10");
@@ -326,12 +333,8 @@ static int l_http_request(lua_State *L) /* may raise */
     call.request_id = request_id;
 
     int64_t deadline = mf_vm_deadline_ns(vm);
-    if (deadline && o->request_timeout_ms > 0) {
-        int64_t reserve_ms = o->request_timeout_ms / 10;
-        if (reserve_ms > RESERVE_MAX_MS)
-            reserve_ms = RESERVE_MAX_MS;
-        call.deadline_ns = deadline - reserve_ms * 1000000;
-    }
+    if (deadline && o->request_timeout_ms > 0)
+        call.deadline_ns = deadline - mf_lapi_http_reserve_ms(o) * 1000000;
 
     call_box_t *box = lua_newuserdata(L, sizeof *box);
     memset(box, 0, sizeof *box);
@@ -341,6 +344,20 @@ static int l_http_request(lua_State *L) /* may raise */
     if (mf_http_url_parse(&box->url, url, err, sizeof err))
         luaL_argerror(L, 2, err);
     call.url = &box->url;
+    *out = call;
+    return &box->url;
+}
+
+/* request(method, url, headers, body, timeout, retries, redirects, budget_header): returns
+ * status, headers, body, attempts; or nil, error kind, message. Misuse raises. A call from a
+ * handler's run that can yield suspends the run meanwhile; elsewhere it blocks. */
+static int l_http_request(lua_State *L) /* may raise */
+{
+    mf_vm_t *vm = mf_vm_of(L);
+    const mf_options_t *o = mf_vm_options(vm);
+    mf_http_call_t call;
+    mf_lapi_http_read_call(L, &call);
+    call_box_t *box = lua_touserdata(L, -1);
 
     mf_vm_run_t *run = mf_vm_run_of(L);
     int rc;
@@ -377,5 +394,6 @@ int luaopen_mayfly_http(lua_State *L)
     static const luaL_Reg fns[] = {{"request", l_http_request}, {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);
+    mf_lapi_http_stream_open(L);
     return 1;
 }
