@@ -21,11 +21,12 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "app/dispatch.h"
 #include "app/scripts_load.h"
 #include "app/watchdog.h"
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "base/config.h"
+#include "cmd/test_client.h"
 #include "lua/config_source.h"
 #include "lua/embedded.h"
 #include "lua/sandbox.h"
@@ -44,15 +45,16 @@ typedef struct {
     mf_scripts_t *scripts; /* NULL until the first in-process request */
     mf_config_t *config;
     mf_vm_t *vm;
-    mf_watchdog_t *watchdog; /* MAYFLY_REQUEST_TIMEOUT for handlers, as in production */
-    char err[1024];          /* why the vm could not be built, once it failed */
-    int redis_checked;       /* the throwaway redis-server was tried (started or not) */
+    mf_watchdog_t *watchdog;  /* MAYFLY_REQUEST_TIMEOUT for handlers, as in production */
+    mf_test_client_t *client; /* runs the requests on vm, on a loop of its own */
+    char err[1024];           /* why the vm could not be built, once it failed */
+    int redis_checked;        /* the throwaway redis-server was tried (started or not) */
 } runner_t;
 
 /* Tests get a database of their own: the URL's, or 15 when it names none (the database is the
  * URL's last part, after a sentinel URL's master name). A cluster has database 0 only: the
- * whole cluster is the tests' (testing.lua checks that it is empty). A malformed URL is kept as it is, for
- * its error to be reported where Redis is used. */
+ * whole cluster is the tests' (testing.lua checks that it is empty). A malformed URL is kept as it
+ * is, for its error to be reported where Redis is used. */
 static void test_redis_url(runner_t *t, const char *url)
 {
     mf_redis_url_t u;
@@ -272,6 +274,10 @@ static int ensure_vm(runner_t *t)
     }
     mf_vm_set_config(t->vm, t->config);
     mf_vm_warm(t->vm, MF_SCRIPTS_LOAD_LIMIT_MS);
+    if (!(t->client = mf_test_client_new(t->vm, t->scripts, t->opts.max_body, err, sizeof err))) {
+        snprintf(t->err, sizeof t->err, "%s", err);
+        return -1;
+    }
     t->watchdog = mf_watchdog_start(&t->vm, 1, 20);
     if (!t->watchdog) {
         snprintf(t->err, sizeof t->err, "cannot start the watchdog thread");
@@ -342,102 +348,45 @@ static int copy_value(lua_State *from, int idx, lua_State *to, int depth)
 
 /* ---- native functions of mayfly.testing ---- */
 
-typedef struct {
-    lua_State *L; /* the runner's state, where the results go */
-    int is_head;
-} sink_t;
-
-/* Pushes status, headers (an array of {name, value}) and body onto the runner's state. */
-static void on_response(void *ud, const mf_response_t *resp)
+/* The client of the runner's vm (may raise: the vm could not be built). */
+static mf_test_client_t *client_of(lua_State *L)
 {
-    sink_t *s = ud;
-    lua_State *L = s->L;
-    lua_pushinteger(L, resp->status);
-    lua_createtable(L, resp->nheaders + 1, 0);
-    for (int i = 0; i < resp->nheaders; i++) {
-        const char *name, *value;
-        mf_response_header(resp, i, &name, &value);
-        lua_createtable(L, 2, 0);
-        lua_pushstring(L, name);
-        lua_rawseti(L, -2, 1);
-        lua_pushstring(L, value);
-        lua_rawseti(L, -2, 2);
-        lua_rawseti(L, -2, i + 1);
-    }
-    if (resp->ctype) {
-        lua_createtable(L, 2, 0);
-        lua_pushliteral(L, "Content-Type");
-        lua_rawseti(L, -2, 1);
-        lua_pushstring(L, resp->ctype);
-        lua_rawseti(L, -2, 2);
-        lua_rawseti(L, -2, resp->nheaders + 1);
-    }
-    lua_pushlstring(L, resp->body, s->is_head ? 0 : resp->body_len);
+    vm_of(L);
+    return runner_of(L)->client;
 }
 
-static void host_error(sink_t *s, int status, const char *message, mf_request_t *r,
-                       const char *allow)
+/* The requests (test_client.h): through the router and the vm as an HTTP request would go. */
+static int l_testing_start(lua_State *L)
 {
-    mf_response_t resp = {.status = status, .ctype = "application/json"};
-    char *json = mf_response_error_json(message, mf_request_id(r), &resp.body_len);
-    resp.body = json;
-    on_response(s, &resp);
-    free(json);
-    if (allow) {
-        int n = (int)lua_objlen(s->L, -2);
-        lua_createtable(s->L, 2, 0);
-        lua_pushliteral(s->L, "Allow");
-        lua_rawseti(s->L, -2, 1);
-        lua_pushstring(s->L, allow);
-        lua_rawseti(s->L, -2, 2);
-        lua_rawseti(s->L, -3, n + 1);
-    }
+    return mf_test_client_start(L, client_of(L));
 }
 
-/* request(method, target, {name, value, ...}, body) -> status, headers, body. Runs through the
- * router and the vm as an HTTP request would. */
-static int l_testing_request(lua_State *L)
+static int l_testing_pull(lua_State *L)
 {
-    runner_t *t = runner_of(L);
-    const char *method = luaL_checkstring(L, 1);
-    const char *target = luaL_checkstring(L, 2);
-    luaL_checktype(L, 3, LUA_TTABLE);
-    size_t body_len = 0;
-    const char *body = luaL_optlstring(L, 4, "", &body_len);
-    if (target[0] != '/')
-        return luaL_argerror(L, 2, "the target must be a path starting with /");
-    mf_vm_t *vm = vm_of(L);
+    return mf_test_client_pull(L, client_of(L));
+}
 
-    int nfields = (int)lua_objlen(L, 3);
-    const char **fields = mf_xcalloc((size_t)nfields + 2, sizeof *fields);
-    for (int i = 0; i < nfields; i++) {
-        lua_rawgeti(L, 3, i + 1);
-        fields[i] = lua_tostring(L, -1); /* kept alive by the table at 3 */
-        lua_pop(L, 1);
-        if (!fields[i]) {
-            free(fields);
-            return luaL_argerror(L, 3, "header names and values must be strings");
-        }
-    }
-    mf_request_t r;
-    mf_request_begin_local(&r, method, target, fields, body, body_len, t->opts.max_body);
+static int l_testing_close(lua_State *L)
+{
+    return mf_test_client_close(L, client_of(L));
+}
 
-    sink_t s = {.L = L, .is_head = !strcmp(method, "HEAD")};
-    char allow[128];
-    int top = lua_gettop(L);
-    if (r.body_too_large) {
-        host_error(&s, 413, "request body too large", &r, NULL);
-    } else {
-        /* no loop: the run ends before the call returns */
-        int rc = mf_dispatch_start(vm, t->scripts, -1, &r, on_response, &s, allow, sizeof allow);
-        if (rc == MF_ROUTER_NOT_FOUND)
-            host_error(&s, 404, "not found", &r, NULL);
-        else if (rc == MF_ROUTER_METHOD_NOT_ALLOWED)
-            host_error(&s, 405, "method not allowed", &r, allow);
-    }
-    mf_request_end(&r);
-    free(fields);
-    return lua_gettop(L) - top;
+static int l_testing_drain(lua_State *L)
+{
+    return mf_test_client_drain(L, client_of(L));
+}
+
+/* close_all(timeout_s): also where no request was made, and then builds nothing. */
+static int l_testing_close_all(lua_State *L)
+{
+    return mf_test_client_close_all(L, runner_of(L)->client);
+}
+
+/* now() -> seconds on a monotonic clock */
+static int l_testing_now(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)mf_now_ns() / 1e9);
+    return 1;
 }
 
 /* config(values): the config scripts read is the folder's with values laid over it (nil: the
@@ -592,11 +541,13 @@ static int l_testing_isdir(lua_State *L)
 }
 
 static const luaL_Reg native[] = {
-    {"request", l_testing_request}, {"config", l_testing_config},
-    {"redis", l_testing_redis},     {"has_redis", l_testing_has_redis},
-    {"redis_primaries", l_testing_redis_primaries},
-    {"readdir", l_testing_readdir}, {"isdir", l_testing_isdir},
-    {"chdir", l_testing_chdir},     {NULL, NULL}};
+    {"start", l_testing_start},         {"pull", l_testing_pull},
+    {"close", l_testing_close},         {"drain", l_testing_drain},
+    {"close_all", l_testing_close_all}, {"now", l_testing_now},
+    {"config", l_testing_config},       {"redis", l_testing_redis},
+    {"has_redis", l_testing_has_redis}, {"redis_primaries", l_testing_redis_primaries},
+    {"readdir", l_testing_readdir},     {"isdir", l_testing_isdir},
+    {"chdir", l_testing_chdir},         {NULL, NULL}};
 
 /* ---- the spec files' state ---- */
 
@@ -688,6 +639,7 @@ int mf_test_main(int argc, char **argv)
         fprintf(stderr, "mayfly test: %s\n", lua_tostring(L, -1));
     fflush(stdout);
     lua_close(L);
+    mf_test_client_free(t->client); /* before the vm: the streams' runs end first */
     mf_watchdog_stop(t->watchdog);
     mf_vm_free(t->vm);
     mf_scripts_release(t->scripts);

@@ -1,7 +1,10 @@
--- mayfly.testing: requests through the real router and sandbox, in-process.
---   testing.request(method, path, {headers=, query=, body=, json=})
+-- mayfly.testing: requests through the real router and sandbox, in-process, their runs waiting
+-- on an event loop the runner turns (as a worker's) while the spec waits for a response.
+--   testing.request(method, path, {headers=, query=, body=, json=, timeout=})
 --     -> {status=, headers= (lower-case names, repeats joined by ", "), header_list= ({name,
---         value} as sent), body=, json= (decoded when the body is JSON)}
+--         value} as sent), body=, json= (decoded when the body is JSON)}; a streamed body is
+--         read to its end, which must come within timeout s (5)
+--   testing.stream(method, path, opts) -> a stream object (test.stream) once the head is in
 --   testing.config{key = value}   config values scripts read, until the end of the test
 --   testing.redis(cmd, ...)       a command on the handlers' Redis (to seed or inspect it)
 -- With MAYFLY_REDIS_URL set the handlers use that Redis, in a database of the tests' own (the
@@ -10,6 +13,7 @@
 -- cluster) after every test, so each test starts from an empty Redis. Without it, the runner
 -- starts a throwaway redis-server for the run when one is on the PATH (on first use).
 local native = require "test.native"
+local stream = require "test.stream"
 local cjson = require "cjson.safe"
 
 local M = { _VERSION = "0.1" }
@@ -22,6 +26,7 @@ local function call(fn, ...)
 end
 
 local settings = {}
+local DEFAULT_TIMEOUT = 5 -- seconds a streamed body may take (testing.request, testing.stream)
 local used_redis, used_config = false, false
 
 local function escape(s)
@@ -50,7 +55,7 @@ end
 -- nil until Redis answered; then true (ours to empty) or the reason it is refused.
 local db_state
 
-local function check_db()
+local function check_db(level)
   if db_state == true or not native.has_redis() then return end
   if db_state == nil then
     local ok, sizes, on_cluster = pcall(native.redis_primaries, "DBSIZE")
@@ -70,14 +75,21 @@ local function check_db()
         "FLUSHDB it)"
     end
   end
-  if db_state ~= true then error(db_state, 3) end -- at the spec line that asked
+  if db_state ~= true then error(db_state, level or 3) end -- at the spec line that asked
 end
 
-function M.request(method, path, opts)
-  if type(method) ~= "string" then error("testing.request: method must be a string", 2) end
-  if type(path) ~= "string" then error("testing.request: path must be a string", 2) end
+-- What testing.request and testing.stream share: checks the arguments (raising at the spec's
+-- line), builds the request and starts it. Returns the head, the body (nil while streamed),
+-- the stream's id (nil: not streamed), "METHOD /path" and the timeout.
+local function start(fname, method, path, opts)
+  if type(method) ~= "string" then error(fname .. ": method must be a string", 3) end
+  if type(path) ~= "string" then error(fname .. ": path must be a string", 3) end
   opts = opts or {}
-  check_db()
+  local timeout = opts.timeout or DEFAULT_TIMEOUT
+  if type(timeout) ~= "number" or timeout ~= timeout or timeout <= 0 then
+    error(fname .. ": timeout must be a number of seconds, more than 0", 3)
+  end
+  check_db(4)
   used_redis = true
   local target = path
   if opts.query ~= nil then
@@ -101,19 +113,68 @@ function M.request(method, path, opts)
       fields[#fields + 1] = "application/json"
     end
   end
-  if body ~= nil and type(body) ~= "string" then error("testing.request: body must be a string", 2) end
-  local status, header_list, resp_body = call(native.request, method:upper(), target, fields, body)
+  if body ~= nil and type(body) ~= "string" then error(fname .. ": body must be a string", 3) end
+  method = method:upper()
+  local r = { pcall(native.start, method, target, fields, body) }
+  if not r[1] then error(r[2], 3) end
+  local status, header_list, resp_body, id = r[2], r[3], r[4], r[5]
   local headers = {}
   for _, h in ipairs(header_list) do
     local name = h[1]:lower()
     headers[name] = headers[name] and (headers[name] .. ", " .. h[2]) or h[2]
   end
+  local label = method .. " " .. path
+  if id and method == "HEAD" then
+    -- as libmicrohttpd answers a HEAD: the head alone, its stream's client gone at once
+    if not native.close(id, timeout) then
+      error(fname .. ": " .. label .. ": the stream's function had not returned " .. timeout ..
+        " s after its client left", 3)
+    end
+    id, resp_body = nil, ""
+  end
   -- header_list keeps repeated fields apart (Set-Cookie values may hold commas themselves)
-  local res = { status = status, headers = headers, header_list = header_list, body = resp_body }
-  if (headers["content-type"] or ""):find("json", 1, true) then
-    res.json = cjson.decode(resp_body)
+  return { status = status, headers = headers, header_list = header_list }, resp_body, id, label,
+      timeout
+end
+
+function M.request(method, path, opts)
+  local res, body, id, label, timeout = start("testing.request", method, path, opts)
+  if id then -- a streamed body, read to its end
+    local parts, n = {}, 0
+    local deadline = native.now() + timeout
+    while true do
+      -- (a stream that always has bytes never makes pull wait: the deadline is checked here)
+      local left = deadline - native.now()
+      local bytes, why = false, nil
+      if left > 0 then bytes, why = native.pull(id, left) end
+      if bytes == nil then
+        if why == "cut" then
+          error(("testing.request: %s: the stream was cut after %d bytes: its function raised " ..
+            "an error (logged on stderr)"):format(label, n), 2)
+        end
+        break
+      elseif bytes == false then
+        local returned = native.close(id, timeout)
+        error(("testing.request: %s: the stream did not end within %g s (timeout=); it was " ..
+          "ended as if its client left%s, after %d bytes (testing.stream reads a stream " ..
+          "that does not end)"):format(label, timeout, returned and "" or
+          (", and its function had not returned %g s later"):format(timeout), n), 2)
+      end
+      parts[#parts + 1] = bytes
+      n = n + #bytes
+    end
+    body = table.concat(parts)
+  end
+  res.body = body
+  if (res.headers["content-type"] or ""):find("json", 1, true) then
+    res.json = cjson.decode(body)
   end
   return res
+end
+
+function M.stream(method, path, opts)
+  local head, body, id, label, timeout = start("testing.stream", method, path, opts)
+  return stream.new(head, body, id, label, timeout)
 end
 
 function M.config(values)
@@ -135,7 +196,14 @@ end
 -- The runner calls these.
 function M._attach(runner, s)
   settings = s
-  table.insert(runner.after_test, function()
+  table.insert(runner.after_test, function(node)
+    -- first: a stream's function may still use Redis or the config
+    local running = native.close_all(DEFAULT_TIMEOUT)
+    stream.test = stream.test + 1
+    if running > 0 then
+      io.stderr:write(("mayfly test: %s: %d stream(s) the test left open had not ended %d s " ..
+        "after their client left\n"):format(node and node.name or "?", running, DEFAULT_TIMEOUT))
+    end
     if used_config then native.config(nil); used_config = false end
     if used_redis and db_state == true then pcall(native.redis_primaries, "FLUSHDB") end
     used_redis = false
