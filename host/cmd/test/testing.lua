@@ -149,8 +149,8 @@ function M.request(method, path, opts)
       if left > 0 then bytes, why = native.pull(id, left) end
       if bytes == nil then
         if why == "cut" then
-          error(("testing.request: %s: the stream was cut after %d bytes: its function raised " ..
-            "an error (logged on stderr)"):format(label, n), 2)
+          error(("testing.request: %s: the stream was cut after %d bytes: its function failed " ..
+            "(an error, or MAYFLY_REQUEST_TIMEOUT; logged on stderr)"):format(label, n), 2)
         end
         break
       elseif bytes == false then
