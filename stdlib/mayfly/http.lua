@@ -195,8 +195,8 @@ local function call(opts, level)
       streams[res] = h
       return res
     end
-    -- No run can wait here (a hook, mayfly test, code that cannot yield): the whole body is
-    -- read now and read() hands it out.
+    -- No run can wait here (a hook, a file's top level, code that cannot yield): the whole
+    -- body is read now and read() hands it out.
   end
 
   local status, res_headers, res_body, attempts = _http.request(method, url, headers, body,

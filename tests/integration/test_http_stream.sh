@@ -5,7 +5,8 @@
 # upstream sees its connection close within a second); read_timeout; a plain handler reading a
 # stream whole; retries before the head only; the backpressure of a 200 MiB relay to a client
 # that stalls (the upstream waits, mayfly's memory stays bounded); a stream's own end
-# (MAYFLY_STREAM_TIMEOUT) cutting a read; the blocking mode (a hook, code that cannot yield);
+# (MAYFLY_STREAM_TIMEOUT) and the drain cutting a read; the relay under mayfly test
+# (fixtures/http_stream/relay_spec.lua); the blocking mode (a hook, code that cannot yield);
 # misuse; the metrics.
 source "$(dirname "$0")/lib.sh"
 
@@ -250,6 +251,13 @@ if ! ldd "$MAYFLY_BIN" | grep -q libasan; then
 fi
 mf_stop
 check "exit 0" [ "$MF_EXIT" = 0 ]
+
+# ---- mayfly test: handlers' calls wait on the runner's loop, so a relay streams there too ----
+MAYFLY_CFG_MAIN="$MAIN" MAYFLY_SCRIPTS="$FIX" timeout 120 "$MAYFLY_BIN" test -o json "$FIX" \
+  >"$WORK/spec.json" 2>"$WORK/spec.err"
+spec_rc=$?
+spec=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["successes"]), len(d["failures"]) + len(d["errors"]))' "$WORK/spec.json" 2>/dev/null)
+check "mayfly test: the relay's specs pass (successes, failures: ${spec:-none})" [ "$spec_rc $spec" = "0 4 0" ]
 
 # ---- a stream's own end cuts a read at once ----
 mf_start "$FIX" MAYFLY_WORKERS=1 MAYFLY_STREAM_TIMEOUT=1s MAYFLY_CFG_MAIN="$MAIN" || exit 1

@@ -2,7 +2,8 @@
  * runs on the worker's loop (client/stream.c), head() waits for its head and read() for each
  * piece of its body, each wait suspending only the run. A response serves the run that made it,
  * and whatever ends that run ends its transfer (mf_vm_run_defer). Where no run can wait (hooks,
- * `mayfly test`, code that cannot yield), stream() says so and the Lua side makes a whole call.
+ * a file's top level, code that cannot yield), stream() says so and the Lua side makes a whole
+ * call.
  *
  * Waking a run pushes only `true` ("ask again"), never a string, because the client notifies
  * from inside libcurl's callbacks, where nothing may raise: head() and read() then read the
