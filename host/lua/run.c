@@ -179,9 +179,15 @@ static void run_enter(mf_vm_t *vm, mf_vm_run_t *run)
 /* Returns whether the run was late in this stretch. */
 static int run_leave(mf_vm_t *vm, mf_vm_run_t *run)
 {
-    if (vm->opts->max_lua_memory) {
-        size_t used = vm->mem > run->mem_at_enter ? vm->mem - run->mem_at_enter : 0;
+    size_t cap = vm->opts->max_lua_memory;
+    if (cap && vm->mem >= run->mem_at_enter) {
+        size_t used = vm->mem - run->mem_at_enter;
         run->mem_left = used < run->mem_left ? run->mem_left - used : 0;
+    } else if (cap && run->stream) {
+        /* A stream lives long and allocates as it goes: what the collector freed while it ran
+         * is given back, so its allowance bounds what it holds, not all it ever made. */
+        size_t freed = run->mem_at_enter - vm->mem;
+        run->mem_left = freed < cap - run->mem_left ? run->mem_left + freed : cap;
     }
     run->cap_hit |= vm->cap_hit;
     vm->cap_hit = 0;

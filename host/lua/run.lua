@@ -11,10 +11,11 @@ local DONE, RESUME, RESUME_SHARED, shared_chunk, SHARED_MODULE, SHARED_FILE, pus
 local xpcall, yield, type, error = xpcall, coroutine.yield, type, error
 
 -- What read_response read: a whole response, or the head of a streamed one, sent at once, after
--- which its function writes the body in this same run; the response ends when it returns.
-local function respond(status, body, ctype, headers, stream, heartbeat, heartbeat_text)
+-- which its function writes the body in this same run (given the out object and the request);
+-- the response ends when it returns.
+local function respond(req, status, body, ctype, headers, stream, heartbeat, heartbeat_text)
   if stream == nil then return status, body, ctype, headers end
-  stream(begin_stream(status, body, ctype, headers, heartbeat, heartbeat_text))
+  stream(begin_stream(status, body, ctype, headers, heartbeat, heartbeat_text), req)
 end
 
 -- ---- middleware ----
@@ -73,7 +74,7 @@ local function around(handler, req, routes, file, own, shared)
       role, where = "after", from
     end
   end
-  return respond(read_response(res, role, where))
+  return respond(req, read_response(res, role, where))
 end
 
 -- ---- the run ----
@@ -95,7 +96,8 @@ end
 local function dispatch(chunk, module, key, file)
   local routes, handler = route_of(chunk, module, key, file)
   if routes.before == nil and routes.after == nil then
-    return respond(read_response((handler(push_request()))))
+    local req = push_request()
+    return respond(req, read_response((handler(req))))
   end
   return around(handler, push_request(), routes, file, true)
 end

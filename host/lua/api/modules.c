@@ -22,5 +22,7 @@ const mf_lua_module_t mf_lua_modules[] = {
     {"mayfly._jwks", MF_MODULE_REQUIRE, luaopen_mayfly_jwks_cache},
     {"constant", MF_MODULE_FIELD, luaopen_mayfly_constant},
     {"sleep", MF_MODULE_FIELD, luaopen_mayfly_sleep},
+    {"subscribe", MF_MODULE_FIELD, luaopen_mayfly_subscribe},
+    {"psubscribe", MF_MODULE_FIELD, luaopen_mayfly_psubscribe},
     {NULL, 0, NULL},
 };
