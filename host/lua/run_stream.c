@@ -69,7 +69,7 @@ static void wind_down(mf_vm_run_t *run, const char *why)
 static void on_end_timer(void *ud)
 {
     mf_vm_run_t *run = ud;
-    run->cut = "timeout"; /* over a drain's: writes stop too */
+    run->cut = "timeout";
     wind_down(run, "timeout");
 }
 
@@ -148,17 +148,17 @@ static mf_vm_run_t *out_run(lua_State *L)
     return o->run;
 }
 
-/* out:write(s) -> true, or nil, "closed" | "timeout" | "draining". */
+/* out:write(s) -> true, or nil, "closed" (the client left; nothing more is sent), or nil,
+ * "draining" | "timeout" when the stream is to end and the client is too slow to take s now. */
 static int l_out_write(lua_State *L)
 {
     mf_vm_run_t *run = out_run(L);
     size_t len;
     const char *p = luaL_checklstring(L, 2, &len);
-    const char *why = end_reason(run);
-    if (why && strcmp(why, "draining")) {
+    if (mf_stream_gone(run->stream)) {
         mf_vm_wait_refused(L, run);
         lua_pushnil(L);
-        lua_pushstring(L, why);
+        lua_pushliteral(L, "closed");
         return 2;
     }
     run->last_write_ns = mf_now_ns();
@@ -169,6 +169,7 @@ static int l_out_write(lua_State *L)
     }
     /* The client lags: the rest goes in as it reads, this run waiting meanwhile; a stream
      * that is to end waits for no client. */
+    const char *why = end_reason(run);
     if (why) {
         lua_pushnil(L);
         lua_pushstring(L, why);

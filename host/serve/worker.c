@@ -341,15 +341,15 @@ static void *worker_main(void *arg)
     for (;;) {
         MHD_UNSIGNED_LONG_LONG mhd_ms;
         int64_t wait = MHD_get_timeout(w->daemon, &mhd_ms) == MHD_YES ? (int64_t)mhd_ms : -1;
-        mf_loop_turn(w->loop, wait);
+        mf_loop_turn(w->loop, mf_vm_woken(vm) ? 0 : wait);
+        /* A run is wholly on one version: streams of the old one end for the new to begin. */
+        if (mf_vm_streaming(vm) && mf_follow_behind(&w->run))
+            mf_vm_end_streams(vm);
         if (mf_vm_woken(vm)) {
             mf_lifecycle_busy(w->id, mf_now_ns(), "resumed requests");
             mf_vm_resume_woken(vm);
             mf_lifecycle_busy(w->id, 0, NULL);
         }
-        /* A run is wholly on one version: streams of the old one end for the new to begin. */
-        if (mf_vm_streaming(vm) && mf_follow_behind(&w->run))
-            mf_vm_end_streams(vm);
         if (w->held && !mf_vm_waiting(vm))
             release_held(w);
         MHD_run(w->daemon);
