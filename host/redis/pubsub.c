@@ -35,6 +35,9 @@ struct mf_redis_sub {
     mf_redis_msg_t **ring; /* cap (a power of two) slots, count from head */
     unsigned cap, head, count;
     uint64_t dropped;
+    void (*ready)(void *ud); /* mf_redis_sub_when_ready's, while it waits */
+    void *ready_ud;
+    uint64_t ready_at; /* the confirmations that put it in place; UINT64_MAX: not sent yet */
     int nmembers;
     member_t members[];
 };
@@ -268,6 +271,49 @@ mf_redis_sub_t *mf_redis_subscribe(mf_loop_t *loop, const mf_options_t *o, int p
     }
     atomic_fetch_add(&mf_redis__pubsub_totals.subscriptions, 1);
     return s;
+}
+
+/* The link's first connection is under way (a failed one is retried after a backoff, which
+ * nobody waits for). */
+static int first_connect(const pubsub_t *ps)
+{
+    return ps->failures == 0 &&
+           (ps->state == MF_PUBSUB_CONNECTING || ps->state == MF_PUBSUB_BACKING_OFF);
+}
+
+int mf_redis_sub_when_ready(mf_redis_sub_t *s, void (*fn)(void *ud), void *ud)
+{
+    pubsub_t *ps = s->ps;
+    s->ready = NULL;
+    if (!fn || !ps)
+        return 1;
+    if (ps->state == MF_PUBSUB_OPEN)
+        s->ready_at = ps->acks_sent;
+    else if (first_connect(ps))
+        s->ready_at = UINT64_MAX; /* sent once the link opens */
+    else
+        return 1;
+    if (ps->acks_got >= s->ready_at)
+        return 1;
+    s->ready = fn;
+    s->ready_ud = ud;
+    return 0;
+}
+
+void mf_redis__pubsub_settle(pubsub_t *ps)
+{
+    for (mf_redis_sub_t *s = ps->subs, *next; s; s = next) {
+        next = s->next;
+        if (!s->ready)
+            continue;
+        if (s->ready_at == UINT64_MAX && ps->state == MF_PUBSUB_OPEN)
+            s->ready_at = ps->acks_sent; /* the link just opened and sent every name */
+        if (ps->acks_got < s->ready_at && (ps->state == MF_PUBSUB_OPEN || first_connect(ps)))
+            continue;
+        void (*fn)(void *) = s->ready;
+        s->ready = NULL;
+        fn(s->ready_ud);
+    }
 }
 
 void mf_redis_sub_close(mf_redis_sub_t *s)

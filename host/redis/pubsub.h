@@ -53,6 +53,12 @@ mf_redis_sub_t *mf_redis_subscribe(mf_loop_t *loop, const mf_options_t *o, int p
                                    const char *const *names, const size_t *lens, int n, char *err,
                                    size_t errlen);
 
+/* Whether Redis has confirmed every channel (or pattern) of s, so that a message published from
+ * now on reaches it: returns 1 when it has, or when it will not be told soon (Redis cannot be
+ * reached now: the channels are subscribed once a connection is back); else 0, and fn(ud) is
+ * called once when it has, or when the link failed. fn NULL forgets an earlier fn. */
+int mf_redis_sub_when_ready(mf_redis_sub_t *s, void (*fn)(void *ud), void *ud);
+
 /* The oldest message queued (the caller releases it), or NULL when none is. */
 mf_redis_msg_t *mf_redis_sub_take(mf_redis_sub_t *s);
 

@@ -57,6 +57,7 @@ static void send_names(pubsub_t *ps, const char *verb, const char *const *names,
     mf_redis_format(bytes, &cmd, 1);
     mf_redis_link_append(ps->link, bytes, len);
     free(bytes);
+    ps->acks_sent += (uint64_t)n;
     arm_flush(ps);
 }
 
@@ -118,6 +119,7 @@ static void close_link(pubsub_t *ps)
     atomic_fetch_sub(&mf_redis__pubsub_totals.channels, ps->confirmed);
     ps->confirmed = 0;
     ps->ping_ns = 0;
+    ps->acks_got = ps->acks_sent; /* nothing sent on it will be answered */
 }
 
 /* No link now: the next is tried after the backoff, if anything is still wanted. */
@@ -136,6 +138,7 @@ static void back_off(pubsub_t *ps)
     ps->rotor++; /* a cluster's next node */
     ps->state = MF_PUBSUB_BACKING_OFF;
     mf_loop_timer_start(ps->loop, &ps->timer, mf_now_ns() + ms * 1000000);
+    mf_redis__pubsub_settle(ps);
 }
 
 static void connect_failed(pubsub_t *ps)
@@ -168,6 +171,7 @@ static void opened(pubsub_t *ps)
     ps->last_ping_ns = now;
     ps->idle_since_ns = 0;
     subscribe_all(ps);
+    mf_redis__pubsub_settle(ps);
     mf_loop_timer_start(ps->loop, &ps->timer, now + MF_REDIS_PUBSUB_TICK_MS * 1000000LL);
 }
 
@@ -259,8 +263,11 @@ static void handle(pubsub_t *ps, const redisReply *r)
         mf_redis__pubsub_deliver(ps, e[1], e[2], e[3]);
     else if (!strcmp(kind, "pong"))
         ps->ping_ns = 0;
-    else if (strstr(kind, "subscribe") && r->elements == 3 && e[2]->type == REDIS_REPLY_INTEGER)
+    else if (strstr(kind, "subscribe") && r->elements == 3 && e[2]->type == REDIS_REPLY_INTEGER) {
         confirmed(ps, e[2]->integer);
+        ps->acks_got++;
+        mf_redis__pubsub_settle(ps);
+    }
 }
 
 /* Returns 1 when the link was lost. */

@@ -65,6 +65,9 @@ typedef struct {
     int64_t last_ping_ns;
     int64_t idle_since_ns; /* holding nothing since; 0: holds something */
     int64_t confirmed;     /* channels and patterns Redis says the link holds */
+    /* Confirmations of (un)subscribing: one per name sent, answered in order. A subscription
+     * is in place once the answers reach the count its names were sent at. */
+    uint64_t acks_sent, acks_got;
     unsigned rotor;        /* a cluster's node to try next */
     char last_refusal[256];
     mf_redis_node_t *seeds; /* a cluster's, from the URL */
@@ -79,6 +82,9 @@ void mf_redis__pubsub_deliver(mf_redis_pubsub_t *ps, const redisReply *pattern,
  * (on set: subscribed now, or by the next link) or lost its last (unsubscribed now, if a link
  * is open; n goes after the call); the link closed (with the service). */
 void mf_redis__pubsub_link_init(mf_redis_pubsub_t *ps);
+/* pubsub.c: Redis answered, the link opened or was lost: subscriptions waiting to be in place
+ * (mf_redis_sub_when_ready) learn whether they are. */
+void mf_redis__pubsub_settle(mf_redis_pubsub_t *ps);
 void mf_redis__pubsub_want(mf_redis_pubsub_t *ps, const mf_redis_pubsub_name_t *n, int on);
 void mf_redis__pubsub_link_free(mf_redis_pubsub_t *ps);
 

@@ -54,6 +54,15 @@ print(f"{last - at:.3f}")
 PY
 }
 
+# mayfly.subscribe returns once Redis confirmed the subscription, the worker's first (its
+# subscriber connection opened for it) and later ones alike.
+got=
+for n in $(seq 1 20); do
+  got+=$(curl -s --max-time 5 "http://127.0.0.1:$A_PORT/self_publish?n=$n")
+done
+check "a PUBLISH right after mayfly.subscribe returns reaches the subscription (20 of 20)" \
+  [ "$got" = "$(printf 'mine%.0s' $(seq 1 20))" ]
+
 F="$WORK/fanout"
 mkdir -p "$F"
 python3 "$TESTS_DIR/fanout.py" listen 80 "$A_PORT,$B_PORT" "$F" >"$WORK/fanout.out" 2>&1 &

@@ -179,6 +179,28 @@ static int l_sub_tostring(lua_State *L)
 
 /* ---- subscribing ---- */
 
+/* Redis confirmed the subscription (or its link failed): mayfly.subscribe returns it. */
+static void on_ready(void *ud)
+{
+    sub_ud_t *u = ud;
+    mf_vm_waiter_t w = u->w;
+    u->w.run = NULL;
+    mf_loop_timer_stop(u->loop, &u->timer);
+    mf_timer_init(&u->timer, on_timeout, u);
+    lua_State *V = mf_vm_state(u->vm);
+    lua_rawgeti(V, LUA_REGISTRYINDEX, u->ref);
+    mf_vm_wake(w, 1);
+}
+
+/* No confirmation within MAYFLY_REDIS_TIMEOUT: the subscription stands, made when Redis
+ * answers. */
+static void on_ready_late(void *ud)
+{
+    sub_ud_t *u = ud;
+    mf_redis_sub_when_ready(u->sub, NULL, NULL);
+    on_ready(u);
+}
+
 static int subscribe(lua_State *L, int patterns)
 {
     const char *fn = patterns ? "mayfly.psubscribe" : "mayfly.subscribe";
@@ -224,7 +246,15 @@ static int subscribe(lua_State *L, int patterns)
     u->loop = loop;
     mf_timer_init(&u->timer, on_timeout, u);
     mf_vm_run_defer(run, &u->cleanup, on_run_end, u);
-    return 1;
+    /* Returned once Redis confirmed it, so that what the run reads next (a Redis Stream's
+     * backlog) and what it is sent from now on leave no gap between them. */
+    mf_vm_run_t *waiter = mf_vm_run_of(L);
+    if (!waiter || mf_redis_sub_when_ready(u->sub, on_ready, u))
+        return 1;
+    u->w = mf_vm_waiter(waiter);
+    mf_timer_init(&u->timer, on_ready_late, u);
+    mf_loop_timer_start(loop, &u->timer, mf_now_ns() + mf_vm_options(vm)->redis_timeout_ms * 1000000);
+    return mf_vm_wait(L, waiter);
 }
 
 static int l_subscribe(lua_State *L)
