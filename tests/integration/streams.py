@@ -88,6 +88,14 @@ def case_basics():
           b"tick" not in data and b"\r\n\r\nplain " in data, data)
 
 
+def case_middleware():
+    s = Stream(PORT, "/wrapped").read_head()
+    body = s.read_all(5)
+    check("middleware's after sees the stream function and may wrap it",
+          s.headers.get("x-wrapped") == "yes" and body == b"before\ninner\nafter\n",
+          (s.headers, body))
+
+
 def case_sse():
     s = Stream(PORT, "/sse", headers={"Last-Event-ID": "41"}).read_head()
     body = s.read_all(5)

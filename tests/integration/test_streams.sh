@@ -60,6 +60,7 @@ mf_start "$SCRIPTS" MAYFLY_WORKERS=2 MAYFLY_CONFIG="$WORK/config" MAYFLY_REQUEST
 
 streams basics
 streams sse
+streams middleware
 streams errors
 check "an error after the head is logged with the request id, while streaming" \
   log_has '"msg":"handler error".*"while":"streaming".*broke mid-stream'
