@@ -120,8 +120,8 @@ static void on_room(void *ud)
 {
     mf_vm_run_t *run = ud;
     mf_stream_t *s = run->stream;
-    run->pending.off += mf_stream_write(s, run->pending.p + run->pending.off,
-                                        run->pending.len - run->pending.off);
+    run->pending.off +=
+        mf_stream_write(s, run->pending.p + run->pending.off, run->pending.len - run->pending.off);
     if (run->pending.off < run->pending.len) {
         mf_stream_on_room(s, on_room, run);
         return;
