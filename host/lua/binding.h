@@ -78,13 +78,13 @@ void mf_vm_wake(mf_vm_waiter_t w, int nresults);
 
 /* ---- waits the runtime may cut short, and what ends with a run ---- */
 
-/* Why run may not begin a wait that could last (mayfly.sleep, sub:next, a streamed read), or
- * NULL when it may: its stream's client left ("closed"), its stream outlived
- * MAYFLY_STREAM_TIMEOUT ("timeout"), or the process drains ("draining"); only a streaming run
- * is ever refused. The caller returns at once: nil, why. A refusal is the run's cue to end: a
- * second one raises "stream ended (why)", which ends the run without a logged error, so that a
- * loop which ignores the cue cannot spin. */
-const char *mf_vm_wait_refused(lua_State *L, mf_vm_run_t *run); /* may raise */
+/* Whether run may begin a wait that could last (mayfly.sleep, sub:next, a streamed read): 0 when
+ * it may; else it pushes nil, why and returns 2, what the caller returns at once. Only a
+ * streaming run is ever refused: its client left ("closed"), it outlived MAYFLY_STREAM_TIMEOUT
+ * ("timeout"), or the process drains or a new version waits ("draining"). A refusal is the
+ * run's cue to end: a second one raises "stream ended (why)", which ends the run without a
+ * logged error, so that a loop which ignores the cue cannot spin. */
+int mf_vm_wait_refused(lua_State *L, mf_vm_run_t *run); /* may raise */
 
 /* Makes the wait just begun (mf_vm_waiter) one the runtime may cut short: when a reason of
  * mf_vm_wait_refused arises while it lasts, cancel(ud) is called, which must stop whatever

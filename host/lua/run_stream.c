@@ -30,12 +30,16 @@ static const char *end_reason(mf_vm_run_t *run)
     return run->cut;
 }
 
-const char *mf_vm_wait_refused(lua_State *L, mf_vm_run_t *run)
+int mf_vm_wait_refused(lua_State *L, mf_vm_run_t *run)
 {
     const char *why = end_reason(run);
-    if (why && run->refusals++ > 0)
+    if (!why)
+        return 0;
+    if (run->refusals++ > 0)
         luaL_error(L, "stream ended (%s)", why);
-    return why;
+    lua_pushnil(L);
+    lua_pushstring(L, why);
+    return 2;
 }
 
 void mf_vm_wait_cancelable(mf_vm_run_t *run, void (*cancel)(void *ud), void *ud)
@@ -155,12 +159,8 @@ static int l_out_write(lua_State *L)
     mf_vm_run_t *run = out_run(L);
     size_t len;
     const char *p = luaL_checklstring(L, 2, &len);
-    if (mf_stream_gone(run->stream)) {
-        mf_vm_wait_refused(L, run);
-        lua_pushnil(L);
-        lua_pushliteral(L, "closed");
-        return 2;
-    }
+    if (mf_stream_gone(run->stream))
+        return mf_vm_wait_refused(L, run); /* nil, "closed" */
     run->last_write_ns = mf_now_ns();
     size_t off = mf_stream_write(run->stream, p, len);
     if (off == len) {

@@ -159,12 +159,9 @@ static int l_stream(lua_State *L) /* may raise */
         lua_pushboolean(L, 0);
         return 1;
     }
-    const char *why = mf_vm_wait_refused(L, run);
-    if (why) {
-        lua_pushnil(L);
-        lua_pushstring(L, why);
-        return 2;
-    }
+    int refused = mf_vm_wait_refused(L, run);
+    if (refused)
+        return refused;
     handle_t *h = lua_newuserdata(L, sizeof *h);
     h->rec = NULL;
     h->closed = 0;
@@ -243,12 +240,9 @@ static int l_read(lua_State *L) /* may raise */
                      "mayfly.http: res:%s() must wait for the body and cannot here (inside a "
                      "coroutine or a callback of a C function)",
                      "read");
-    const char *why = mf_vm_wait_refused(L, run);
-    if (why) {
-        lua_pushnil(L);
-        lua_pushstring(L, why);
-        return 2;
-    }
+    int refused = mf_vm_wait_refused(L, run);
+    if (refused)
+        return refused;
     int64_t now = mf_now_ns(), at = now + rec->read_timeout_ms * 1000000;
     int64_t deadline = mf_vm_run_deadline(run);
     rec->timer_is_deadline = 0;

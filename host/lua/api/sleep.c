@@ -55,12 +55,9 @@ static int l_sleep(lua_State *L)
         lua_pushboolean(L, 1);
         return 1;
     }
-    const char *why = mf_vm_wait_refused(L, run);
-    if (why) {
-        lua_pushnil(L);
-        lua_pushstring(L, why);
-        return 2;
-    }
+    int refused = mf_vm_wait_refused(L, run);
+    if (refused)
+        return refused;
     sleep_t *s = mf_xmalloc(sizeof *s);
     s->loop = mf_vm_loop(vm);
     s->w = mf_vm_waiter(run);

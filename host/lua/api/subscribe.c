@@ -132,12 +132,9 @@ static int l_sub_next(lua_State *L)
         return luaL_error(L, "sub:next: cannot wait here (only in a request's handler or stream "
                              "itself, not in a coroutine of its own or a callback of a C "
                              "function such as string.gsub's)");
-    const char *why = mf_vm_wait_refused(L, run);
-    if (why) {
-        lua_pushnil(L);
-        lua_pushstring(L, why);
-        return 2;
-    }
+    int refused = mf_vm_wait_refused(L, run);
+    if (refused)
+        return refused;
     int64_t now = mf_now_ns(), deadline = mf_vm_run_deadline(run);
     int64_t at = timeout < 0 || timeout >= 1e9 ? 0 : now + (int64_t)(timeout * 1e9);
     if (deadline && (!at || deadline < at))
