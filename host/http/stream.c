@@ -227,8 +227,10 @@ static void release_body(void *cls)
 
 struct MHD_Response *mf_stream_response(mf_stream_t *s, struct MHD_Connection *conn)
 {
+    /* The block is where libmicrohttpd reads an unframed body (an HTTP/1.0 client's); a
+     * chunked one is read into the connection's own buffer. Small: every open stream has one. */
     struct MHD_Response *resp =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, read_body, s, release_body);
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 2048, read_body, s, release_body);
     if (!resp)
         return NULL;
     mf_stream_ref(s);

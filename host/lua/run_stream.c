@@ -108,11 +108,15 @@ static void on_heartbeat(void *ud)
     mf_vm_run_t *run = ud;
     int64_t now = mf_now_ns();
     int64_t due = run->last_write_ns + run->heartbeat_ns;
-    /* Only into an empty buffer: never inside an event a write left half-buffered. */
-    if (now >= due && !run->pending.w.run && mf_stream_state(run->stream) == MF_STREAM_EMPTY &&
-        !mf_stream_gone(run->stream)) {
-        mf_stream_write(run->stream, run->heartbeat_text, run->heartbeat_len);
-        run->last_write_ns = now;
+    if (now >= due) {
+        /* Only into an empty buffer: never inside an event a write left half-buffered. When it
+         * is not empty the stream is not idle: the next is due a whole interval later either
+         * way, never now again (the loop would fire it without end). */
+        if (!run->pending.w.run && mf_stream_state(run->stream) == MF_STREAM_EMPTY &&
+            !mf_stream_gone(run->stream)) {
+            mf_stream_write(run->stream, run->heartbeat_text, run->heartbeat_len);
+            run->last_write_ns = now;
+        }
         due = now + run->heartbeat_ns;
     }
     mf_loop_timer_start(run->vm->loop, &run->heartbeat, due);

@@ -113,6 +113,18 @@ check "a stalled client of a 64 MiB stream holds little memory (${stalled_rss} K
 touch "$WORK/mark.read"
 streams_collect slow_client
 
+# The same with a heartbeat falling due while the client lags: it waits for an idle stream, and
+# the worker idles meanwhile.
+streams_start slow_client 8 "&hb=0.05"
+wait_mark
+t0=$(cpu_ticks "$MF_PID"); sleep 1; t1=$(cpu_ticks "$MF_PID")
+check "a heartbeat due while the client lags costs nothing (CPU ticks in 1 s: $((t1 - t0)))" \
+  [ $((t1 - t0)) -le 20 ]
+http GET /livez
+check "... and the worker serves meanwhile" [ "$STATUS" = 200 ]
+touch "$WORK/mark.read"
+streams_collect slow_client
+
 # ---- a new version ends the streams of the old one ----
 streams_start hold 5 "/feed?ms=100" "bye:version 1"
 wait_mark
