@@ -40,15 +40,26 @@ static _Thread_local http_conn_t *to_shut;
 /* The first byte a client sends starts a method (a token) or an empty line. Anything else (a
  * TLS handshake on the plain port, binary junk) can never become a request, but
  * libmicrohttpd would wait for the end of its line until the idle timeout: refused at once. */
+static void first_byte_seen(http_conn_t *c)
+{
+    c->first_seen = 1;
+    mf_loop_watch_set(c->watch, EPOLLRDHUP | EPOLLET); /* the end only, from now on */
+}
+
 static void check_first_byte(http_conn_t *c)
 {
     static const char refusal[] = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
                                   "Content-Length: 0\r\n\r\n";
     unsigned char b;
+    /* The daemon may have read the head before this watcher ran: what is left to peek at is
+     * the body's. */
+    if (c->requested) {
+        first_byte_seen(c);
+        return;
+    }
     if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) != 1)
         return; /* nothing yet: the next edge tells */
-    c->first_seen = 1;
-    mf_loop_watch_set(c->watch, EPOLLRDHUP | EPOLLET); /* the end only, from now on */
+    first_byte_seen(c);
     if (isalnum(b) || b == '\r' || b == '\n' || (b && strchr("!#$%&'*+-.^_`|~", b)))
         return;
     /* Best effort: when the answer does not go out, the close alone refuses. */
@@ -119,6 +130,8 @@ void mf_http_conn_requested(struct MHD_Connection *conn)
     if (c && !c->requested) {
         c->requested = 1;
         atomic_fetch_sub_explicit(&fresh_connections, 1, memory_order_relaxed);
+        if (!c->first_seen)
+            first_byte_seen(c);
     }
 }
 

@@ -142,6 +142,8 @@ mf_stream_state_t mf_stream_state(const mf_stream_t *s)
 size_t mf_stream_read(mf_stream_t *s, char *buf, size_t max)
 {
     size_t n = s->len < max ? s->len : max;
+    if (!n)
+        return 0;
     memcpy(buf, s->buf + s->head, n);
     s->head += n;
     s->len -= n;
