@@ -47,8 +47,21 @@ bg_get() {
 bg_wait() { wait "${BG[$1]}"; BODY=$(cat "$WORK/$1.out"); }
 # hex: stdin as lowercase hex, as the routes answer messages.
 hex() { od -An -v -tx1 | tr -d ' \n'; }
-# field KEY: a field of the JSON in BODY.
-field() { jq -r ".$1" <<<"$BODY"; }
+# field KEY: a field of the JSON object in BODY as jq -r prints it (null when absent, true or
+# false, a number, a string as it is).
+field() {
+  python3 -c '
+import json, sys
+try:
+    v = json.loads(sys.argv[1]).get(sys.argv[2])
+except ValueError:
+    v = None
+if v is None: v = "null"
+elif v is True: v = "true"
+elif v is False: v = "false"
+elif isinstance(v, float) and v.is_integer(): v = int(v)
+print(v)' "$BODY" "$1"
+}
 
 # raw_publish PORT CHANNEL PAYLOAD: PUBLISH with a payload given as printf escapes (NUL too).
 raw_publish() {
