@@ -117,9 +117,8 @@ void mf_vm__uncap(mf_vm_t *vm);
 int mf_vm__is_late(mf_vm_t *vm);
 int mf_vm__run_end(mf_vm_t *vm);
 /* Streams (run_stream.c): the out object's metatable, built with the state; a run begins
- * streaming (the C function run.lua calls with the handler's head); a streaming run's end
- * (finish): returns whether the function's error, if any, was the runtime's cue to end rather
- * than the script's own. */
+ * streaming (the C function run.lua calls with the handler's head); a streaming run ends
+ * (finish): ok ends the body, !ok cuts it, and everything of the stream is let go. */
 void mf_vm__open_streams(lua_State *L);
 int mf_vm__begin_stream(lua_State *L); /* may raise */
 void mf_vm__end_stream(mf_vm_run_t *run, int ok);
