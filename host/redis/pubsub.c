@@ -358,30 +358,32 @@ static void collect(void *ud, mf_metrics_writer_t *w)
     (void)ud;
     if (!mf_redis_configured())
         return;
-    mf_metrics_family(w, "mayfly_redis_subscriptions", "gauge",
-                      "Pub/sub subscriptions held by runs now (mayfly.subscribe, "
-                      "mayfly.psubscribe).");
-    mf_metrics_sample(w, "mayfly_redis_subscriptions", NULL,
-                      (double)atomic_load(&mf_redis__pubsub_totals.subscriptions));
-    mf_metrics_family(w, "mayfly_redis_pubsub_channels", "gauge",
-                      "Channels and patterns the workers' subscriber connections hold, as Redis "
-                      "confirmed them.");
-    mf_metrics_sample(w, "mayfly_redis_pubsub_channels", NULL,
-                      (double)atomic_load(&mf_redis__pubsub_totals.channels));
-    mf_metrics_family(w, "mayfly_redis_pubsub_messages_total", "counter",
-                      "Pub/sub messages handed to subscriptions (one per subscription reached).");
-    mf_metrics_sample(w, "mayfly_redis_pubsub_messages_total", NULL,
-                      (double)atomic_load(&mf_redis__pubsub_totals.messages));
-    mf_metrics_family(w, "mayfly_redis_pubsub_dropped_total", "counter",
-                      "Pub/sub messages a subscription lost: its queue was full (the oldest "
-                      "goes).");
-    mf_metrics_sample(w, "mayfly_redis_pubsub_dropped_total", NULL,
-                      (double)atomic_load(&mf_redis__pubsub_totals.dropped));
-    mf_metrics_family(w, "mayfly_redis_pubsub_reconnects_total", "counter",
-                      "Subscriber connections lost (or left for a new primary) and made again, "
-                      "every channel and pattern subscribed anew.");
-    mf_metrics_sample(w, "mayfly_redis_pubsub_reconnects_total", NULL,
-                      (double)atomic_load(&mf_redis__pubsub_totals.reconnects));
+    static const struct {
+        const char *name, *type, *help;
+    } families[] = {
+        {"mayfly_redis_subscriptions", "gauge",
+         "Pub/sub subscriptions held by runs now (mayfly.subscribe, mayfly.psubscribe)."},
+        {"mayfly_redis_pubsub_channels", "gauge",
+         "Channels and patterns the workers' subscriber connections hold, as Redis confirmed "
+         "them."},
+        {"mayfly_redis_pubsub_messages_total", "counter",
+         "Pub/sub messages handed to subscriptions (one per subscription reached)."},
+        {"mayfly_redis_pubsub_dropped_total", "counter",
+         "Pub/sub messages a subscription lost: its queue was full (the oldest goes)."},
+        {"mayfly_redis_pubsub_reconnects_total", "counter",
+         "Subscriber connections lost (or left for a new primary) and made again, every "
+         "channel and pattern subscribed anew."},
+    };
+    mf_redis_pubsub_totals_t *t = &mf_redis__pubsub_totals;
+    const double values[] = {
+        (double)atomic_load(&t->subscriptions), (double)atomic_load(&t->channels),
+        (double)atomic_load(&t->messages),      (double)atomic_load(&t->dropped),
+        (double)atomic_load(&t->reconnects),
+    };
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
+        mf_metrics_family(w, families[i].name, families[i].type, families[i].help);
+        mf_metrics_sample(w, families[i].name, NULL, values[i]);
+    }
 }
 
 void mf_redis_pubsub_metrics_register(void)

@@ -32,6 +32,21 @@ def events_of(body):
     return p
 
 
+def pipelined(first):
+    """What comes back on one connection for the request first, then GET /plain behind it."""
+    sock = socket.create_connection(("127.0.0.1", PORT), timeout=5)
+    sock.sendall(first + b"GET /plain HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = b""
+    deadline = time.monotonic() + 5
+    while b"\r\n\r\nplain " not in data and time.monotonic() < deadline:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    return data
+
+
 def case_basics():
     # Chunks as written: each tick its own chunk, the first long before the last sleep ends.
     s = Stream(PORT, "/ticks?n=3&ms=400").read_head()
@@ -52,16 +67,7 @@ def case_basics():
     s.close()
 
     # Keep-alive: a second request on the same connection after a stream.
-    sock = socket.create_connection(("127.0.0.1", PORT), timeout=5)
-    sock.sendall(b"GET /ticks?n=2&ms=10 HTTP/1.1\r\nHost: x\r\n\r\nGET /plain HTTP/1.1\r\nHost: x\r\n\r\n")
-    data = b""
-    deadline = time.monotonic() + 5
-    while b"\r\n\r\nplain " not in data and time.monotonic() < deadline:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    sock.close()
+    data = pipelined(b"GET /ticks?n=2&ms=10 HTTP/1.1\r\nHost: x\r\n\r\n")
     check("the connection serves the next request once a stream ended",
           b"tick 2\n\r\n0\r\n\r\n" in data and data.count(b"HTTP/1.1 200") == 2
           and b"\r\n\r\nplain " in data, data[-200:])
@@ -74,16 +80,7 @@ def case_basics():
     s.close()
 
     # HEAD: the head only; the function learns the client has what it asked for.
-    sock = socket.create_connection(("127.0.0.1", PORT), timeout=5)
-    sock.sendall(b"HEAD /ticks?n=2&ms=10 HTTP/1.1\r\nHost: x\r\n\r\nGET /plain HTTP/1.1\r\nHost: x\r\n\r\n")
-    data = b""
-    deadline = time.monotonic() + 5
-    while b"\r\n\r\nplain " not in data and time.monotonic() < deadline:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    sock.close()
+    data = pipelined(b"HEAD /ticks?n=2&ms=10 HTTP/1.1\r\nHost: x\r\n\r\n")
     check("HEAD of a stream route sends no body and the connection goes on",
           b"tick" not in data and b"\r\n\r\nplain " in data, data)
 
