@@ -78,6 +78,9 @@ check "/livez is 200 while 20 streams have waited past MAYFLY_STUCK_TIMEOUT" [ "
 check "the streams are counted open" [ "$(metric mayfly_streams_open)" -ge 20 ]
 wait "${sleepers[@]}"
 check "every stream ended: none counted open" wait_metric mayfly_streams_open 0
+check "a stream's access line is written when it ends, with its whole duration (4 s and more)" \
+  log_has '"path":"/sleepy".*"status":200,"duration_ms":[4-9][0-9][0-9][0-9]\.'
+
 
 # ---- clients that vanish ----
 base_fds=$(fds)
@@ -112,6 +115,8 @@ check "a stalled client of a 64 MiB stream holds little memory (${stalled_rss} K
   [ "$stalled_rss" -le $((now_rss + 8192)) ]
 touch "$WORK/mark.read"
 streams_collect slow_client
+check "mayfly_stream_bytes_total counts the 64 MiB sent ($(metric mayfly_stream_bytes_total))" \
+  awk -v b="$(metric mayfly_stream_bytes_total)" 'BEGIN { exit !(b >= 67108864) }'
 
 # The same with a heartbeat falling due while the client lags: it waits for an idle stream, and
 # the worker idles meanwhile.
