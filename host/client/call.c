@@ -196,10 +196,12 @@ static int sends_body(const mf_http_call_t *call)
            !strcmp(call->method, "PATCH");
 }
 
-/* The request's header list: the caller's lines, the attempt's budget, and with a body, empty
- * values that keep curl from adding an Expect: 100-continue round trip or a form Content-Type. */
-static struct curl_slist *build_headers(const mf_http_call_t *call, int64_t timeout_ms)
+/* The attempt's header list: the caller's lines, the attempt's budget and traceparent, and with
+ * a body, empty values that keep curl from adding an Expect: 100-continue round trip or a form
+ * Content-Type. */
+static struct curl_slist *build_headers(const mf_http_xfer_t *x, int64_t timeout_ms)
 {
+    const mf_http_call_t *call = &x->call;
     struct curl_slist *list = NULL, *next;
     char line[192];
     for (int i = 0; call->headers && call->headers[i]; i++) {
@@ -209,6 +211,11 @@ static struct curl_slist *build_headers(const mf_http_call_t *call, int64_t time
     }
     if (call->budget_header) {
         snprintf(line, sizeof line, "%.120s: %lld", call->budget_header, (long long)timeout_ms);
+        if (!(next = curl_slist_append(list, line)))
+            goto oom;
+        list = next;
+    }
+    if (mf_http_client__span_header(x, line, sizeof line)) {
         if (!(next = curl_slist_append(list, line)))
             goto oom;
         list = next;
@@ -387,14 +394,15 @@ int mf_http_client__attempt_begin(mf_http_xfer_t *x)
     }
     x->attempt_start = start;
     x->refused[0] = '\0';
-    x->headers = build_headers(call, timeout_ms);
+    x->n++;
+    res->attempts = x->n;
+    mf_http_client__span_begin(x);
+    x->headers = build_headers(x, timeout_ms);
     curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
     curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     x->body.len = 0;
     x->too_large = 0;
     x->errbuf[0] = '\0';
-    x->n++;
-    res->attempts = x->n;
     x->timeout_ms = timeout_ms;
     x->cut = cut;
     return 1;
@@ -453,6 +461,7 @@ int64_t mf_http_client__attempt_outcome(mf_http_xfer_t *x, CURLcode rc)
             snprintf(res->message, sizeof res->message, "%s",
                      x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
     }
+    mf_http_client__span_end(x, 0);
     int64_t took = mf_now_ns() - x->attempt_start;
     int transient = !x->refused[0] && is_transient(res->err, res->status);
     mf_http_client__attempt_done(x->u, res->status, res->err, transient, took);
@@ -496,6 +505,7 @@ int mf_http_client__call_begin(mf_http_client_t *c, mf_http_xfer_t **out,
 
 int mf_http_client__call_end(mf_http_xfer_t *x)
 {
+    mf_http_client__span_end(x, 1); /* an attempt that never had an outcome */
     mf_http_result_t *res = x->res;
     int rc = res->err ? -1 : 0;
     if (!rc)

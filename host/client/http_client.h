@@ -14,6 +14,7 @@
 
 #include "base/options.h"
 #include "event/loop.h"
+#include "observe/span.h"
 
 /* Why a call got no response. The names are what scripts see. */
 typedef enum {
@@ -79,6 +80,10 @@ typedef struct {
     int max_redirects;   /* 0: a 3xx is the response */
     const char *budget_header; /* when set, the attempt's timeout in ms goes in this header */
     const char *request_id;    /* for the debug log of attempts; may be NULL */
+    /* Tracing: with traced set, each attempt is a client span under trace_parent, and with
+     * propagate its traceparent header names that span (the caller then adds none). */
+    int traced, propagate;
+    mf_span_context_t trace_parent;
 } mf_http_call_t;
 
 typedef struct {

@@ -53,6 +53,7 @@ typedef struct mf_http_xfer {
     int64_t timeout_ms; /* the attempt's */
     int cut;            /* its timeout is what was left of the request's */
     struct curl_slist *headers;
+    mf_span_t *span; /* the attempt's, when the call is traced */
     char errbuf[CURL_ERROR_SIZE];
     char refused[96]; /* the attempt would have connected to this process's own listener */
     mf_buf_t body;    /* the attempt's response body, under MAYFLY_HTTP_MAX_BODY */
@@ -96,6 +97,15 @@ void mf_http_client__attempt_release(mf_http_xfer_t *x);
 int64_t mf_http_client__attempt_outcome(mf_http_xfer_t *x, CURLcode rc);
 /* The kind of error rc is. */
 mf_http_err_t mf_http_client__classify(CURLcode rc, int too_large);
+
+/* ---- an attempt's span (span.c) ---- */
+
+/* Begins the client span of the attempt x readies, when its call is traced. */
+void mf_http_client__span_begin(mf_http_xfer_t *x);
+/* The "traceparent: ..." line the attempt sends into line, or 0 when it sends none. */
+int mf_http_client__span_header(const mf_http_xfer_t *x, char *line, size_t size);
+/* Ends the attempt's span with its outcome in x->res (aborted: the call ended before one). */
+void mf_http_client__span_end(mf_http_xfer_t *x, int aborted);
 
 /* ---- calls on a loop (multi.c) ---- */
 

@@ -1,5 +1,7 @@
 #include "http/request.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -10,6 +12,7 @@
 #include "base/clock.h"
 #include "base/random.h"
 #include "observe/metrics.h"
+#include "observe/span.h"
 
 /* ---- building ---- */
 
@@ -32,6 +35,7 @@ void mf_request_begin(mf_request_t *r, const char *target)
     r->route = NULL;
     r->metric_route = MF_METRICS_UNMATCHED;
     r->trace_done = 0;
+    r->span = NULL;
     r->start_ns = mf_now_ns();
     /* absolute-form (a proxy's request line): keep only the path */
     if (!strncmp(target, "http://", 7) || !strncmp(target, "https://", 8)) {
@@ -84,9 +88,28 @@ void mf_request_end(mf_request_t *r)
     if (r->target != r->target_buf)
         free(r->target);
     mf_buf_free(&r->body);
+    mf_span_free(r->span); /* a span its owner did not end (mf_request_span_end) is not sent */
+    r->span = NULL;
 }
 
 /* ---- reading ---- */
+
+const char *mf_request_client_address(const mf_request_t *r, char buf[MF_REQUEST_ADDR_MAX])
+{
+    buf[0] = '\0';
+    const union MHD_ConnectionInfo *ci =
+        r->conn ? MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf,
+                      MF_REQUEST_ADDR_MAX);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf,
+                      MF_REQUEST_ADDR_MAX);
+    }
+    return buf;
+}
 
 static int request_id_ok(const char *s)
 {

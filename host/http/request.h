@@ -36,6 +36,7 @@ typedef struct mf_request {
     int metric_route;  /* the route's label in metrics (mf_metrics_route_id) */
     int trace_done;    /* trace is filled (mf_request_trace) */
     mf_trace_t trace;
+    struct mf_span *span; /* its server span (mf_request_span), owned; NULL: none yet */
     char target_buf[192];
 } mf_request_t;
 
@@ -70,8 +71,22 @@ const char *mf_request_field(const mf_request_t *r, const char *name);
  * r->fields; NULL when absent. */
 const char *mf_request_header(const mf_request_t *r, const char *name);
 
+/* The peer's IP address as text into buf ("" in-process), returned. */
+#define MF_REQUEST_ADDR_MAX 46 /* INET6_ADDRSTRLEN */
+const char *mf_request_client_address(const mf_request_t *r, char buf[MF_REQUEST_ADDR_MAX]);
+
 /* The request's trace context: the caller's traceparent when it is valid (W3C), else a new
  * trace; a new span either way. Decided on first use. */
 const mf_trace_t *mf_request_trace(mf_request_t *r);
+
+/* ---- its span (request_span.c) ---- */
+
+/* The request's server span, begun on first use (at the request's start) when tracing is on
+ * and its trace sampled; else NULL. Scripts' spans and calls go under it. */
+struct mf_span *mf_request_span(mf_request_t *r);
+/* Ends the request's span at end_ns with what the request was (method, route, path, status,
+ * server, client, user agent) and hands it to the exporter. A no-op when it has none and
+ * tracing is off or the trace is not sampled. */
+void mf_request_span_end(mf_request_t *r, int64_t end_ns);
 
 #endif

@@ -107,4 +107,20 @@ void mf_vm_run_undefer(mf_vm_cleanup_t *c);
  * object made by a run checks before it serves a call. */
 mf_vm_run_t *mf_vm_current_run(lua_State *L);
 
+/* ---- tracing ---- */
+
+struct mf_span;
+/* The span what runs now belongs under: the innermost span its scripts opened, else the
+ * request's server span (http/request.h) or the hook's root span; NULL when nothing is traced
+ * (tracing off, the trace not sampled, a version loading). Valid until the running C function
+ * returns or waits: a call that outlasts it keeps mf_span_context's copy instead. */
+struct mf_span *mf_vm_span(lua_State *L);
+/* Opens a script's span (mayfly.trace.span) named name under mf_vm_span as the innermost one.
+ * Returns its serial, or 0 when it is not recorded (nothing traced, or MF_VM_OPEN_SPANS open
+ * already). */
+uint64_t mf_vm_span_open(lua_State *L, const char *name, size_t len);
+/* Ends the span of serial with error (NULL: none) as its status, and any opened inside it and
+ * left open. A serial not open in the running run or hook is ignored. */
+void mf_vm_span_close(lua_State *L, uint64_t serial, const char *error, size_t len);
+
 #endif

@@ -1,6 +1,5 @@
 /* The request object handlers receive. Every field but method is built on first access, so a
  * handler pays only for what it reads. */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -168,17 +167,8 @@ static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char 
 
 static void push_remote_addr(lua_State *L, mf_request_t *r)
 {
-    char buf[INET6_ADDRSTRLEN] = "";
-    const union MHD_ConnectionInfo *ci =
-        r->conn ? MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
-    if (ci && ci->client_addr) {
-        const struct sockaddr *sa = ci->client_addr;
-        if (sa->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, sizeof buf);
-        else if (sa->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, sizeof buf);
-    }
-    lua_pushstring(L, buf);
+    char buf[MF_REQUEST_ADDR_MAX];
+    lua_pushstring(L, mf_request_client_address(r, buf));
 }
 
 /* req.trace: the W3C trace context of the request; traceparent is the value to send on to

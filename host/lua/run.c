@@ -217,10 +217,11 @@ static int error_status(mf_vm_run_t *run, lua_State *L, int idx, int timed_out,
         text = "mayfly: the request passed MAYFLY_MAX_LUA_MEMORY";
     *message = timed_out ? "request timed out" : "internal server error";
     mf_metrics_handler_error(mf_metrics_shard(), r->metric_route, timed_out);
+    const char *tb = strstr(text, "\nstack traceback:");
+    size_t first = tb ? (size_t)(tb - text) : strlen(text);
+    mf_vm__span_exception(run, text, first, tb ? tb + 1 : NULL);
     if (mf_log_enabled(MF_LOG_ERROR)) {
         mf_jsonbuf_t l;
-        const char *tb = strstr(text, "\nstack traceback:");
-        size_t first = tb ? (size_t)(tb - text) : strlen(text);
         mf_request_log_begin(&l, MF_LOG_ERROR, timed_out ? "request timed out" : "handler error",
                              timed_out ? 17 : 13, r);
         mf_jsonbuf_cstr(&l, "route", r->route ? r->route : "");
@@ -284,6 +285,7 @@ static void finish(mf_vm_run_t *run, int status)
     }
     run->cancel = NULL;
     run_cleanups(run);
+    mf_vm__close_spans(&run->spans);
     if (run->stream) {
         /* The head is sent: an error cuts the body, unless it was the runtime's own cue to end
          * (mf_vm_wait_refused), which ends it as a return would. */

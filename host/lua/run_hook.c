@@ -89,6 +89,7 @@ int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job,
     int rc = 0;
 
     begin_file_call(vm, file, call_hook, limit_ms);
+    mf_vm__hook_span_begin(vm, vm->scripts->files[file].name, hook, job);
     vm->in_hook = 1;
     lua_pushstring(L, hook);
     if (job)
@@ -113,6 +114,7 @@ int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job,
         snprintf(err, errlen, "%s", msg ? msg : "returned false");
         rc = 1;
     }
+    mf_vm__hook_span_end(vm, rc ? err : NULL);
     end_file_call(vm);
     return rc;
 }

@@ -22,6 +22,15 @@ typedef struct {
     int seeded; /* seeded unpredictably on first use unless randomseed came first */
 } mf_rng_t;
 
+/* The spans scripts opened (mayfly.trace.span) and have not closed, innermost last, in a run or
+ * a hook; each with the serial its closing names (run_trace.c). */
+#define MF_VM_OPEN_SPANS 16
+typedef struct {
+    struct mf_span *open[MF_VM_OPEN_SPANS];
+    uint64_t serial[MF_VM_OPEN_SPANS];
+    int n;
+} mf_vm_spans_t;
+
 /* A request run: the handler in a coroutine of the vm, which may wait (mf_vm_wait) while other
  * runs of the same vm go on. Private to run.c but for what run_enter/run_leave swap. */
 struct mf_vm_run {
@@ -46,6 +55,7 @@ struct mf_vm_run {
     void (*cancel)(void *ud); /* the waker of a wait the runtime may cut short */
     void *cancel_ud;
     mf_vm_cleanup_t cleanups; /* what ends with it: a ring around this sentinel */
+    mf_vm_spans_t spans;      /* its scripts' open spans, under the request's span */
 
     /* A streamed response (run_stream.c), once the handler returned one. */
     mf_stream_t *stream;
@@ -93,6 +103,12 @@ struct mf_vm {
     int cap_hit;      /* the run was refused memory */
     int refs[MF_REF_COUNT];
 
+    /* Tracing (run_trace.c): the span of the hook or job running, its scripts' open spans, and
+     * the last serial handed out (never reused in a vm). */
+    struct mf_span *hook_span;
+    mf_vm_spans_t hook_spans;
+    uint64_t last_span_serial;
+
     /* Request runs (run.c). */
     mf_loop_t *loop;      /* runs may wait on it; NULL: every call blocks */
     mf_vm_run_t *current; /* the run executing Lua right now */
@@ -122,6 +138,13 @@ int mf_vm__run_end(mf_vm_t *vm);
 void mf_vm__open_streams(lua_State *L);
 int mf_vm__begin_stream(lua_State *L); /* may raise */
 void mf_vm__end_stream(mf_vm_run_t *run, int ok);
+/* Tracing (run_trace.c): a hook's or job's root span begins (file and hook name it); the spans
+ * scripts left open end, innermost first; a handler's error becomes an exception event on its
+ * request's span. */
+void mf_vm__hook_span_begin(mf_vm_t *vm, const char *file, const char *hook, const char *job);
+void mf_vm__hook_span_end(mf_vm_t *vm, const char *error);
+void mf_vm__close_spans(mf_vm_spans_t *spans);
+void mf_vm__span_exception(mf_vm_run_t *run, const char *text, size_t len, const char *traceback);
 /* Cuts short the wait of run (a cancelable one) with nil, why. */
 void mf_vm__cancel_wait(mf_vm_run_t *run, const char *why);
 

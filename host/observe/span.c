@@ -121,6 +121,21 @@ mf_span_t *mf_span_begin_child(const mf_span_t *parent, int kind, const char *na
     return s;
 }
 
+void mf_span_context(const mf_span_t *s, mf_span_context_t *out)
+{
+    memcpy(out->trace_id, s->trace_id, sizeof out->trace_id);
+    memcpy(out->span_id, s->span_id, sizeof out->span_id);
+}
+
+mf_span_t *mf_span_begin_under(const mf_span_context_t *parent, int kind, const char *name,
+                               size_t len)
+{
+    mf_span_t *s = span_new(kind, name, len, mf_now_ns());
+    memcpy(s->trace_id, parent->trace_id, sizeof s->trace_id);
+    memcpy(s->parent_id, parent->span_id, sizeof s->parent_id);
+    return s;
+}
+
 mf_span_t *mf_span_begin_root(int kind, const char *name, size_t len)
 {
     if (!enabled)

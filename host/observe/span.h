@@ -79,6 +79,17 @@ mf_span_t *mf_span_begin_server(const mf_trace_t *t, int64_t start_ns, const cha
                                 size_t len);
 /* A child of parent in its trace, from now; NULL when parent is NULL. */
 mf_span_t *mf_span_begin_child(const mf_span_t *parent, int kind, const char *name, size_t len);
+
+/* What a child needs of its parent, by value: for a call that may outlast the parent's record
+ * (an outbound call whose run ended while it went on). */
+typedef struct {
+    uint8_t trace_id[16], span_id[8];
+} mf_span_context_t;
+
+void mf_span_context(const mf_span_t *s, mf_span_context_t *out);
+/* A child of the span parent describes, from now. */
+mf_span_t *mf_span_begin_under(const mf_span_context_t *parent, int kind, const char *name,
+                               size_t len);
 /* The root of a new trace (a hook, a job), from now; NULL when tracing is off or the sampler
  * says no. */
 mf_span_t *mf_span_begin_root(int kind, const char *name, size_t len);

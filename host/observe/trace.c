@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "base/random.h"
+#include "observe/span.h"
 
 /* n lowercase hex digits at s; uppercase is invalid in traceparent. */
 static int lower_hex(const char *s, size_t n)
@@ -50,12 +51,19 @@ int mf_trace_parse(const char *v, size_t len, mf_trace_t *t)
 
 void mf_trace_begin(mf_trace_t *t, const char *traceparent)
 {
-    if (!traceparent || mf_trace_parse(traceparent, strlen(traceparent), t)) {
+    int continued = traceparent && !mf_trace_parse(traceparent, strlen(traceparent), t);
+    if (!continued) {
         do
             mf_random_hex(t->trace_id, 16);
         while (all_zero(t->trace_id, 32));
         t->parent_id[0] = '\0';
         t->sampled = 0;
+    }
+    if (mf_span_enabled()) {
+        uint8_t id[16];
+        for (int i = 0; i < 16; i++)
+            id[i] = (uint8_t)(hexval(t->trace_id[2 * i]) << 4 | hexval(t->trace_id[2 * i + 1]));
+        t->sampled = mf_span_sample(id, continued, t->sampled);
     }
     do
         mf_random_hex(t->span_id, 8);

@@ -1,6 +1,6 @@
 /* W3C Trace Context (traceparent, tracestate): the trace a request belongs to and the span the
- * host gives it. mayfly records no spans; it carries the ids into log lines, scripts and,
- * when asked, the response, so that a tracing backend fed by other services can join them. */
+ * host gives it. The ids go into log lines, scripts, outbound calls and, when asked, the
+ * response; with tracing on (observe/span.h) the span is recorded and exported. */
 #ifndef MF_TRACE_H
 #define MF_TRACE_H
 
@@ -13,7 +13,8 @@ typedef struct {
     char trace_id[33];  /* 32 lowercase hex digits */
     char span_id[17];   /* this request's span: new for every request */
     char parent_id[17]; /* the caller's span, "" when the request started the trace */
-    int sampled;        /* the caller's sampled flag; 0 for a trace started here */
+    int sampled; /* with tracing on, the sampler's decision (mf_span_sample); else the caller's
+                    sampled flag, 0 for a trace started here */
     char traceparent[MF_TRACEPARENT_LEN + 1]; /* for downstream calls: version 00, our span */
 } mf_trace_t;
 
@@ -24,7 +25,8 @@ typedef struct {
 int mf_trace_parse(const char *value, size_t len, mf_trace_t *t);
 
 /* Fills t for one request: continues the trace of traceparent when it parses (value may be
- * NULL), otherwise starts a new one; a new span id either way; traceparent formatted. */
+ * NULL), otherwise starts a new one; a new span id either way; the sampled flag decided;
+ * traceparent formatted. */
 void mf_trace_begin(mf_trace_t *t, const char *traceparent);
 
 /* 1 when a tracestate value may be passed on: at most MF_TRACESTATE_MAX printable ASCII

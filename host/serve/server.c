@@ -28,6 +28,8 @@
 #include "observe/log.h"
 #include "observe/log_buffer.h"
 #include "observe/metrics.h"
+#include "observe/otel_config.h"
+#include "observe/otlp_export.h"
 #include "redis/redis.h"
 #include "serve/admin.h"
 #include "serve/handoff.h"
@@ -51,6 +53,7 @@ typedef struct {
     mf_admin_t *admin;
     mf_hooks_t *hooks;
     mf_handoff_t *handoff;
+    int64_t stop_by; /* the drain's deadline: what is left of it flushes the spans */
 } server_t;
 
 static void fatal(const char *what, const char *err)
@@ -332,6 +335,7 @@ static int drain(server_t *s, const sigset_t *set, int sig)
      * waited for FRESH_WAIT_NS: a client that connected sends its request. */
     int64_t closed_at = mf_now_ns();
     int64_t deadline = closed_at + o->shutdown_timeout_ms * 1000000, idle_since = 0;
+    s->stop_by = deadline;
     while (!again && mf_now_ns() < deadline) {
         int64_t now = mf_now_ns();
         if (in_flight(s) > 0 || (now - closed_at < FRESH_WAIT_NS && mf_http_conn_fresh()))
@@ -359,6 +363,30 @@ static int drain(server_t *s, const sigset_t *set, int sig)
 
 /* /readyz's redis check: a PING through the pool (bounded by MAYFLY_REDIS_TIMEOUT), or at once
  * "circuit open" while the breaker is. */
+/* Tracing, when OTEL_* names an endpoint: the exporter's thread starts and spans are recorded
+ * from here on. Returns 0, or -1 with a message (a malformed variable). */
+static const char *env(const char *name)
+{
+    return getenv(name);
+}
+
+static int start_tracing(char *err, size_t errlen)
+{
+    mf_otel_config_t c;
+    if (mf_otel_config_read(&c, env, err, errlen))
+        return -1;
+    int rc = 0;
+    if (c.enabled) {
+        rc = mf_otlp_start(&c, err, errlen);
+        if (!rc)
+            mf_log_msg(MF_LOG_INFO, "tracing: spans go to %s (%s%s)", c.endpoint,
+                       c.protocol == MF_OTLP_JSON ? "http/json" : "http/protobuf",
+                       c.gzip ? ", gzip" : "");
+    }
+    mf_otel_config_free(&c);
+    return rc;
+}
+
 static int redis_ready(void *ud, char *why, size_t whylen)
 {
     (void)ud;
@@ -383,6 +411,10 @@ int mf_server_run(const mf_options_t *o)
     mf_lifecycle_set(MF_STARTING);
     if (mf_redis_init(o, err, sizeof err)) {
         fatal("bad Redis settings", err);
+        return MF_EXIT_START;
+    }
+    if (start_tracing(err, sizeof err)) {
+        fatal("bad OpenTelemetry settings", err);
         return MF_EXIT_START;
     }
     if (mf_redis_configured())
@@ -434,9 +466,14 @@ int mf_server_run(const mf_options_t *o)
         /* Runs are still going and may never end (a wedged C call): tearing down would wait
          * for them. What they were is logged; the kernel reclaims the rest. */
         mf_log_msg(MF_LOG_ERROR, "stopped without waiting for the runs still going");
+        mf_otlp_stop(mf_now_ns() + 1000000000); /* what finished may explain what did not */
         mf_log_buffer_stop();
         _exit(code);
     }
+    int64_t flush_by = s.stop_by > mf_now_ns() ? s.stop_by : mf_now_ns() + 1000000000;
+    int unsent = mf_otlp_stop(flush_by);
+    if (unsent > 0)
+        mf_log_msg(MF_LOG_WARN, "tracing: %d span(s) not sent before the shutdown timeout", unsent);
     teardown(&s);
     mf_log_buffer_stop();
     mf_log_msg(MF_LOG_INFO, "stopped");

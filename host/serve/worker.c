@@ -45,6 +45,7 @@ typedef struct worker_request {
     mf_http_stall_t stall; /* a chunked body being read */
     int own_cors;          /* a probe's answer, or a preflight's: queue adds no CORS headers */
     mf_stream_t *stream;   /* a streamed response's body: this request is its consumer */
+    int probe;             /* the host's own endpoint: no span (the app's traces only) */
 } worker_request_t;
 
 /* Settings every worker shares, set before the first daemon starts serving. */
@@ -71,6 +72,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     h->phase = READY;
     h->resp = NULL;
     h->own_cors = 0;
+    h->probe = 0;
     h->stream = NULL;
     mf_http_stall_init(&h->stall, w->loop);
     mf_http_conn_requested(conn);
@@ -111,12 +113,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
     if (!r)
         return;
-    int64_t duration_ns = mf_now_ns() - r->start_ns;
+    int64_t end_ns = mf_now_ns(), duration_ns = end_ns - r->start_ns;
     if (atomic_load_explicit(&metrics_on, memory_order_relaxed)) {
         mf_metrics_shard_t *m = mf_metrics_shard();
         mf_metrics_request_end(m, r->method, r->metric_route, r->status, duration_ns);
         mf_metrics_lua_memory(m, w->id, mf_vm_memory(w->run.vm));
     }
+    if (!((worker_request_t *)r)->probe)
+        mf_request_span_end(r, end_ns);
     if (r->status && mf_log_access_enabled() && mf_log_enabled(MF_LOG_INFO))
         mf_request_log_access(r, duration_ns);
     else if (!r->status && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
@@ -237,6 +241,7 @@ static enum MHD_Result serve(mf_worker_t *w, struct MHD_Connection *conn, mf_req
         return queue_error(conn, r, 400, "invalid method");
     if (mf_probes_owns(r->target, r->path_len)) {
         h->own_cors = 1;
+        h->probe = 1;
         r->metric_route = mf_probes_metric_route(r->target, r->path_len);
         struct MHD_Response *resp = mf_probes_answer(
             r->target, r->path_len,

@@ -17,6 +17,7 @@ int luaopen_mayfly_constant(lua_State *L); /* constant.c */
 int luaopen_mayfly_time(lua_State *L);    /* time.c */
 int luaopen_mayfly_jwks_cache(lua_State *L); /* jwks_cache.c: mayfly.jwt's JWKS documents */
 int luaopen_mayfly_sleep(lua_State *L);   /* sleep.c: mayfly.sleep */
+int luaopen_mayfly_trace(lua_State *L);   /* trace.c: the primitive under stdlib's mayfly.trace */
 int luaopen_mayfly_subscribe(lua_State *L);  /* subscribe.c: mayfly.subscribe */
 int luaopen_mayfly_psubscribe(lua_State *L); /* subscribe.c: mayfly.psubscribe */
 /* print(...) as a log line at info level (log.c). */

@@ -312,11 +312,19 @@ mf_http_url_t *mf_lapi_http_read_call(lua_State *L, mf_http_call_t *out) /* may 
 
     lines_t ls = {0, 0, 0};
     walk_headers(L, 3, &ls, NULL, NULL);
-    /* Propagation: the script's own values win. */
+    /* Propagation: the script's own values win. A traced call's attempts each send their own
+     * span as the parent (client/span.c). */
     const char *request_id = r ? mf_request_id(r) : NULL;
     const char *traceparent = outgoing_traceparent(r);
     int add_id = request_id && !headers_have(L, 3, "x-request-id");
     int add_tp = traceparent && !headers_have(L, 3, "traceparent");
+    mf_span_t *span = mf_vm_span(L);
+    if (span) {
+        call.traced = 1;
+        call.propagate = add_tp || (!r && !headers_have(L, 3, "traceparent"));
+        mf_span_context(span, &call.trace_parent);
+        add_tp = 0;
+    }
     size_t extra = (add_id ? strlen(request_id) + 16 : 0) + (add_tp ? strlen(traceparent) + 16 : 0);
     size_t nptrs = (size_t)ls.n + 3;
     char **ptrs = lua_newuserdata(L, nptrs * sizeof *ptrs + ls.used + extra);

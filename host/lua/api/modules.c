@@ -20,6 +20,7 @@ const mf_lua_module_t mf_lua_modules[] = {
     {"mayfly.metrics", MF_MODULE_REQUIRE, luaopen_mayfly_metrics},
     {"mayfly.time", MF_MODULE_REQUIRE, luaopen_mayfly_time},
     {"mayfly._jwks", MF_MODULE_REQUIRE, luaopen_mayfly_jwks_cache},
+    {"mayfly._trace", MF_MODULE_REQUIRE, luaopen_mayfly_trace},
     {"constant", MF_MODULE_FIELD, luaopen_mayfly_constant},
     {"sleep", MF_MODULE_FIELD, luaopen_mayfly_sleep},
     {"subscribe", MF_MODULE_FIELD, luaopen_mayfly_subscribe},

@@ -5,6 +5,7 @@
  * handler's command waits on its worker's own connection (redis/conn.c) and suspends only its
  * run; elsewhere (hooks, mayfly test, code that cannot yield) it blocks on the process-wide
  * pool (redis/redis.c). This file owns what a command may be and how its reply looks in Lua. */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "lua/binding.h"
 #include "lua/embedded.h"
 #include "lua/http_error.h"
+#include "observe/span.h"
 #include "redis/command_keys.h"
 #include "redis/conn.h"
 #include "redis/redis.h"
@@ -260,11 +262,65 @@ static int push_outage(lua_State *L, const char *err)
     return 3;
 }
 
+/* ---- the client span of a round trip ---- */
+
+/* A span for b's n commands under the current one: named by the command (upper-cased, only when
+ * it is a plain word), or PIPELINE; never with the arguments. NULL when nothing is traced. */
+static mf_span_t *begin_span(lua_State *L, const batch_t *b, int n, int pipeline)
+{
+    mf_span_t *parent = mf_vm_span(L);
+    if (!parent)
+        return NULL;
+    char name[32];
+    size_t len = 0;
+    if (pipeline) {
+        memcpy(name, "PIPELINE", len = 8);
+    } else {
+        const char *cmd = b->cmds[0].argv[0];
+        size_t cmd_len = b->cmds[0].lens[0];
+        for (; len < cmd_len && len < sizeof name; len++) {
+            char c = cmd[len];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-' || c == '.' || c == '|'))
+                break;
+            name[len] = (char)toupper((unsigned char)c);
+        }
+        if (len == 0 || len < cmd_len)
+            memcpy(name, "UNKNOWN", len = 7);
+    }
+    mf_span_t *s = mf_span_begin_child(parent, MF_SPAN_CLIENT, name, len);
+    mf_span_set_str(s, "db.system", "redis", 5);
+    mf_span_set_str(s, "db.system.name", "redis", 5);
+    mf_span_set_str(s, "db.operation.name", name, len);
+    if (pipeline)
+        mf_span_set_int(s, "db.operation.batch.size", n);
+    return s;
+}
+
+/* Ends the span with the outcome: an outage, or a command's error reply (its code only: the
+ * message may quote the arguments). */
+static void end_span(mf_span_t *s, redisReply **replies, int n, int pipeline, const char *err)
+{
+    if (!s)
+        return;
+    if (err) {
+        mf_span_set_str(s, "error.type", "unavailable", 11);
+        mf_span_error(s, err, strlen(err));
+    } else if (!pipeline && n == 1 && replies[0] && replies[0]->type == REDIS_REPLY_ERROR) {
+        const char *msg = replies[0]->str ? replies[0]->str : "";
+        size_t code = strcspn(msg, " ");
+        mf_span_set_str(s, "error.type", msg, code);
+        mf_span_error(s, msg, code);
+    }
+    mf_span_end(s);
+}
+
 /* ---- waiting on the worker's connection ---- */
 
 typedef struct {
     mf_vm_waiter_t waiter;
     int pipeline;
+    mf_span_t *span;
 } waiter_t;
 
 typedef struct {
@@ -286,6 +342,7 @@ static void on_done(void *ud, redisReply **replies, int n, const char *err)
     waiter_t *wt = ud;
     lua_State *L = mf_vm_state(mf_vm_run_vm(wt->waiter.run));
     int base = lua_gettop(L);
+    end_span(wt->span, replies, n, wt->pipeline, err);
     if (err) {
         push_outage(L, err);
     } else {
@@ -316,21 +373,28 @@ static int exchange(lua_State *L, batch_t *b, int n, int pipeline) /* may raise 
     for (int i = 0; on_worker && i < n; i++)
         if (is_blocking(&b->cmds[i]))
             on_worker = 0;
+    mf_span_t *span = begin_span(L, b, n, pipeline);
     if (on_worker) {
         waiter_t *wt = mf_xmalloc(sizeof *wt);
         wt->waiter = mf_vm_waiter(run);
         wt->pipeline = pipeline;
+        wt->span = span;
         int rc = mf_redis_send(mf_vm_loop(mf_vm_of(L)), b->cmds, n, mf_vm_run_deadline(run),
                                on_done, wt, err, sizeof err);
         if (rc == 0)
             return mf_vm_wait(L, run);
         free(wt);
-        if (rc < 0)
+        if (rc < 0) {
+            end_span(span, NULL, 0, pipeline, err);
             return push_outage(L, err);
+        }
         /* rc 1: this worker has no connection of its own: the pool, blocking */
     }
-    if (mf_redis_run(b->cmds, n, b->replies, err, sizeof err))
+    if (mf_redis_run(b->cmds, n, b->replies, err, sizeof err)) {
+        end_span(span, NULL, 0, pipeline, err);
         return push_outage(L, err);
+    }
+    end_span(span, b->replies, n, pipeline, NULL);
     b->n = n;
     int pushed = push_results(L, b->replies, n, pipeline);
     free_replies(b);

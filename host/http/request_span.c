@@ -1,0 +1,106 @@
+/* A request's server span: begun on first use, named and described from the request when it
+ * completes (OpenTelemetry's HTTP server conventions). */
+#include <stdio.h>
+#include <string.h>
+
+#include "http/request.h"
+#include "observe/span.h"
+
+struct mf_span *mf_request_span(mf_request_t *r)
+{
+    if (!r->span && mf_span_enabled()) {
+        const mf_trace_t *t = mf_request_trace(r);
+        r->span = mf_span_begin_server(t, r->start_ns, r->method ? r->method : "HTTP",
+                                       r->method ? strlen(r->method) : 4);
+    }
+    return r->span;
+}
+
+/* The methods the conventions name; any other is "_OTHER" with the original beside it, so that a
+ * client cannot make span names and attribute values of its own choosing. */
+static int known_method(const char *m)
+{
+    static const char *const known[] = {"GET",     "HEAD",  "POST",  "PUT",   "DELETE",
+                                        "CONNECT", "OPTIONS", "TRACE", "PATCH", NULL};
+    for (int i = 0; known[i]; i++)
+        if (!strcmp(m, known[i]))
+            return 1;
+    return 0;
+}
+
+/* server.address and server.port from the Host header: "name", "name:port", "[v6]:port". */
+static void set_server(mf_span_t *s, const char *host)
+{
+    if (!host || !*host)
+        return;
+    size_t len = strlen(host);
+    const char *port = NULL;
+    if (host[0] == '[') {
+        const char *close = strchr(host, ']');
+        if (!close)
+            return;
+        if (close[1] == ':')
+            port = close + 2;
+        mf_span_set_str(s, "server.address", host + 1, (size_t)(close - host - 1));
+    } else {
+        const char *colon = strchr(host, ':');
+        if (colon)
+            port = colon + 1;
+        mf_span_set_str(s, "server.address", host, colon ? (size_t)(colon - host) : len);
+    }
+    if (port && *port) {
+        long v = 0;
+        for (const char *p = port; *p; p++) {
+            if (*p < '0' || *p > '9' || v > 65535)
+                return;
+            v = v * 10 + (*p - '0');
+        }
+        if (v > 0 && v <= 65535)
+            mf_span_set_int(s, "server.port", v);
+    }
+}
+
+void mf_request_span_end(mf_request_t *r, int64_t end_ns)
+{
+    if (!r->span && !r->method) /* a connection that ended before its request's head */
+        return;
+    mf_span_t *s = mf_request_span(r);
+    if (!s)
+        return;
+    const char *method = r->method ? r->method : "";
+    int known = known_method(method);
+    char name[MF_SPAN_NAME_MAX + 1];
+    size_t n = (size_t)snprintf(name, sizeof name, "%s%s%s", known ? method : "HTTP",
+                                r->route ? " " : "", r->route ? r->route : "");
+    mf_span_rename(s, name, n < sizeof name ? n : sizeof name - 1);
+    mf_span_set_str(s, "http.request.method", known ? method : "_OTHER", known ? strlen(method) : 6);
+    if (!known && *method)
+        mf_span_set_str(s, "http.request.method_original", method, strlen(method));
+    mf_span_set_str(s, "url.path", r->target, r->path_len);
+    mf_span_set_str(s, "url.scheme", "http", 4);
+    if (r->route)
+        mf_span_set_str(s, "http.route", r->route, strlen(r->route));
+    set_server(s, mf_request_header(r, "Host"));
+    char addr[MF_REQUEST_ADDR_MAX];
+    if (*mf_request_client_address(r, addr))
+        mf_span_set_str(s, "client.address", addr, strlen(addr));
+    const char *ua = mf_request_header(r, "User-Agent");
+    if (ua)
+        mf_span_set_str(s, "user_agent.original", ua, strlen(ua));
+    if (r->status) {
+        mf_span_set_int(s, "http.response.status_code", r->status);
+        if (r->status >= 500) {
+            char code[8];
+            int len = snprintf(code, sizeof code, "%d", r->status);
+            mf_span_set_str(s, "error.type", code, (size_t)len);
+            if (s->status != MF_SPAN_ERROR)
+                mf_span_error(s, NULL, 0);
+        }
+    } else {
+        /* The connection ended before a response was queued. */
+        mf_span_set_str(s, "error.type", "connection_closed", 17);
+        mf_span_error(s, "the connection ended before a response", 38);
+    }
+    r->span = NULL;
+    mf_span_end_at(s, end_ns);
+}
