@@ -415,7 +415,7 @@ int mf_server_run(const mf_options_t *o)
     }
     if (start_tracing(err, sizeof err)) {
         fatal("bad OpenTelemetry settings", err);
-        return MF_EXIT_START;
+        return MF_EXIT_USAGE; /* a bad value, as a bad MAYFLY_* one is */
     }
     if (mf_redis_configured())
         mf_readiness_add_check("redis", redis_ready, NULL);

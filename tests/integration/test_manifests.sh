@@ -108,6 +108,16 @@ report("MAYFLY_REDIS_URL names the Redis Service and its port",
        rsvc is not None and int(url.group(2)) in [p["port"] for p in rsvc["spec"]["ports"]])
 
 svc = docs[("Service", "mayfly")]
+otlp = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+collector = docs.get(("Service", "otel-collector"), {}).get("spec", {})
+col_cfg = yaml.safe_load(docs.get(("ConfigMap", "otel-collector"), {}).get("data", {}).get("config.yaml", "{}"))
+col_http = col_cfg.get("receivers", {}).get("otlp", {}).get("protocols", {}).get("http", {})
+report("OTEL_EXPORTER_OTLP_ENDPOINT names the collector Service's port",
+       otlp == "http://otel-collector:%d" % collector.get("ports", [{}])[0].get("port", 0), otlp)
+report("the collector receives OTLP/HTTP on that port into a traces pipeline",
+       col_http.get("endpoint", "").endswith(":4318") and
+       "otlp" in col_cfg.get("service", {}).get("pipelines", {}).get("traces", {}).get("receivers", []),
+       col_cfg)
 report("Service selects the Deployment's pods",
        svc["spec"]["selector"].items() <= labels.items(), svc["spec"]["selector"])
 report("Service targets a named container port",
