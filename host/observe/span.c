@@ -83,16 +83,16 @@ static size_t utf8_cut(const char *s, size_t n, size_t max)
     return at;
 }
 
-static mf_span_t *span_new(int kind, const char *name, size_t len, int64_t start_ns)
+/* A span with a new id, or with none yet when the caller has one (own_id 0). */
+static mf_span_t *span_new(int kind, const char *name, size_t len, int64_t start_ns, int own_id)
 {
     mf_span_t *s = mf_xmalloc(sizeof *s);
     memset(s, 0, offsetof(mf_span_t, name));
     s->kind = (uint8_t)kind;
     s->start_ns = start_ns;
     mf_span_rename(s, name, len);
-    do
+    while (own_id && all_zero(s->span_id, sizeof s->span_id))
         mf_random_bytes(s->span_id, sizeof s->span_id);
-    while (all_zero(s->span_id, sizeof s->span_id));
     return s;
 }
 
@@ -101,7 +101,7 @@ mf_span_t *mf_span_begin_server(const mf_trace_t *t, int64_t start_ns, const cha
 {
     if (!enabled || !t->sampled)
         return NULL;
-    mf_span_t *s = span_new(MF_SPAN_SERVER, name, len, start_ns);
+    mf_span_t *s = span_new(MF_SPAN_SERVER, name, len, start_ns, 0);
     unhex(s->trace_id, t->trace_id, 16);
     unhex(s->span_id, t->span_id, 8); /* the id the request's logs and traceparent carry */
     if (t->parent_id[0]) {
@@ -115,7 +115,7 @@ mf_span_t *mf_span_begin_child(const mf_span_t *parent, int kind, const char *na
 {
     if (!parent)
         return NULL;
-    mf_span_t *s = span_new(kind, name, len, mf_now_ns());
+    mf_span_t *s = span_new(kind, name, len, mf_now_ns(), 1);
     memcpy(s->trace_id, parent->trace_id, sizeof s->trace_id);
     memcpy(s->parent_id, parent->span_id, sizeof s->parent_id);
     return s;
@@ -130,7 +130,7 @@ void mf_span_context(const mf_span_t *s, mf_span_context_t *out)
 mf_span_t *mf_span_begin_under(const mf_span_context_t *parent, int kind, const char *name,
                                size_t len)
 {
-    mf_span_t *s = span_new(kind, name, len, mf_now_ns());
+    mf_span_t *s = span_new(kind, name, len, mf_now_ns(), 1);
     memcpy(s->trace_id, parent->trace_id, sizeof s->trace_id);
     memcpy(s->parent_id, parent->span_id, sizeof s->parent_id);
     return s;
@@ -146,7 +146,7 @@ mf_span_t *mf_span_begin_root(int kind, const char *name, size_t len)
     while (all_zero(trace_id, sizeof trace_id));
     if (!mf_span_sample(trace_id, 0, 0))
         return NULL;
-    mf_span_t *s = span_new(kind, name, len, mf_now_ns());
+    mf_span_t *s = span_new(kind, name, len, mf_now_ns(), 1);
     memcpy(s->trace_id, trace_id, sizeof trace_id);
     return s;
 }
