@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config libmicrohttpd-dev libhiredis-dev lua-cjson-dev
           libcurl4-openssl-dev libssl-dev zlib1g-dev ca-certificates redis-server curl openssl python3 python3-yaml
           haproxy wrk lua-busted prometheus python3-prometheus-client clang libclang-rt-14-dev
-          llvm mount iproute2 "$@")
+          llvm mount iproute2 protobuf-compiler python3-protobuf "$@")
 # llvm: llvm-symbolizer, which sanitizer reports need for function names (and
 # tests/fuzz/lsan.supp for its suppressions to match). mount and iproute2 (ss): tests use them;
 # a full install has them, a bare root or a slim container does not.
