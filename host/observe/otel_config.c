@@ -450,6 +450,7 @@ static void resource_put(mf_otel_config_t *c, const char *key, const char *value
     c->resource = mf_xrealloc(c->resource, (c->nresource + 1) * sizeof *c->resource);
     c->resource[c->nresource].key = mf_xstrdup(key);
     c->resource[c->nresource].value = mf_xstrdup(value);
+    c->resource[c->nresource].integer = 0;
     c->nresource++;
 }
 
@@ -529,9 +530,12 @@ static int read_resource(const reader_t *r, mf_otel_config_t *c)
         {"k8s.namespace.name", ns},
         {"k8s.node.name", node},
     };
+    int pid_given = resource_find(c, "process.pid") != NULL;
     for (size_t i = 0; i < sizeof known / sizeof *known; i++)
         if (known[i].value)
             resource_put(c, known[i].key, known[i].value, 0);
+    if (!pid_given) /* the conventions' type; a value the variable gave stays its string */
+        resource_find(c, "process.pid")->integer = 1;
     return 0;
 }
 

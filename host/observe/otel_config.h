@@ -11,9 +11,11 @@
 
 typedef enum { MF_OTLP_PROTOBUF, MF_OTLP_JSON } mf_otlp_protocol_t;
 
-/* One resource attribute: key and value, NUL-terminated, owned by the config. */
+/* One resource attribute: key and value, NUL-terminated, owned by the config; integer: the
+ * value is a decimal integer sent as one (process.pid), else it is sent as a string. */
 typedef struct {
     char *key, *value;
+    int integer;
 } mf_otel_attr_t;
 
 typedef struct {

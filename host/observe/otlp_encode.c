@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/jsonbuf.h"
@@ -128,6 +129,7 @@ enum {
     EVENT_TIME = TAG(1, WIRE_I64),
     EVENT_NAME = TAG(2, WIRE_LEN),
     EVENT_ATTRIBUTES = TAG(3, WIRE_LEN),
+    EVENT_DROPPED_ATTRIBUTES = TAG(4, WIRE_VARINT),
     /* Status */
     STATUS_MESSAGE = TAG(2, WIRE_LEN),
     STATUS_CODE = TAG(3, WIRE_VARINT),
@@ -291,15 +293,27 @@ static void put_attr(mf_buf_t *b, unsigned tag, const mf_span_item_t *it)
     }
 }
 
+/* Ends an event: its count of attributes dropped (field 4, after them) and its length. */
+static void event_close(mf_buf_t *b, size_t event, int dropped)
+{
+    if (dropped) {
+        put_byte(b, EVENT_DROPPED_ATTRIBUTES);
+        put_varint(b, (uint64_t)dropped);
+    }
+    msg_close(b, event, 1);
+}
+
 /* The span's events, each followed by its attributes among the items. */
 static void put_events(mf_buf_t *b, const mf_span_t *s, int64_t wall_offset_ns)
 {
     size_t pos = 0, event = 0;
+    int dropped = 0; /* the open event's */
     mf_span_item_t it;
     while (mf_span_next_item(s, &pos, &it)) {
         if (it.kind == MF_SPAN_ITEM_EVENT) {
             if (event)
-                msg_close(b, event, 1);
+                event_close(b, event, dropped);
+            dropped = it.dropped;
             event = msg_open(b, SPAN_EVENTS, 1);
             put_time(b, EVENT_TIME, wall_ns(it.time_ns, wall_offset_ns));
             put_str_field(b, EVENT_NAME, it.key, it.key_len);
@@ -308,7 +322,7 @@ static void put_events(mf_buf_t *b, const mf_span_t *s, int64_t wall_offset_ns)
         }
     }
     if (event)
-        msg_close(b, event, 1);
+        event_close(b, event, dropped);
 }
 
 static void put_span(mf_buf_t *b, const mf_span_t *s, int64_t wall_offset_ns)
@@ -362,6 +376,11 @@ static mf_span_item_t resource_item(const mf_otel_attr_t *a)
     mf_span_item_t it = {.kind = MF_SPAN_ITEM_ATTR, .type = MF_SPAN_STR};
     it.key = a->key;
     it.key_len = strlen(a->key);
+    if (a->integer) {
+        it.type = MF_SPAN_INT;
+        it.i = strtoll(a->value, NULL, 10);
+        return it;
+    }
     it.str = a->value;
     it.str_len = strlen(a->value);
     return it;
@@ -477,16 +496,29 @@ static void json_attr(mf_jsonbuf_t *j, const mf_span_item_t *it)
     lit(j, "}}");
 }
 
+static void json_event_dropped(mf_jsonbuf_t *j, int dropped)
+{
+    if (dropped) {
+        lit(j, ",\"droppedAttributesCount\":");
+        mf_jsonbuf_append_int(j, dropped);
+    }
+}
+
 static void json_events(mf_jsonbuf_t *j, const mf_span_t *s, int64_t wall_offset_ns)
 {
     size_t pos = 0;
     int events = 0, attrs = -1; /* attrs: of the open event; -1: none open */
+    int dropped = 0;           /* the open event's */
     mf_span_item_t it;
     lit(j, ",\"events\":[");
     while (mf_span_next_item(s, &pos, &it)) {
         if (it.kind == MF_SPAN_ITEM_EVENT) {
-            if (attrs >= 0)
-                lit(j, "]},");
+            if (attrs >= 0) {
+                lit(j, "]");
+                json_event_dropped(j, dropped);
+                lit(j, "},");
+            }
+            dropped = it.dropped;
             lit(j, "{\"timeUnixNano\":");
             json_time(j, wall_ns(it.time_ns, wall_offset_ns));
             lit(j, ",\"name\":");
@@ -500,8 +532,11 @@ static void json_events(mf_jsonbuf_t *j, const mf_span_t *s, int64_t wall_offset
             json_attr(j, &it);
         }
     }
-    if (events)
-        lit(j, "]}");
+    if (events) {
+        lit(j, "]");
+        json_event_dropped(j, dropped);
+        lit(j, "}");
+    }
     lit(j, "]");
 }
 

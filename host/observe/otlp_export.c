@@ -580,6 +580,7 @@ int mf_otlp_start(const mf_otel_config_t *c, char *err, size_t errlen)
     for (size_t i = 0; i < c->nresource; i++) {
         X.resource[i].key = mf_xstrdup(c->resource[i].key);
         X.resource[i].value = mf_xstrdup(c->resource[i].value);
+        X.resource[i].integer = c->resource[i].integer;
     }
     X.nresource = c->nresource;
     memset(&X.logs, 0, sizeof X.logs);

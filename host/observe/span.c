@@ -162,10 +162,11 @@ void mf_span_rename(mf_span_t *s, const char *name, size_t len)
 }
 
 /* ---- items ----
- * An item is a tag byte, then for an attribute (tag 'a', or 'A' for an event's) its type byte,
- * its key (u16 length, bytes) and its value (a string as u32 length and bytes; int64, double
- * and bool as 8 bytes); for an event (tag 'e') its time (8 bytes) and its name (u16 length,
- * bytes). Numbers are copied in native byte order: the buffer never leaves the process. */
+ * An item is a tag byte, then for an attribute (tag 'a'; 'x' once set again, 'A' for an
+ * event's) its type byte, its key (u16 length, bytes) and its value (a string as u32 length
+ * and bytes; int64, double and bool as 8 bytes); for an event (tag 'e') its time (8 bytes),
+ * the count of its attributes dropped (u16) and its name (u16 length, bytes). Numbers are
+ * copied in native byte order: the buffer never leaves the process. */
 
 static void put_u16(mf_buf_t *b, size_t v)
 {
@@ -179,20 +180,63 @@ static void put_u32(mf_buf_t *b, size_t v)
     mf_buf_append(b, &x, sizeof x);
 }
 
-/* Begins an attribute item: 0, or -1 when the limit on attributes drops it (counted). */
+static uint16_t get_u16(const char *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static uint32_t get_u32(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* The length of the attribute whose type byte is at p (its tag before it). */
+static size_t attr_len(const char *p)
+{
+    size_t key_len = get_u16(p + 1), n = 1 + 2 + key_len;
+    return p[0] == 's' ? n + 4 + get_u32(p + n) : n + 8;
+}
+
+/* Marks an earlier value of key replaced, so that the one about to be set is the only one sent
+ * and the limit counts keys, not settings. */
+static void replace_earlier(mf_span_t *s, const char *key, size_t key_len)
+{
+    char *p = s->items.data, *end = p + s->items.len;
+    while (p < end) {
+        char tag = *p++;
+        if (tag == 'e') {
+            p += 8 + 2;
+            p += 2 + get_u16(p);
+            continue;
+        }
+        if (tag == 'a' && get_u16(p + 1) == key_len && !memcmp(p + 3, key, key_len)) {
+            p[-1] = 'x';
+            s->nattrs--;
+            return;
+        }
+        p += attr_len(p);
+    }
+}
+
+/* Writes an attribute's tag, type and key: 0, or -1 when the limit on attributes drops it
+ * (counted). */
 static int attr_begin(mf_span_t *s, const char *key, char type)
 {
-    size_t key_len = strlen(key);
-    if (key_len > UINT16_MAX)
-        key_len = UINT16_MAX;
+    size_t key_len = utf8_cut(key, strlen(key), UINT16_MAX);
+    if (s->resets)
+        replace_earlier(s, key, key_len);
     if (s->nattrs >= limits.attr_count) {
         if (s->dropped_attrs < UINT16_MAX)
             s->dropped_attrs++;
         return -1;
     }
     s->nattrs++;
-    mf_buf_append(&s->items, "a", 1);
-    mf_buf_append(&s->items, &type, 1);
+    char head[2] = {'a', type};
+    mf_buf_append(&s->items, head, 2);
     put_u16(&s->items, key_len);
     mf_buf_append(&s->items, key, key_len);
     return 0;
@@ -241,25 +285,36 @@ void mf_span_event(mf_span_t *s, const char *name, size_t len)
     if (s->nevents >= limits.event_count) {
         if (s->dropped_events < UINT16_MAX)
             s->dropped_events++;
-        s->event_attrs = UINT16_MAX; /* its attributes go with it */
+        s->event_dropped = 1;
         return;
     }
     s->nevents++;
     s->event_attrs = 0;
+    s->event_dropped = 0;
+    s->last_event = (uint32_t)s->items.len;
     int64_t now = mf_now_ns();
     len = utf8_cut(name, len, UINT16_MAX);
     mf_buf_append(&s->items, "e", 1);
     mf_buf_append(&s->items, &now, sizeof now);
+    put_u16(&s->items, 0);
     put_u16(&s->items, len);
     mf_buf_append(&s->items, name, len);
 }
 
 void mf_span_event_str(mf_span_t *s, const char *key, const char *value, size_t len)
 {
-    if (!s || !s->nevents || s->event_attrs >= limits.event_attr_count)
+    if (!s || !s->nevents || s->event_dropped)
         return;
+    if (s->event_attrs >= limits.event_attr_count) {
+        char *dropped = s->items.data + s->last_event + 1 + 8;
+        uint16_t n = get_u16(dropped);
+        if (n < UINT16_MAX)
+            n++;
+        memcpy(dropped, &n, sizeof n);
+        return;
+    }
     s->event_attrs++;
-    size_t key_len = strlen(key);
+    size_t key_len = utf8_cut(key, strlen(key), UINT16_MAX);
     len = utf8_cut(value, len, limits.value_len);
     mf_buf_append(&s->items, "As", 2);
     put_u16(&s->items, key_len);
@@ -336,57 +391,6 @@ void mf_span_free(mf_span_t *s)
 
 /* ---- reading ---- */
 
-static uint16_t get_u16(const char *p)
-{
-    uint16_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static uint32_t get_u32(const char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-/* Reads the attribute at p (past its tag) into it; returns the position after it. */
-static size_t read_attr(const char *base, size_t pos, mf_span_item_t *it)
-{
-    char type = base[pos++];
-    it->key_len = get_u16(base + pos);
-    pos += 2;
-    it->key = base + pos;
-    pos += it->key_len;
-    switch (type) {
-    case 's':
-        it->type = MF_SPAN_STR;
-        it->str_len = get_u32(base + pos);
-        it->str = base + pos + 4;
-        return pos + 4 + it->str_len;
-    case 'i':
-    case 'b':
-        it->type = type == 'i' ? MF_SPAN_INT : MF_SPAN_BOOL;
-        memcpy(&it->i, base + pos, 8);
-        return pos + 8;
-    default:
-        it->type = MF_SPAN_DOUBLE;
-        memcpy(&it->d, base + pos, 8);
-        return pos + 8;
-    }
-}
-
-/* Whether an attribute of the span after position pos has the key of it. */
-static int set_again(const mf_span_t *s, size_t pos, const mf_span_item_t *it)
-{
-    mf_span_item_t later;
-    while (mf_span_next_item(s, &pos, &later))
-        if (later.kind == MF_SPAN_ITEM_ATTR && later.key_len == it->key_len &&
-            !memcmp(later.key, it->key, it->key_len))
-            return 1;
-    return 0;
-}
-
 int mf_span_next_item(const mf_span_t *s, size_t *pos, mf_span_item_t *it)
 {
     const char *base = s->items.data;
@@ -398,14 +402,33 @@ int mf_span_next_item(const mf_span_t *s, size_t *pos, mf_span_item_t *it)
     if (tag == 'e') {
         it->kind = MF_SPAN_ITEM_EVENT;
         memcpy(&it->time_ns, base + p, 8);
-        it->key_len = get_u16(base + p + 8);
-        it->key = base + p + 10;
-        *pos = p + 10 + it->key_len;
+        it->dropped = get_u16(base + p + 8);
+        it->key_len = get_u16(base + p + 10);
+        it->key = base + p + 12;
+        *pos = p + 12 + it->key_len;
         return 1;
     }
-    it->kind = tag == 'a' ? MF_SPAN_ITEM_ATTR : MF_SPAN_ITEM_EVENT_ATTR;
-    *pos = read_attr(base, p, it);
-    if (s->resets && it->kind == MF_SPAN_ITEM_ATTR)
-        it->replaced = set_again(s, *pos, it);
+    it->kind = tag == 'A' ? MF_SPAN_ITEM_EVENT_ATTR : MF_SPAN_ITEM_ATTR;
+    it->replaced = tag == 'x';
+    const char *a = base + p;
+    it->key_len = get_u16(a + 1);
+    it->key = a + 3;
+    const char *v = it->key + it->key_len;
+    switch (a[0]) {
+    case 's':
+        it->type = MF_SPAN_STR;
+        it->str_len = get_u32(v);
+        it->str = v + 4;
+        break;
+    case 'i':
+    case 'b':
+        it->type = a[0] == 'i' ? MF_SPAN_INT : MF_SPAN_BOOL;
+        memcpy(&it->i, v, 8);
+        break;
+    default:
+        it->type = MF_SPAN_DOUBLE;
+        memcpy(&it->d, v, 8);
+    }
+    *pos = p + attr_len(a);
     return 1;
 }

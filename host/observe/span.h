@@ -45,12 +45,14 @@ typedef struct mf_span {
     uint8_t trace_id[16], span_id[8], parent_id[8]; /* parent_id all zero: a root span */
     uint8_t kind, status;
     uint8_t parent_remote; /* the parent came from a caller's traceparent */
-    uint8_t resets; /* set by whoever may set a key twice (scripts): the encoders then keep the
-                       last value (mf_span_item_t.replaced); host code sets each key once */
+    uint8_t resets; /* set by whoever may set a key twice (scripts): setting a key again then
+                       marks the earlier value replaced; host code sets each key once */
+    uint8_t event_dropped; /* the last event was dropped: its attributes go with it */
     int64_t start_ns, end_ns;
     uint16_t name_len;
     uint16_t nattrs, nevents, dropped_attrs, dropped_events;
     uint16_t event_attrs; /* the last event's attributes so far */
+    uint32_t last_event;  /* where the last event's item is in items */
     uint32_t message_len;
     char *message; /* the status's description (ERROR only), owned; NULL: none */
     mf_buf_t items; /* attributes and events, read with mf_span_next_item */
@@ -97,7 +99,7 @@ mf_span_t *mf_span_begin_root(int kind, const char *name, size_t len);
 void mf_span_rename(mf_span_t *s, const char *name, size_t len);
 
 /* Attributes. key is not checked (host keys are literals; scripts' keys are checked by their
- * binding). A key set twice is kept twice unless s->resets is set (see above). */
+ * binding) and is cut at 64 KiB. A key set twice is kept twice unless s->resets is set. */
 void mf_span_set_str(mf_span_t *s, const char *key, const char *value, size_t len);
 void mf_span_set_int(mf_span_t *s, const char *key, int64_t value);
 void mf_span_set_double(mf_span_t *s, const char *key, double value);
@@ -143,6 +145,7 @@ typedef struct {
     int64_t i;     /* MF_SPAN_INT, MF_SPAN_BOOL (0 or 1) */
     double d;      /* MF_SPAN_DOUBLE */
     int64_t time_ns; /* MF_SPAN_ITEM_EVENT */
+    int dropped;     /* MF_SPAN_ITEM_EVENT: its attributes dropped by the limit */
     int replaced;  /* an attribute the span sets again later: encoders skip it */
 } mf_span_item_t;
 

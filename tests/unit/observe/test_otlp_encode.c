@@ -479,7 +479,9 @@ TEST(dropped_attributes_and_events_are_counted)
     set_int(&t, "three", 3);
     mf_span_set_int(t.s, "four", 4);
     mf_span_set_str(t.s, "five", "5", 1);
-    event(&t, "first");
+    /* "first" keeps one attribute and counts the other as dropped. */
+    mf_span_event(t.s, "first", 5);
+    putf(&t.events, "event %lld 1 first\n", (long long)(last_event_time(t.s) + WALL_OFFSET));
     event_str(&t, "kept", "yes");
     mf_span_event_str(t.s, "past the limit", "no", 2);
     mf_span_event(t.s, "second", 6);
@@ -488,6 +490,40 @@ TEST(dropped_attributes_and_events_are_counted)
     mf_span_setup(&(mf_sampler_t){MF_SAMPLE_ALWAYS_ON, 0, 1}, &limits);
     ASSERT_EQ_INT(t.s->dropped_attrs, 2);
     ASSERT_EQ_INT(t.s->dropped_events, 2);
+    ASSERT_TRUE(check_spans(&source, &t, 1));
+}
+
+TEST(a_key_set_again_counts_once_against_the_limit)
+{
+    const mf_span_limits_t small = {3, 1, 1, 1000};
+    mf_span_setup(&(mf_sampler_t){MF_SAMPLE_ALWAYS_ON, 0, 1}, &small);
+    tspan_t t = tspan(mf_span_begin_root(MF_SPAN_INTERNAL, "again", 5), 10, 20);
+    t.s->resets = 1;
+    for (int i = 0; i < 100; i++)
+        mf_span_set_int(t.s, "n", i);
+    set_int(&t, "n", 100);
+    set_str(&t, "b", "kept");
+    set_bool(&t, "c", 1);
+    mf_span_setup(&(mf_sampler_t){MF_SAMPLE_ALWAYS_ON, 0, 1}, &limits);
+    ASSERT_EQ_INT(t.s->dropped_attrs, 0);
+    ASSERT_TRUE(check_spans(&source, &t, 1));
+}
+
+TEST(many_keys_set_again_read_in_linear_passes)
+{
+    /* Reading once looked ahead for a later value of each key, recursively: 30 keys took
+     * minutes. Now a value set again is marked where it stands. */
+    tspan_t t = tspan(mf_span_begin_root(MF_SPAN_INTERNAL, "wide", 4), 10, 20);
+    t.s->resets = 1;
+    char key[16];
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 100; i++) {
+            snprintf(key, sizeof key, "k%d", i);
+            if (round)
+                set_int(&t, key, i);
+            else
+                mf_span_set_int(t.s, key, -i);
+        }
     ASSERT_TRUE(check_spans(&source, &t, 1));
 }
 
@@ -653,6 +689,8 @@ int main(void)
     RUN(events_carry_their_own_attributes);
     RUN(an_attribute_set_again_is_encoded_once_with_its_last_value);
     RUN(dropped_attributes_and_events_are_counted);
+    RUN(a_key_set_again_counts_once_against_the_limit);
+    RUN(many_keys_set_again_read_in_linear_passes);
     RUN(status_error_with_a_message_ok_and_error_without_one);
     RUN(unicode_and_invalid_utf8);
     RUN(empty_strings);
