@@ -168,18 +168,22 @@ static void want_double(mf_buf_t *b, double d)
 }
 
 static const mf_otel_attr_t resource[] = {
-    {"service.name", "checkout"},
-    {"service.version", "1.2.3"},
-    {"k8s.pod.name", "checkout-7d9f\xc3\xa9"},
+    {"service.name", "checkout", 0},
+    {"service.version", "1.2.3", 0},
+    {"k8s.pod.name", "checkout-7d9f\xc3\xa9", 0},
+    {"process.pid", "4242", 1},
 };
-static const mf_otlp_source_t source = {resource, 3, "mayfly", "0.9.0"};
+static const mf_otlp_source_t source = {resource, 4, "mayfly", "0.9.0"};
 
 static void want_head(mf_buf_t *b, const mf_otlp_source_t *src)
 {
     put(b, "resource_spans\n");
     for (size_t i = 0; i < src->nresource; i++) {
         want_key(b, "resource ", src->resource[i].key, strlen(src->resource[i].key));
-        want_str(b, src->resource[i].value, strlen(src->resource[i].value));
+        if (src->resource[i].integer)
+            putf(b, "i %s\n", src->resource[i].value);
+        else
+            want_str(b, src->resource[i].value, strlen(src->resource[i].value));
     }
     put(b, "scope_spans\nscope ");
     put_esc(b, src->scope_name, strlen(src->scope_name));
@@ -582,7 +586,7 @@ TEST(empty_strings)
     event(&t, "");
     event_str(&t, "empty", "");
     mf_span_error(t.s, "", 0);
-    static const mf_otel_attr_t res[] = {{"service.name", ""}, {"", "x"}};
+    static const mf_otel_attr_t res[] = {{"service.name", "", 0}, {"", "x", 0}};
     const mf_otlp_source_t src = {res, 2, "mayfly", ""};
     ASSERT_TRUE(check_spans(&src, &t, 1));
 }
