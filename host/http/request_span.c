@@ -69,17 +69,21 @@ void mf_request_span_end(mf_request_t *r, int64_t end_ns)
         return;
     const char *method = r->method ? r->method : "";
     int known = known_method(method);
+    /* The route key is "METHOD /pattern" (http/router.h); the span has the pattern. */
+    const char *route = r->route ? strchr(r->route, ' ') : NULL;
+    if (route)
+        route++;
     char name[MF_SPAN_NAME_MAX + 1];
     size_t n = (size_t)snprintf(name, sizeof name, "%s%s%s", known ? method : "HTTP",
-                                r->route ? " " : "", r->route ? r->route : "");
+                                route ? " " : "", route ? route : "");
     mf_span_rename(s, name, n < sizeof name ? n : sizeof name - 1);
     mf_span_set_str(s, "http.request.method", known ? method : "_OTHER", known ? strlen(method) : 6);
     if (!known && *method)
         mf_span_set_str(s, "http.request.method_original", method, strlen(method));
     mf_span_set_str(s, "url.path", r->target, r->path_len);
     mf_span_set_str(s, "url.scheme", "http", 4);
-    if (r->route)
-        mf_span_set_str(s, "http.route", r->route, strlen(r->route));
+    if (route)
+        mf_span_set_str(s, "http.route", route, strlen(route));
     set_server(s, mf_request_header(r, "Host"));
     char addr[MF_REQUEST_ADDR_MAX];
     if (*mf_request_client_address(r, addr))
