@@ -76,6 +76,9 @@ expect "an error inside a script span" GET /script-error 500 '"request_id"'
 checks script_error
 expect "an error caught around a span" GET /caught 200 '"code":7'
 checks caught
+expect "misuse raises; span returns all its values" GET /misuse 200 '"refused":9'
+values_ok() { grep -q '"a":1[,}]' <<<"$BODY" && grep -q '"b":true' <<<"$BODY" && grep -q '"c":"three"' <<<"$BODY"; }
+check "span returns all its values" values_ok
 expect "a handler error" GET /fail 500
 expect "a 503 the handler returns" GET /teapot 503
 checks fail
@@ -200,6 +203,9 @@ done
 mf_start "$FIX" "${BASE[@]}" || exit 1
 expect "tracing off: mayfly.trace.span runs its function" GET /script 200 '"v":42'
 expect "tracing off: errors still propagate" GET /script-error 500
+expect "tracing off: an error caught around a span" GET /caught 200 '"code":7'
+expect "tracing off: misuse raises all the same" GET /misuse 200 '"refused":9'
+check "tracing off: span returns all its values" values_ok
 http GET /metrics
 check "tracing off: no exporter metrics" bash -c '! grep -q mayfly_otlp_ <<<"$1"' _ "$BODY"
 mf_stop
