@@ -19,4 +19,13 @@ int mf_syntax_http_value(const char *s, size_t len);
 /* A header line: name a token, value a header value. */
 int mf_syntax_http_header(const char *name, size_t name_len, const char *value, size_t value_len);
 
+/* The value of a hex digit (either case), or -1 when c is not one. */
+static inline int mf_syntax_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 #endif

@@ -9,6 +9,7 @@
 
 #include "lua/request_object.h"
 
+#include "base/syntax.h"
 #include "http/cookie.h"
 #include "http/form.h"
 #include "lua/binding.h"
@@ -16,16 +17,6 @@
 #include "lua/json.h"
 
 /* ---- percent-decoding ---- */
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
 
 /* Pushes s decoded: %XX escapes (invalid ones kept as they are) and, when plus is set, '+' as
  * space (the form encoding of query strings). */
@@ -39,8 +30,8 @@ static void push_decoded(lua_State *L, const char *s, size_t len, int plus)
     luaL_buffinit(L, &b);
     for (size_t i = 0; i < len; i++) {
         int h, l;
-        if (s[i] == '%' && i + 2 < len && (h = hexval((unsigned char)s[i + 1])) >= 0 &&
-            (l = hexval((unsigned char)s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < len && (h = mf_syntax_hex_digit((unsigned char)s[i + 1])) >= 0 &&
+            (l = mf_syntax_hex_digit((unsigned char)s[i + 2])) >= 0) {
             luaL_addchar(&b, (char)(h * 16 + l));
             i += 2;
         } else if (plus && s[i] == '+') {

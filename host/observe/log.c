@@ -258,14 +258,6 @@ static void skip_value(cursor_t *c)
     }
 }
 
-static int hex_digit(char ch)
-{
-    return ch >= '0' && ch <= '9'   ? ch - '0'
-           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-                                    : -1;
-}
-
 /* Decodes the JSON string between s and e (its quotes excluded) into out, keeping as escapes
  * what must not reach a terminal; with quoted, as the inside of a quoted value (quotes and
  * backslashes escaped). Sets *quote when the text needs quotes, *lines when it holds a newline. */
@@ -291,7 +283,7 @@ static void unescape(const char *s, const char *e, int quoted, mf_buf_t *out, in
             } else if (k == 'u' && e - s >= 4) {
                 int cp = 0;
                 for (int i = 0; i < 4; i++)
-                    cp = cp << 4 | (hex_digit(s[i]) < 0 ? 0 : hex_digit(s[i]));
+                    cp = cp << 4 | (mf_syntax_hex_digit(s[i]) < 0 ? 0 : mf_syntax_hex_digit(s[i]));
                 if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || (cp >= 0xd800 && cp < 0xe000)) {
                     mf_buf_append(out, s - 2, 6); /* stays visible as \u00XX */
                 } else {

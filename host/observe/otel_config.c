@@ -43,17 +43,6 @@ static int is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Whether s[0..n) is well-formed UTF-8 (no overlong forms, no surrogates): OTLP's strings are
  * protobuf strings, which decoders refuse otherwise. */
 static int utf8_valid(const unsigned char *s, size_t n)
@@ -96,8 +85,8 @@ static int decode(const char *s, size_t n, char *out, const char **why)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
-            int hi = i + 2 < n ? hex_digit(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hex_digit(s[i + 2]) : -1;
+            int hi = i + 2 < n ? mf_syntax_hex_digit(s[i + 1]) : -1;
+            int lo = i + 2 < n ? mf_syntax_hex_digit(s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 *why = "has a '%' that two hex digits do not follow";
                 return -1;

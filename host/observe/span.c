@@ -53,17 +53,6 @@ int mf_span_sample(const uint8_t trace_id[16], int has_parent, int parent_sample
 
 /* ---- recording ---- */
 
-static int hexval(char c)
-{
-    return c <= '9' ? c - '0' : c - 'a' + 10;
-}
-
-static void unhex(uint8_t *out, const char *hex, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = (uint8_t)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
-}
-
 static int all_zero(const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -96,16 +85,15 @@ static mf_span_t *span_new(int kind, const char *name, size_t len, int64_t start
     return s;
 }
 
-mf_span_t *mf_span_begin_server(const mf_trace_t *t, int64_t start_ns, const char *name,
-                                size_t len)
+mf_span_t *mf_span_begin_server(const mf_trace_t *t, int64_t start_ns, const char *name, size_t len)
 {
     if (!enabled || !t->sampled)
         return NULL;
     mf_span_t *s = span_new(MF_SPAN_SERVER, name, len, start_ns, 0);
-    unhex(s->trace_id, t->trace_id, 16);
-    unhex(s->span_id, t->span_id, 8); /* the id the request's logs and traceparent carry */
+    mf_trace_unhex(s->trace_id, t->trace_id, 16);
+    mf_trace_unhex(s->span_id, t->span_id, 8); /* the id the request's logs and traceparent carry */
     if (t->parent_id[0]) {
-        unhex(s->parent_id, t->parent_id, 8);
+        mf_trace_unhex(s->parent_id, t->parent_id, 8);
         s->parent_remote = 1;
     }
     return s;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "base/random.h"
+#include "base/syntax.h"
 #include "observe/span.h"
 
 /* n lowercase hex digits at s; uppercase is invalid in traceparent. */
@@ -20,11 +21,6 @@ static int all_zero(const char *s, size_t n)
         if (s[i] != '0')
             return 0;
     return 1;
-}
-
-static int hexval(char c)
-{
-    return c <= '9' ? c - '0' : c - 'a' + 10;
 }
 
 int mf_trace_parse(const char *v, size_t len, mf_trace_t *t)
@@ -45,8 +41,15 @@ int mf_trace_parse(const char *v, size_t len, mf_trace_t *t)
     t->trace_id[32] = '\0';
     memcpy(t->parent_id, v + 36, 16);
     t->parent_id[16] = '\0';
-    t->sampled = (hexval(v[54]) & 1) != 0;
+    t->sampled = (mf_syntax_hex_digit(v[54]) & 1) != 0;
     return 0;
+}
+
+void mf_trace_unhex(uint8_t *out, const char *hex, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] =
+            (uint8_t)(mf_syntax_hex_digit(hex[2 * i]) << 4 | mf_syntax_hex_digit(hex[2 * i + 1]));
 }
 
 void mf_trace_begin(mf_trace_t *t, const char *traceparent)
@@ -61,8 +64,7 @@ void mf_trace_begin(mf_trace_t *t, const char *traceparent)
     }
     if (mf_span_enabled()) {
         uint8_t id[16];
-        for (int i = 0; i < 16; i++)
-            id[i] = (uint8_t)(hexval(t->trace_id[2 * i]) << 4 | hexval(t->trace_id[2 * i + 1]));
+        mf_trace_unhex(id, t->trace_id, sizeof id);
         t->sampled = mf_span_sample(id, continued, t->sampled);
     }
     do

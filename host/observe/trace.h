@@ -5,6 +5,7 @@
 #define MF_TRACE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define MF_TRACEPARENT_LEN 55 /* "00-" 32 hex "-" 16 hex "-" 2 hex */
 #define MF_TRACESTATE_MAX 512 /* longer values are dropped, as the spec allows */
@@ -28,6 +29,9 @@ int mf_trace_parse(const char *value, size_t len, mf_trace_t *t);
  * NULL), otherwise starts a new one; a new span id either way; the sampled flag decided;
  * traceparent formatted. */
 void mf_trace_begin(mf_trace_t *t, const char *traceparent);
+
+/* The n bytes the 2n lowercase hex digits at hex (ids of a parsed or begun trace) stand for. */
+void mf_trace_unhex(uint8_t *out, const char *hex, size_t n);
 
 /* 1 when a tracestate value may be passed on: at most MF_TRACESTATE_MAX printable ASCII
  * characters (the list members themselves are the vendors' business). */

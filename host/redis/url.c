@@ -1,3 +1,4 @@
+#include "base/syntax.h"
 #include "redis/url.h"
 
 #include <stdio.h>
@@ -22,14 +23,6 @@ const char *mf_redis_topology_name(mf_redis_topology_t t)
     return t == MF_REDIS_SENTINEL ? "sentinel" : t == MF_REDIS_CLUSTER ? "cluster" : "single";
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Percent-decodes s[0..n) into out (NUL-terminated). Returns 0, or -1 when it does not fit, an
  * escape is malformed or decodes to NUL. */
 static int decode(const char *s, size_t n, char *out, size_t outlen)
@@ -40,7 +33,8 @@ static int decode(const char *s, size_t n, char *out, size_t outlen)
         if (c == '%') {
             if (i + 2 >= n)
                 return -1;
-            int h = hexval((unsigned char)s[i + 1]), l = hexval((unsigned char)s[i + 2]);
+            int h = mf_syntax_hex_digit((unsigned char)s[i + 1]),
+                l = mf_syntax_hex_digit((unsigned char)s[i + 2]);
             if (h < 0 || l < 0 || (h | l) == 0)
                 return -1;
             c = h << 4 | l;

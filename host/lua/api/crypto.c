@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "base/random.h"
+#include "base/syntax.h"
 #include "lua/api/api.h"
 #include "lua/api/crypto.h"
 
@@ -202,17 +203,6 @@ static int l_crypto_hmac(lua_State *L)
 
 /* ---- hex and base64 ---- */
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 long mf_hex_decode(const char *in, size_t len, unsigned char *out, const char **err)
 {
     if (len % 2) {
@@ -220,7 +210,8 @@ long mf_hex_decode(const char *in, size_t len, unsigned char *out, const char **
         return -1;
     }
     for (size_t i = 0; i < len; i += 2) {
-        int hi = hex_value((unsigned char)in[i]), lo = hex_value((unsigned char)in[i + 1]);
+        int hi = mf_syntax_hex_digit((unsigned char)in[i]),
+            lo = mf_syntax_hex_digit((unsigned char)in[i + 1]);
         if (hi < 0 || lo < 0) {
             *err = "a character that is not a hex digit";
             return -1;
