@@ -25,6 +25,16 @@ receiver_start() {
 control() { curl -s --max-time 5 -X POST -d "$1" "$RECV/control" >/dev/null; }
 checks() { python3 "$TESTS_DIR/tracing_check.py" "$SPANS" "$@" >"$WORK/checks" 2>&1; checks_report "$WORK/checks"; }
 quiet_get() { curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 "$@"; }
+spans_named() { python3 "$TESTS_DIR/tracing_check.py" "$SPANS" count name="$1"; }
+# wait_spans NAME AT-LEAST: waits up to 10 s for that many spans named NAME; sets N to the count.
+wait_spans() {
+  for _ in $(seq 1 100); do
+    N=$(spans_named "$1")
+    [ "$N" -ge "$2" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
 
 receiver_start main || exit 1
 BASE=(MAYFLY_WORKERS=2 MAYFLY_REDIS_URL="redis://127.0.0.1:$RPORT" MAYFLY_TRACE_RESPONSE=1
@@ -94,14 +104,10 @@ check "no span was sent twice" [ "$dups" -eq 0 ]
 
 # ---- a collector that answers 503, then recovers: retried, each span once ----
 control '{"status": 503, "count": 2}'
-before=$(python3 "$TESTS_DIR/tracing_check.py" "$SPANS" count name="GET /hello")
+before=$(spans_named "GET /hello")
 for i in $(seq 1 10); do quiet_get "$(url /hello)" >/dev/null; done
-for _ in $(seq 1 100); do
-  n=$(python3 "$TESTS_DIR/tracing_check.py" "$SPANS" count name="GET /hello")
-  [ "$n" -ge $((before + 10)) ] && break
-  sleep 0.1
-done
-check "after two 503s, every span arrives ($((n - before)) of 10)" [ "$((n - before))" -eq 10 ]
+wait_spans "GET /hello" $((before + 10))
+check "after two 503s, every span arrives ($((N - before)) of 10)" [ "$((N - before))" -eq 10 ]
 check "the retries are counted" [ "$(metric 'mayfly_otlp_exports_total{result="retried"}')" -ge 1 ]
 dups=$(python3 "$TESTS_DIR/tracing_check.py" "$SPANS" ids | sort | uniq -d | wc -l)
 check "a retried batch is not sent twice" [ "$dups" -eq 0 ]
@@ -143,11 +149,11 @@ mf_start "$FIX" "${BASE[@]}" OTEL_EXPORTER_OTLP_ENDPOINT="$RECV" OTEL_BSP_SCHEDU
 for i in $(seq 1 25); do quiet_get "$(url /hello)" >/dev/null; done
 sleep 0.3
 check "nothing sent before the batch is due" \
-  [ "$(python3 "$TESTS_DIR/tracing_check.py" "$SPANS" count name="GET /hello")" -eq 0 ]
+  [ "$(spans_named "GET /hello")" -eq 0 ]
 mf_stop
 check "SIGTERM: exit 0" [ "$MF_EXIT" = 0 ]
 check "SIGTERM: the 25 queued spans were sent before the exit" \
-  [ "$(python3 "$TESTS_DIR/tracing_check.py" "$SPANS" count name="GET /hello")" -eq 25 ]
+  [ "$(spans_named "GET /hello")" -eq 25 ]
 
 # ---- a collector that is down: requests unaffected, drops counted, a prompt exit ----
 mf_start "$FIX" "${BASE[@]}" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$(free_port)" \
@@ -181,14 +187,9 @@ check "slow collector: batches past the timeout are dropped and counted" \
   [ "$(metric 'mayfly_otlp_spans_total{result="failed"}')" -gt 0 ]
 control '{}'
 sleep 1 # the exports under way end
-before=$(python3 "$TESTS_DIR/tracing_check.py" "$SPANS" count name="GET /hello")
+before=$(spans_named "GET /hello")
 for i in $(seq 1 5); do quiet_get "$(url /hello)" >/dev/null; done
-for _ in $(seq 1 50); do
-  n=$(python3 "$TESTS_DIR/tracing_check.py" "$SPANS" count name="GET /hello")
-  [ "$n" -ge $((before + 5)) ] && break
-  sleep 0.1
-done
-check "slow collector: once it is quick again, spans arrive" [ "$n" -ge $((before + 5)) ]
+check "slow collector: once it is quick again, spans arrive" wait_spans "GET /hello" $((before + 5))
 mf_stop
 
 # ---- settings mayfly refuses, and tracing off ----
