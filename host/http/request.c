@@ -36,6 +36,8 @@ void mf_request_begin(mf_request_t *r, const char *target)
     r->metric_route = MF_METRICS_UNMATCHED;
     r->trace_done = 0;
     r->span = NULL;
+    r->span_done = 0;
+    r->method_copy = NULL;
     r->start_ns = mf_now_ns();
     /* absolute-form (a proxy's request line): keep only the path */
     if (!strncmp(target, "http://", 7) || !strncmp(target, "https://", 8)) {
@@ -90,6 +92,15 @@ void mf_request_end(mf_request_t *r)
     mf_buf_free(&r->body);
     mf_span_free(r->span); /* a span its owner did not end (mf_request_span_end) is not sent */
     r->span = NULL;
+    free(r->method_copy);
+    r->method_copy = NULL;
+}
+
+void mf_request_detach(mf_request_t *r)
+{
+    if (r->method && !r->method_copy)
+        r->method = r->method_copy = mf_xstrdup(r->method);
+    r->conn = NULL;
 }
 
 /* ---- reading ---- */

@@ -19,7 +19,7 @@ typedef struct mf_request {
     /* The header fields when there is no connection (mayfly test's in-process requests):
      * name, value, name, value, ..., NULL. Owned by whoever made the request. */
     const char *const *fields;
-    const char *method; /* owned by libmicrohttpd, valid until completion */
+    const char *method; /* libmicrohttpd's, valid until completion; method_copy once detached */
     char *target;       /* the raw request target as received: target_buf or owned */
     size_t path_len;    /* the path is target[0, path_len) */
     const char *query;  /* after '?', or NULL */
@@ -37,6 +37,8 @@ typedef struct mf_request {
     int trace_done;    /* trace is filled (mf_request_trace) */
     mf_trace_t trace;
     struct mf_span *span; /* its server span (mf_request_span), owned; NULL: none yet */
+    int span_done;        /* its span was ended: no other is begun */
+    char *method_copy;    /* owned, once detached */
     char target_buf[192];
 } mf_request_t;
 
@@ -57,6 +59,11 @@ void mf_request_begin_local(mf_request_t *r, const char *method, const char *tar
 /* Adds n bytes to r's body. Past max_body bytes in all, the body is dropped and
  * r->body_too_large set; nothing is kept from then on. */
 void mf_request_body_add(mf_request_t *r, const char *data, size_t n, size_t max_body);
+
+/* The connection is over while a run still reads r (a stream whose client left): what r
+ * borrowed from it is copied (the method) or let go (the header fields, the peer's address,
+ * which then read as absent). */
+void mf_request_detach(mf_request_t *r);
 
 /* Frees what r owns (its target's copy, its body); it may begin again. */
 void mf_request_end(mf_request_t *r);

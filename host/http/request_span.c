@@ -8,7 +8,7 @@
 
 struct mf_span *mf_request_span(mf_request_t *r)
 {
-    if (!r->span && mf_span_enabled()) {
+    if (!r->span && !r->span_done && mf_span_enabled()) {
         const mf_trace_t *t = mf_request_trace(r);
         r->span = mf_span_begin_server(t, r->start_ns, r->method ? r->method : "HTTP",
                                        r->method ? strlen(r->method) : 4);
@@ -106,5 +106,6 @@ void mf_request_span_end(mf_request_t *r, int64_t end_ns)
         mf_span_error(s, "the connection ended before a response", 38);
     }
     r->span = NULL;
+    r->span_done = 1;
     mf_span_end_at(s, end_ns);
 }

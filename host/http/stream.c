@@ -22,6 +22,8 @@ struct mf_stream {
     void *gone_ud;
     void (*data_fn)(void *ud);
     void *data_ud;
+    void (*end_fn)(void *ud);
+    void *end_ud;
     /* Sent by libmicrohttpd (mf_stream_response). */
     struct MHD_Connection *conn;
     int suspended;
@@ -126,6 +128,21 @@ void mf_stream_end(mf_stream_t *s, int ok)
     s->room_fn = NULL;
     s->gone_fn = NULL;
     notify_data(s);
+    void (*fn)(void *) = s->end_fn;
+    s->end_fn = NULL;
+    if (fn)
+        fn(s->end_ud);
+}
+
+int mf_stream_ended(const mf_stream_t *s)
+{
+    return s->ended;
+}
+
+void mf_stream_on_end(mf_stream_t *s, void (*fn)(void *ud), void *ud)
+{
+    s->end_fn = fn;
+    s->end_ud = ud;
 }
 
 /* ---- the consumer ---- */

@@ -43,6 +43,11 @@ void mf_stream_on_room(mf_stream_t *s, void (*fn)(void *ud), void *ud);
 void mf_stream_on_gone(mf_stream_t *s, void (*fn)(void *ud), void *ud);
 /* The producer is done: ok ends the body once it is sent; !ok cuts it. */
 void mf_stream_end(mf_stream_t *s, int ok);
+/* 1 once the producer ended. */
+int mf_stream_ended(const mf_stream_t *s);
+/* fn(ud) is called once, when the producer ends (last in mf_stream_end): for what must outlive
+ * the producer's use of it (the request a run still reads after its client left). */
+void mf_stream_on_end(mf_stream_t *s, void (*fn)(void *ud), void *ud);
 
 /* ---- the consumer ---- */
 

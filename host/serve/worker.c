@@ -46,6 +46,9 @@ typedef struct worker_request {
     int own_cors;          /* a probe's answer, or a preflight's: queue adds no CORS headers */
     mf_stream_t *stream;   /* a streamed response's body: this request is its consumer */
     int probe;             /* the host's own endpoint: no span (the app's traces only) */
+    /* Orphaned: its connection completed while its stream's run still reads it. */
+    mf_worker_t *worker;
+    struct worker_request *orphan_prev, *orphan_next;
 } worker_request_t;
 
 /* Settings every worker shares, set before the first daemon starts serving. */
@@ -85,16 +88,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 
 #define MAX_FREE_REQUESTS 256
 
-static void request_release(mf_worker_t *w, mf_request_t *r)
+static void recycle(mf_worker_t *w, mf_request_t *r)
 {
-    worker_request_t *h = (worker_request_t *)r;
-    mf_http_stall_stop(&h->stall);
-    if (h->resp) /* answered, and the client left before it was sent */
-        MHD_destroy_response(h->resp);
-    if (h->stream) {
-        mf_stream_completed(h->stream);
-        mf_stream_unref(h->stream);
-    }
     mf_request_end(r);
     if (w->nfree < MAX_FREE_REQUESTS) {
         r->next_free = w->free_requests;
@@ -103,6 +98,52 @@ static void request_release(mf_worker_t *w, mf_request_t *r)
     } else {
         free(r);
     }
+}
+
+/* The run of an orphan ended: the request goes as a completed one would have. */
+static void orphan_over(void *ud)
+{
+    worker_request_t *h = ud;
+    mf_worker_t *w = h->worker;
+    if (h->orphan_prev)
+        h->orphan_prev->orphan_next = h->orphan_next;
+    else
+        w->orphans = h->orphan_next;
+    if (h->orphan_next)
+        h->orphan_next->orphan_prev = h->orphan_prev;
+    mf_stream_unref(h->stream);
+    recycle(w, &h->r);
+    atomic_fetch_sub_explicit(&w->in_flight, 1, memory_order_relaxed);
+}
+
+/* The request is over for its connection. Returns 1 when it is kept as an orphan: its stream's
+ * run goes on (its client left) and still reads it, so it must neither be reused for another
+ * request nor read the connection libmicrohttpd frees; it goes when the run ends, and counts
+ * as in flight until then (the drain waits for it). */
+static int request_release(mf_worker_t *w, mf_request_t *r)
+{
+    worker_request_t *h = (worker_request_t *)r;
+    mf_http_stall_stop(&h->stall);
+    if (h->resp) /* answered, and the client left before it was sent */
+        MHD_destroy_response(h->resp);
+    h->resp = NULL;
+    if (h->stream) {
+        mf_stream_completed(h->stream);
+        if (!mf_stream_ended(h->stream)) {
+            mf_request_detach(r);
+            h->worker = w;
+            h->orphan_prev = NULL;
+            h->orphan_next = w->orphans;
+            if (w->orphans)
+                w->orphans->orphan_prev = h;
+            w->orphans = h;
+            mf_stream_on_end(h->stream, orphan_over, h);
+            return 1;
+        }
+        mf_stream_unref(h->stream);
+    }
+    recycle(w, r);
+    return 0;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -126,9 +167,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     else if (!r->status && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
              mf_log_enabled(MF_LOG_DEBUG))
         mf_log_msg(MF_LOG_DEBUG, "connection ended before a response (code %d)", (int)toe);
-    request_release(w, r);
     *con_cls = NULL;
-    atomic_fetch_sub_explicit(&w->in_flight, 1, memory_order_relaxed);
+    if (!request_release(w, r))
+        atomic_fetch_sub_explicit(&w->in_flight, 1, memory_order_relaxed);
 }
 
 static const char *request_header(struct MHD_Connection *conn, const char *name)
@@ -556,6 +597,15 @@ void mf_worker_stop(mf_worker_t *w)
     w->daemon_watch = NULL;
     mf_loop_free(w->loop);
     w->loop = NULL;
+    /* Runs never resume once the loop stopped: their orphans go with the worker. */
+    while (w->orphans) {
+        worker_request_t *h = w->orphans;
+        w->orphans = h->orphan_next;
+        mf_stream_on_end(h->stream, NULL, NULL);
+        mf_stream_unref(h->stream);
+        mf_request_end(&h->r);
+        free(h);
+    }
     while (w->free_requests) {
         mf_request_t *r = w->free_requests;
         w->free_requests = r->next_free;

@@ -35,6 +35,7 @@ typedef struct {
     struct worker_request *held; /* waiting for the runs of the old version to end */
     mf_request_t *free_requests;
     int nfree;
+    struct worker_request *orphans; /* completed while their stream's run goes on */
 } mf_worker_t;
 
 /* Starts w's daemon on w->listen_fd. Returns 0 or -1 with a message. */

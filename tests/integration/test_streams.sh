@@ -153,4 +153,20 @@ took=$(( ($(date +%s%N) - start) / 1000000 ))
 check "streams end at MAYFLY_STREAM_TIMEOUT (1 s; took ${took} ms)" [ "$took" -ge 900 -a "$took" -le 4000 ]
 mf_stop
 check "clean exit" [ "$MF_EXIT" = 0 ]
+
+# ---- a stream whose client left still reads its own request ----
+upstream_start up || exit 1
+mf_start "$SCRIPTS" MAYFLY_WORKERS=1 MAYFLY_CONFIG="$WORK/config" \
+  MAYFLY_CFG_UP="http://127.0.0.1:$up_PORT" || exit 1
+timeout 0.3 curl -s -N -H "X-Request-Id: owner-rid" -A owner-agent "$(url '/orphan?who=owner')" \
+  -o /dev/null
+for i in $(seq 1 30); do
+  curl -s -H "X-Request-Id: other-$i" -A other-agent "$(url "/who?who=other-$i")" -o /dev/null
+done
+check "after its client left, the run reads its own query and id" \
+  log_has '"msg":"orphan read".*"request_id":"owner-rid".*"who":"owner"'
+check "the connection's fields read as absent, never another request's" \
+  bash -c '! grep "orphan read" "$1" | grep -q other' _ "$MF_LOG"
+mf_stop
+check "the drain waits for the orphaned run; clean exit" [ "$MF_EXIT" = 0 ]
 mf_finish
