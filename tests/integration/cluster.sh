@@ -105,7 +105,9 @@ cluster_start() {
     --cluster-yes >"$WORK/cluster/create.log" 2>&1 ||
     { echo "cluster_start: --cluster create failed:"; cat "$WORK/cluster/create.log"; cluster_logs
       return 1; }
-  cluster_wait_ok 20 ||
+  # Whole with every replica in place: a node may still list the replicas-to-be as primaries
+  # without slots, and its view then agrees with the others' on who serves what.
+  cluster_wait_ok 20 && cluster_wait_replicas $((${#CLUSTER_PORTS[@]} / 2)) 20 ||
     { echo "cluster_start: the cluster did not become whole:"; cluster_state_report; cluster_logs
       return 1; }
   local scheme=redis+cluster
@@ -207,6 +209,16 @@ cluster_wait_ok() {
   local until=$(($(date +%s%3N) + $1 * 1000))
   while [ "$(date +%s%3N)" -lt "$until" ]; do
     cluster_is_ok && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# cluster_wait_replicas N SECONDS: until N nodes are replicas and the cluster is whole.
+cluster_wait_replicas() {
+  local until=$(($(date +%s%3N) + $2 * 1000))
+  while [ "$(date +%s%3N)" -lt "$until" ]; do
+    [ "$(cluster_replicas | wc -l)" -eq "$1" ] && cluster_is_ok && return 0
     sleep 0.05
   done
   return 1
