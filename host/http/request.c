@@ -105,6 +105,22 @@ void mf_request_detach(mf_request_t *r)
 
 /* ---- reading ---- */
 
+/* Dotted quad into buf: what inet_ntop writes, without its printf (every traced request). */
+static void format_ipv4(const struct in_addr *a, char *buf)
+{
+    const unsigned char *b = (const unsigned char *)&a->s_addr;
+    char *p = buf;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = b[i];
+        if (v >= 100)
+            *p++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *p++ = (char)('0' + v / 10 % 10);
+        *p++ = (char)('0' + v % 10);
+        *p++ = i < 3 ? '.' : '\0';
+    }
+}
+
 const char *mf_request_client_address(const mf_request_t *r, char buf[MF_REQUEST_ADDR_MAX])
 {
     buf[0] = '\0';
@@ -113,8 +129,7 @@ const char *mf_request_client_address(const mf_request_t *r, char buf[MF_REQUEST
     if (ci && ci->client_addr) {
         const struct sockaddr *sa = ci->client_addr;
         if (sa->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf,
-                      MF_REQUEST_ADDR_MAX);
+            format_ipv4(&((const struct sockaddr_in *)sa)->sin_addr, buf);
         else if (sa->sa_family == AF_INET6)
             inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf,
                       MF_REQUEST_ADDR_MAX);

@@ -73,10 +73,17 @@ void mf_request_span_end(mf_request_t *r, int64_t end_ns)
     const char *route = r->route ? strchr(r->route, ' ') : NULL;
     if (route)
         route++;
-    char name[MF_SPAN_NAME_MAX + 1];
-    size_t n = (size_t)snprintf(name, sizeof name, "%s%s%s", known ? method : "HTTP",
-                                route ? " " : "", route ? route : "");
-    mf_span_rename(s, name, n < sizeof name ? n : sizeof name - 1);
+    /* "{method} {route}", or the method alone; mf_span_rename cuts it to the span's bound. */
+    char name[2 * (MF_SPAN_NAME_MAX + 1)];
+    size_t n = strnlen(known ? method : "HTTP", MF_SPAN_NAME_MAX);
+    memcpy(name, known ? method : "HTTP", n);
+    if (route) {
+        name[n++] = ' ';
+        size_t route_len = strnlen(route, MF_SPAN_NAME_MAX);
+        memcpy(name + n, route, route_len);
+        n += route_len;
+    }
+    mf_span_rename(s, name, n);
     mf_span_set_str(s, "http.request.method", known ? method : "_OTHER", known ? strlen(method) : 6);
     if (!known && *method)
         mf_span_set_str(s, "http.request.method_original", method, strlen(method));
@@ -93,10 +100,10 @@ void mf_request_span_end(mf_request_t *r, int64_t end_ns)
         mf_span_set_str(s, "user_agent.original", ua, strlen(ua));
     if (r->status) {
         mf_span_set_int(s, "http.response.status_code", r->status);
-        if (r->status >= 500) {
-            char code[8];
-            int len = snprintf(code, sizeof code, "%d", r->status);
-            mf_span_set_str(s, "error.type", code, (size_t)len);
+        if (r->status >= 500 && r->status <= 999) {
+            char code[3] = {(char)('0' + r->status / 100), (char)('0' + r->status / 10 % 10),
+                            (char)('0' + r->status % 10)};
+            mf_span_set_str(s, "error.type", code, 3);
             if (s->status != MF_SPAN_ERROR)
                 mf_span_error(s, NULL, 0);
         }

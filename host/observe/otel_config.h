@@ -24,7 +24,7 @@ typedef struct {
     char *endpoint; /* the traces URL: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as given, else
                        OTEL_EXPORTER_OTLP_ENDPOINT with "/v1/traces" appended */
     mf_otlp_protocol_t protocol; /* http/protobuf (the default) or http/json */
-    int gzip;                    /* OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION: gzip (default) | none */
+    int gzip;                    /* OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION: gzip | none (default) */
     char **headers;    /* OTEL_EXPORTER_OTLP_[TRACES_]HEADERS as "Name: value" lines (percent-
                           decoded), NULL-terminated */
     int64_t timeout_ms; /* OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT, default 10000 */

@@ -77,6 +77,7 @@ static mf_span_t *span_new(int kind, const char *name, size_t len, int64_t start
 {
     mf_span_t *s = mf_xmalloc(sizeof *s);
     memset(s, 0, offsetof(mf_span_t, name));
+    mf_buf_init(&s->items, s->items_storage, sizeof s->items_storage);
     s->kind = (uint8_t)kind;
     s->start_ns = start_ns;
     mf_span_rename(s, name, len);
@@ -90,10 +91,10 @@ mf_span_t *mf_span_begin_server(const mf_trace_t *t, int64_t start_ns, const cha
     if (!enabled || !t->sampled)
         return NULL;
     mf_span_t *s = span_new(MF_SPAN_SERVER, name, len, start_ns, 0);
-    mf_trace_unhex(s->trace_id, t->trace_id, 16);
-    mf_trace_unhex(s->span_id, t->span_id, 8); /* the id the request's logs and traceparent carry */
+    memcpy(s->trace_id, t->trace_bytes, sizeof s->trace_id);
+    memcpy(s->span_id, t->span_bytes, sizeof s->span_id); /* the id its logs carry */
     if (t->parent_id[0]) {
-        mf_trace_unhex(s->parent_id, t->parent_id, 8);
+        memcpy(s->parent_id, t->parent_bytes, sizeof s->parent_id);
         s->parent_remote = 1;
     }
     return s;

@@ -57,6 +57,8 @@ typedef struct mf_span {
     char *message; /* the status's description (ERROR only), owned; NULL: none */
     mf_buf_t items; /* attributes and events, read with mf_span_next_item */
     char name[MF_SPAN_NAME_MAX + 1];
+    /* private: where items start, so that a span is one allocation (a request's fits) */
+    char items_storage[512];
 } mf_span_t;
 
 /* ---- set-up (mayfly serve, before the workers start) ---- */

@@ -15,6 +15,22 @@ static int lower_hex(const char *s, size_t n)
     return 1;
 }
 
+static int bytes_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+/* The n bytes the 2n hex digits at hex (checked already) stand for. */
+static void unhex(uint8_t *out, const char *hex, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] =
+            (uint8_t)(mf_syntax_hex_digit(hex[2 * i]) << 4 | mf_syntax_hex_digit(hex[2 * i + 1]));
+}
+
 static int all_zero(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -41,35 +57,38 @@ int mf_trace_parse(const char *v, size_t len, mf_trace_t *t)
     t->trace_id[32] = '\0';
     memcpy(t->parent_id, v + 36, 16);
     t->parent_id[16] = '\0';
+    unhex(t->trace_bytes, t->trace_id, sizeof t->trace_bytes);
+    unhex(t->parent_bytes, t->parent_id, sizeof t->parent_bytes);
     t->sampled = (mf_syntax_hex_digit(v[54]) & 1) != 0;
     return 0;
 }
 
-void mf_trace_unhex(uint8_t *out, const char *hex, size_t n)
+/* An id of n random bytes, not all zero, into bytes and as 2n hex digits and a NUL into hex. */
+static void new_id(uint8_t *bytes, char *hex, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] =
-            (uint8_t)(mf_syntax_hex_digit(hex[2 * i]) << 4 | mf_syntax_hex_digit(hex[2 * i + 1]));
+    static const char digits[] = "0123456789abcdef";
+    do
+        mf_random_bytes(bytes, n);
+    while (bytes_zero(bytes, n));
+    for (size_t i = 0; i < n; i++) {
+        hex[2 * i] = digits[bytes[i] >> 4];
+        hex[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    hex[2 * n] = '\0';
 }
 
 void mf_trace_begin(mf_trace_t *t, const char *traceparent)
 {
     int continued = traceparent && !mf_trace_parse(traceparent, strlen(traceparent), t);
     if (!continued) {
-        do
-            mf_random_hex(t->trace_id, 16);
-        while (all_zero(t->trace_id, 32));
+        new_id(t->trace_bytes, t->trace_id, sizeof t->trace_bytes);
         t->parent_id[0] = '\0';
+        memset(t->parent_bytes, 0, sizeof t->parent_bytes);
         t->sampled = 0;
     }
-    if (mf_span_enabled()) {
-        uint8_t id[16];
-        mf_trace_unhex(id, t->trace_id, sizeof id);
-        t->sampled = mf_span_sample(id, continued, t->sampled);
-    }
-    do
-        mf_random_hex(t->span_id, 8);
-    while (all_zero(t->span_id, 16));
+    if (mf_span_enabled())
+        t->sampled = mf_span_sample(t->trace_bytes, continued, t->sampled);
+    new_id(t->span_bytes, t->span_id, sizeof t->span_bytes);
     char *p = t->traceparent;
     memcpy(p, "00-", 3);
     memcpy(p + 3, t->trace_id, 32);

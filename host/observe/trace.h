@@ -17,6 +17,8 @@ typedef struct {
     int sampled; /* with tracing on, the sampler's decision (mf_span_sample); else the caller's
                     sampled flag, 0 for a trace started here */
     char traceparent[MF_TRACEPARENT_LEN + 1]; /* for downstream calls: version 00, our span */
+    /* The same ids as bytes, for spans (parent all zero: none). */
+    uint8_t trace_bytes[16], span_bytes[8], parent_bytes[8];
 } mf_trace_t;
 
 /* Parses a traceparent header value (len bytes) by the W3C rules: two lowercase hex digits of
@@ -29,9 +31,6 @@ int mf_trace_parse(const char *value, size_t len, mf_trace_t *t);
  * NULL), otherwise starts a new one; a new span id either way; the sampled flag decided;
  * traceparent formatted. */
 void mf_trace_begin(mf_trace_t *t, const char *traceparent);
-
-/* The n bytes the 2n lowercase hex digits at hex (ids of a parsed or begun trace) stand for. */
-void mf_trace_unhex(uint8_t *out, const char *hex, size_t n);
 
 /* 1 when a tracestate value may be passed on: at most MF_TRACESTATE_MAX printable ASCII
  * characters (the list members themselves are the vendors' business). */

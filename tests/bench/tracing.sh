@@ -14,7 +14,7 @@
 #   hello-tuned, redis-tuned  only with TUNED set: tracing on with the settings in TUNED added
 #                         (e.g. TUNED="OTEL_BSP_MAX_QUEUE_SIZE=16384 OTEL_BSP_MAX_EXPORT_BATCH_SIZE=2048")
 # "on" is OTEL_EXPORTER_OTLP_ENDPOINT pointing at tests/bench/otlp_sink.py and
-# OTEL_TRACES_SAMPLER=always_on; everything else is the default: http/protobuf, gzip,
+# OTEL_TRACES_SAMPLER=always_on; everything else is the default: http/protobuf uncompressed,
 # OTEL_BSP_SCHEDULE_DELAY 5000, a queue of 2048, batches of 512. The sink answers every export
 # 200 at once and counts requests, bytes and spans; it and redis-server run on CPU 1 with
 # wrk (-t1 -c50), so that mayfly's core is its own and holds only what tracing adds: the

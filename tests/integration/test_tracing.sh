@@ -58,7 +58,7 @@ done
 mf_start "$FIX" "${BASE[@]}" MAYFLY_CFG_CALLEE="http://127.0.0.1:$CALLEE_PORT" \
   OTEL_EXPORTER_OTLP_ENDPOINT="$RECV/" OTEL_SERVICE_NAME=caller \
   OTEL_RESOURCE_ATTRIBUTES="deployment.environment=test,team=a%20b" \
-  OTEL_EXPORTER_OTLP_HEADERS="x-api-key=k%201, x-tenant=t1" \
+  OTEL_EXPORTER_OTLP_HEADERS="x-api-key=k%201, x-tenant=t1" OTEL_EXPORTER_OTLP_COMPRESSION=gzip \
   POD_NAME=caller-0 POD_NAMESPACE=shop NODE_NAME=node-7 || exit 1
 check "the start-up log names the exporter" log_has '"tracing: spans go to '
 
@@ -125,11 +125,11 @@ for sampler in always_on always_off traceidratio:0.5 parentbased_always_on \
   mf_stop
 done
 
-# ---- http/json without compression, to a signal-specific endpoint ----
+# ---- http/json, without compression (the default), to a signal-specific endpoint ----
 receiver_start json || exit 1
 mf_start "$FIX" "${BASE[@]}" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:1" \
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="$RECV/v1/traces" OTEL_EXPORTER_OTLP_PROTOCOL=http/json \
-  OTEL_EXPORTER_OTLP_COMPRESSION=none OTEL_SERVICE_NAME=caller \
+  OTEL_SERVICE_NAME=caller \
   OTEL_RESOURCE_ATTRIBUTES="deployment.environment=test,team=a%20b" \
   OTEL_EXPORTER_OTLP_HEADERS="x-api-key=k%201,x-tenant=t1" \
   POD_NAME=caller-0 POD_NAMESPACE=shop NODE_NAME=node-7 || exit 1

@@ -104,7 +104,7 @@ TEST(defaults)
     ASSERT_EQ_INT(c.enabled, 1);
     ASSERT_EQ_STR(c.endpoint, "http://collector:4318/v1/traces");
     ASSERT_EQ_INT(c.protocol, MF_OTLP_PROTOBUF);
-    ASSERT_EQ_INT(c.gzip, 1);
+    ASSERT_EQ_INT(c.gzip, 0);
     ASSERT_TRUE(c.headers != NULL && c.headers[0] == NULL);
     ASSERT_EQ_INT(c.timeout_ms, 10000);
     ASSERT_TRUE(c.certificate == NULL);
@@ -192,6 +192,9 @@ TEST(protocol)
 TEST(compression)
 {
     mf_otel_config_t c;
+    ASSERT_EQ_INT(read_env(&c, ENV(ENDPOINT, "OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")), 0);
+    ASSERT_EQ_INT(c.gzip, 1);
+    mf_otel_config_free(&c);
     ASSERT_EQ_INT(read_env(&c, ENV(ENDPOINT, "OTEL_EXPORTER_OTLP_COMPRESSION", "none")), 0);
     ASSERT_EQ_INT(c.gzip, 0);
     mf_otel_config_free(&c);

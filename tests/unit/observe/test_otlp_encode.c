@@ -330,12 +330,22 @@ static int check_spans(const mf_otlp_source_t *src, tspan_t *ts, size_t n)
     return ok;
 }
 
+/* A request's span as a caller's traceparent (the W3C parser's work) and its own id give it. */
 static mf_span_t *server_span(const char *traceparent_parent)
 {
-    mf_trace_t tr = {.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736",
-                     .span_id = "00f067aa0ba902b7",
-                     .sampled = 1};
-    strcpy(tr.parent_id, traceparent_parent);
+    char tp[MF_TRACEPARENT_LEN + 1];
+    snprintf(tp, sizeof tp, "00-4bf92f3577b34da6a3ce929d0e0e4736-%s-01",
+             *traceparent_parent ? traceparent_parent : "0000000000000001");
+    mf_trace_t tr;
+    if (mf_trace_parse(tp, strlen(tp), &tr))
+        abort();
+    if (!*traceparent_parent) { /* a trace that begins here */
+        tr.parent_id[0] = '\0';
+        memset(tr.parent_bytes, 0, sizeof tr.parent_bytes);
+    }
+    strcpy(tr.span_id, "00f067aa0ba902b7");
+    static const uint8_t span[8] = {0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7};
+    memcpy(tr.span_bytes, span, sizeof span);
     return mf_span_begin_server(&tr, 1, "GET /users/{id}", 15);
 }
 
