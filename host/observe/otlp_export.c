@@ -111,14 +111,6 @@ void mf_otlp_submit(mf_span_t *s)
     mf_span_free(s);
 }
 
-static void free_spans(mf_span_t *s)
-{
-    while (s) {
-        mf_span_t *next = s->next;
-        mf_span_free(s);
-        s = next;
-    }
-}
 
 /* Takes up to n spans off the queue, under the lock; *taken gets how many. */
 static mf_span_t *take(int n, int *taken)
@@ -416,7 +408,7 @@ static void *run(void *ud)
         log_queue_full();
         if (batch)
             export_batch(batch, n);
-        free_spans(batch);
+        mf_span_free_list(batch);
         pthread_mutex_lock(&X.lock);
         next = mf_now_ns() + X.delay_ns;
     }
@@ -646,11 +638,12 @@ int mf_otlp_stop(int64_t deadline_ns)
     int left;
     mf_span_t *rest = take(X.count, &left);
     pthread_mutex_unlock(&X.lock);
-    free_spans(rest);
+    mf_span_free_list(rest);
     atomic_fetch_add(&X.spans_failed, (uint64_t)left);
     if (left)
         mf_log_msg(MF_LOG_WARN, "otlp: %d spans not exported by the shutdown's deadline", left);
     pthread_cond_destroy(&X.wake);
     release();
+    mf_span_spares_free();
     return X.stop_failed + left;
 }

@@ -1,6 +1,7 @@
 #include "observe/span.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,12 @@
 #include "base/clock.h"
 #include "base/random.h"
 #include "observe/otlp_export.h"
+
+/* Records of exported spans, reused by the next spans begun (any thread). */
+#define SPARES_MAX 4096
+static pthread_mutex_t spares_lock = PTHREAD_MUTEX_INITIALIZER;
+static mf_span_t *spares;
+static int nspares;
 
 /* Set once before the workers start, read by them after: no lock. */
 static int enabled;
@@ -75,7 +82,15 @@ static size_t utf8_cut(const char *s, size_t n, size_t max)
 /* A span with a new id, or with none yet when the caller has one (own_id 0). */
 static mf_span_t *span_new(int kind, const char *name, size_t len, int64_t start_ns, int own_id)
 {
-    mf_span_t *s = mf_xmalloc(sizeof *s);
+    pthread_mutex_lock(&spares_lock);
+    mf_span_t *s = spares;
+    if (s) {
+        spares = s->next;
+        nspares--;
+    }
+    pthread_mutex_unlock(&spares_lock);
+    if (!s)
+        s = mf_xmalloc(sizeof *s);
     memset(s, 0, offsetof(mf_span_t, name));
     mf_buf_init(&s->items, s->items_storage, sizeof s->items_storage);
     s->kind = (uint8_t)kind;
@@ -369,13 +384,57 @@ void mf_span_end(mf_span_t *s)
         mf_span_end_at(s, mf_now_ns());
 }
 
+/* What a span holds besides its record. */
+static void span_clear(mf_span_t *s)
+{
+    free(s->message);
+    mf_buf_free(&s->items);
+}
+
 void mf_span_free(mf_span_t *s)
 {
     if (!s)
         return;
-    free(s->message);
-    mf_buf_free(&s->items);
+    span_clear(s);
     free(s);
+}
+
+void mf_span_free_list(mf_span_t *first)
+{
+    if (!first)
+        return;
+    mf_span_t *last = first;
+    int n = 1;
+    span_clear(first);
+    for (; last->next; last = last->next, n++)
+        span_clear(last->next);
+    pthread_mutex_lock(&spares_lock);
+    int keep = nspares + n <= SPARES_MAX;
+    if (keep) {
+        last->next = spares;
+        spares = first;
+        nspares += n;
+    }
+    pthread_mutex_unlock(&spares_lock);
+    while (!keep && first) {
+        mf_span_t *next = first->next;
+        free(first);
+        first = next;
+    }
+}
+
+void mf_span_spares_free(void)
+{
+    pthread_mutex_lock(&spares_lock);
+    mf_span_t *s = spares;
+    spares = NULL;
+    nspares = 0;
+    pthread_mutex_unlock(&spares_lock);
+    while (s) {
+        mf_span_t *next = s->next;
+        free(s);
+        s = next;
+    }
 }
 
 /* ---- reading ---- */

@@ -126,6 +126,12 @@ void mf_span_end_at(mf_span_t *s, int64_t end_ns);
 
 /* Frees a span that is not to be exported (NULL is ignored). */
 void mf_span_free(mf_span_t *s);
+/* Frees the spans of a list linked by next (the exporter's sent batch) at once: their records
+ * are kept for the spans workers begin next, up to a bound, so that a span's memory is not
+ * taken on one thread and given back on another every time. */
+void mf_span_free_list(mf_span_t *first);
+/* Gives back the records kept (at exit, once no span is recorded any more). */
+void mf_span_spares_free(void);
 
 /* ---- reading (the encoders) ---- */
 
