@@ -70,7 +70,7 @@ tp=$(header_of traceparent)
 check "the response's traceparent: the caller's trace, sampled" \
   grep -qE "^00-$TRACE-[0-9a-f]{16}-01$" <<<"$tp"
 checks hello trace=$TRACE parent=$PARENT span="${tp:36:16}" port="$MF_PORT"
-checks resource encoding=protobuf gzip=1
+checks resource encoding=protobuf gzip=1 trace=$TRACE
 
 expect "redis" GET /redis 200
 checks redis
@@ -137,7 +137,7 @@ expect "json: hello" GET /hello 200 hello -- -H "traceparent: 00-$TRACE-$PARENT-
   -A tracing-test/1.0
 tp=$(header_of traceparent)
 checks hello trace=$TRACE parent=$PARENT span="${tp:36:16}" port="$MF_PORT"
-checks resource encoding=json gzip=0
+checks resource encoding=json gzip=0 trace=$TRACE
 expect "json: script spans" GET /script 200
 checks script
 mf_stop

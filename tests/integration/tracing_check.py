@@ -94,7 +94,10 @@ def hello():
 
 
 def resource():
-    spans = wait_for(lambda sp: len(sp) > 0)
+    """The resource and the export request of the caller's span in args['trace'] (the callee
+    exports to the same collector)."""
+    spans = wait_for(lambda sp: [s for s in sp if s["trace_id"] == args["trace"]])
+    spans = [s for s in spans if s["trace_id"] == args["trace"]]
     if not check("resource: spans arrived", spans):
         return
     r = spans[-1]["resource"]
@@ -291,6 +294,8 @@ def hooks():
           len(named(spans, "every 300ms")))
     check("hooks: probes are not traced", not [s for s in spans if "/livez" in s["name"] or
                                                s["attributes"].get("url.path") == "/metrics"])
+    check("hooks: nor the readiness check that runs every second for them",
+          not [s for s in spans if s["name"] in ("on_ready_check", "PING")])
 
 
 def get(path, traceparent=None):
