@@ -206,3 +206,19 @@ callgrind_incr() {
         MAYFLY_REDIS_TIMEOUT=10s MAYFLY_SCRIPTS=$2 \
         callgrind_requests "$1" "$port" /incr "$INSTR_REQUESTS" "$MAYFLY_BIN" serve
 }
+
+# Clock ticks of the whole machine: "busy total" from the first line of /proc/stat.
+machine_ticks() {
+    local f busy
+    read -ra f < <(head -n1 /proc/stat) # cpu user nice system idle iowait irq softirq steal
+    busy=$((f[1] + f[2] + f[3] + f[6] + f[7] + f[8]))
+    echo "$busy $((busy + f[4] + f[5]))"
+}
+
+# Ticks reaped children of this shell (wrk, once it exits) have used.
+reaped_ticks() {
+    local stat fields
+    stat=$(cat /proc/$$/stat)
+    read -ra fields <<<"${stat##*) }" # cutime is [13], cstime [14]
+    echo "$((fields[13] + fields[14]))"
+}

@@ -329,22 +329,6 @@ background_cpu() {
         printf "%.0f\n", (total > 0 ? 100 * (total - idle) / total : 0) }'
 }
 
-# Clock ticks of the whole machine: "busy total" from the first line of /proc/stat.
-machine_ticks() {
-    local f busy
-    read -ra f < <(head -n1 /proc/stat) # cpu user nice system idle iowait irq softirq steal
-    busy=$((f[1] + f[2] + f[3] + f[6] + f[7] + f[8]))
-    echo "$busy $((busy + f[4] + f[5]))"
-}
-
-# Ticks reaped children of this shell (wrk, once it exits) have used.
-reaped_ticks() {
-    local stat fields
-    stat=$(cat /proc/$$/stat)
-    read -ra fields <<<"${stat##*) }" # cutime is [13], cstime [14]
-    echo "$((fields[13] + fields[14]))"
-}
-
 # wait_quiet WHAT: waits (30 s at most) until the machine is quiet before measuring WHAT;
 # warns if it never is.
 wait_quiet() {

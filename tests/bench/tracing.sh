@@ -115,22 +115,6 @@ start_server() {
 
 # ---- what is read from /proc, /metrics and the sink ----
 
-# Clock ticks of the whole machine: "busy total" from the first line of /proc/stat.
-machine_ticks() {
-    local f busy
-    read -ra f < <(head -n1 /proc/stat) # cpu user nice system idle iowait irq softirq steal
-    busy=$((f[1] + f[2] + f[3] + f[6] + f[7] + f[8]))
-    echo "$busy $((busy + f[4] + f[5]))"
-}
-
-# Ticks this shell's reaped children (wrk, once it exits) have used.
-reaped_ticks() {
-    local stat fields
-    stat=$(cat /proc/$$/stat)
-    read -ra fields <<<"${stat##*) }" # cutime is [13], cstime [14]
-    echo "$((fields[13] + fields[14]))"
-}
-
 # thread_ticks PID: "tid ticks" for every thread of PID.
 thread_ticks() {
     local task stat fields
