@@ -35,7 +35,7 @@ enum { CMD_NONE, CMD_CHECK_CONFIG, CMD_SHUTDOWN };
 struct mf_hooks {
     const mf_options_t *opts;
     int slot;
-    char owner[128]; /* this process, as the holder of singleton leases */
+    char owner[128];    /* this process, as the holder of singleton leases */
     mf_follow_t follow; /* its Lua state and the version it runs */
     job_t *jobs;
     int njobs;
@@ -89,8 +89,11 @@ static int run_one(mf_hooks_t *h, int file, int hook, const job_t *job, int64_t 
         lease.ttl_ms = 2 * job->every_ns / 1000000 + 1000;
     }
     mf_lifecycle_busy(h->slot, mf_now_ns(), name);
+    /* The readiness check runs every second, as the probes it answers come: neither is
+     * traced. */
+    int traced = hook != MF_HOOK_ON_READY_CHECK;
     int rc = mf_vm_run_hook(h->follow.vm, file, name, job ? job->interval : NULL,
-                            job && job->singleton ? &lease : NULL, limit, err, errlen);
+                            job && job->singleton ? &lease : NULL, traced, limit, err, errlen);
     mf_lifecycle_busy(h->slot, 0, NULL);
     if (rc < 0)
         log_hook_failure(name, h->follow.scripts->files[file].name, job ? job->interval : NULL,

@@ -2,6 +2,17 @@
 
 #include <string.h>
 
+const char *const mf_syntax_http_methods[MF_HTTP_METHODS + 1] = {
+    "other", "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"};
+
+int mf_syntax_http_method(const char *m)
+{
+    for (int i = 1; m && i <= MF_HTTP_METHODS; i++)
+        if (!strcmp(m, mf_syntax_http_methods[i]))
+            return i;
+    return 0;
+}
+
 int mf_syntax_identifier(const char *s, size_t len)
 {
     if (len == 0)

@@ -19,6 +19,13 @@ int mf_syntax_http_value(const char *s, size_t len);
 /* A header line: name a token, value a header value. */
 int mf_syntax_http_header(const char *name, size_t name_len, const char *value, size_t value_len);
 
+/* The methods RFC 9110 and RFC 5789 define: mf_syntax_http_method gives m's place among them
+ * (1 to MF_HTTP_METHODS), or 0 for any other (a client's own, which metrics and spans must not
+ * take as a label or a name); mf_syntax_http_methods[0] is "other". */
+#define MF_HTTP_METHODS 9
+extern const char *const mf_syntax_http_methods[MF_HTTP_METHODS + 1];
+int mf_syntax_http_method(const char *m);
+
 /* The value of a hex digit (either case), or -1 when c is not one. */
 static inline int mf_syntax_hex_digit(int c)
 {

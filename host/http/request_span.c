@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/syntax.h"
 #include "http/request.h"
 #include "observe/span.h"
 
@@ -14,18 +15,6 @@ struct mf_span *mf_request_span(mf_request_t *r)
                                        r->method ? strlen(r->method) : 4);
     }
     return r->span;
-}
-
-/* The methods the conventions name; any other is "_OTHER" with the original beside it, so that a
- * client cannot make span names and attribute values of its own choosing. */
-static int known_method(const char *m)
-{
-    static const char *const known[] = {"GET",     "HEAD",  "POST",  "PUT",   "DELETE",
-                                        "CONNECT", "OPTIONS", "TRACE", "PATCH", NULL};
-    for (int i = 0; known[i]; i++)
-        if (!strcmp(m, known[i]))
-            return 1;
-    return 0;
 }
 
 /* server.address and server.port from the Host header: "name", "name:port", "[v6]:port". */
@@ -68,7 +57,9 @@ void mf_request_span_end(mf_request_t *r, int64_t end_ns)
     if (!s)
         return;
     const char *method = r->method ? r->method : "";
-    int known = known_method(method);
+    /* Any other method is "_OTHER" with the original beside it, so that a client cannot make
+     * span names of its own choosing. */
+    int known = mf_syntax_http_method(method) != 0;
     /* The route key is "METHOD /pattern" (http/router.h); the span has the pattern. */
     const char *route = r->route ? strchr(r->route, ' ') : NULL;
     if (route)
@@ -84,7 +75,8 @@ void mf_request_span_end(mf_request_t *r, int64_t end_ns)
         n += route_len;
     }
     mf_span_rename(s, name, n);
-    mf_span_set_str(s, "http.request.method", known ? method : "_OTHER", known ? strlen(method) : 6);
+    mf_span_set_str(s, "http.request.method", known ? method : "_OTHER",
+                    known ? strlen(method) : 6);
     if (!known && *method)
         mf_span_set_str(s, "http.request.method_original", method, strlen(method));
     mf_span_set_str(s, "url.path", r->target, r->path_len);

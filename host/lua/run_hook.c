@@ -83,13 +83,14 @@ static void end_file_call(mf_vm_t *vm)
 }
 
 int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job,
-                   const mf_vm_lease_t *lease, int64_t limit_ms, char *err, size_t errlen)
+                   const mf_vm_lease_t *lease, int traced, int64_t limit_ms, char *err,
+                   size_t errlen)
 {
     lua_State *L = vm->L;
     int rc = 0;
 
     begin_file_call(vm, file, call_hook, limit_ms);
-    mf_vm__hook_span_begin(vm, vm->scripts->files[file].name, hook, job);
+    mf_vm__hook_span_begin(vm, traced ? vm->scripts->files[file].name : NULL, hook, job);
     vm->in_hook = 1;
     lua_pushstring(L, hook);
     if (job)

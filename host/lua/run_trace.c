@@ -87,11 +87,9 @@ void mf_vm__span_exception(mf_vm_run_t *run, const char *text, size_t len, const
 void mf_vm__hook_span_begin(mf_vm_t *vm, const char *file, const char *hook, const char *job)
 {
     vm->hook_spans.n = 0;
-    /* The readiness check runs every second, as the probes it answers come: neither is traced. */
-    if (!strcmp(hook, "on_ready_check")) {
-        vm->hook_span = NULL;
+    vm->hook_span = NULL;
+    if (!file)
         return;
-    }
     char name[MF_SPAN_NAME_MAX + 1];
     int n = job ? snprintf(name, sizeof name, "every %s", job)
                 : snprintf(name, sizeof name, "%s", hook);

@@ -30,8 +30,7 @@ void mf_vm_set_config_source(mf_vm_t *vm);
  * so that nothing any earlier run left in the old state (whatever way it found) outlives a new
  * version. No run may be waiting. Returns 0, or -1 with the reason in err and the old state
  * kept. */
-int mf_vm_renew(mf_vm_t *vm, const mf_scripts_t *s, const mf_config_t *c, char *err,
-                size_t errlen);
+int mf_vm_renew(mf_vm_t *vm, const mf_scripts_t *s, const mf_config_t *c, char *err, size_t errlen);
 
 /* Compiles every file of s into a state that has none yet (a new one: one version per state);
  * s becomes the version requests run on and must outlive its use by the vm. Returns 0, or -1
@@ -101,10 +100,13 @@ typedef struct {
 
 /* Runs hook (a key of file's table: "on_start", ...; for "every", job names the interval) in a
  * fresh environment, as a request would, cut off past limit_ms (0: no bound). lease: NULL, or
- * the lease to take (or renew) first. Returns 0 (also when the lease is another's), 1 when the
- * hook returned false (its second value, the reason, in err), or -1 with the error. */
+ * the lease to take (or renew) first. traced: the run is the root span of a trace of its own
+ * (with tracing on), else nothing of it is recorded. Returns 0 (also when the lease is
+ * another's), 1 when the hook returned false (its second value, the reason, in err), or -1 with
+ * the error. */
 int mf_vm_run_hook(mf_vm_t *vm, int file, const char *hook, const char *job,
-                   const mf_vm_lease_t *lease, int64_t limit_ms, char *err, size_t errlen);
+                   const mf_vm_lease_t *lease, int traced, int64_t limit_ms, char *err,
+                   size_t errlen);
 /* Calls fn for each periodic job of file's `every` table. Returns 0, or -1 with the error. */
 int mf_vm_list_jobs(mf_vm_t *vm, int file,
                     void (*fn)(void *ud, const char *interval, int singleton), void *ud, char *err,

@@ -43,15 +43,15 @@ struct mf_vm_run {
     int64_t deadline_ns; /* 0: no timeout */
     size_t mem_left;     /* what is left of its MAYFLY_MAX_LUA_MEMORY growth (0: no cap) */
     size_t mem_at_enter;
-    int loaded_ref; /* its require() cache */
+    int loaded_ref;        /* its require() cache */
     const void *req_table; /* its request object, once pushed */
     mf_rng_t rng;
-    int cap_hit;       /* it was refused memory */
-    int in_handler;    /* past the route file's chunk: it may wait */
-    int waiting;       /* suspended in mf_vm_wait */
-    uint64_t wait_id;  /* the wait it is in (mf_vm_waiter_t.id); never reused in a vm */
-    int nresults;      /* woken with this many values on co */
-    mf_vm_run_t *next; /* the woken list, or the free list */
+    int cap_hit;              /* it was refused memory */
+    int in_handler;           /* past the route file's chunk: it may wait */
+    int waiting;              /* suspended in mf_vm_wait */
+    uint64_t wait_id;         /* the wait it is in (mf_vm_waiter_t.id); never reused in a vm */
+    int nresults;             /* woken with this many values on co */
+    mf_vm_run_t *next;        /* the woken list, or the free list */
     void (*cancel)(void *ud); /* the waker of a wait the runtime may cut short */
     void *cancel_ud;
     mf_vm_cleanup_t cleanups; /* what ends with it: a ring around this sentinel */
@@ -59,11 +59,11 @@ struct mf_vm_run {
 
     /* A streamed response (run_stream.c), once the handler returned one. */
     mf_stream_t *stream;
-    void *out;              /* its out object (a userdata), cleared when the run ends */
-    const char *cut;        /* why it must end: "draining", "timeout"; NULL while it may go on */
-    int refusals;           /* waits refused since it began ending */
-    mf_timer_t end_timer;   /* MAYFLY_STREAM_TIMEOUT */
-    mf_timer_t heartbeat;   /* writes heartbeat_text after heartbeat_ns without a write */
+    void *out;            /* its out object (a userdata), cleared when the run ends */
+    const char *cut;      /* why it must end: "draining", "timeout"; NULL while it may go on */
+    int refusals;         /* waits refused since it began ending */
+    mf_timer_t end_timer; /* MAYFLY_STREAM_TIMEOUT */
+    mf_timer_t heartbeat; /* writes heartbeat_text after heartbeat_ns without a write */
     int64_t heartbeat_ns, last_write_ns;
     char *heartbeat_text;
     size_t heartbeat_len;
@@ -71,7 +71,7 @@ struct mf_vm_run {
         mf_vm_waiter_t w;
         const char *p; /* the string being written, on the waiting coroutine's stack */
         size_t len, off;
-    } pending; /* a write waiting for room (w.run NULL: none) */
+    } pending;                              /* a write waiting for room (w.run NULL: none) */
     mf_vm_run_t *stream_prev, *stream_next; /* the vm's streaming runs */
 };
 
@@ -115,9 +115,9 @@ struct mf_vm {
     mf_vm_run_t *woken;   /* runs to resume at the end of the loop's turn */
     mf_vm_run_t **woken_tail;
     mf_vm_run_t *free_runs;
-    int nwaiting;         /* runs suspended in mf_vm_wait or woken */
-    mf_vm_run_t *streams; /* runs whose response is being streamed */
-    int draining;         /* the process drains: every stream is to end */
+    int nwaiting;          /* runs suspended in mf_vm_wait or woken */
+    mf_vm_run_t *streams;  /* runs whose response is being streamed */
+    int draining;          /* the process drains: every stream is to end */
     uint64_t last_wait_id; /* the last id mf_vm_waiter handed out */
     struct {
         lua_State *co;
@@ -138,7 +138,8 @@ int mf_vm__run_end(mf_vm_t *vm);
 void mf_vm__open_streams(lua_State *L);
 int mf_vm__begin_stream(lua_State *L); /* may raise */
 void mf_vm__end_stream(mf_vm_run_t *run, int ok);
-/* Tracing (run_trace.c): a hook's or job's root span begins (file and hook name it); the spans
+/* Tracing (run_trace.c): a hook's or job's root span begins (file and hook name it; file NULL:
+ * the run is not traced); the spans
  * scripts left open end, innermost first; a handler's error becomes an exception event on its
  * request's span. */
 void mf_vm__hook_span_begin(mf_vm_t *vm, const char *file, const char *hook, const char *job);

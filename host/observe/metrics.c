@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/syntax.h"
 #include "observe/metrics_private.h"
 
 /* ---- shards ---- */
@@ -105,21 +106,6 @@ static route_stats_t *route_stats(mf_metrics_shard_t *s, int route)
 
 /* ---- the request path ---- */
 
-static const char *const methods[] = {"other",  "GET",   "HEAD",    "POST",    "PUT",
-                                      "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"};
-#define NMETHODS (int)(sizeof methods / sizeof methods[0])
-
-/* Clients choose the method: anything but the standard ones is "other". */
-static int method_index(const char *m)
-{
-    if (!m)
-        return 0;
-    for (int i = 1; i < NMETHODS; i++)
-        if (!strcmp(m, methods[i]))
-            return i;
-    return 0;
-}
-
 void mf_metrics_request_begin(mf_metrics_shard_t *s)
 {
     atomic_store_explicit(&s->in_flight,
@@ -158,7 +144,7 @@ void mf_metrics_request_end(mf_metrics_shard_t *s, const char *method, int route
         return;
     if (route < 0 || route >= MF_METRICS_MAX_ROUTES)
         route = MF_METRICS_OTHER_ROUTE;
-    count_request(s, method_index(method), route, status);
+    count_request(s, mf_syntax_http_method(method), route, status);
     route_stats_t *rs = route_stats(s, route);
     int b = 0;
     while (b < MF_METRICS_DEFAULT_NBUCKETS && duration_ns > bucket_ns[b])
@@ -248,9 +234,10 @@ static void render_requests(mf_metrics_writer_t *w)
         uint32_t k = key - 1;
         char status[8];
         snprintf(status, sizeof status, "%u", (k & 1023) + 100);
-        const char *labels[] = {
-            "method", methods[(k >> 10) & 15], "route", route_names[k >> 14], "status", status,
-            NULL};
+        const char *labels[] = {"method", mf_syntax_http_methods[(k >> 10) & 15],
+                                "route",  route_names[k >> 14],
+                                "status", status,
+                                NULL};
         mf_metrics_sample(w, "http_requests_total", labels, (double)total);
     }
     free(all);

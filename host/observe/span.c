@@ -119,10 +119,9 @@ mf_span_t *mf_span_begin_child(const mf_span_t *parent, int kind, const char *na
 {
     if (!parent)
         return NULL;
-    mf_span_t *s = span_new(kind, name, len, mf_now_ns(), 1);
-    memcpy(s->trace_id, parent->trace_id, sizeof s->trace_id);
-    memcpy(s->parent_id, parent->span_id, sizeof s->parent_id);
-    return s;
+    mf_span_context_t ctx;
+    mf_span_context(parent, &ctx);
+    return mf_span_begin_under(&ctx, kind, name, len);
 }
 
 void mf_span_context(const mf_span_t *s, mf_span_context_t *out)
