@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # tests/bench/outbound_instructions.sh — what one outbound call costs, in instructions: the
-# proxy route of tests/bench/outbound (one mayfly.http call to a local nginx, its body
-# returned) served by one worker under callgrind, next to nginx proxy_pass to the same upstream
-# under callgrind. Printed per request: all of each server's instructions, and mayfly's split by
-# library, with what libcurl runs including the libc work it calls. Counts repeat closely from
-# run to run where requests/s on a shared machine do not (tests/bench/outbound.sh): use this one
-# to compare changes of the outbound path, that one for what they are worth in time. The
-# kernel's work (system calls, loopback TCP) is not counted. A report, never a pass/fail test.
+# servers of tests/bench/outbound.sh, each as one process under callgrind, answering GET /proxy
+# with one call to a local nginx upstream:
+#   mayfly        one worker, the default engine (tests/bench/outbound/proxy.lua)
+#   mayfly-curl   the same with MAYFLY_HTTP_ENGINE=curl (left out when this mayfly does not
+#                 list the setting)
+#   resty-http    nginx + lua-nginx-module + lua-resty-http (tests/bench/nginx_outbound.conf.in),
+#                 master_process off; left out, with how to get it, unless LUA_RESTY_HTTP names
+#                 a lua-resty-http checkout's lib/
+#   nginx-proxy   nginx proxy_pass, master_process off: the C reference
+# Printed per request: all of each process's instructions, the ratios of mayfly's to the
+# others', and each server's split by object (its own code, LuaJIT, libc, ...), with what
+# libcurl runs including the libc work it calls. Counts repeat closely from run to run where
+# requests/s on a shared machine do not (tests/bench/outbound.sh): use this one to compare
+# changes of the outbound path, that one for what they are worth in time. The kernel's work
+# (system calls, loopback TCP) is not counted. A report, never a pass/fail test.
 #
 #   bash tests/bench/outbound_instructions.sh [REQUESTS]     (default 2000; MAYFLY_BIN to pick)
 #
@@ -16,14 +24,17 @@
 # per-request pool clearing (about 24,600 of mayfly's count) far beyond its time.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BENCH_DIR=$ROOT/tests/bench
 BUILD_DIR=${MAYFLY_BUILD_DIR:-$ROOT/build}
 MAYFLY_BIN=${MAYFLY_BIN:-$BUILD_DIR/mayfly}
+NGINX_MODULE_DIR=/usr/lib/nginx/modules
 N=${1:-2000}
 [ -x "$MAYFLY_BIN" ] || { cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
   cmake --build "$BUILD_DIR" -j"$(nproc)" >/dev/null; }
 command -v valgrind >/dev/null || "$ROOT/tools/deps.sh" valgrind
-command -v nginx >/dev/null || { echo "outbound_instructions.sh: needs nginx (apt-get install nginx-extras)" >&2; exit 1; }
-source "$ROOT/tests/bench/lib.sh"
+[[ -e $NGINX_MODULE_DIR/ngx_http_lua_module.so ]] ||
+  { echo "outbound_instructions.sh: needs nginx with lua-nginx-module (apt-get install nginx-extras)" >&2; exit 1; }
+source "$BENCH_DIR/lib.sh"
 TMP=$(mktemp -d /tmp/mayfly-outinstr.XXXXXX)
 chmod 755 "$TMP"
 trap 'for p in "${BENCH_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
@@ -34,20 +45,55 @@ nginx -p "$TMP/up" -e "$TMP/up/error.log" -c "$TMP/up/nginx.conf" &
 BENCH_PIDS+=($!)
 for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$UP_PORT/hello" && break; sleep 0.1; done
 
-port=$(free_port)
-MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=1 MAYFLY_ACCESS_LOG=off MAYFLY_DRAIN_DELAY=0 \
-  MAYFLY_SCRIPTS="$ROOT/tests/bench/outbound" MAYFLY_CFG_UPSTREAM="http://127.0.0.1:$UP_PORT" \
-  callgrind_requests "$TMP/mayfly.out" "$port" /proxy "$N" "$MAYFLY_BIN" serve
+DUMPS=() # NAME=callgrind dump, in the order printed
+mayfly_under_callgrind() { # NAME [SETTING=value...]
+  local name=$1 port
+  shift
+  port=$(free_port)
+  # The settings exported in a subshell, not given to env: callgrind must run mayfly itself.
+  (
+    (($#)) && export "$@"
+    MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=1 MAYFLY_ACCESS_LOG=off MAYFLY_DRAIN_DELAY=0 \
+      MAYFLY_SCRIPTS="$BENCH_DIR/outbound" MAYFLY_CFG_UPSTREAM="http://127.0.0.1:$UP_PORT" \
+      callgrind_requests "$TMP/$name.out" "$port" /proxy "$N" "$MAYFLY_BIN" serve
+  )
+  DUMPS+=("$name=$TMP/$name.out")
+}
+
+mayfly_under_callgrind mayfly
+if "$MAYFLY_BIN" --help 2>&1 | grep -q MAYFLY_HTTP_ENGINE; then
+  mayfly_under_callgrind mayfly-curl MAYFLY_HTTP_ENGINE=curl
+else
+  echo "mayfly-curl left out: this mayfly lists no MAYFLY_HTTP_ENGINE (libcurl is its only engine)" >&2
+fi
+
+if [[ -f ${LUA_RESTY_HTTP:-}/resty/http.lua ]]; then
+  port=$(free_port)
+  mkdir -p "$TMP/rh"
+  load=""
+  for mod in ndk_http_module ngx_http_lua_module; do load+="load_module $NGINX_MODULE_DIR/$mod.so; "; done
+  sed -e "s|@PREFIX@|$TMP/rh|g" -e "s|@PORT@|$port|g" -e "s|@MASTER@|off|g" -e "s|@UP_PORT@|$UP_PORT|g" \
+    -e "s|@LUA_PATH@|$LUA_RESTY_HTTP/?.lua;;|g" -e "s|@LOAD_MODULES@|$load|g" \
+    "$BENCH_DIR/nginx_outbound.conf.in" >"$TMP/rh/nginx.conf"
+  callgrind_requests "$TMP/resty-http.out" "$port" /proxy "$N" \
+    nginx -p "$TMP/rh" -e "$TMP/rh/error.log" -c "$TMP/rh/nginx.conf"
+  DUMPS+=("resty-http=$TMP/resty-http.out")
+else
+  echo "resty-http left out: LUA_RESTY_HTTP (${LUA_RESTY_HTTP:-unset}) holds no resty/http.lua; to add it:" >&2
+  echo "  git clone https://github.com/ledgetech/lua-resty-http && export LUA_RESTY_HTTP=\$PWD/lua-resty-http/lib" >&2
+fi
 
 port=$(free_port)
-nginx_conf "$TMP/px" "$port" "upstream up { server 127.0.0.1:$UP_PORT; keepalive 64; }" \
+nginx_conf "$TMP/px" "$port" \
+  "upstream up { server 127.0.0.1:$UP_PORT; keepalive 64; keepalive_requests 1000000; }" \
   'location = /proxy { proxy_pass http://up/hello; proxy_http_version 1.1; proxy_set_header Connection ""; }' \
   "master_process off;"
-callgrind_requests "$TMP/nginx.out" "$port" /proxy "$N" nginx -p "$TMP/px" -e "$TMP/px/error.log" -c "$TMP/px/nginx.conf"
+callgrind_requests "$TMP/nginx-proxy.out" "$port" /proxy "$N" nginx -p "$TMP/px" -e "$TMP/px/error.log" -c "$TMP/px/nginx.conf"
+DUMPS+=("nginx-proxy=$TMP/nginx-proxy.out")
 
 # Per request: self instructions by object, and the inclusive cost of calls made into libcurl
 # from outside it (libcurl with the libc work it calls).
-python3 - "$TMP/mayfly.out" "$TMP/nginx.out" "$N" <<'PY'
+python3 - "$N" "${DUMPS[@]}" <<'PY'
 import collections, re, sys
 
 def read(path):
@@ -90,14 +136,24 @@ def read(path):
                 own[(ob or "?").rsplit("/", 1)[-1]] += cost
     return own, into_curl
 
-n = int(sys.argv[3])
-mayfly, curl = read(sys.argv[1])
-nginx, _ = read(sys.argv[2])
-total = sum(mayfly.values())
-print(f"instructions per proxied GET, one worker, {n} requests (callgrind):")
-print(f"  nginx proxy_pass                       {sum(nginx.values()) // n:>9,}")
-print(f"  mayfly                                 {total // n:>9,}")
-print(f"    libcurl, with the libc work it calls {curl // n:>9,}")
-for obj, cost in mayfly.most_common(6):
-    print(f"    {obj + ' (own)':<36} {cost // n:>9,}")
+n = int(sys.argv[1])
+servers = {}
+for arg in sys.argv[2:]:
+    server, _, path = arg.partition("=")
+    servers[server] = read(path)
+total = {s: sum(own.values()) // n for s, (own, _) in servers.items()}
+print(f"instructions per proxied GET, one process, {n} requests one after another (callgrind):")
+for s in servers:
+    print(f"  {s:<38} {total[s]:>9,}")
+print()
+for a, b in (("mayfly", "resty-http"), ("mayfly", "mayfly-curl"), ("mayfly", "nginx-proxy"),
+             ("mayfly-curl", "resty-http"), ("resty-http", "nginx-proxy")):
+    if a in total and b in total:
+        print(f"  {a + ' / ' + b:<38} {total[a] / total[b]:>9.2f}x")
+for s, (own, curl) in servers.items():
+    print(f"\n  {s} by object (own instructions):")
+    if curl:
+        print(f"    {'libcurl, with the libc work it calls':<36} {curl // n:>9,}")
+    for obj, cost in own.most_common(6):
+        print(f"    {obj:<36} {cost // n:>9,}")
 PY
