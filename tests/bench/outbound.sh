@@ -23,7 +23,7 @@
 # the server's CPU per request (from /proc, all its threads and processes), median p50 and p99,
 # and the upstream connections it opened (from the upstream's stub_status: a pool that reuses
 # its connections opens about one per concurrent call, all before the measured run; nginx-proxy
-# also closes those whose client left mid-call, as wrk's warm-up does at its end). Ratios:
+# may also close those whose client left mid-call, as at the end of wrk's warm-up). Ratios:
 # mayfly / resty-http and mayfly / mayfly-curl in req/s and in requests per CPU-second of the
 # server, and each / nginx-proxy. The machine is shared: compare ratios within one run only;
 # tests/bench/outbound_instructions.sh gives the counts that repeat.
