@@ -13,7 +13,7 @@ RUN tools/deps.sh && cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --b
 # non-root user, with no shell needed (tests/integration/test_image.sh runs exactly this set).
 FROM debian:bookworm-slim
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-      libluajit2-5.1-2 libmicrohttpd12 libhiredis0.14 libcurl4 libssl3 ca-certificates && rm -rf /var/lib/apt/lists/*
+      libluajit2-5.1-2 libmicrohttpd12 libhiredis0.14 libcurl4 libhttp-parser2.9 libssl3 ca-certificates && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/mayfly /usr/local/bin/mayfly
 COPY scripts /srv/scripts
 USER 65532:65532

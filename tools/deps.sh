@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libmicrohttpd-dev libhiredis-dev lua-cjson-dev
-          libcurl4-openssl-dev libssl-dev zlib1g-dev ca-certificates redis-server curl openssl python3 python3-yaml
+          libcurl4-openssl-dev libhttp-parser-dev libssl-dev zlib1g-dev ca-certificates redis-server curl openssl python3 python3-yaml
           haproxy wrk lua-busted prometheus python3-prometheus-client clang libclang-rt-14-dev
           llvm mount iproute2 protobuf-compiler python3-protobuf "$@")
 # llvm: llvm-symbolizer, which sanitizer reports need for function names (and

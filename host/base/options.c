@@ -111,16 +111,31 @@ int mf_parse_log_level(const char *s, int *level)
     return -1;
 }
 
+/* s's place in names (n of them), case aside; -1 when it is none. */
+static int choice_index(const char *s, const char *const *names, int n)
+{
+    for (int i = 0; s && i < n; i++)
+        if (!strcasecmp(s, names[i]))
+            return i;
+    return -1;
+}
+
 int mf_parse_log_format(const char *s, int *format)
 {
-    static const char *names[] = {"auto", "json", "text"};
-    for (int i = 0; s && i < 3; i++) {
-        if (!strcasecmp(s, names[i])) {
-            *format = i;
-            return 0;
-        }
-    }
-    return -1;
+    static const char *const names[] = {"auto", "json", "text"};
+    int i = choice_index(s, names, 3);
+    if (i >= 0)
+        *format = i;
+    return i >= 0 ? 0 : -1;
+}
+
+static int parse_http_engine(const char *s, int *engine)
+{
+    static const char *const names[] = {"native", "curl"};
+    int i = choice_index(s, names, 2);
+    if (i >= 0)
+        *engine = i == 0 ? MF_HTTP_ENGINE_NATIVE : MF_HTTP_ENGINE_CURL;
+    return i >= 0 ? 0 : -1;
 }
 
 /* "0.0.0.0:8080", "[::1]:8080", ":8080" (every address), "8080". */
@@ -299,6 +314,7 @@ enum kind {
     K_LISTEN,
     K_LEVEL,
     K_LOG_FORMAT,
+    K_HTTP_ENGINE,
     K_ORIGINS, /* origins, or "*" */
     K_TOKENS,  /* HTTP tokens (methods, header names), or "*" */
 };
@@ -378,6 +394,8 @@ static const setting_t settings[] = {
     {"http-breaker-cooldown", "MAYFLY_HTTP_BREAKER_COOLDOWN", K_DURATION,
      OFF(http_breaker_cooldown_ms), 0, 0,
      "mayfly.http: how long an open breaker fails calls fast [10s]"},
+    {"http-engine", "MAYFLY_HTTP_ENGINE", K_HTTP_ENGINE, OFF(http_engine), 0, 0,
+     "mayfly.http: native (plain http:// calls on mayfly's own client) or curl (all) [native]"},
     {"log-fields", "MAYFLY_LOG_FIELDS", K_STRING, OFF(log_fields), 0, 0,
      "key=value,... added to every log line [none]"},
     {"trace-response", "MAYFLY_TRACE_RESPONSE", K_BOOL, OFF(trace_response), 0, 0,
@@ -453,6 +471,10 @@ static int apply(mf_options_t *o, const setting_t *st, const char *value, const 
     case K_LOG_FORMAT:
         rc = mf_parse_log_format(value, (int *)(base + st->offset));
         expect = "json, text or auto";
+        break;
+    case K_HTTP_ENGINE:
+        rc = parse_http_engine(value, (int *)(base + st->offset));
+        expect = "native or curl";
         break;
     case K_LISTEN:
         rc = mf_parse_listen(value, (mf_listen_t *)(base + st->offset));

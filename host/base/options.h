@@ -10,6 +10,10 @@ enum { MF_LOG_DEBUG = 0, MF_LOG_INFO, MF_LOG_WARN, MF_LOG_ERROR };
 /* How log lines are written: JSON, text for a person, or text when the log goes to a terminal. */
 enum { MF_LOG_FORMAT_AUTO = 0, MF_LOG_FORMAT_JSON, MF_LOG_FORMAT_TEXT };
 
+/* mayfly.http's engines: libcurl for every call, or mayfly's own HTTP/1.1 client for plain
+ * http:// calls that wait on a worker's loop (libcurl for the rest). */
+enum { MF_HTTP_ENGINE_NATIVE, MF_HTTP_ENGINE_CURL };
+
 typedef struct {
     char host[64]; /* numeric address; "" is every IPv4 and IPv6 address */
     int port;      /* 0 picks a free port (logged at start); -1: not set */
@@ -50,6 +54,7 @@ typedef struct {
     const char *http_ca_file;   /* mayfly.http: CA certificates added to the system's; NULL */
     int http_breaker_threshold; /* mayfly.http: failures in a row that open a breaker */
     int64_t http_breaker_cooldown_ms;
+    int http_engine;        /* MF_HTTP_ENGINE_*: what makes plain http:// calls on a loop */
     const char *log_fields; /* "key=value,..." on every log line; NULL: none */
     int trace_response;     /* traceparent on every response */
     int metrics;            /* count requests and serve /metrics */

@@ -144,6 +144,8 @@ static void xfer_free(mf_http_xfer_t *x)
 {
     curl_easy_cleanup(x->easy);
     mf_buf_free(&x->body);
+    mf_buf_free(&x->nat.out);
+    mf_buf_free(&x->nat.head);
     free(x);
 }
 
@@ -173,6 +175,7 @@ void mf_http_client_free(mf_http_client_t *c)
         xfer_free(x);
     }
     mf_http_client__loop_free(c);
+    free(c->scratch);
     if (c->share)
         curl_share_cleanup(c->share);
     free(c);
@@ -205,6 +208,8 @@ static struct curl_slist *build_headers(const mf_http_xfer_t *x, int64_t timeout
     struct curl_slist *list = NULL, *next;
     char line[192];
     for (int i = 0; call->headers && call->headers[i]; i++) {
+        if (x->nat.strip_auth && mf_http_client__credential(call->headers[i]))
+            continue;
         if (!(next = curl_slist_append(list, call->headers[i])))
             goto oom;
         list = next;
@@ -236,8 +241,10 @@ oom:
     abort(); /* as mf_xmalloc does */
 }
 
-static void set_method(CURL *e, const mf_http_call_t *call)
+static void set_method(CURL *e, const char *method, const char *body, size_t body_len)
 {
+    mf_http_call_t hop = {.method = method, .body = body, .body_len = body_len};
+    const mf_http_call_t *call = &hop;
     /* Undo the last call's method first: POSTFIELDS selects POST, HTTPGET goes back to GET. */
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
@@ -262,8 +269,9 @@ static void set_method(CURL *e, const mf_http_call_t *call)
 
 /* ---- the outcome ---- */
 
-mf_http_err_t mf_http_client__classify(CURLcode rc, int too_large)
+mf_http_err_t mf_http_client__classify(CURL *e, CURLcode rc, int too_large)
 {
+    long status = 0;
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
         return MF_HTTP_ERR_TIMEOUT;
@@ -288,8 +296,10 @@ mf_http_err_t mf_http_client__classify(CURLcode rc, int too_large)
     case CURLE_WRITE_ERROR:
         return too_large ? MF_HTTP_ERR_TOO_LARGE : MF_HTTP_ERR_IO;
     case CURLE_TOO_MANY_REDIRECTS:
-    case CURLE_UNSUPPORTED_PROTOCOL:
         return MF_HTTP_ERR_REDIRECT;
+    case CURLE_UNSUPPORTED_PROTOCOL: /* a redirect to another scheme, or an HTTP/0.9 answer */
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+        return status >= 300 && status < 400 ? MF_HTTP_ERR_REDIRECT : MF_HTTP_ERR_PROTOCOL;
     case CURLE_WEIRD_SERVER_REPLY:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
@@ -326,16 +336,18 @@ static void take_headers(CURL *e, mf_http_result_t *res)
     res->headers = mf_buf_take(&b, &res->headers_len);
 }
 
-static void log_attempt(const mf_http_call_t *call, int attempt, const mf_http_result_t *res,
-                        int64_t duration_ns, int64_t retry_in_ms)
+static void log_attempt(const mf_http_xfer_t *x, int64_t duration_ns, int64_t retry_in_ms)
 {
     if (!mf_log_enabled(MF_LOG_DEBUG))
         return;
+    const mf_http_call_t *call = &x->call;
+    const mf_http_result_t *res = x->res;
     mf_jsonbuf_t l;
     mf_log_begin(&l, MF_LOG_DEBUG, "http attempt", 12, call->request_id);
     mf_jsonbuf_cstr(&l, "method", call->method);
     mf_jsonbuf_cstr(&l, "upstream", call->url->upstream);
-    mf_jsonbuf_int(&l, "attempt", attempt);
+    mf_jsonbuf_cstr(&l, "engine", x->on_curl ? "curl" : "native");
+    mf_jsonbuf_int(&l, "attempt", x->n);
     if (res->err) {
         mf_jsonbuf_cstr(&l, "error", mf_http_err_name(res->err));
         mf_jsonbuf_cstr(&l, "message", res->message);
@@ -360,6 +372,17 @@ static int64_t backoff_ms(int retry)
 }
 
 /* ---- attempts ---- */
+
+int mf_http_client__credential(const char *line)
+{
+    return !strncasecmp(line, "authorization:", 14) || !strncasecmp(line, "cookie:", 7);
+}
+
+int mf_http_client__sends_body(const char *method, const char *body)
+{
+    mf_http_call_t hop = {.method = method, .body = body};
+    return sends_body(&hop);
+}
 
 int mf_http_client__attempt_begin(mf_http_xfer_t *x)
 {
@@ -397,15 +420,31 @@ int mf_http_client__attempt_begin(mf_http_xfer_t *x)
     x->n++;
     res->attempts = x->n;
     mf_http_client__span_begin(x);
-    x->headers = build_headers(x, timeout_ms);
-    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
-    curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     x->body.len = 0;
     x->too_large = 0;
     x->errbuf[0] = '\0';
     x->timeout_ms = timeout_ms;
     x->cut = cut;
+    x->on_curl = !x->native;
+    if (x->on_curl)
+        mf_http_client__attempt_curl(x, x->call.url, timeout_ms);
     return 1;
+}
+
+void mf_http_client__attempt_curl(mf_http_xfer_t *x, const mf_http_url_t *url, int64_t timeout_ms)
+{
+    if (url != x->call.url) { /* a native attempt's redirect to https goes on here */
+        curl_easy_setopt(x->easy, CURLOPT_CURLU, url->parsed);
+        set_method(x->easy, x->nat.method, x->nat.with_body ? x->call.body : NULL,
+                   x->nat.with_body ? x->call.body_len : 0);
+        curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(x->easy, CURLOPT_MAXREDIRS, (long)(x->call.max_redirects - x->nat.redirects));
+        curl_easy_setopt(x->easy, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+        x->on_curl = 1;
+    }
+    x->headers = build_headers(x, x->timeout_ms);
+    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+    curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 }
 
 void mf_http_client__attempt_release(mf_http_xfer_t *x)
@@ -423,9 +462,33 @@ int64_t mf_http_client__attempt_end(mf_http_xfer_t *x, CURLcode rc)
     return mf_http_client__attempt_outcome(x, rc);
 }
 
+void mf_http_client__attempt_error(mf_http_xfer_t *x, mf_http_err_t err, const char *detail)
+{
+    mf_http_result_t *res = x->res;
+    res->err = err;
+    if (x->refused[0]) {
+        res->err = MF_HTTP_ERR_CONNECT;
+        snprintf(res->message, sizeof res->message,
+                 "refused: %s is this process's own listener (a handler cannot call its own "
+                 "replica: /metrics and the routes' state are not for scripts to read back)",
+                 x->refused);
+    } else if (err == MF_HTTP_ERR_TOO_LARGE) {
+        snprintf(res->message, sizeof res->message,
+                 "response body larger than MAYFLY_HTTP_MAX_BODY (%zu bytes)",
+                 x->c->opts->http_max_body);
+    } else if (err == MF_HTTP_ERR_TIMEOUT) {
+        snprintf(res->message, sizeof res->message,
+                 x->cut ? "no response within %lldms, what was left of the request's "
+                          "MAYFLY_REQUEST_TIMEOUT"
+                        : "no response within %lldms",
+                 (long long)x->timeout_ms);
+    } else {
+        snprintf(res->message, sizeof res->message, "%s", detail);
+    }
+}
+
 int64_t mf_http_client__attempt_outcome(mf_http_xfer_t *x, CURLcode rc)
 {
-    const mf_http_call_t *call = &x->call;
     mf_http_result_t *res = x->res;
     CURL *e = x->easy;
 
@@ -439,28 +502,17 @@ int64_t mf_http_client__attempt_outcome(mf_http_xfer_t *x, CURLcode rc)
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
         res->status = (int)status;
         take_headers(e, res);
-    } else if (x->refused[0]) {
-        res->err = MF_HTTP_ERR_CONNECT;
-        snprintf(res->message, sizeof res->message,
-                 "refused: %s is this process's own listener (a handler cannot call its own "
-                 "replica: /metrics and the routes' state are not for scripts to read back)",
-                 x->refused);
     } else {
-        res->err = mf_http_client__classify(rc, x->too_large);
-        if (res->err == MF_HTTP_ERR_TOO_LARGE)
-            snprintf(res->message, sizeof res->message,
-                     "response body larger than MAYFLY_HTTP_MAX_BODY (%zu bytes)",
-                     x->c->opts->http_max_body);
-        else if (res->err == MF_HTTP_ERR_TIMEOUT)
-            snprintf(res->message, sizeof res->message,
-                     x->cut ? "no response within %lldms, what was left of the request's "
-                              "MAYFLY_REQUEST_TIMEOUT"
-                            : "no response within %lldms",
-                     (long long)x->timeout_ms);
-        else
-            snprintf(res->message, sizeof res->message, "%s",
-                     x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+        mf_http_client__attempt_error(x, mf_http_client__classify(e, rc, x->too_large),
+                                      x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
     }
+    return mf_http_client__attempt_judge(x);
+}
+
+int64_t mf_http_client__attempt_judge(mf_http_xfer_t *x)
+{
+    const mf_http_call_t *call = &x->call;
+    mf_http_result_t *res = x->res;
     mf_http_client__span_end(x, 0);
     int64_t took = mf_now_ns() - x->attempt_start;
     int transient = !x->refused[0] && is_transient(res->err, res->status);
@@ -472,14 +524,34 @@ int64_t mf_http_client__attempt_outcome(mf_http_xfer_t *x, CURLcode rc)
             mf_now_ns() + (wait + MIN_ATTEMPT_MS) * 1000000 > call->deadline_ns)
             wait = -1; /* no time left for another attempt */
     }
-    log_attempt(call, x->n, res, took, wait);
+    log_attempt(x, took, wait);
     return wait;
 }
 
 /* ---- calls ---- */
 
+/* What a call on libcurl sets once for all its attempts. */
+static void curl_setup(mf_http_xfer_t *x)
+{
+    const mf_http_call_t *call = &x->call;
+    CURL *e = x->easy;
+    curl_easy_setopt(e, CURLOPT_CURLU, call->url->parsed);
+    set_method(e, call->method, call->body, call->body_len);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, call->max_redirects > 0 ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)call->max_redirects);
+    /* Never from https down to http. */
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, call->url->https ? "https" : "http,https");
+}
+
+int mf_http_client__native_wants(const mf_http_client_t *c, const mf_http_call_t *call)
+{
+    /* With a proxy variable set, curl's reading of them (no_proxy's patterns) decides. */
+    return c->loop && c->opts->http_engine == MF_HTTP_ENGINE_NATIVE && !call->url->https &&
+           !proxy_env;
+}
+
 int mf_http_client__call_begin(mf_http_client_t *c, mf_http_xfer_t **out,
-                               const mf_http_call_t *call, mf_http_result_t *res)
+                               const mf_http_call_t *call, mf_http_result_t *res, int may_native)
 {
     memset(res, 0, sizeof *res);
     *out = NULL;
@@ -492,13 +564,9 @@ int mf_http_client__call_begin(mf_http_client_t *c, mf_http_xfer_t **out,
     x->res = res;
     x->n = 0;
     x->u = mf_http_client__upstream(call->url->upstream, c->opts);
-    CURL *e = x->easy;
-    curl_easy_setopt(e, CURLOPT_CURLU, call->url->parsed);
-    set_method(e, call);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, call->max_redirects > 0 ? 1L : 0L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)call->max_redirects);
-    /* Never from https down to http. */
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, call->url->https ? "https" : "http,https");
+    x->native = may_native && mf_http_client__native_wants(c, call);
+    if (!x->native)
+        curl_setup(x);
     *out = x;
     return 0;
 }
@@ -537,7 +605,7 @@ static void sleep_ms(int64_t ms)
 int mf_http_client_request(mf_http_client_t *c, const mf_http_call_t *call, mf_http_result_t *res)
 {
     mf_http_xfer_t *x;
-    if (mf_http_client__call_begin(c, &x, call, res))
+    if (mf_http_client__call_begin(c, &x, call, res, 0))
         return -1;
     while (mf_http_client__attempt_begin(x)) {
         int64_t wait = mf_http_client__attempt_end(x, curl_easy_perform(x->easy));

@@ -57,11 +57,15 @@ void mf_http_client_free(mf_http_client_t *c);
 mf_http_client_t *mf_http_client_of(mf_loop_t *loop, const mf_options_t *opts);
 
 /* A URL a call may go to: http or https, with a host. Parsed once, for the check, the upstream's
- * name and libcurl. */
+ * name, libcurl and the native engine. */
 typedef struct {
     void *parsed;       /* libcurl's CURLU */
     char upstream[128]; /* "host:port", lower-case: the breaker's and the counters' key */
     int https;
+    int port;
+    int host_len;     /* of upstream's host, brackets of an IPv6 address included */
+    char *target;     /* the request target: path and query ("/" at least); owned */
+    char *authority;  /* the Host header's value: host, and the port when not the scheme's */
 } mf_http_url_t;
 
 /* Fills target from url. Returns 0, or -1 with a reason in err (target then holds nothing). */

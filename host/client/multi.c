@@ -157,22 +157,50 @@ static void call_end_async(mf_http_xfer_t *x)
     done(ud, mf_http_client__call_end(x));
 }
 
+/* The attempt x readied goes out, on its engine. */
+static void attempt_go(mf_http_xfer_t *x)
+{
+    if (x->native)
+        mf_http_client__native_attempt(x);
+    else
+        attempt_start_async(x);
+}
+
 static void on_backoff_over(void *ud)
 {
     mf_http_xfer_t *x = ud;
-    if (mf_http_client__attempt_begin(x))
-        attempt_start_async(x);
+    if (x->end_pending) {
+        x->end_pending = 0;
+        call_end_async(x);
+    } else if (mf_http_client__attempt_begin(x))
+        attempt_go(x);
     else
         call_end_async(x);
+}
+
+void mf_http_client__attempt_over(mf_http_xfer_t *x, int64_t wait_ms)
+{
+    if (wait_ms < 0 && x->starting) { /* done is never called before start returns */
+        x->end_pending = 1;
+        mf_loop_timer_start(x->c->loop, &x->backoff, 0);
+    } else if (wait_ms < 0)
+        call_end_async(x);
+    else
+        mf_loop_timer_start(x->c->loop, &x->backoff, mf_now_ns() + wait_ms * 1000000);
 }
 
 static void attempt_start_async(mf_http_xfer_t *x)
 {
     mf_http_client_t *c = x->c;
-    if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
-        mf_http_client__attempt_end(x, CURLE_OUT_OF_MEMORY);
-        call_end_async(x);
-    }
+    char err[128];
+    if (mf_http_client__multi(c, err, sizeof err) ||
+        curl_multi_add_handle(c->multi, x->easy) != CURLM_OK)
+        mf_http_client__attempt_over(x, mf_http_client__attempt_end(x, CURLE_OUT_OF_MEMORY));
+}
+
+void mf_http_client__curl_go(mf_http_xfer_t *x)
+{
+    attempt_start_async(x);
 }
 
 static void check_done(mf_http_client_t *c)
@@ -191,12 +219,7 @@ static void check_done(mf_http_client_t *c)
             mf_http_client__stream_done(x, rc);
             continue;
         }
-        int64_t wait = mf_http_client__attempt_end(x, rc);
-        if (wait < 0) {
-            call_end_async(x);
-        } else {
-            mf_loop_timer_start(c->loop, &x->backoff, mf_now_ns() + wait * 1000000);
-        }
+        mf_http_client__attempt_over(x, mf_http_client__attempt_end(x, rc));
     }
 }
 
@@ -223,15 +246,13 @@ int mf_http_client_start(mf_http_client_t *c, const mf_http_call_t *call, mf_htt
                          void (*done)(void *ud, int rc), void *ud, int *rc)
 {
     mf_http_xfer_t *x;
-    if (!c->multi) {
-        memset(res, 0, sizeof *res);
-        if (mf_http_client__multi(c, res->message, sizeof res->message)) {
-            res->err = MF_HTTP_ERR_IO;
-            *rc = -1;
-            return 1;
-        }
+    if (mf_http_client__call_begin(c, &x, call, res, 1)) {
+        *rc = -1;
+        return 1;
     }
-    if (mf_http_client__call_begin(c, &x, call, res)) {
+    if (!x->native && mf_http_client__multi(c, res->message, sizeof res->message)) {
+        res->err = MF_HTTP_ERR_IO;
+        mf_http_client__call_end(x);
         *rc = -1;
         return 1;
     }
@@ -242,12 +263,16 @@ int mf_http_client_start(mf_http_client_t *c, const mf_http_call_t *call, mf_htt
     x->done = done;
     x->ud = ud;
     mf_timer_init(&x->backoff, on_backoff_over, x);
-    attempt_start_async(x);
+    x->starting = 1;
+    attempt_go(x);
+    x->starting = 0;
     return 0;
 }
 
 void mf_http_client__loop_free(mf_http_client_t *c)
 {
+    mf_http_client__conns_free(c);
+    mf_http_client__names_free(c->names);
     if (c->multi) {
         curl_multi_cleanup(c->multi); /* closes its connections: mf_http_client__close_socket */
         mf_loop_timer_stop(c->loop, &c->timer);

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <curl/curl.h>
+#include <http_parser.h>
 
 #include "base/buf.h"
 #include "client/http_client.h"
@@ -39,6 +40,120 @@ void mf_http_client__stream_bytes(mf_http_upstream_t *u, size_t n);
  * "address:port" in out. */
 int mf_http_client__own_listener(const struct sockaddr *a, char *out, size_t outlen);
 
+/* ---- URLs (target.c) ---- */
+
+/* target as location read against base (a redirect's Location). Returns 0, or -1 with a reason
+ * in err. */
+int mf_http_url_resolve(mf_http_url_t *target, const mf_http_url_t *base, const char *location,
+                        char *err, size_t errlen);
+/* dst as a copy of src that owns its own memory. Returns 0, or -1 when libcurl cannot copy. */
+int mf_http_url_copy(mf_http_url_t *dst, const mf_http_url_t *src);
+
+/* ---- names to addresses for the native engine (resolve.c) ---- */
+
+#define MF_HTTP_MAX_ADDRS 8
+
+typedef struct {
+    int n;
+    struct sockaddr_storage addr[MF_HTTP_MAX_ADDRS]; /* port 0: the caller sets it */
+    socklen_t len[MF_HTTP_MAX_ADDRS];
+} mf_http_addrs_t;
+
+/* A client's names and their addresses, cached. */
+typedef struct mf_http_names mf_http_names_t;
+
+/* A call waiting for a name: done(w, addrs, NULL) or done(w, NULL, reason) runs on the loop. */
+typedef struct mf_http_name_wait {
+    void (*done)(struct mf_http_name_wait *w, const mf_http_addrs_t *addrs, const char *err);
+    struct mf_http_name_wait *next;
+    void *entry; /* the name's, while waiting */
+} mf_http_name_wait_t;
+
+mf_http_names_t *mf_http_client__names_new(mf_loop_t *loop);
+void mf_http_client__names_free(mf_http_names_t *n);
+/* host's addresses (a name, or a numeric address without brackets): 1 with *out filled at once,
+ * or 0 when w->done will tell. */
+int mf_http_client__resolve(mf_http_names_t *n, const char *host, mf_http_addrs_t *out,
+                            mf_http_name_wait_t *w);
+/* w no longer waits (its done is not called). Idempotent. */
+void mf_http_client__resolve_cancel(mf_http_name_wait_t *w);
+
+/* ---- the native engine's connections (native_conn.c) ---- */
+
+typedef struct mf_http_conn mf_http_conn_t;
+typedef struct mf_http_pool mf_http_pool_t;
+struct mf_http_xfer;
+
+/* One keep-alive connection to an upstream, with its response parser. */
+struct mf_http_conn {
+    mf_http_client_t *c;
+    mf_http_pool_t *pool;
+    int fd;
+    mf_watcher_t *watch;
+    uint32_t events;        /* what watch waits for */
+    int connected;          /* its connect completed */
+    int last_errno;         /* why the last address failed */
+    int exchanges;          /* completed on it: one more is a reuse */
+    int64_t idle_since;     /* mf_now_ns when it went back to its pool */
+    struct mf_http_xfer *x; /* the call it serves; NULL: idle */
+    mf_http_conn_t *next_idle;
+    http_parser parser;
+};
+
+/* A connection for x's current hop: an idle one of its upstream (1), or a new one it is
+ * opening (0): mf_http_client__native_connected(x) or mf_http_client__native_failed(x, ...)
+ * follows, from the loop. x waits when the worker's connections are all busy. */
+void mf_http_client__conn_get(struct mf_http_xfer *x);
+/* x gives its connection back: kept for the next call of its upstream, or closed. */
+void mf_http_client__conn_put(struct mf_http_xfer *x, int keep);
+/* x stops waiting for a connection or a name (its attempt ends). */
+void mf_http_client__conn_forget(struct mf_http_xfer *x);
+/* Sets what conn's watcher waits for. */
+void mf_http_client__conn_watch(mf_http_conn_t *conn, uint32_t events);
+/* Closes the connections and frees the pools of c. */
+void mf_http_client__conns_free(mf_http_client_t *c);
+
+/* ---- the native engine's exchange (native.c) ---- */
+
+/* An attempt's state in the native engine: its current hop (redirects are followed within the
+ * attempt), its connection, the request's bytes and the response's head. */
+typedef struct {
+    const mf_http_url_t *url; /* the hop's: the call's, or hop_url */
+    mf_http_url_t hop_url;    /* a redirect's target, owned */
+    const char *method;       /* the hop's (a redirect may turn it into GET) */
+    int with_body;            /* the hop sends the call's body */
+    int redirects;            /* followed in this attempt */
+    int strip_auth;           /* a redirect left the first host:port */
+    mf_http_conn_t *conn;
+    mf_http_name_wait_t name_wait;
+    mf_http_addrs_t addrs;
+    int next_addr;             /* the address to try after the current one */
+    struct mf_http_xfer *next_waiting; /* in the client's queue for a connection */
+    int waiting_conn;
+    mf_timer_t timer;  /* the attempt's timeout */
+    mf_buf_t out;      /* the request's head */
+    size_t out_sent;   /* of the head, then of the body */
+    mf_buf_t head;     /* the response's header lines */
+    int in_value;      /* the last header piece was a value */
+    int got_bytes;     /* the upstream answered something on this connection */
+    int complete;      /* the final response is in */
+    int status;        /* the last head's */
+    int too_large;
+    int fresh_retry;   /* the hop went again on a new connection after a reused one died */
+    int close_after;   /* the request asked for Connection: close */
+} mf_http_native_t;
+
+/* Whether call goes through the native engine on c. */
+int mf_http_client__native_wants(const mf_http_client_t *c, const mf_http_call_t *call);
+/* Makes the attempt x readied, on the native engine. */
+void mf_http_client__native_attempt(struct mf_http_xfer *x);
+/* x's connection is open (or an idle one reused): the request goes out. */
+void mf_http_client__native_connected(struct mf_http_xfer *x);
+/* x's connection could not be had: the attempt fails with err (message: what happened). */
+void mf_http_client__native_failed(struct mf_http_xfer *x, mf_http_err_t err, const char *message);
+/* Readiness of x's connection while the exchange runs. */
+void mf_http_client__native_ready(struct mf_http_xfer *x, uint32_t events);
+
 /* ---- the client and its calls (call.c) ---- */
 
 /* One call: its handle, what it was asked and what it got, attempt after attempt. */
@@ -59,8 +174,13 @@ typedef struct mf_http_xfer {
     mf_buf_t body;    /* the attempt's response body, under MAYFLY_HTTP_MAX_BODY */
     int too_large;
     mf_timer_t backoff;            /* between attempts, when the call waits on a loop */
+    int starting;                  /* inside mf_http_client_start */
+    int end_pending;               /* it ended there: backoff's turn ends it */
     struct mf_http_stream *stream; /* a streamed call's (stream.c), which owns its handling */
     int discard; /* its handle has options of its own (a stream's): freed, not kept */
+    int native;  /* its attempts go through the native engine (native.c) */
+    int on_curl; /* this attempt went on in libcurl (a redirect to https) */
+    mf_http_native_t nat;
     void (*done)(void *ud, int rc);
     void *ud;
     struct mf_http_xfer *next_free;
@@ -75,11 +195,19 @@ struct mf_http_client {
     mf_http_xfer_t *free_xfers;  /* ended calls, their handles kept for the next */
     struct mf_http_sock **socks; /* by descriptor: the sockets curl opened on the loop */
     int nsocks;
+    /* The native engine's (native_conn.c, resolve.c): */
+    mf_http_names_t *names;
+    mf_http_pool_t **pools; /* POOL_BUCKETS chains, by upstream */
+    int open_conns;
+    mf_http_xfer_t *conn_queue, *conn_queue_tail; /* calls waiting for a connection */
+    mf_timer_t queue_timer;                       /* their turn comes on the loop */
+    char *scratch;                                /* where responses are read into */
 };
 
-/* Sets up a record for call. Returns 0 with *out, or -1 with res->err set. */
+/* Sets up a record for call (on the native engine when may_native and it takes the call).
+ * Returns 0 with *out, or -1 with res->err set. */
 int mf_http_client__call_begin(mf_http_client_t *c, mf_http_xfer_t **out,
-                               const mf_http_call_t *call, mf_http_result_t *res);
+                               const mf_http_call_t *call, mf_http_result_t *res, int may_native);
 /* The call ended: the body becomes the result's and the record goes back to the client.
  * Returns 0, or -1 with res->err set. */
 int mf_http_client__call_end(mf_http_xfer_t *x);
@@ -95,8 +223,23 @@ int64_t mf_http_client__attempt_end(mf_http_xfer_t *x, CURLcode rc);
  * response's head is in, which a streamed call reads before the body). */
 void mf_http_client__attempt_release(mf_http_xfer_t *x);
 int64_t mf_http_client__attempt_outcome(mf_http_xfer_t *x, CURLcode rc);
-/* The kind of error rc is. */
-mf_http_err_t mf_http_client__classify(CURLcode rc, int too_large);
+/* The attempt's libcurl options (the call's url, or a native attempt's redirect to https that
+ * libcurl goes on with) and its timeout. */
+void mf_http_client__attempt_curl(mf_http_xfer_t *x, const mf_http_url_t *url, int64_t timeout_ms);
+/* The attempt failed with err: res says so, with the message of its kind (timeout, too large,
+ * this process's listener) or detail. */
+void mf_http_client__attempt_error(mf_http_xfer_t *x, mf_http_err_t err, const char *detail);
+/* The attempt's outcome in res is in, whichever engine made it: the span ends, the breaker and
+ * the counters are told, the attempt is logged. Returns the milliseconds to wait before the next
+ * attempt, or -1 when the call ends with this outcome. */
+int64_t mf_http_client__attempt_judge(mf_http_xfer_t *x);
+/* A request header line that carries credentials (Authorization, Cookie): never sent to another
+ * host a redirect leads to. */
+int mf_http_client__credential(const char *line);
+/* Whether a request with method and body sends a body (perhaps empty). */
+int mf_http_client__sends_body(const char *method, const char *body);
+/* The kind of error rc is, on e's transfer. */
+mf_http_err_t mf_http_client__classify(CURL *e, CURLcode rc, int too_large);
 
 /* ---- an attempt's span (span.c) ---- */
 
@@ -116,6 +259,10 @@ int mf_http_client__multi(mf_http_client_t *c, char *err, size_t errlen);
 void mf_http_client__socket_opened(mf_http_client_t *c, curl_socket_t fd);
 /* CURLOPT_CLOSESOCKETFUNCTION of a client with a loop (ud: the client). */
 int mf_http_client__close_socket(void *ud, curl_socket_t fd);
+/* A call on a loop after an attempt: the next one after wait_ms, or (-1) the end. */
+void mf_http_client__attempt_over(mf_http_xfer_t *x, int64_t wait_ms);
+/* The attempt x readied goes on in libcurl's multi handle. */
+void mf_http_client__curl_go(mf_http_xfer_t *x);
 /* Frees what calls on the loop left: the multi handle, its connections and sockets. */
 void mf_http_client__loop_free(mf_http_client_t *c);
 

@@ -79,10 +79,8 @@ static int copy_call(mf_http_stream_t *s, const mf_http_call_t *call)
         s->call.budget_header = put(&at, call->budget_header, strlen(call->budget_header));
     if (call->request_id)
         s->call.request_id = put(&at, call->request_id, strlen(call->request_id));
-    s->url = *call->url;
-    s->url.parsed = curl_url_dup(call->url->parsed);
     s->call.url = &s->url;
-    return s->url.parsed ? 0 : -1;
+    return mf_http_url_copy(&s->url, call->url);
 }
 
 /* ---- the transfer ---- */
@@ -218,7 +216,7 @@ void mf_http_client__stream_done(mf_http_xfer_t *x, CURLcode rc)
         s->state = MF_HTTP_STREAM_ENDED;
     } else {
         s->state = MF_HTTP_STREAM_FAILED;
-        s->res.err = mf_http_client__classify(rc, 0);
+        s->res.err = mf_http_client__classify(x->easy, rc, 0);
         snprintf(s->res.message, sizeof s->res.message, "the body broke off: %.200s",
                  x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
         mf_http_client__call_refused(x->u, s->res.err);
@@ -250,7 +248,7 @@ mf_http_stream_t *mf_http_stream_start(mf_http_client_t *c, const mf_http_call_t
         s->res.err = MF_HTTP_ERR_IO;
         goto out;
     }
-    if (mf_http_client__call_begin(c, &x, &s->call, &s->res))
+    if (mf_http_client__call_begin(c, &x, &s->call, &s->res, 0))
         goto out;
     s->x = x;
     s->state = MF_HTTP_STREAM_WAITING;

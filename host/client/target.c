@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <arpa/inet.h>
@@ -14,25 +15,18 @@
 
 #include <curl/curl.h>
 
+#include "base/alloc.h"
 #include "client/private.h"
 
 /* ---- URLs ---- */
 
-int mf_http_url_parse(mf_http_url_t *target, const char *url, char *err, size_t errlen)
+/* target's fields from u, a URL curl parsed; u becomes target's. Returns 0, or -1 with a
+ * reason in err (url names it) and u left to the caller. */
+static int url_take(mf_http_url_t *target, CURLU *u, const char *url, char *err, size_t errlen)
 {
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL;
+    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL;
     int rc = -1;
-    target->parsed = NULL;
-    if (!u) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
-    if (uc) {
-        snprintf(err, errlen, "invalid URL '%.200s': %s", url, curl_url_strerror(uc));
-        goto done;
-    }
+    memset(target, 0, sizeof *target);
     if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
         (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
         snprintf(err, errlen, "URL '%.200s': only http and https are allowed", url);
@@ -54,21 +48,92 @@ int mf_http_url_parse(mf_http_url_t *target, const char *url, char *err, size_t 
     for (char *p = target->upstream; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     target->https = scheme[4] == 's';
+    target->port = atoi(port);
+    target->host_len = (int)strlen(host);
+    curl_url_get(u, CURLUPART_PATH, &path, 0);
+    curl_url_get(u, CURLUPART_QUERY, &query, 0);
+    size_t plen = path && *path ? strlen(path) : 1, qlen = query ? strlen(query) + 1 : 0;
+    target->target = mf_xmalloc(plen + qlen + 1);
+    memcpy(target->target, path && *path ? path : "/", plen);
+    if (query) {
+        target->target[plen] = '?';
+        memcpy(target->target + plen + 1, query, qlen - 1);
+    }
+    target->target[plen + qlen] = '\0';
+    int default_port = target->port == (target->https ? 443 : 80);
+    size_t alen = (size_t)target->host_len + (default_port ? 0 : strlen(port) + 1);
+    target->authority = mf_xmalloc(alen + 1);
+    snprintf(target->authority, alen + 1, default_port ? "%s" : "%s:%s", host, port);
     target->parsed = u;
-    u = NULL;
     rc = 0;
 done:
     curl_free(scheme);
     curl_free(host);
     curl_free(port);
-    curl_url_cleanup(u);
+    curl_free(path);
+    curl_free(query);
     return rc;
+}
+
+int mf_http_url_parse(mf_http_url_t *target, const char *url, char *err, size_t errlen)
+{
+    CURLU *u = curl_url();
+    memset(target, 0, sizeof *target);
+    if (!u) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
+    if (uc) {
+        snprintf(err, errlen, "invalid URL '%.200s': %s", url, curl_url_strerror(uc));
+        curl_url_cleanup(u);
+        return -1;
+    }
+    if (url_take(target, u, url, err, errlen)) {
+        curl_url_cleanup(u);
+        return -1;
+    }
+    return 0;
+}
+
+int mf_http_url_resolve(mf_http_url_t *target, const mf_http_url_t *base, const char *location,
+                        char *err, size_t errlen)
+{
+    CURLU *u = curl_url_dup(base->parsed);
+    memset(target, 0, sizeof *target);
+    if (!u) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, location, 0);
+    if (uc) {
+        snprintf(err, errlen, "a redirect to an invalid URL '%.200s': %s", location,
+                 curl_url_strerror(uc));
+        curl_url_cleanup(u);
+        return -1;
+    }
+    if (url_take(target, u, location, err, errlen)) {
+        curl_url_cleanup(u);
+        return -1;
+    }
+    return 0;
+}
+
+int mf_http_url_copy(mf_http_url_t *dst, const mf_http_url_t *src)
+{
+    *dst = *src;
+    dst->parsed = curl_url_dup(src->parsed);
+    dst->target = mf_xstrdup(src->target);
+    dst->authority = mf_xstrdup(src->authority);
+    return dst->parsed ? 0 : -1;
 }
 
 void mf_http_url_free(mf_http_url_t *target)
 {
     curl_url_cleanup(target->parsed);
-    target->parsed = NULL;
+    free(target->target);
+    free(target->authority);
+    memset(target, 0, sizeof *target);
 }
 
 /* ---- this process's own listeners ---- */
