@@ -145,7 +145,7 @@ static void xfer_free(mf_http_xfer_t *x)
     curl_easy_cleanup(x->easy);
     mf_buf_free(&x->body);
     mf_buf_free(&x->nat.out);
-    mf_buf_free(&x->nat.head);
+    mf_http_reader_free(&x->nat.reader);
     free(x);
 }
 

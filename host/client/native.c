@@ -19,8 +19,6 @@
 
 #define SCRATCH 65536 /* read at most this much per readiness */
 
-static const http_parser_settings parser_settings;
-
 /* ---- the attempt's end ---- */
 
 /* The attempt ends: with the response in x (err NONE) or with err. The connection goes back to
@@ -42,10 +40,9 @@ static void attempt_end(mf_http_xfer_t *x, mf_http_err_t err, const char *detail
     if (err) {
         mf_http_client__attempt_error(x, err, detail);
     } else {
-        res->status = nat->status;
-        res->headers = mf_buf_take(&nat->head, &res->headers_len);
+        res->status = nat->reader.status;
+        res->headers = mf_buf_take(&nat->reader.head, &res->headers_len);
     }
-    nat->head.len = 0;
     mf_http_client__attempt_over(x, mf_http_client__attempt_judge(x));
 }
 
@@ -181,11 +178,8 @@ static void hop_start(mf_http_xfer_t *x)
 {
     mf_http_native_t *nat = &x->nat;
     nat->got_bytes = 0;
-    nat->complete = 0;
-    nat->too_large = 0;
-    nat->in_value = 0;
-    nat->head.len = 0;
-    x->body.len = 0;
+    mf_http_reader_start(&nat->reader, !strcmp(nat->method, "HEAD"), x->c->opts->http_max_body,
+                         &x->body);
     mf_http_client__conn_get(x);
 }
 
@@ -214,8 +208,6 @@ void mf_http_client__native_failed(mf_http_xfer_t *x, mf_http_err_t err, const c
 void mf_http_client__native_connected(mf_http_xfer_t *x)
 {
     mf_http_native_t *nat = &x->nat;
-    http_parser_init(&nat->conn->parser, HTTP_RESPONSE);
-    nat->conn->parser.data = x;
     int rc = send_request(x);
     if (rc < 0) {
         mf_http_client__native_ready(x, EPOLLERR);
@@ -224,35 +216,18 @@ void mf_http_client__native_connected(mf_http_xfer_t *x)
     mf_http_client__conn_watch(nat->conn, rc ? EPOLLIN : EPOLLOUT);
 }
 
-/* The value of a header of the response's head (lower-case name), or NULL. */
-static const char *head_value(const mf_buf_t *head, const char *name, size_t *len)
-{
-    size_t nl = strlen(name);
-    for (const char *p = head->data, *end = head->data + head->len; p && p < end;) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        if (!eol)
-            break;
-        if ((size_t)(eol - p) > nl + 1 && !memcmp(p, name, nl) && p[nl] == ':') {
-            *len = (size_t)(eol - p) - nl - 2;
-            return p + nl + 2;
-        }
-        p = eol + 1;
-    }
-    return NULL;
-}
-
 /* The final response is in. A redirect to follow starts the next hop (or hands the attempt to
  * libcurl for https); anything else is the attempt's response. */
 static void response_done(mf_http_xfer_t *x, int keep)
 {
     mf_http_native_t *nat = &x->nat;
-    int status = nat->status;
+    int status = nat->reader.status;
     size_t loc_len = 0;
     const char *loc;
     int redirect = (status == 301 || status == 302 || status == 303 || status == 307 ||
                     status == 308) &&
                    x->call.max_redirects > 0;
-    if (!redirect || !(loc = head_value(&nat->head, "location", &loc_len))) {
+    if (!redirect || !(loc = mf_http_reader_header(&nat->reader, "location", &loc_len))) {
         attempt_end(x, MF_HTTP_ERR_NONE, NULL, keep);
         return;
     }
@@ -287,7 +262,6 @@ static void response_done(mf_http_xfer_t *x, int keep)
     if (next.https) {
         int64_t left_ms = (x->attempt_start - mf_now_ns()) / 1000000 + x->timeout_ms;
         mf_loop_timer_stop(x->c->loop, &nat->timer);
-        nat->head.len = 0;
         x->body.len = 0;
         mf_http_client__attempt_curl(x, &nat->hop_url, left_ms > 1 ? left_ms : 1);
         mf_http_client__curl_go(x);
@@ -321,36 +295,32 @@ static void broke(mf_http_xfer_t *x, int sys)
     attempt_end(x, MF_HTTP_ERR_IO, msg, 0);
 }
 
-/* Feeds n bytes (0: the end of the stream) to the parser. Returns 1 while the response goes on,
- * 0 when the attempt or its hop moved on. */
+/* Feeds n bytes (0: the end of the stream) to the response. Returns 1 while it goes on, 0 when
+ * the attempt or its hop moved on. */
 static int parse(mf_http_xfer_t *x, const char *data, size_t n)
 {
     mf_http_native_t *nat = &x->nat;
-    http_parser *p = &nat->conn->parser;
-    size_t used = http_parser_execute(p, &parser_settings, data, n);
-    enum http_errno e = HTTP_PARSER_ERRNO(p);
-    if (nat->complete) {
-        /* Bytes after the response, or a response that ends with its connection. */
-        int keep = used == n && n > 0 && !nat->close_after && http_should_keep_alive(p);
-        response_done(x, keep);
+    const char *why = "";
+    int keep;
+    char msg[320];
+    switch (mf_http_reader_feed(&nat->reader, data, n, &keep, &why)) {
+    case MF_HTTP_READ_MORE:
+        return 1;
+    case MF_HTTP_READ_DONE:
+        response_done(x, keep && !nat->close_after);
         return 0;
-    }
-    if (nat->too_large) {
+    case MF_HTTP_READ_TOO_LARGE:
         attempt_end(x, MF_HTTP_ERR_TOO_LARGE, "", 0);
         return 0;
-    }
-    if (n == 0 || e == HPE_INVALID_EOF_STATE) { /* the stream ended inside the response */
+    case MF_HTTP_READ_CUT:
         broke(x, 0);
         return 0;
+    case MF_HTTP_READ_BAD:
+        break;
     }
-    if (e != HPE_OK) {
-        char msg[320];
-        snprintf(msg, sizeof msg, "not a valid HTTP response from %s: %s", nat->url->upstream,
-                 http_errno_description(e));
-        attempt_end(x, MF_HTTP_ERR_PROTOCOL, msg, 0);
-        return 0;
-    }
-    return 1;
+    snprintf(msg, sizeof msg, "not a valid HTTP response from %s: %s", nat->url->upstream, why);
+    attempt_end(x, MF_HTTP_ERR_PROTOCOL, msg, 0);
+    return 0;
 }
 
 void mf_http_client__native_ready(mf_http_xfer_t *x, uint32_t events)
@@ -389,92 +359,3 @@ void mf_http_client__native_ready(mf_http_xfer_t *x, uint32_t events)
             return;
     }
 }
-
-/* ---- the parser's callbacks ---- */
-
-/* A header line ends: its value without trailing blanks, as libcurl hands values over. */
-static void end_line(mf_buf_t *h)
-{
-    while (h->len && (h->data[h->len - 1] == ' ' || h->data[h->len - 1] == '\t'))
-        h->len--;
-    mf_buf_lit(h, "\n");
-}
-
-static int on_header_field(http_parser *p, const char *at, size_t len)
-{
-    mf_http_xfer_t *x = p->data;
-    mf_buf_t *h = &x->nat.head;
-    if (x->nat.in_value) {
-        end_line(h);
-        x->nat.in_value = 0;
-    }
-    mf_buf_reserve(h, len);
-    for (size_t i = 0; i < len; i++) {
-        char ch = at[i];
-        h->data[h->len++] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
-    }
-    return 0;
-}
-
-static int on_header_value(http_parser *p, const char *at, size_t len)
-{
-    mf_http_xfer_t *x = p->data;
-    mf_buf_t *h = &x->nat.head;
-    if (!x->nat.in_value) {
-        mf_buf_lit(h, ": ");
-        x->nat.in_value = 1;
-    }
-    mf_buf_append(h, at, len);
-    return 0;
-}
-
-static int on_headers_complete(http_parser *p)
-{
-    mf_http_xfer_t *x = p->data;
-    mf_http_native_t *nat = &x->nat;
-    mf_buf_t *h = &nat->head;
-    if (nat->in_value) {
-        end_line(h);
-        nat->in_value = 0;
-    }
-    nat->status = (int)p->status_code;
-    if (p->status_code >= 100 && p->status_code < 200)
-        return 0; /* an interim response: its head is dropped when it completes */
-    if ((p->flags & F_CONTENTLENGTH) && p->content_length > x->c->opts->http_max_body &&
-        strcmp(nat->method, "HEAD") != 0) {
-        nat->too_large = 1;
-        return -1;
-    }
-    return !strcmp(nat->method, "HEAD") ? 1 : 0; /* 1: no body follows */
-}
-
-static int on_body(http_parser *p, const char *at, size_t len)
-{
-    mf_http_xfer_t *x = p->data;
-    if (len > x->c->opts->http_max_body - x->body.len) {
-        x->nat.too_large = 1;
-        return -1;
-    }
-    mf_buf_append(&x->body, at, len);
-    return 0;
-}
-
-static int on_message_complete(http_parser *p)
-{
-    mf_http_xfer_t *x = p->data;
-    if (p->status_code >= 100 && p->status_code < 200 && p->status_code != 101) {
-        x->nat.head.len = 0;
-        return 0;
-    }
-    x->nat.complete = 1;
-    http_parser_pause(p, 1); /* what follows is not this exchange's */
-    return 0;
-}
-
-static const http_parser_settings parser_settings = {
-    .on_header_field = on_header_field,
-    .on_header_value = on_header_value,
-    .on_headers_complete = on_headers_complete,
-    .on_body = on_body,
-    .on_message_complete = on_message_complete,
-};

@@ -1,6 +1,8 @@
 /* What the files of client/ share: the client and a call's record (call.c), the upstreams'
- * breakers and counters (upstream.c), the refusal of this process's own listeners (target.c)
- * and the sockets of calls on a loop (multi.c). Nothing outside client/ includes this. */
+ * breakers and counters (upstream.c), the refusal of this process's own listeners (target.c),
+ * the sockets of calls on a loop (multi.c), and the native engine (native.c, native_conn.c,
+ * resolve.c, response.c). Nothing outside client/ includes this but the fuzzer of the response
+ * reader (tests/fuzz/fuzz_http_reader.c). */
 #ifndef MF_HTTP_CLIENT_PRIVATE_H
 #define MF_HTTP_CLIENT_PRIVATE_H
 
@@ -78,6 +80,45 @@ int mf_http_client__resolve(mf_http_names_t *n, const char *host, mf_http_addrs_
 /* w no longer waits (its done is not called). Idempotent. */
 void mf_http_client__resolve_cancel(mf_http_name_wait_t *w);
 
+/* ---- a response read from its bytes (response.c) ---- */
+
+/* One HTTP/1.1 response as the native engine reads it, with http-parser: interim 1xx heads
+ * skipped, the final head's lines as libcurl hands them over ("name: value\n", names
+ * lower-cased, values without trailing blanks), its body into the caller's buffer within a
+ * bound. */
+typedef struct {
+    http_parser parser;
+    int head_only;    /* the request was a HEAD: no body follows */
+    size_t max_body;  /* a larger body (or declared Content-Length) is too large */
+    mf_buf_t head;    /* the final head's lines */
+    mf_buf_t *body;   /* the caller's */
+    int in_line;      /* where in a header line the last piece was */
+    size_t value_at;  /* where in head the line's value begins */
+    int switched;     /* a 101: another protocol follows */
+    int status;       /* the last head's */
+    int complete;     /* the final response is in */
+    int too_large;
+} mf_http_reader_t;
+
+typedef enum {
+    MF_HTTP_READ_MORE,      /* the response goes on */
+    MF_HTTP_READ_DONE,      /* it is complete */
+    MF_HTTP_READ_TOO_LARGE, /* its body passed max_body */
+    MF_HTTP_READ_CUT,       /* the stream ended inside it */
+    MF_HTTP_READ_BAD,       /* not HTTP */
+} mf_http_read_t;
+
+/* Readies r for a response; body gets its body (emptied). r->head keeps its memory. */
+void mf_http_reader_start(mf_http_reader_t *r, int head_only, size_t max_body, mf_buf_t *body);
+/* Reads n bytes of the stream (n 0: it ended there). DONE sets *keep when the connection may
+ * carry another exchange (keep-alive, no byte after the response, not ended by closing); BAD
+ * sets *why. */
+mf_http_read_t mf_http_reader_feed(mf_http_reader_t *r, const char *data, size_t n, int *keep,
+                                   const char **why);
+/* The value of the head's first header name (lower-case), *len bytes; NULL when it has none. */
+const char *mf_http_reader_header(const mf_http_reader_t *r, const char *name, size_t *len);
+void mf_http_reader_free(mf_http_reader_t *r);
+
 /* ---- the native engine's connections (native_conn.c) ---- */
 
 typedef struct mf_http_conn mf_http_conn_t;
@@ -97,7 +138,6 @@ struct mf_http_conn {
     int64_t idle_since;     /* mf_now_ns when it went back to its pool */
     struct mf_http_xfer *x; /* the call it serves; NULL: idle */
     mf_http_conn_t *next_idle;
-    http_parser parser;
 };
 
 /* A connection for x's current hop: an idle one of its upstream (1), or a new one it is
@@ -133,12 +173,8 @@ typedef struct {
     mf_timer_t timer;  /* the attempt's timeout */
     mf_buf_t out;      /* the request's head */
     size_t out_sent;   /* of the head, then of the body */
-    mf_buf_t head;     /* the response's header lines */
-    int in_value;      /* the last header piece was a value */
+    mf_http_reader_t reader; /* the response */
     int got_bytes;     /* the upstream answered something on this connection */
-    int complete;      /* the final response is in */
-    int status;        /* the last head's */
-    int too_large;
     int fresh_retry;   /* the hop went again on a new connection after a reused one died */
     int close_after;   /* the request asked for Connection: close */
 } mf_http_native_t;
