@@ -434,7 +434,7 @@ int mf_http_client__attempt_begin(mf_http_xfer_t *x)
 void mf_http_client__attempt_curl(mf_http_xfer_t *x, const mf_http_url_t *url, int64_t timeout_ms)
 {
     if (url != x->call.url) { /* a native attempt's redirect to https goes on here */
-        curl_easy_setopt(x->easy, CURLOPT_CURLU, url->parsed);
+        curl_easy_setopt(x->easy, CURLOPT_CURLU, mf_http_url_curl(url));
         set_method(x->easy, x->nat.method, x->nat.with_body ? x->call.body : NULL,
                    x->nat.with_body ? x->call.body_len : 0);
         curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 1L);
@@ -535,7 +535,7 @@ static void curl_setup(mf_http_xfer_t *x)
 {
     const mf_http_call_t *call = &x->call;
     CURL *e = x->easy;
-    curl_easy_setopt(e, CURLOPT_CURLU, call->url->parsed);
+    curl_easy_setopt(e, CURLOPT_CURLU, mf_http_url_curl(call->url));
     set_method(e, call->method, call->body, call->body_len);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, call->max_redirects > 0 ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)call->max_redirects);

@@ -57,15 +57,18 @@ void mf_http_client_free(mf_http_client_t *c);
 mf_http_client_t *mf_http_client_of(mf_loop_t *loop, const mf_options_t *opts);
 
 /* A URL a call may go to: http or https, with a host. Parsed once, for the check, the upstream's
- * name, libcurl and the native engine. */
+ * name and the engines; the common form without libcurl, which gets its own copy only when it
+ * needs one. */
 typedef struct {
-    void *parsed;       /* libcurl's CURLU */
+    void *parsed;       /* libcurl's CURLU, or NULL until needed (mf_http_url_curl, private) */
     char upstream[128]; /* "host:port", lower-case: the breaker's and the counters' key */
     int https;
     int port;
-    int host_len;     /* of upstream's host, brackets of an IPv6 address included */
-    char *target;     /* the request target: path and query ("/" at least); owned */
-    char *authority;  /* the Host header's value: host, and the port when not the scheme's */
+    int host_len;    /* of upstream's host, brackets of an IPv6 address included */
+    char *text;      /* the URL as libcurl would give it back, when read without it; or NULL */
+    char *target;    /* the request target: path and query ("/" at least) */
+    char *authority; /* the Host header's value: host, and the port when not the scheme's */
+    char *strings;   /* the block text, target and authority are in */
 } mf_http_url_t;
 
 /* Fills target from url. Returns 0, or -1 with a reason in err (target then holds nothing). */

@@ -48,6 +48,8 @@ int mf_http_client__own_listener(const struct sockaddr *a, char *out, size_t out
  * in err. */
 int mf_http_url_resolve(mf_http_url_t *target, const mf_http_url_t *base, const char *location,
                         char *err, size_t errlen);
+/* url's libcurl copy (a CURLU), made from its text on first use; NULL when libcurl fails. */
+void *mf_http_url_curl(const mf_http_url_t *url);
 /* dst as a copy of src that owns its own memory. Returns 0, or -1 when libcurl cannot copy. */
 int mf_http_url_copy(mf_http_url_t *dst, const mf_http_url_t *src);
 

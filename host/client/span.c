@@ -57,9 +57,10 @@ void mf_http_client__span_begin(mf_http_xfer_t *x)
     x->span = s;
     mf_span_set_str(s, "http.request.method", call->method, strlen(call->method));
     char *url = NULL;
-    if (curl_url_get(call->url->parsed, CURLUPART_URL, &url, 0) == CURLUE_OK) {
+    CURLU *parsed = call->url->text ? NULL : mf_http_url_curl(call->url);
+    if (call->url->text || (parsed && curl_url_get(parsed, CURLUPART_URL, &url, 0) == CURLUE_OK)) {
         mf_buf_t full = {0};
-        redact_url(url, &full);
+        redact_url(call->url->text ? call->url->text : url, &full);
         mf_span_set_str(s, "url.full", full.data, full.len);
         mf_buf_free(&full);
         curl_free(url);

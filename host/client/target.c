@@ -20,6 +20,39 @@
 
 /* ---- URLs ---- */
 
+/* The strings a URL owns in one block: its text (when known), the request target and the
+ * authority. */
+static void url_strings(mf_http_url_t *t, const char *text, size_t text_len, const char *path,
+                        size_t path_len, const char *query, size_t query_len, const char *host,
+                        size_t host_len, const char *port)
+{
+    int default_port = t->port == (t->https ? 443 : 80);
+    size_t port_len = default_port ? 0 : strlen(port) + 1;
+    size_t q = query ? query_len + 1 : 0;
+    char *b = t->strings = mf_xmalloc(text_len + 1 + path_len + q + 1 + host_len + port_len + 1);
+    if (text) {
+        t->text = b;
+        memcpy(b, text, text_len);
+        b[text_len] = '\0';
+        b += text_len + 1;
+    }
+    t->target = b;
+    memcpy(b, path, path_len);
+    if (query) {
+        b[path_len] = '?';
+        memcpy(b + path_len + 1, query, query_len);
+    }
+    b[path_len + q] = '\0';
+    b += path_len + q + 1;
+    t->authority = b;
+    memcpy(b, host, host_len);
+    if (port_len) {
+        b[host_len] = ':';
+        memcpy(b + host_len + 1, port, port_len - 1);
+    }
+    b[host_len + port_len] = '\0';
+}
+
 /* target's fields from u, a URL curl parsed; u becomes target's. Returns 0, or -1 with a
  * reason in err (url names it) and u left to the caller. */
 static int url_take(mf_http_url_t *target, CURLU *u, const char *url, char *err, size_t errlen)
@@ -52,18 +85,9 @@ static int url_take(mf_http_url_t *target, CURLU *u, const char *url, char *err,
     target->host_len = (int)strlen(host);
     curl_url_get(u, CURLUPART_PATH, &path, 0);
     curl_url_get(u, CURLUPART_QUERY, &query, 0);
-    size_t plen = path && *path ? strlen(path) : 1, qlen = query ? strlen(query) + 1 : 0;
-    target->target = mf_xmalloc(plen + qlen + 1);
-    memcpy(target->target, path && *path ? path : "/", plen);
-    if (query) {
-        target->target[plen] = '?';
-        memcpy(target->target + plen + 1, query, qlen - 1);
-    }
-    target->target[plen + qlen] = '\0';
-    int default_port = target->port == (target->https ? 443 : 80);
-    size_t alen = (size_t)target->host_len + (default_port ? 0 : strlen(port) + 1);
-    target->authority = mf_xmalloc(alen + 1);
-    snprintf(target->authority, alen + 1, default_port ? "%s" : "%s:%s", host, port);
+    int has_path = path && *path;
+    url_strings(target, NULL, 0, has_path ? path : "/", has_path ? strlen(path) : 1, query,
+                query ? strlen(query) : 0, host, strlen(host), port);
     target->parsed = u;
     rc = 0;
 done:
@@ -75,8 +99,130 @@ done:
     return rc;
 }
 
+/* ---- the common URL, read without libcurl ---- */
+
+/* Bytes of a path or a query that libcurl takes as they are. */
+#define PLAIN_PUNCT(X) X('-') X('.') X('_') X('~') X('!') X('$') X('&') X('\'') X('(') X(')') \
+    X('*') X('+') X(',') X(';') X('=') X(':') X('@') X('/') X('%')
+#define PLAIN_RANGE(lo, hi) [lo... hi] = 1
+#define PLAIN_ONE(c) [(unsigned char)c] = 1,
+static const unsigned char plain_bytes[256] = {
+    PLAIN_RANGE('a', 'z'), PLAIN_RANGE('A', 'Z'), PLAIN_RANGE('0', '9'), PLAIN_PUNCT(PLAIN_ONE)};
+
+static int plain_char(unsigned char c)
+{
+    return plain_bytes[c];
+}
+
+/* A dotted quad, each part a decimal without a leading zero: libcurl leaves it as it is (other
+ * numeric forms, 127.1 or 0x7f.1, it rewrites). */
+static int dotted_quad(const char *h, size_t len)
+{
+    int parts = 0;
+    for (size_t i = 0; i < len; parts++) {
+        size_t j = i;
+        int v = 0;
+        while (j < len && h[j] >= '0' && h[j] <= '9' && j - i < 4)
+            v = v * 10 + (h[j++] - '0');
+        if (j == i || v > 255 || (h[i] == '0' && j - i > 1))
+            return 0;
+        if (j < len && h[j] != '.')
+            return 0;
+        i = j < len ? j + 1 : j;
+        if (j < len && i == len)
+            return 0;
+    }
+    return parts == 4;
+}
+
+/* "http://host[:port][/path][?query]" in the form libcurl would give back unchanged: a
+ * lower-case name (starting with a letter) or a dotted quad, a port without leading zeros, a
+ * path without dot segments, plain bytes only, no fragment. Fills t (without parsed: libcurl's
+ * copy is made when one is needed) and returns 1; 0 when url is any other, for libcurl. */
+static int url_plain(mf_http_url_t *t, const char *url)
+{
+    if (strncmp(url, "http://", 7) != 0)
+        return 0;
+    const char *host = url + 7, *p = host;
+    while ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.')
+        p++;
+    size_t host_len = (size_t)(p - host);
+    if (!host_len || host_len > 100 ||
+        (!(host[0] >= 'a' && host[0] <= 'z') && !dotted_quad(host, host_len)))
+        return 0;
+    char port[8] = "80";
+    if (*p == ':') {
+        const char *d = ++p;
+        while (*p >= '0' && *p <= '9' && p - d < 6)
+            p++;
+        long v = p > d ? strtol(d, NULL, 10) : 0;
+        if (p == d || *d == '0' || v > 65535)
+            return 0;
+        memcpy(port, d, (size_t)(p - d));
+        port[p - d] = '\0';
+    }
+    if (*p && *p != '/' && *p != '?')
+        return 0;
+    const char *path = p;
+    while (*p && *p != '?') {
+        if (!plain_char((unsigned char)*p) || (p[0] == '/' && p[1] == '.'))
+            return 0;
+        p++;
+    }
+    size_t path_len = (size_t)(p - path);
+    const char *query = NULL;
+    size_t query_len = 0;
+    if (*p == '?') {
+        query = ++p;
+        while (*p && (plain_char((unsigned char)*p) || *p == '?'))
+            p++;
+        if (*p)
+            return 0;
+        query_len = (size_t)(p - query);
+    }
+    memset(t, 0, sizeof *t);
+    t->port = atoi(port);
+    t->host_len = (int)host_len;
+    snprintf(t->upstream, sizeof t->upstream, "%.*s:%s", (int)host_len, host, port);
+    /* The text as libcurl gives it back: a path of "/" when it has none. */
+    char text[2048];
+    size_t text_len = strlen(url);
+    if (path_len == 0) {
+        size_t head = (size_t)(path - url);
+        if (text_len + 1 >= sizeof text)
+            return 0;
+        memcpy(text, url, head);
+        text[head] = '/';
+        memcpy(text + head + 1, path, text_len - head);
+        text_len++;
+    } else {
+        if (text_len >= sizeof text)
+            return 0;
+        memcpy(text, url, text_len);
+    }
+    url_strings(t, text, text_len, path_len ? path : "/", path_len ? path_len : 1, query,
+                query_len, host, host_len, port);
+    return 1;
+}
+
+void *mf_http_url_curl(const mf_http_url_t *url)
+{
+    mf_http_url_t *u = (mf_http_url_t *)url; /* libcurl's copy is a cache of the text */
+    if (!u->parsed && u->text) {
+        CURLU *c = curl_url();
+        if (c && curl_url_set(c, CURLUPART_URL, u->text, 0) != CURLUE_OK) {
+            curl_url_cleanup(c);
+            c = NULL;
+        }
+        u->parsed = c;
+    }
+    return u->parsed;
+}
+
 int mf_http_url_parse(mf_http_url_t *target, const char *url, char *err, size_t errlen)
 {
+    if (url_plain(target, url))
+        return 0;
     CURLU *u = curl_url();
     memset(target, 0, sizeof *target);
     if (!u) {
@@ -99,7 +245,7 @@ int mf_http_url_parse(mf_http_url_t *target, const char *url, char *err, size_t 
 int mf_http_url_resolve(mf_http_url_t *target, const mf_http_url_t *base, const char *location,
                         char *err, size_t errlen)
 {
-    CURLU *u = curl_url_dup(base->parsed);
+    CURLU *b = mf_http_url_curl(base), *u = b ? curl_url_dup(b) : NULL;
     memset(target, 0, sizeof *target);
     if (!u) {
         snprintf(err, errlen, "out of memory");
@@ -121,18 +267,22 @@ int mf_http_url_resolve(mf_http_url_t *target, const mf_http_url_t *base, const 
 
 int mf_http_url_copy(mf_http_url_t *dst, const mf_http_url_t *src)
 {
+    CURLU *c = mf_http_url_curl(src);
     *dst = *src;
-    dst->parsed = curl_url_dup(src->parsed);
-    dst->target = mf_xstrdup(src->target);
-    dst->authority = mf_xstrdup(src->authority);
+    dst->parsed = c ? curl_url_dup(c) : NULL;
+    size_t size = (size_t)(src->authority - src->strings) + strlen(src->authority) + 1;
+    dst->strings = mf_xmalloc(size);
+    memcpy(dst->strings, src->strings, size);
+    dst->text = src->text ? dst->strings : NULL;
+    dst->target = dst->strings + (src->target - src->strings);
+    dst->authority = dst->strings + (src->authority - src->strings);
     return dst->parsed ? 0 : -1;
 }
 
 void mf_http_url_free(mf_http_url_t *target)
 {
     curl_url_cleanup(target->parsed);
-    free(target->target);
-    free(target->authority);
+    free(target->strings);
     memset(target, 0, sizeof *target);
 }
 

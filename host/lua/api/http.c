@@ -192,7 +192,10 @@ int64_t mf_lapi_http_timeout_arg(lua_State *L, int idx, int64_t dflt, const char
 void mf_lapi_http_push_headers(lua_State *L, const char *p, size_t len)
 {
     const char *end = p + len;
-    lua_newtable(L);
+    int lines = 0;
+    for (const char *q = p; q < end && (q = memchr(q, '\n', (size_t)(end - q))); q++)
+        lines++;
+    lua_createtable(L, 0, lines);
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *colon = memchr(p, ':', (size_t)(nl - p));

@@ -1,9 +1,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "event/breaker.h"
 #include "base/clock.h"
@@ -71,6 +74,65 @@ TEST(checks_urls)
     ASSERT_EQ_INT(mf_http_url_parse(&t, "file:///etc/passwd", err, sizeof err), -1);
     ASSERT_EQ_INT(mf_http_url_parse(&t, "http://", err, sizeof err), -1);
     ASSERT_EQ_INT(mf_http_url_parse(&t, "not a url", err, sizeof err), -1);
+}
+
+/* libcurl's reading of url: upstream, port, request target and Host, and the URL it gives back. */
+static int curl_reads(const char *url, char *upstream, int *port, char *target, char *authority,
+                      char *text)
+{
+    CURLU *u = curl_url();
+    char *host = NULL, *p = NULL, *path = NULL, *query = NULL, *full = NULL;
+    int ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+             curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+             curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+             curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK;
+    if (ok) {
+        curl_url_get(u, CURLUPART_PATH, &path, 0);
+        curl_url_get(u, CURLUPART_QUERY, &query, 0);
+        sprintf(upstream, "%s:%s", host, p);
+        *port = atoi(p);
+        sprintf(target, "%s%s%s", path && *path ? path : "/", query ? "?" : "", query ? query : "");
+        sprintf(authority, *port == 80 ? "%s" : "%s:%s", host, p);
+        strcpy(text, full);
+    }
+    curl_free(host);
+    curl_free(p);
+    curl_free(path);
+    curl_free(query);
+    curl_free(full);
+    curl_url_cleanup(u);
+    return ok;
+}
+
+/* The common form is read without libcurl: it must read as libcurl reads it, and what it does
+ * not take goes to libcurl. */
+TEST(plain_urls_read_as_libcurl_reads_them)
+{
+    static const char *const urls[] = {
+        "http://inventory:8080/reserve", "http://a/", "http://a", "http://a?x=1",
+        "http://10.0.0.1:80/p?q=1&r=a%20b", "http://svc.ns.svc.cluster.local/a/b;c=d@e:f",
+        "http://a:65535/x?y?z=/", "http://a/x/./y", "http://a/x/../y", "http://127.1/",
+        "http://0x7f.0.0.1/", "http://2130706433/", "http://010.0.0.1/", "http://A/",
+        "http://a:080/", "http://a:/", "http://a/b c", "http://a/#frag", "http://u:p@a/",
+        "http://[::1]:9/x", "http://a/\xc3\xa9", "http://a/.well-known/x", "http://1a.example/"};
+    char err[256], upstream[256], target[512], authority[256], text[512];
+    int port;
+    for (size_t i = 0; i < sizeof urls / sizeof *urls; i++) {
+        mf_http_url_t t;
+        int ok = curl_reads(urls[i], upstream, &port, target, authority, text);
+        ASSERT_EQ_INT(mf_http_url_parse(&t, urls[i], err, sizeof err), ok ? 0 : -1);
+        if (!ok)
+            continue;
+        for (char *c = upstream; *c; c++)
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+        ASSERT_EQ_STR(t.upstream, upstream);
+        ASSERT_EQ_INT(t.port, port);
+        ASSERT_EQ_STR(t.target, target);
+        ASSERT_EQ_STR(t.authority, authority);
+        if (t.text)
+            ASSERT_EQ_STR(t.text, text);
+        mf_http_url_free(&t);
+    }
 }
 
 TEST(names)
@@ -164,6 +226,7 @@ TEST(retries_and_deadline)
 int main(void)
 {
     RUN(checks_urls);
+    RUN(plain_urls_read_as_libcurl_reads_them);
     RUN(names);
     RUN(breaker_and_counters);
     RUN(retries_and_deadline);
