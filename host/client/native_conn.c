@@ -227,7 +227,8 @@ void mf_http_client__conn_get(mf_http_xfer_t *x)
     mf_http_pool_t *pool = pool_of(c, x->nat.url->upstream);
     mf_http_conn_t *conn;
     int64_t now = mf_now_ns();
-    while ((conn = pool->idle)) {
+    /* Going again after a reused connection died: another idle one may be as stale. */
+    while (!x->nat.fresh_retry && (conn = pool->idle)) {
         pool->idle = conn->next_idle;
         if (now - conn->idle_since > MAX_IDLE_NS) {
             close_fd(conn);

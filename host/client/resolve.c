@@ -17,6 +17,7 @@
 #define DNS_TTL_S 60
 #define MAX_RESOLVER_THREADS 4 /* one slow name server answer holds one of them */
 #define NAME_BUCKETS 64
+#define MAX_NAMES 1024 /* past this many, expired names are dropped as new ones come */
 
 typedef struct job job_t;
 
@@ -33,6 +34,7 @@ typedef struct name_entry {
 struct mf_http_names {
     mf_loop_t *loop;
     name_entry_t *buckets[NAME_BUCKETS];
+    int count;
 };
 
 /* A lookup, owned by the resolver threads until posted, then by the loop's callback; its client
@@ -191,6 +193,25 @@ void mf_http_client__names_free(mf_http_names_t *n)
     free(n);
 }
 
+/* Names a script called once and not since: their entries go, unless a lookup or a call still
+ * needs them. */
+static void drop_expired(mf_http_names_t *n)
+{
+    int64_t now = mf_now_ns();
+    for (int b = 0; b < NAME_BUCKETS; b++)
+        for (name_entry_t **p = &n->buckets[b]; *p;) {
+            name_entry_t *e = *p;
+            if (!e->job && !e->waiting && e->expires_ns < now) {
+                *p = e->next;
+                free(e->name);
+                free(e);
+                n->count--;
+            } else {
+                p = &e->next;
+            }
+        }
+}
+
 /* host as a numeric address into a, or 0. */
 static int numeric(const char *host, mf_http_addrs_t *a)
 {
@@ -220,6 +241,9 @@ int mf_http_client__resolve(mf_http_names_t *n, const char *host, mf_http_addrs_
     while (e && strcmp(e->name, host) != 0)
         e = e->next;
     if (!e) {
+        if (n->count >= MAX_NAMES)
+            drop_expired(n);
+        n->count++;
         e = mf_xcalloc(1, sizeof *e);
         e->name = mf_xstrdup(host);
         e->next = n->buckets[b];

@@ -219,50 +219,39 @@ void *mf_http_url_curl(const mf_http_url_t *url)
     return u->parsed;
 }
 
-int mf_http_url_parse(mf_http_url_t *target, const char *url, char *err, size_t errlen)
+/* target as url read by libcurl into u (a new one, or a copy of a base URL to read url against).
+ * Returns 0, or -1 with a reason in err (what names the URL in it); u is target's or freed. */
+static int url_read(mf_http_url_t *target, CURLU *u, const char *url, const char *what, char *err,
+                    size_t errlen)
 {
-    if (url_plain(target, url))
-        return 0;
-    CURLU *u = curl_url();
     memset(target, 0, sizeof *target);
     if (!u) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
-    if (uc) {
-        snprintf(err, errlen, "invalid URL '%.200s': %s", url, curl_url_strerror(uc));
-        curl_url_cleanup(u);
-        return -1;
-    }
-    if (url_take(target, u, url, err, errlen)) {
+    if (uc)
+        snprintf(err, errlen, "%s '%.200s': %s", what, url, curl_url_strerror(uc));
+    if (uc || url_take(target, u, url, err, errlen)) {
         curl_url_cleanup(u);
         return -1;
     }
     return 0;
 }
 
+int mf_http_url_parse(mf_http_url_t *target, const char *url, char *err, size_t errlen)
+{
+    if (url_plain(target, url))
+        return 0;
+    return url_read(target, curl_url(), url, "invalid URL", err, errlen);
+}
+
 int mf_http_url_resolve(mf_http_url_t *target, const mf_http_url_t *base, const char *location,
                         char *err, size_t errlen)
 {
-    CURLU *b = mf_http_url_curl(base), *u = b ? curl_url_dup(b) : NULL;
-    memset(target, 0, sizeof *target);
-    if (!u) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    CURLUcode uc = curl_url_set(u, CURLUPART_URL, location, 0);
-    if (uc) {
-        snprintf(err, errlen, "a redirect to an invalid URL '%.200s': %s", location,
-                 curl_url_strerror(uc));
-        curl_url_cleanup(u);
-        return -1;
-    }
-    if (url_take(target, u, location, err, errlen)) {
-        curl_url_cleanup(u);
-        return -1;
-    }
-    return 0;
+    CURLU *b = mf_http_url_curl(base);
+    return url_read(target, b ? curl_url_dup(b) : NULL, location, "a redirect to an invalid URL",
+                    err, errlen);
 }
 
 int mf_http_url_copy(mf_http_url_t *dst, const mf_http_url_t *src)
