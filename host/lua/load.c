@@ -1,6 +1,7 @@
 /* A version in a state: its files compiled, and their top levels run while it loads (probes of
  * a version's files, and the warm-up that computes its constants). */
 #define _GNU_SOURCE /* memmem */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,7 +19,7 @@ int mf_vm_compile(mf_vm_t *vm, const mf_scripts_t *s, char *err, size_t errlen)
         snprintf(err, errlen, "a state compiles one version: renew it for another");
         return -1;
     }
-    lua_createtable(L, s->nfiles, 0);
+    lua_createtable(L, 3 * s->nfiles + s->nroutes, 0);
     for (int i = 0; i < s->nfiles; i++) {
         const mf_script_file_t *f = &s->files[i];
         if (luaL_loadbuffer(L, f->source, f->len, f->chunkname) != 0) {
@@ -28,6 +29,14 @@ int mf_vm_compile(mf_vm_t *vm, const mf_scripts_t *s, char *err, size_t errlen)
         }
         mf_sandbox_nojit(L, -1);
         lua_rawseti(L, -2, i + 1);
+        lua_pushstring(L, f->module);
+        lua_rawseti(L, -2, s->nfiles + 2 * i + 1);
+        lua_pushstring(L, f->name);
+        lua_rawseti(L, -2, s->nfiles + 2 * i + 2);
+    }
+    for (int i = 0; i < s->nroutes; i++) {
+        lua_pushstring(L, s->routes[i].key);
+        lua_rawseti(L, -2, 3 * s->nfiles + i + 1);
     }
     vm->chunks_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     vm->scripts = s;
@@ -43,6 +52,24 @@ void mf_vm__push_chunk(mf_vm_t *vm, lua_State *L, int file, int env)
     lua_replace(L, -2);
     lua_pushvalue(L, env);
     lua_setfenv(L, -2);
+}
+
+void mf_vm__push_route_names(mf_vm_t *vm, lua_State *L, const mf_route_t *route)
+{
+    const mf_scripts_t *s = vm->scripts;
+    const mf_script_file_t *f = &s->files[route->file];
+    ptrdiff_t r = route - s->routes;
+    if (r < 0 || r >= s->nroutes) { /* not one of this version's: interned here */
+        lua_pushstring(L, f->module);
+        lua_pushstring(L, route->key);
+        lua_pushstring(L, f->name);
+        return;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->chunks_ref);
+    lua_rawgeti(L, -1, s->nfiles + 2 * route->file + 1);
+    lua_rawgeti(L, -2, 3 * s->nfiles + (int)r + 1);
+    lua_rawgeti(L, -3, s->nfiles + 2 * route->file + 2);
+    lua_remove(L, -4);
 }
 
 /* Pushes the traceback handler and a fresh environment, runs file's chunk in it. Leaves

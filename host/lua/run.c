@@ -340,7 +340,6 @@ static int step(mf_vm_run_t *run, int nargs)
 int mf_vm_start(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud)
 {
     const mf_route_t *route = mf_scripts_route(&r->match);
-    const mf_script_file_t *f = &vm->scripts->files[route->file];
     mf_vm_run_t *run = vm->free_runs;
     if (run)
         vm->free_runs = run->next;
@@ -368,9 +367,7 @@ int mf_vm_start(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud)
      * any passes no more than it did before there was middleware. */
     lua_pushlightuserdata(co, vm->scripts->middleware >= 0 ? &resume_shared_key : &resume_key);
     lua_insert(co, -2);
-    lua_pushstring(co, f->module);
-    lua_pushstring(co, route->key);
-    lua_pushstring(co, f->name);
+    mf_vm__push_route_names(vm, co, route);
     return step(run, 5);
 }
 

@@ -153,8 +153,13 @@ void mf_vm__cancel_wait(mf_vm_run_t *run, const char *why);
 int mf_vm__open_runs(lua_State *L, char *err, size_t errlen);
 /* Frees what request runs keep (run.c), before the state closes. */
 void mf_vm__free_runs(mf_vm_t *vm);
-/* Pushes file's compiled chunk with the value at env as its environment (load.c). */
+/* Pushes file's compiled chunk with the value at env as its environment (load.c). The table of
+ * chunks also holds the strings every run of a route passes to run.lua, interned once per
+ * version rather than on each request: file i's chunk at [i + 1], its module and name at
+ * [nfiles + 2i + 1] and [nfiles + 2i + 2], route r's key at [3 nfiles + r + 1]. */
 void mf_vm__push_chunk(mf_vm_t *vm, lua_State *L, int file, int env);
+/* Pushes route's module, key and file name, as mf_vm_start passes them to run.lua (load.c). */
+void mf_vm__push_route_names(mf_vm_t *vm, lua_State *L, const mf_route_t *route);
 /* Builds the sandbox and host modules in vm->L, just opened (state.c). Returns 0 or -1. */
 int mf_vm__build_state(mf_vm_t *vm, char *err, size_t errlen);
 /* Pushes the registry's table of host modules by require name. */
