@@ -96,8 +96,13 @@ end
 local function dispatch(chunk, module, key, file)
   local routes, handler = route_of(chunk, module, key, file)
   if routes.before == nil and routes.after == nil then
+    -- respond's work in line: the common route pays for no call more than it must.
     local req = push_request()
-    return respond(req, read_response((handler(req))))
+    local status, body, ctype, headers, stream, heartbeat, heartbeat_text =
+      read_response((handler(req)))
+    if stream == nil then return status, body, ctype, headers end
+    stream(begin_stream(status, body, ctype, headers, heartbeat, heartbeat_text), req)
+    return
   end
   return around(handler, push_request(), routes, file, true)
 end
