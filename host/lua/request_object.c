@@ -285,27 +285,74 @@ static int l_request_multipart(lua_State *L)
     return 1;
 }
 
+/* The names l_request_index answers: the methods first, then the fields it builds. */
+enum {
+    F_JSON,
+    F_FORM,
+    F_MULTIPART,
+    F_PATH,
+    F_ID,
+    F_PARAMS,
+    F_HEADERS,
+    F_QUERY,
+    F_BODY,
+    F_REMOTE_ADDR,
+    F_TRACE,
+    F_COOKIES,
+    F_NONE
+};
+
+/* By length first: most reads are of one name, found without a string compare per name. */
+static int field_of(const char *k, size_t len)
+{
+    static const struct {
+        const char *name;
+        size_t len;
+    } names[F_NONE] = {
+        [F_JSON] = {"json", 4},
+        [F_FORM] = {"form", 4},
+        [F_MULTIPART] = {"multipart", 9},
+        [F_PATH] = {"path", 4},
+        [F_ID] = {"id", 2},
+        [F_PARAMS] = {"params", 6},
+        [F_HEADERS] = {"headers", 7},
+        [F_QUERY] = {"query", 5},
+        [F_BODY] = {"body", 4},
+        [F_REMOTE_ADDR] = {"remote_addr", 11},
+        [F_TRACE] = {"trace", 5},
+        [F_COOKIES] = {"cookies", 7},
+    };
+    for (int i = 0; i < F_NONE; i++)
+        if (names[i].len == len && !memcmp(names[i].name, k, len))
+            return i;
+    return F_NONE;
+}
+
 static int l_request_index(lua_State *L)
 {
     mf_request_t *r = mf_vm_request_of(L, 1);
-    const char *k = lua_tostring(L, 2);
-    if (!k || lua_type(L, 2) != LUA_TSTRING)
+    size_t len;
+    if (lua_type(L, 2) != LUA_TSTRING)
         return 0;
-    if (!strcmp(k, "json")) {
+    const char *k = lua_tolstring(L, 2, &len);
+    int field = field_of(k, len);
+    if (field == F_JSON) {
         mf_vm_push_ref(L, MF_REF_REQUEST_JSON);
         return 1;
     }
-    if (!strcmp(k, "form") || !strcmp(k, "multipart")) {
-        lua_pushcfunction(L, k[0] == 'f' ? l_request_form : l_request_multipart);
+    if (field == F_FORM || field == F_MULTIPART) {
+        lua_pushcfunction(L, field == F_FORM ? l_request_form : l_request_multipart);
         return 1;
     }
     if (!r)
         return luaL_error(L, "mayfly: req.%s read outside of its request", k);
-    if (!strcmp(k, "path")) {
+    if (field == F_NONE)
+        return 0;
+    if (field == F_PATH) {
         lua_pushlstring(L, r->target, r->path_len);
-    } else if (!strcmp(k, "id")) {
+    } else if (field == F_ID) {
         lua_pushstring(L, mf_request_id(r));
-    } else if (!strcmp(k, "params")) {
+    } else if (field == F_PARAMS) {
         lua_createtable(L, 0, r->match.nparams);
         for (int i = 0; i < r->match.nparams; i++) {
             const mf_route_param_t *p = &r->match.params[i];
@@ -313,24 +360,22 @@ static int l_request_index(lua_State *L)
             push_decoded(L, p->value, p->value_len, 0);
             lua_rawset(L, -3);
         }
-    } else if (!strcmp(k, "headers")) {
+    } else if (field == F_HEADERS) {
         lua_newtable(L);
         if (r->conn)
             MHD_get_connection_values(r->conn, MHD_HEADER_KIND, on_header, L);
         for (const char *const *f = r->fields; f && f[0]; f += 2)
             on_header(L, MHD_HEADER_KIND, f[0], f[1]);
-    } else if (!strcmp(k, "query")) {
+    } else if (field == F_QUERY) {
         push_pairs(L, r->query, r->query_len);
-    } else if (!strcmp(k, "body")) {
+    } else if (field == F_BODY) {
         lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
-    } else if (!strcmp(k, "remote_addr")) {
+    } else if (field == F_REMOTE_ADDR) {
         push_remote_addr(L, r);
-    } else if (!strcmp(k, "trace")) {
+    } else if (field == F_TRACE) {
         push_trace(L, r);
-    } else if (!strcmp(k, "cookies")) {
-        push_cookies(L, r);
     } else {
-        return 0;
+        push_cookies(L, r);
     }
     lua_pushvalue(L, 2);
     lua_pushvalue(L, -2);
