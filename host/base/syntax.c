@@ -26,17 +26,20 @@ int mf_syntax_identifier(const char *s, size_t len)
     return 1;
 }
 
+/* RFC 9110 5.6.2's tchar, one lookup a byte: every request's header names pass through here. */
+static const unsigned char tchar[256] = {
+    ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['!'] = 1, ['#'] = 1, ['$'] = 1,
+    ['%'] = 1,         ['&'] = 1,         ['\''] = 1,        ['*'] = 1, ['+'] = 1, ['-'] = 1,
+    ['.'] = 1,         ['^'] = 1,         ['_'] = 1,         ['`'] = 1, ['|'] = 1, ['~'] = 1,
+};
+
 int mf_syntax_http_token(const char *s, size_t len)
 {
-    static const char tchar_extra[] = "!#$%&'*+-.^_`|~";
     if (len == 0)
         return 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
-              (c && strchr(tchar_extra, c))))
+    for (size_t i = 0; i < len; i++)
+        if (!tchar[(unsigned char)s[i]])
             return 0;
-    }
     return 1;
 }
 

@@ -37,6 +37,19 @@ TEST(tokens)
     }
 }
 
+/* Every byte, alone and inside a token, against RFC 9110's tchar spelled out another way. */
+TEST(token_bytes)
+{
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+    for (int c = 0; c <= 0xff; c++) {
+        int want = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                   (c != 0 && memchr(extra, c, sizeof extra - 1) != NULL);
+        char one = (char)c, three[3] = {'a', (char)c, 'z'};
+        ASSERT_TRUE(mf_syntax_http_token(&one, 1) == want);
+        ASSERT_TRUE(mf_syntax_http_token(three, 3) == want);
+    }
+}
+
 TEST(values)
 {
     ASSERT_TRUE(mf_syntax_http_value(S("")));
@@ -55,6 +68,7 @@ int main(void)
 {
     RUN(identifiers);
     RUN(tokens);
+    RUN(token_bytes);
     RUN(values);
     TEST_MAIN_END();
 }
