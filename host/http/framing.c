@@ -19,8 +19,9 @@
 
 typedef struct {
     int hosts, content_length, transfer_encoding;
-    int status;      /* 0, or the status of the refusal */
-    const char *why; /* its message */
+    const char *length; /* the Content-Length's value, checked: the head's only one */
+    int status;         /* 0, or the status of the refusal */
+    const char *why;    /* its message */
 } head_check_t;
 
 static enum MHD_Result refuse_head(head_check_t *c, int status, const char *why)
@@ -88,6 +89,7 @@ static enum MHD_Result check_header(void *cls, enum MHD_ValueKind kind, const ch
             return refuse_head(c, 400, "malformed Content-Length");
         if (++c->content_length > 1)
             return refuse_head(c, 400, "more than one Content-Length");
+        c->length = value;
     } else if (key_size == 17 && !strncasecmp(key, "transfer-encoding", 17)) {
         const char *why;
         int status = transfer_encoding_status(value ? value : "", value ? value_size : 0, &why);
@@ -104,14 +106,13 @@ static enum MHD_Result check_header(void *cls, enum MHD_ValueKind kind, const ch
 
 int mf_http_head_check(struct MHD_Connection *conn, size_t max_body, int *chunked, const char **why)
 {
-    head_check_t hc = {0, 0, 0, 0, NULL};
+    head_check_t hc = {0, 0, 0, NULL, 0, NULL};
     MHD_get_connection_values_n(conn, MHD_HEADER_KIND, check_header, &hc);
     if (hc.status) {
         *why = hc.why;
         return hc.status;
     }
-    const char *cl =
-        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *cl = hc.length;
     if (cl) {
         errno = 0;
         unsigned long long n = strtoull(cl, NULL, 10); /* digits only, checked above */
