@@ -40,10 +40,13 @@ static const char *const connection_state_commands[] = {
 static const char *const client_state_subcommands[] = {"CACHING", "NO-EVICT", "NO-TOUCH", "REPLY",
                                                        "SETINFO", "SETNAME",  "TRACKING", NULL};
 
+/* Every call looks its command up: the first letter (the lists' words begin with upper-case
+ * letters) rules out most words before any strlen. */
 static int in_list(const char *const *list, const char *word, size_t len)
 {
     for (int i = 0; list[i]; i++)
-        if (strlen(list[i]) == len && !strncasecmp(word, list[i], len))
+        if (list[i][0] == (word[0] & ~0x20) && strlen(list[i]) == len &&
+            !strncasecmp(word, list[i], len))
             return 1;
     return 0;
 }
@@ -123,6 +126,7 @@ typedef struct {
 
 static char batch_mt_key;
 static char pipeline_mt_key; /* the metatable of the queues new_pipeline makes */
+static char convert_key;     /* convert, made once: on_done runs it for every reply */
 
 static void free_replies(batch_t *b)
 {
@@ -347,7 +351,8 @@ static void on_done(void *ud, redisReply **replies, int n, const char *err)
         push_outage(L, err);
     } else {
         converting_t cv = {replies, n, wt->pipeline};
-        lua_pushcfunction(L, convert);
+        lua_pushlightuserdata(L, &convert_key); /* made once (luaopen), not once a reply */
+        lua_rawget(L, LUA_REGISTRYINDEX);
         lua_pushlightuserdata(L, &cv);
         if (lua_pcall(L, 1, LUA_MULTRET, 0)) {
             const char *msg = lua_tostring(L, -1);
@@ -519,6 +524,9 @@ int luaopen_mayfly_redis(lua_State *L)
     lua_createtable(L, 0, 1);
     lua_pushcfunction(L, batch_gc);
     lua_setfield(L, -2, "__gc");
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    lua_pushlightuserdata(L, &convert_key);
+    lua_pushcfunction(L, convert);
     lua_rawset(L, LUA_REGISTRYINDEX);
 
     const mf_embedded_lua_t *m = mf_embedded_lua_find(mf_host_lua, "lua.api.redis");
