@@ -284,6 +284,11 @@ void mf_loop_set_service(mf_loop_t *loop, const mf_loop_key_t *key, void *servic
 
 /* ---- the turn ---- */
 
+int mf_loop_run_due(mf_loop_t *loop)
+{
+    return loop->nheap > 0 ? run_timers(loop, mf_now_ns()) : 0;
+}
+
 int mf_loop_turn(mf_loop_t *loop, int64_t max_wait_ms)
 {
     struct epoll_event events[MAX_EVENTS];

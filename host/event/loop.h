@@ -77,5 +77,9 @@ void mf_loop_post(mf_loop_t *loop, void (*fn)(void *ud), void *ud);
 /* One turn: waits up to max_wait_ms (-1: until something happens) or the next timer, then runs
  * ready watchers, due timers and posted work. Returns the number of callbacks run. */
 int mf_loop_turn(mf_loop_t *loop, int64_t max_wait_ms);
+/* Runs the timers already due, without waiting: for a thread that does work of its own between
+ * turns, whose timers armed at 0 (the end of the turn's work, as a batch's flush) then need no
+ * turn of their own. Not from a callback of the loop. Returns the number run. */
+int mf_loop_run_due(mf_loop_t *loop);
 
 #endif

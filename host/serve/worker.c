@@ -400,6 +400,9 @@ static void *worker_main(void *arg)
             release_held(w);
         MHD_run(w->daemon);
         mf_http_conn_daemon_ran();
+        /* What the daemon's requests armed at 0 (Redis commands to flush) goes now, not after
+         * one more wait on the loop. */
+        mf_loop_run_due(w->loop);
         if (w->stopping && !mf_vm_waiting(vm) && !w->held)
             break;
     }

@@ -172,6 +172,30 @@ TEST(a_timer_can_rearm_itself_from_its_callback)
     mf_loop_free(loop);
 }
 
+TEST(run_due_runs_only_the_due_timers_in_order_without_waiting)
+{
+    mf_loop_t *loop = mf_loop_new();
+    fired_t f = {.n = 0};
+    tagged_timer_t at0 = {.fired = &f, .id = 0}, past = {.fired = &f, .id = 1},
+                   later = {.fired = &f, .id = 2};
+    mf_timer_init(&at0.timer, on_tagged, &at0);
+    mf_timer_init(&past.timer, on_tagged, &past);
+    mf_timer_init(&later.timer, on_tagged, &later);
+    int64_t now = mf_now_ns();
+    mf_loop_timer_start(loop, &later.timer, now + 1000 * MS);
+    mf_loop_timer_start(loop, &past.timer, now - MS);
+    mf_loop_timer_start(loop, &at0.timer, 0);
+    ASSERT_EQ_INT(mf_loop_run_due(loop), 2);
+    ASSERT_EQ_INT(f.n, 2);
+    ASSERT_EQ_INT(f.order[0], 0);
+    ASSERT_EQ_INT(f.order[1], 1);
+    ASSERT_TRUE(!mf_timer_armed(&at0.timer) && !mf_timer_armed(&past.timer));
+    ASSERT_TRUE(mf_timer_armed(&later.timer));
+    ASSERT_EQ_INT(mf_loop_run_due(loop), 0);
+    ASSERT_EQ_INT(f.n, 2);
+    mf_loop_free(loop);
+}
+
 /* ---- descriptors ---- */
 
 typedef struct {
@@ -379,6 +403,7 @@ int main(void)
     RUN(rearming_moves_a_timer_and_stopping_cancels_it);
     RUN(stopping_timers_in_the_middle_keeps_the_rest_in_order);
     RUN(a_timer_can_rearm_itself_from_its_callback);
+    RUN(run_due_runs_only_the_due_timers_in_order_without_waiting);
     RUN(a_watcher_fires_when_its_pipe_is_readable);
     RUN(a_watcher_hears_the_other_end_close);
     RUN(a_watcher_freed_during_the_turn_does_not_fire_in_it);
