@@ -1,7 +1,9 @@
-/* Outbound HTTP calls (libcurl), the client/ folder's one header: one client per worker with its
- * own pooled keep-alive connections and DNS cache; deadlines, retries with backoff, and a
- * circuit breaker and counters per upstream host:port shared by the whole process. A handler's
- * call waits on its worker's loop and suspends only its run.
+/* Outbound HTTP calls, the client/ folder's one header: one client per worker with its own
+ * pooled keep-alive connections and DNS cache; deadlines, retries with backoff, and a circuit
+ * breaker and counters per upstream host:port shared by the whole process. A handler's call
+ * waits on its worker's loop and suspends only its run. Two engines make calls: the native one
+ * (plain http:// on a loop: native.c, native_conn.c, resolve.c, response.c) and libcurl (the
+ * rest); what a call is (attempts, retries, the breaker, spans) is call.c's for both.
  *
  * call.c makes a call and blocks on it, multi.c waits on a loop instead, stream.c hands a
  * response's body over as it arrives, target.c checks where a call goes, upstream.c keeps the
@@ -121,9 +123,9 @@ void mf_http_result_free(mf_http_result_t *res);
 /* A call on a client with a loop whose body is handed over as it arrives. Its attempts are a
  * call's (retries, redirects, the breaker), the attempt's timeout bounding its connect and its
  * head; a final head ends them (a 502, 503 or 504 head is retried as a call's would be, its body
- * unread). From then on the body waits in a buffer of at most MF_HTTP_STREAM_BUFFER bytes (plus
- * one of libcurl's writes), the transfer paused while it is full, so that an upstream faster
- * than its reader waits in TCP, not in memory. MAYFLY_HTTP_MAX_BODY does not apply. */
+ * unread). From then on the body waits in a buffer of at most MF_HTTP_STREAM_BUFFER bytes (on
+ * libcurl, plus one of its writes), the transfer paused while it is full, so that an upstream
+ * faster than its reader waits in TCP, not in memory. MAYFLY_HTTP_MAX_BODY does not apply. */
 typedef struct mf_http_stream mf_http_stream_t;
 
 #define MF_HTTP_STREAM_BUFFER (64 * 1024)

@@ -180,6 +180,10 @@ static void on_backoff_over(void *ud)
 
 void mf_http_client__attempt_over(mf_http_xfer_t *x, int64_t wait_ms)
 {
+    if (x->stream) { /* a native engine's streamed call: stream.c decides */
+        mf_http_client__stream_attempt_over(x, wait_ms);
+        return;
+    }
     if (wait_ms < 0 && x->starting) { /* done is never called before start returns */
         x->end_pending = 1;
         mf_loop_timer_start(x->c->loop, &x->backoff, 0);

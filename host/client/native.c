@@ -32,6 +32,11 @@ static void attempt_end(mf_http_xfer_t *x, mf_http_err_t err, const char *detail
     if (nat->conn)
         mf_http_client__conn_put(x, keep && !err);
     mf_http_url_free(&nat->hop_url);
+    if (nat->in_body) { /* a streamed body ended: its head was the attempt's outcome */
+        nat->in_body = 0;
+        mf_http_client__stream_end(x, err, detail);
+        return;
+    }
     free(res->headers);
     res->headers = NULL;
     res->headers_len = 0;
@@ -180,6 +185,7 @@ static void hop_start(mf_http_xfer_t *x)
     nat->got_bytes = 0;
     mf_http_reader_start(&nat->reader, !strcmp(nat->method, "HEAD"), x->c->opts->http_max_body,
                          &x->body);
+    nat->reader.stop_at_head = x->stream != NULL;
     mf_http_client__conn_get(x);
 }
 
@@ -194,6 +200,8 @@ void mf_http_client__native_attempt(mf_http_xfer_t *x)
     nat->redirects = 0;
     nat->strip_auth = 0;
     nat->fresh_retry = 0;
+    nat->in_body = 0;
+    nat->paused = 0;
     mf_timer_init(&nat->timer, on_timeout, x);
     mf_loop_timer_start(x->c->loop, &nat->timer, x->attempt_start + x->timeout_ms * 1000000);
     write_head(x);
@@ -263,8 +271,12 @@ static void response_done(mf_http_xfer_t *x, int keep)
         int64_t left_ms = (x->attempt_start - mf_now_ns()) / 1000000 + x->timeout_ms;
         mf_loop_timer_stop(x->c->loop, &nat->timer);
         x->body.len = 0;
-        mf_http_client__attempt_curl(x, &nat->hop_url, left_ms > 1 ? left_ms : 1);
-        mf_http_client__curl_go(x);
+        left_ms = left_ms > 1 ? left_ms : 1;
+        mf_http_client__attempt_curl(x, &nat->hop_url, left_ms);
+        if (x->stream)
+            mf_http_client__stream_curl_go(x, left_ms);
+        else
+            mf_http_client__curl_go(x);
         return;
     }
     write_head(x);
@@ -279,20 +291,57 @@ static void broke(mf_http_xfer_t *x, int sys)
     mf_http_native_t *nat = &x->nat;
     int reused = nat->conn->exchanges > 0;
     char msg[320];
-    if (reused && !nat->got_bytes && !nat->fresh_retry) {
+    if (reused && !nat->got_bytes && !nat->fresh_retry && !nat->in_body) {
         nat->fresh_retry = 1;
         mf_http_client__conn_put(x, 0);
         nat->out_sent = 0;
         hop_start(x);
         return;
     }
-    if (!nat->got_bytes)
+    if (nat->in_body)
+        snprintf(msg, sizeof msg, "the body broke off: the connection to %s closed%s%s",
+                 nat->url->upstream, sys ? ": " : "", sys ? strerror(sys) : "");
+    else if (!nat->got_bytes)
         snprintf(msg, sizeof msg, "empty reply from %s%s%s", x->call.url->upstream,
                  sys ? ": " : "", sys ? strerror(sys) : "");
     else
         snprintf(msg, sizeof msg, "the connection to %s broke before the response ended%s%s",
                  nat->url->upstream, sys ? ": " : "", sys ? strerror(sys) : "");
     attempt_end(x, MF_HTTP_ERR_IO, msg, 0);
+}
+
+static int parse(mf_http_xfer_t *x, const char *data, size_t n);
+
+/* A streamed call's final head is in, used of the n bytes read: a redirect is followed (its body
+ * unread: the connection closes), a head to retry is dropped with its connection, and a head
+ * that stands is handed over, its body read on into the stream's buffer. */
+static int stream_head(mf_http_xfer_t *x, const char *data, size_t n, size_t used)
+{
+    mf_http_native_t *nat = &x->nat;
+    mf_http_result_t *res = x->res;
+    size_t len;
+    int status = nat->reader.status;
+    if ((status == 301 || status == 302 || status == 303 || status == 307 || status == 308) &&
+        x->call.max_redirects > 0 && mf_http_reader_header(&nat->reader, "location", &len)) {
+        response_done(x, 0);
+        return 0;
+    }
+    mf_loop_timer_stop(x->c->loop, &nat->timer); /* the attempt's timeout bounds its head */
+    free(res->headers);
+    res->err = MF_HTTP_ERR_NONE;
+    res->status = status;
+    res->headers = mf_buf_take(&nat->reader.head, &res->headers_len);
+    int64_t wait = mf_http_client__attempt_judge(x);
+    if (wait >= 0) {
+        mf_http_client__conn_put(x, 0);
+        mf_http_url_free(&nat->hop_url);
+        mf_http_client__stream_attempt_over(x, wait);
+        return 0;
+    }
+    nat->in_body = 1;
+    mf_http_reader_body(&nat->reader, mf_http_client__stream_buffer(x));
+    mf_http_client__stream_head(x);
+    return used < n ? parse(x, data + used, n - used) : 1;
 }
 
 /* Feeds n bytes (0: the end of the stream) to the response. Returns 1 while it goes on, 0 when
@@ -302,12 +351,21 @@ static int parse(mf_http_xfer_t *x, const char *data, size_t n)
     mf_http_native_t *nat = &x->nat;
     const char *why = "";
     int keep;
+    size_t used = 0, before = nat->in_body ? nat->reader.body->len : 0;
     char msg[320];
-    switch (mf_http_reader_feed(&nat->reader, data, n, &keep, &why)) {
+    mf_http_read_t r = mf_http_reader_feed(&nat->reader, data, n, &keep, &why, &used);
+    if (nat->in_body && nat->reader.body->len > before)
+        mf_http_client__stream_body(x, nat->reader.body->len - before);
+    switch (r) {
     case MF_HTTP_READ_MORE:
         return 1;
+    case MF_HTTP_READ_HEAD:
+        return stream_head(x, data, n, used);
     case MF_HTTP_READ_DONE:
-        response_done(x, keep && !nat->close_after);
+        if (nat->in_body)
+            attempt_end(x, MF_HTTP_ERR_NONE, NULL, keep && !nat->close_after);
+        else
+            response_done(x, keep && !nat->close_after);
         return 0;
     case MF_HTTP_READ_TOO_LARGE:
         attempt_end(x, MF_HTTP_ERR_TOO_LARGE, "", 0);
@@ -318,9 +376,30 @@ static int parse(mf_http_xfer_t *x, const char *data, size_t n)
     case MF_HTTP_READ_BAD:
         break;
     }
-    snprintf(msg, sizeof msg, "not a valid HTTP response from %s: %s", nat->url->upstream, why);
+    snprintf(msg, sizeof msg, "%s from %s: %s",
+             nat->in_body ? "the body broke off: bad framing" : "not a valid HTTP response",
+             nat->url->upstream, why);
     attempt_end(x, MF_HTTP_ERR_PROTOCOL, msg, 0);
     return 0;
+}
+
+void mf_http_client__native_resume(mf_http_xfer_t *x)
+{
+    if (x->nat.paused && x->nat.conn) {
+        x->nat.paused = 0;
+        mf_http_client__conn_watch(x->nat.conn, EPOLLIN);
+    }
+}
+
+void mf_http_client__native_abort(mf_http_xfer_t *x)
+{
+    mf_http_native_t *nat = &x->nat;
+    mf_loop_timer_stop(x->c->loop, &nat->timer);
+    mf_http_client__conn_forget(x);
+    mf_http_client__conn_put(x, 0);
+    mf_http_url_free(&nat->hop_url);
+    nat->in_body = 0;
+    nat->paused = 0;
 }
 
 void mf_http_client__native_ready(mf_http_xfer_t *x, uint32_t events)
@@ -344,7 +423,18 @@ void mf_http_client__native_ready(mf_http_xfer_t *x, uint32_t events)
     }
     char *buf = x->c->scratch;
     for (;;) {
-        ssize_t n = recv(conn->fd, buf, SCRATCH, 0);
+        size_t room = SCRATCH;
+        if (nat->in_body) { /* what waits in mayfly stays within the stream's buffer */
+            size_t held = nat->reader.body->len;
+            if (held >= MF_HTTP_STREAM_BUFFER) {
+                nat->paused = 1;
+                mf_http_client__conn_watch(conn, 0);
+                return;
+            }
+            if (room > MF_HTTP_STREAM_BUFFER - held)
+                room = MF_HTTP_STREAM_BUFFER - held;
+        }
+        ssize_t n = recv(conn->fd, buf, room, 0);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -355,7 +445,7 @@ void mf_http_client__native_ready(mf_http_xfer_t *x, uint32_t events)
         }
         if (n > 0)
             nat->got_bytes = 1;
-        if (!parse(x, buf, (size_t)n) || n < SCRATCH)
+        if (!parse(x, buf, (size_t)n) || (size_t)n < room)
             return;
     }
 }

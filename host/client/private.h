@@ -100,6 +100,9 @@ typedef struct {
     int status;       /* the last head's */
     int complete;     /* the final response is in */
     int too_large;
+    int stop_at_head; /* a streamed call's: feed stops after the final head (READ_HEAD) */
+    int head_complete; /* the final head's lines are all in */
+    int head_done, in_body;
 } mf_http_reader_t;
 
 typedef enum {
@@ -108,6 +111,7 @@ typedef enum {
     MF_HTTP_READ_TOO_LARGE, /* its body passed max_body */
     MF_HTTP_READ_CUT,       /* the stream ended inside it */
     MF_HTTP_READ_BAD,       /* not HTTP */
+    MF_HTTP_READ_HEAD,      /* with stop_at_head: the final head is in, *used bytes read */
 } mf_http_read_t;
 
 /* Readies r for a response; body gets its body (emptied). r->head keeps its memory. */
@@ -116,7 +120,9 @@ void mf_http_reader_start(mf_http_reader_t *r, int head_only, size_t max_body, m
  * carry another exchange (keep-alive, no byte after the response, not ended by closing); BAD
  * sets *why. */
 mf_http_read_t mf_http_reader_feed(mf_http_reader_t *r, const char *data, size_t n, int *keep,
-                                   const char **why);
+                                   const char **why, size_t *used);
+/* After READ_HEAD: the body is read on, into body, unbounded (the caller bounds what it reads). */
+void mf_http_reader_body(mf_http_reader_t *r, mf_buf_t *body);
 /* The value of the head's first header name (lower-case), *len bytes; NULL when it has none. */
 const char *mf_http_reader_header(const mf_http_reader_t *r, const char *name, size_t *len);
 void mf_http_reader_free(mf_http_reader_t *r);
@@ -178,6 +184,8 @@ typedef struct {
     mf_http_reader_t reader; /* the response */
     int got_bytes;     /* the upstream answered something on this connection */
     int fresh_retry;   /* the hop went again on a new connection after a reused one died */
+    int in_body;       /* a streamed call's head stands: its body is read */
+    int paused;        /* ... and waits: the stream's buffer is full */
     int close_after;   /* the request asked for Connection: close */
 } mf_http_native_t;
 
@@ -191,6 +199,10 @@ void mf_http_client__native_connected(struct mf_http_xfer *x);
 void mf_http_client__native_failed(struct mf_http_xfer *x, mf_http_err_t err, const char *message);
 /* Readiness of x's connection while the exchange runs. */
 void mf_http_client__native_ready(struct mf_http_xfer *x, uint32_t events);
+/* A streamed call's buffer was emptied: a paused body is read on. */
+void mf_http_client__native_resume(struct mf_http_xfer *x);
+/* x's exchange stops where it is: its connection closed, its waits ended. */
+void mf_http_client__native_abort(struct mf_http_xfer *x);
 
 /* ---- the client and its calls (call.c) ---- */
 
@@ -308,5 +320,15 @@ void mf_http_client__loop_free(mf_http_client_t *c);
 
 /* x, a streamed call's record, left the multi handle with rc. */
 void mf_http_client__stream_done(mf_http_xfer_t *x, CURLcode rc);
+/* The native engine's streamed call x: an attempt ended before a head that stands (wait_ms as
+ * attempt_judge returns); its head stands (its body follows into the buffer that
+ * mf_http_client__stream_buffer gives); n body bytes came; its body ended (err NONE) or broke. */
+void mf_http_client__stream_attempt_over(mf_http_xfer_t *x, int64_t wait_ms);
+void mf_http_client__stream_head(mf_http_xfer_t *x);
+mf_buf_t *mf_http_client__stream_buffer(mf_http_xfer_t *x);
+void mf_http_client__stream_body(mf_http_xfer_t *x, size_t n);
+void mf_http_client__stream_end(mf_http_xfer_t *x, mf_http_err_t err, const char *message);
+/* A native streamed call's redirect to https goes on in libcurl, its head within timeout_ms. */
+void mf_http_client__stream_curl_go(mf_http_xfer_t *x, int64_t timeout_ms);
 
 #endif

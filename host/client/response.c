@@ -22,9 +22,22 @@ void mf_http_reader_start(mf_http_reader_t *r, int head_only, size_t max_body, m
     body->len = 0;
     r->in_line = NO_LINE;
     r->switched = 0;
+    r->stop_at_head = 0;
+    r->head_done = 0;
+    r->head_complete = 0;
+    r->in_body = 0;
     r->status = 0;
     r->complete = 0;
     r->too_large = 0;
+}
+
+void mf_http_reader_body(mf_http_reader_t *r, mf_buf_t *body)
+{
+    r->in_body = 1;
+    r->body = body;
+    r->max_body = (size_t)-1;
+    if (HTTP_PARSER_ERRNO(&r->parser) == HPE_PAUSED) /* http-parser asserts on any other */
+        http_parser_pause(&r->parser, 0);
 }
 
 void mf_http_reader_free(mf_http_reader_t *r)
@@ -33,16 +46,20 @@ void mf_http_reader_free(mf_http_reader_t *r)
 }
 
 mf_http_read_t mf_http_reader_feed(mf_http_reader_t *r, const char *data, size_t n, int *keep,
-                                   const char **why)
+                                   const char **why, size_t *used)
 {
     http_parser *p = &r->parser;
-    size_t used = http_parser_execute(p, &settings, data, n);
+    size_t consumed = http_parser_execute(p, &settings, data, n);
     enum http_errno e = HTTP_PARSER_ERRNO(p);
     *keep = 0;
+    if (r->head_done && !r->in_body) {
+        *used = consumed;
+        return MF_HTTP_READ_HEAD;
+    }
     if (r->complete) {
         /* Bytes after the response, or a response that ends with its connection, leave the
          * connection to no other exchange. */
-        *keep = used == n && n > 0 && http_should_keep_alive(p);
+        *keep = consumed == n && n > 0 && http_should_keep_alive(p);
         return MF_HTTP_READ_DONE;
     }
     if (r->too_large)
@@ -103,6 +120,8 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
 {
     mf_http_reader_t *r = p->data;
     mf_buf_t *h = &r->head;
+    if (r->head_complete)
+        return 0; /* a chunked body's trailers: libcurl leaves them out of the head too */
     if (r->in_line == IN_VALUE)
         end_line(r);
     r->in_line = IN_NAME;
@@ -117,6 +136,8 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
 static int on_header_value(http_parser *p, const char *at, size_t len)
 {
     mf_http_reader_t *r = p->data;
+    if (r->head_complete)
+        return 0;
     if (r->in_line != IN_VALUE) {
         mf_buf_lit(&r->head, ": ");
         r->value_at = r->head.len;
@@ -137,6 +158,12 @@ static int on_headers_complete(http_parser *p)
     }
     if (p->status_code >= 100 && p->status_code < 200)
         return 0; /* an interim head: dropped when it completes */
+    r->head_complete = 1;
+    if (r->stop_at_head) { /* the caller decides whether the body is read, and its bound */
+        r->head_done = 1;
+        http_parser_pause(p, 1);
+        return r->head_only ? 1 : 0;
+    }
     if (r->head_only)
         return 1; /* no body follows */
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > r->max_body) {

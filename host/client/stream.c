@@ -97,6 +97,8 @@ static void call_over(mf_http_stream_t *s)
         curl_multi_remove_handle(s->c->multi, x->easy);
         s->in_multi = 0;
     }
+    if (x->native)
+        mf_http_client__native_abort(x);
     mf_http_client__attempt_release(x);
     x->stream = NULL;
     mf_http_client__call_end(x);
@@ -146,17 +148,75 @@ static void on_timer(void *ud)
     }
 }
 
-static void attempt_start(mf_http_stream_t *s)
+/* The attempt x readied goes on in libcurl: the call's, or a native one's redirect to https. */
+static void curl_start(mf_http_stream_t *s, int64_t timeout_ms)
 {
     mf_http_xfer_t *x = s->x;
     curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, 0L);
-    curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)x->timeout_ms);
+    curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
     if (curl_multi_add_handle(s->c->multi, x->easy) != CURLM_OK) {
         attempt_over(s, CURLE_OUT_OF_MEMORY);
         return;
     }
     s->in_multi = 1;
     mf_loop_timer_start(s->c->loop, &s->timer, x->attempt_start + x->timeout_ms * 1000000);
+}
+
+static void attempt_start(mf_http_stream_t *s)
+{
+    if (s->x->native)
+        mf_http_client__native_attempt(s->x);
+    else
+        curl_start(s, s->x->timeout_ms);
+}
+
+/* ---- the native engine's side ---- */
+
+void mf_http_client__stream_attempt_over(mf_http_xfer_t *x, int64_t wait_ms)
+{
+    mf_http_stream_t *s = x->stream;
+    if (wait_ms < 0)
+        call_failed(s);
+    else
+        mf_loop_timer_start(s->c->loop, &s->timer, mf_now_ns() + wait_ms * 1000000);
+}
+
+void mf_http_client__stream_curl_go(mf_http_xfer_t *x, int64_t timeout_ms)
+{
+    curl_start(x->stream, timeout_ms);
+}
+
+void mf_http_client__stream_head(mf_http_xfer_t *x)
+{
+    mf_http_stream_t *s = x->stream;
+    s->state = MF_HTTP_STREAM_BODY;
+    notify(s);
+}
+
+mf_buf_t *mf_http_client__stream_buffer(mf_http_xfer_t *x)
+{
+    return &x->stream->buf;
+}
+
+void mf_http_client__stream_body(mf_http_xfer_t *x, size_t n)
+{
+    mf_http_client__stream_bytes(x->u, n);
+    notify(x->stream);
+}
+
+void mf_http_client__stream_end(mf_http_xfer_t *x, mf_http_err_t err, const char *message)
+{
+    mf_http_stream_t *s = x->stream;
+    if (err) {
+        s->state = MF_HTTP_STREAM_FAILED;
+        s->res.err = err;
+        snprintf(s->res.message, sizeof s->res.message, "%s", message);
+        mf_http_client__call_refused(x->u, err);
+    } else {
+        s->state = MF_HTTP_STREAM_ENDED;
+    }
+    call_over(s);
+    notify(s);
 }
 
 /* Each line of each head. At the end of the one that stands (not a 1xx, not a redirect curl
@@ -248,7 +308,7 @@ mf_http_stream_t *mf_http_stream_start(mf_http_client_t *c, const mf_http_call_t
         s->res.err = MF_HTTP_ERR_IO;
         goto out;
     }
-    if (mf_http_client__call_begin(c, &x, &s->call, &s->res, 0))
+    if (mf_http_client__call_begin(c, &x, &s->call, &s->res, 1))
         goto out;
     s->x = x;
     s->state = MF_HTTP_STREAM_WAITING;
@@ -291,6 +351,8 @@ void mf_http_stream_consume(mf_http_stream_t *s)
         mf_buf_free(&s->buf);
     else
         s->buf.len = 0;
+    if (s->x && s->x->native && !s->x->on_curl)
+        mf_http_client__native_resume(s->x);
     if (s->paused && s->in_multi) {
         s->paused = 0;
         s->quiet = 1; /* the data curl kept may come in right here */

@@ -124,6 +124,10 @@ http GET "/relay?path=/drip%3Fn%3D2%26ms%3D10"
 check "relay: the upstream's content type passed on" [ "$(header_of content-type)" = text/plain ]
 check "relay: attempts" [ "$(header_of x-attempts)" = 1 ]
 
+# Both engines run this suite (test_http_stream_curl.sh sets MAYFLY_HTTP_ENGINE=curl).
+ENGINE=${MAYFLY_HTTP_ENGINE:-native}
+check "the attempts' log lines name the engine ($ENGINE)" log_has "\"engine\":\"$ENGINE\""
+
 # ---- a plain handler reads a stream to its end ----
 expect "plain handler: pieces concatenated" GET "/concat?path=/drip%3Fn%3D4%26ms%3D50" 200 \
   '"body":"chunk 1\nchunk 2\nchunk 3\nchunk 4\n"'
