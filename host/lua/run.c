@@ -269,7 +269,6 @@ static void finish(mf_vm_run_t *run, int status)
     mf_vm_t *vm = run->vm;
     lua_State *co = run->co;
     int late = run_leave(vm, run);
-    int timed_out = late || (run->deadline_ns && mf_now_ns() >= run->deadline_ns);
     int reusable = 0, ok = 0;
 
     if (status == LUA_YIELD && lua_gettop(co) >= 2 && lua_touserdata(co, 1) == &done_key) {
@@ -283,6 +282,8 @@ static void finish(mf_vm_run_t *run, int status)
         lua_settop(co, 0);
         lua_pushliteral(co, "attempt to yield from outside a coroutine");
     }
+    /* Only an error asks whether it came past the deadline: no clock read when a run ends well. */
+    int timed_out = late || (!ok && run->deadline_ns && mf_now_ns() >= run->deadline_ns);
     run->cancel = NULL;
     run_cleanups(run);
     mf_vm__close_spans(&run->spans);
