@@ -427,8 +427,10 @@ void mf_http_client__native_ready(mf_http_xfer_t *x, uint32_t events)
         if (nat->in_body) { /* what waits in mayfly stays within the stream's buffer */
             size_t held = nat->reader.body->len;
             if (held >= MF_HTTP_STREAM_BUFFER) {
+                /* Unwatched, not asked for nothing: a hang-up would be reported again and
+                 * again. It is heard when the buffer is read and the socket watched again. */
                 nat->paused = 1;
-                mf_http_client__conn_watch(conn, 0);
+                mf_http_client__conn_unwatch(conn);
                 return;
             }
             if (room > MF_HTTP_STREAM_BUFFER - held)

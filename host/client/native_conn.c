@@ -77,8 +77,19 @@ static void conn_close(mf_http_conn_t *conn)
 
 void mf_http_client__conn_watch(mf_http_conn_t *conn, uint32_t events)
 {
+    if (!conn->watch) {
+        conn->watch = mf_loop_watch_new(conn->c->loop, conn->fd, on_conn_event, conn);
+        conn->events = 0;
+    }
     if (conn->events != events && mf_loop_watch_set(conn->watch, events) == 0)
         conn->events = events;
+}
+
+void mf_http_client__conn_unwatch(mf_http_conn_t *conn)
+{
+    mf_loop_watch_free(conn->watch);
+    conn->watch = NULL;
+    conn->events = 0;
 }
 
 static void unlink_idle(mf_http_conn_t *conn)

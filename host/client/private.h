@@ -156,8 +156,10 @@ void mf_http_client__conn_get(struct mf_http_xfer *x);
 void mf_http_client__conn_put(struct mf_http_xfer *x, int keep);
 /* x stops waiting for a connection or a name (its attempt ends). */
 void mf_http_client__conn_forget(struct mf_http_xfer *x);
-/* Sets what conn's watcher waits for. */
+/* Sets what conn's watcher waits for (a watcher made again after conn_unwatch). */
 void mf_http_client__conn_watch(mf_http_conn_t *conn, uint32_t events);
+/* conn is not watched at all: not even the hang-ups epoll reports whatever it is asked. */
+void mf_http_client__conn_unwatch(mf_http_conn_t *conn);
 /* Closes the connections and frees the pools of c. */
 void mf_http_client__conns_free(mf_http_client_t *c);
 
