@@ -222,3 +222,79 @@ reaped_ticks() {
     read -ra fields <<<"${stat##*) }" # cutime is [13], cstime [14]
     echo "$((fields[13] + fields[14]))"
 }
+
+# sequential_post_client PORT N PATH BODY_FILE CONTENT_TYPE: N POSTs of BODY_FILE's bytes to PATH
+# one after another on one keep-alive connection; fails unless each is a 200. Reads bodies framed
+# by Content-Length or chunked (lua-nginx-module's output without a length).
+sequential_post_client() {
+    python3 - "$@" <<'PY'
+import socket, sys
+port, n, path, body_file, ctype = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+body = open(body_file, "rb").read()
+request = ("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
+           % (path, ctype, len(body))).encode() + body
+s = socket.create_connection(("127.0.0.1", port))
+buf = b""
+
+def need(k):
+    """Reads until buf holds at least k bytes."""
+    global buf
+    while len(buf) < k:
+        chunk = s.recv(65536)
+        if not chunk:
+            sys.exit("the server closed the connection")
+        buf += chunk
+
+def find(sep, start=0):
+    """Reads until sep appears in buf at or after start; its offset."""
+    global buf
+    while (at := buf.find(sep, start)) < 0:
+        need(len(buf) + 1)
+    return at
+
+for _ in range(n):
+    s.sendall(request)
+    head_end = find(b"\r\n\r\n")
+    head = buf[:head_end].decode("latin-1").split("\r\n")
+    assert head[0].startswith("HTTP/1.1 200"), head[0]
+    fields = {l.split(":", 1)[0].strip().lower(): l.split(":", 1)[1].strip() for l in head[1:]}
+    at = head_end + 4
+    if "content-length" in fields:
+        at += int(fields["content-length"])
+        need(at)
+    else:
+        assert fields.get("transfer-encoding", "").lower() == "chunked", head
+        while True:
+            line_end = find(b"\r\n", at)
+            size = int(buf[at:line_end].split(b";")[0], 16)
+            at = line_end + 2 + size + 2
+            need(at)
+            if size == 0:
+                break
+    buf = buf[at:]
+PY
+}
+
+# callgrind_post_requests OUT PORT PATH N BODY_FILE CONTENT_TYPE COMMAND...: callgrind_requests
+# for a POST route: COMMAND (a server on PORT) under callgrind, warmed with 2000 POSTs of
+# BODY_FILE to PATH, counters zeroed, N more one after another, the dump of those N in OUT.
+callgrind_post_requests() {
+    local out=$1 port=$2 path=$3 n=$4 body=$5 ctype=$6 pid
+    shift 6
+    valgrind --tool=callgrind --callgrind-out-file="$out.%p" "$@" >/dev/null 2>"$out.log" &
+    pid=$!
+    BENCH_PIDS+=("$pid")
+    for _ in $(seq 1 600); do
+        curl -sf -o /dev/null -H "Content-Type: $ctype" --data-binary "@$body" \
+            "http://127.0.0.1:$port$path" && break
+        kill -0 "$pid" 2>/dev/null || { cat "$out.log" >&2; exit 1; }
+        sleep 0.1
+    done
+    sequential_post_client "$port" 2000 "$path" "$body" "$ctype"
+    callgrind_control -z "$pid" >/dev/null 2>&1
+    sequential_post_client "$port" "$n" "$path" "$body" "$ctype"
+    callgrind_control -d "$pid" >/dev/null 2>&1
+    kill -TERM "$pid"
+    wait "$pid" || true
+    mv "$out.$pid.1" "$out"
+}

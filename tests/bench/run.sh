@@ -9,6 +9,12 @@
 #                    mayfly, no Lua — the ceiling of our HTTP layer
 #   nginx-lua-hello  nginx + lua-nginx-module, content_by_lua_block printing "hello world" — the
 #                    peer (tests/bench/nginx_hello.conf.in)
+#   mayfly-json      mayfly's POST /echo (tests/bench/json_scripts/echo.lua): req:json() of the
+#                    body answered as { json = ... }
+#   nginx-lua-json   nginx + lua-nginx-module + lua-cjson doing the same (nginx_json.conf.in)
+# (the JSON echo pair posts tests/bench/json_echo_body.json, 541 bytes, with json_echo_wrk.lua;
+# before measuring, both must answer 200 application/json decoding to the body's value; their
+# instructions per request: tests/bench/json_instructions.sh)
 # in two modes:
 #   pinned    server on CPU 0 with one worker, wrk -t1 -c50 on CPU 1: one core each, the cleanest
 #             comparison (the server is CPU-bound and alone on its core)
@@ -30,7 +36,7 @@
 # hypervisor reports steal time. Prefer the full run (5 rounds of 10 s) over --quick for any
 # decision. Machine-readable results go to $MAYFLY_BUILD_DIR/bench-results.txt (default build/),
 # one "name mode rps p99_ms cpu_us_per_request" line per measured pair. Exit status is non-zero only if a server
-# failed to start (or died) or wrk failed.
+# failed to start (or died), answered wrongly or wrk failed.
 #
 # Needs wrk and nginx-extras (installed with apt-get when missing) and a build of mayfly and
 # mhd_hello in $MAYFLY_BUILD_DIR (built with CMake, Release, when a binary is missing).
@@ -80,7 +86,7 @@ chmod 755 "$TMP"
 # bench_add NAME START_FUNCTION PATH [METHOD [BODY [CONTENT_TYPE]]]
 # BODY, when given, is sent with every request (wrk and the readiness check).
 BENCH_NAMES=()
-declare -A B_START B_PATH B_METHOD B_BODY B_CTYPE
+declare -A B_START B_PATH B_METHOD B_BODY B_CTYPE B_WRK_SCRIPT B_CHECK
 bench_add() {
     BENCH_NAMES+=("$1")
     B_START[$1]=$2
@@ -89,6 +95,14 @@ bench_add() {
     B_BODY[$1]=${5:-}
     B_CTYPE[$1]=${6:-application/octet-stream}
 }
+
+# bench_wrk_script NAME FILE: wrk runs NAME with -s FILE (a committed script) instead of one
+# made from BODY; BODY still serves the readiness and keep-alive checks.
+bench_wrk_script() { B_WRK_SCRIPT[$1]=$2; }
+
+# bench_check NAME FUNCTION: FUNCTION NAME URL runs once per mode after NAME first answers 2xx;
+# non-zero (with the reason on stdout) fails the server in that mode: what it answers is wrong.
+bench_check() { B_CHECK[$1]=$2; }
 
 # Ratios printed per mode: NUMERATOR/DENOMINATOR of req/s (and of p99).
 RATIOS=()
@@ -158,8 +172,9 @@ start_mhd_hello() {
     SERVER_PIDS+=($!)
 }
 
-start_nginx_lua_hello() {
-    local port=$1 mod load=""
+# start_nginx_lua PORT TEMPLATE: nginx + lua-nginx-module on tests/bench/TEMPLATE.conf.in.
+start_nginx_lua() {
+    local port=$1 template=$2 mod load=""
     for mod in ndk_http_module ngx_http_lua_module; do
         if [[ ! -e $NGINX_MODULE_DIR/$mod.so ]]; then
             echo "nginx module $NGINX_MODULE_DIR/$mod.so missing (apt-get install nginx-extras)" \
@@ -169,10 +184,45 @@ start_nginx_lua_hello() {
         load+="load_module $NGINX_MODULE_DIR/$mod.so; "
     done
     sed -e "s|@PREFIX@|$SERVER_DIR|g" -e "s|@PORT@|$port|g" -e "s|@WORKERS@|$WORKERS|g" \
-        -e "s|@LOAD_MODULES@|$load|g" "$BENCH_DIR/nginx_hello.conf.in" >"$SERVER_DIR/nginx.conf"
+        -e "s|@MASTER@|on|g" -e "s|@LOAD_MODULES@|$load|g" "$BENCH_DIR/$template.conf.in" \
+        >"$SERVER_DIR/nginx.conf"
     "${PIN_SERVER[@]}" nginx -p "$SERVER_DIR" -e "$SERVER_DIR/error.log" \
         -c "$SERVER_DIR/nginx.conf" >>"$SERVER_LOG" 2>&1 &
     SERVER_PIDS+=($!)
+}
+
+start_nginx_lua_hello() {
+    start_nginx_lua "$1" nginx_hello
+}
+
+start_mayfly_json() {
+    local port=$1
+    MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=$WORKERS MAYFLY_ACCESS_LOG=off \
+        MAYFLY_DRAIN_DELAY=0 MAYFLY_SCRIPTS=$BENCH_DIR/json_scripts \
+        "${PIN_SERVER[@]}" "$MAYFLY_BIN" serve >>"$SERVER_LOG" 2>&1 &
+    SERVER_PIDS+=($!)
+}
+
+start_nginx_lua_json() {
+    start_nginx_lua "$1" nginx_json
+}
+
+# check_json_echo NAME URL: NAME answers the JSON echo request 200, application/json, with JSON
+# equal by value to the body sent (key order and escapes may differ).
+check_json_echo() {
+    local name=$1 url=$2 code
+    curl_request_args "$name"
+    code=$(curl -s -D "$SERVER_DIR/echo-head" -o "$SERVER_DIR/echo-body" -w '%{http_code}' \
+        --max-time 5 "${CURL_ARGS[@]}" "$url") || true
+    [[ $code == 200 ]] || { echo "status $code, not 200"; return 1; }
+    grep -qi '^content-type: *application/json' "$SERVER_DIR/echo-head" ||
+        { echo "no Content-Type application/json"; return 1; }
+    python3 - "$BENCH_DIR/json_echo_body.json" "$SERVER_DIR/echo-body" <<'PY'
+import json, sys
+sent, got = (json.load(open(p, encoding="utf-8")) for p in sys.argv[1:])
+if got != sent:
+    sys.exit("answered JSON differs from the body sent: %s" % json.dumps(got)[:200])
+PY
 }
 
 bench_add mayfly-hello start_mayfly_hello /hello
@@ -182,9 +232,16 @@ bench_add mayfly-api start_mayfly_api /api/items/42
 bench_add mayfly-observed start_mayfly_observed /hello
 bench_add mayfly-unobserved start_mayfly_unobserved /hello
 bench_add mayfly-metrics start_mayfly_metrics /hello
+JSON_ECHO_BODY=$(<"$BENCH_DIR/json_echo_body.json")
+for name in mayfly-json nginx-lua-json; do
+    bench_add "$name" "start_${name//-/_}" /echo POST "$JSON_ECHO_BODY" application/json
+    bench_wrk_script "$name" "$BENCH_DIR/json_echo_wrk.lua"
+    bench_check "$name" check_json_echo
+done
 
 ratio_add mayfly-hello mhd_hello
 ratio_add mayfly-hello nginx-lua-hello
+ratio_add mayfly-json nginx-lua-json
 ratio_add mayfly-api mayfly-hello
 ratio_add mayfly-observed mayfly-unobserved
 ratio_add mayfly-metrics mayfly-unobserved
@@ -295,11 +352,12 @@ check_keepalive() {
             "(keep-alive broken?)"
     fi
 }
-declare -A KEEPALIVE_CHECKED
+declare -A KEEPALIVE_CHECKED CHECKED
 
 # Prints the wrk -s script for NAME's request, or nothing for a plain GET.
 wrk_script() {
     local name=$1 script
+    [[ -z ${B_WRK_SCRIPT[$name]:-} ]] || { echo "${B_WRK_SCRIPT[$name]}"; return 0; }
     [[ ${B_METHOD[$name]} != GET || -n ${B_BODY[$name]} ]] || return 0
     script=$TMP/wrk-$name.lua
     if [[ ! -e $script ]]; then
@@ -409,7 +467,7 @@ FAILURES=0
 # measure NAME ROUND: start NAME, wait for it, warm up, run wrk, stop it, record the result.
 measure() {
     local name=$1 round=$2 key="$1|$MODE" url out script rps p99 non2xx sockerr status
-    local busy0 total0 busy1 total1 ours0 ours1 other srv0 srv1 requests
+    local busy0 total0 busy1 total1 ours0 ours1 other srv0 srv1 requests why
     local wrk_args=(-t"$WRK_THREADS" -c"$WRK_CONNS" --latency)
     SERVER_LOG=$TMP/$name-$MODE-$round.log
     SERVER_DIR=$(mktemp -d "$TMP/$name-$MODE-$round.XXXXXX")
@@ -431,6 +489,16 @@ measure() {
     log "  $name: pid ${SERVER_PIDS[0]}, port $PORT, answers:" \
         "$(head -c 60 "$SERVER_DIR/first-response" | tr '\n' ' ')"
     check_keepalive "$name" "$url" "$key"
+    if [[ -n ${B_CHECK[$name]:-} && -z ${CHECKED[$key]:-} ]]; then
+        CHECKED[$key]=1
+        if ! why=$("${B_CHECK[$name]}" "$name" "$url" 2>&1); then
+            FAILED[$key]="wrong answer: $why"
+            log "  $name: WRONG ANSWER: $why"
+            stop_servers
+            return 1
+        fi
+        log "  $name: answer checked"
+    fi
     script=$(wrk_script "$name")
     [[ -z $script ]] || wrk_args+=(-s "$script")
 
@@ -617,6 +685,6 @@ echo
 echo "results: $results"
 
 if ((FAILURES)); then
-    echo "$FAILURES measurement(s) failed (a server did not start or wrk failed); see above" >&2
+    echo "$FAILURES measurement(s) failed (a server did not start, answered wrongly or wrk failed); see above" >&2
     exit 1
 fi
