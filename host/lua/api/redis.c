@@ -154,10 +154,7 @@ static batch_t *push_batch(lua_State *L, int n, int total) /* may raise */
     b->cmds = (mf_redis_cmd_t *)(b->replies + n);
     b->argv = (const char **)(b->cmds + n);
     b->lens = (size_t *)(b->argv + total);
-    lua_pushlightuserdata(L, &batch_mt_key);
-    lua_rawget(L, LUA_REGISTRYINDEX);
-    lua_setmetatable(L, -2);
-    return b;
+    return b; /* its finalizer only when replies land in it: see exchange */
 }
 
 static void push_null(lua_State *L)
@@ -368,10 +365,11 @@ static void on_done(void *ud, redisReply **replies, int n, const char *err)
     free(wt);
 }
 
-/* Sends b's n commands and pushes the results (see push_results), waiting on the worker's
- * connection when the run may, else blocking on the pool. */
+/* Sends b's n commands (b: the batch its caller pushed last) and pushes the results (see
+ * push_results), waiting on the worker's connection when the run may, else blocking on the pool. */
 static int exchange(lua_State *L, batch_t *b, int n, int pipeline) /* may raise */
 {
+    int batch_idx = lua_gettop(L); /* b, pushed last by the caller */
     char err[512];
     mf_vm_run_t *run = mf_vm_run_of(L);
     int on_worker = run != NULL;
@@ -395,6 +393,12 @@ static int exchange(lua_State *L, batch_t *b, int n, int pipeline) /* may raise 
         }
         /* rc 1: this worker has no connection of its own: the pool, blocking */
     }
+    /* The replies land in b, and converting them may raise: b's finalizer frees them then. A
+     * call on the worker's connection gets its replies in on_done and needs none, which spares
+     * the collector a finalizer per call. */
+    lua_pushlightuserdata(L, &batch_mt_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_setmetatable(L, batch_idx);
     if (mf_redis_run(b->cmds, n, b->replies, err, sizeof err)) {
         end_span(span, NULL, 0, pipeline, err);
         return push_outage(L, err);
