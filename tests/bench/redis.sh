@@ -12,6 +12,9 @@
 #                  pool of MANY_WORKERS + 1 so each has its own connection): what more workers
 #                  than cores costs or brings
 #   nginx-redis    nginx + lua-nginx-module, a RESP exchange over a keepalive cosocket
+#   nginx-resty-redis  the same with lua-resty-redis (tests/bench/nginx_resty_redis.conf.in),
+#                  when LUA_RESTY_REDIS names a checkout's lib/ (not packaged in Debian: git clone
+#                  https://github.com/openresty/lua-resty-redis); left out otherwise
 #                  (tests/bench/nginx_redis.conf.in)
 #   mayfly-redis-tls  mayfly-redis over rediss:// to the same redis-server's TLS port (a test CA
 #                  and certificate made by openssl for the run): what TLS costs
@@ -41,6 +44,11 @@ ROUNDS=3 DURATION=5 WARMUP=1
 MANY_WORKERS=${MANY_WORKERS:-8}
 INSTR_REQUESTS=${INSTR_REQUESTS:-2000}
 SERVERS=(mayfly-redis mayfly-redis-many nginx-redis mayfly-redis-tls)
+if [[ -f ${LUA_RESTY_REDIS:-}/resty/redis.lua ]]; then
+    SERVERS+=(nginx-resty-redis)
+else
+    echo "redis.sh: nginx-resty-redis left out: set LUA_RESTY_REDIS to a lua-resty-redis checkout's lib/ (git clone https://github.com/openresty/lua-resty-redis)" >&2
+fi
 
 source "$ROOT/tests/bench/lib.sh"
 bench_options "$@"
@@ -86,6 +94,10 @@ start_mayfly_redis_many() {
     start_mayfly_redis "$1"
 }
 
+start_nginx_resty_redis() {
+    NGINX_CONF=nginx_resty_redis start_nginx_redis "$1"
+}
+
 start_nginx_redis() {
     local dir load="" mod
     dir=$(mktemp -d "$TMP/nginx.XXXXXX")
@@ -95,7 +107,8 @@ start_nginx_redis() {
     done
     sed -e "s|@PREFIX@|$dir|g" -e "s|@PORT@|$1|g" -e "s|@WORKERS@|$WORKERS|g" \
         -e "s|@REDIS_PORT@|$REDIS_PORT|g" -e "s|@LOAD_MODULES@|$load|g" \
-        "$BENCH_DIR/nginx_redis.conf.in" >"$dir/nginx.conf"
+        -e "s|@LIB@|${LUA_RESTY_REDIS:-}|g" \
+        "$BENCH_DIR/${NGINX_CONF:-nginx_redis}.conf.in" >"$dir/nginx.conf"
     "${PIN_SERVER[@]}" nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" \
         >>"$SERVER_LOG" 2>&1 &
     PIDS+=($!)
@@ -190,6 +203,12 @@ for MODE in "${MODES[@]}"; do
     done
     awk -v mode="$MODE" -v n="$n" -v c="$c" 'BEGIN {
         printf "%-9s %-18s / ceiling %.2fx\n", mode, "nginx-redis", n / c }'
+    if [[ -n ${RPS[nginx-resty-redis|$MODE|med]:-} ]]; then
+        awk -v mode="$MODE" -v m="${RPS[mayfly-redis|$MODE|med]}" -v r="${RPS[nginx-resty-redis|$MODE|med]}" \
+            -v mp="${P99[mayfly-redis|$MODE|med]}" -v rp="${P99[nginx-resty-redis|$MODE|med]}" -v c="$c" 'BEGIN {
+            printf "%-9s %-18s / nginx-resty-redis: req/s %.2fx, p99 %.2fx; nginx-resty-redis / ceiling %.2fx\n",
+                mode, "mayfly-redis", m / r, (rp > 0 ? mp / rp : 0), r / c }'
+    fi
 done
 
 # instructions NAME [SETTING=value...]: the instructions per request of one mayfly worker under
