@@ -192,11 +192,9 @@ static int has_header(const char *const *headers, const char *name)
     return 0;
 }
 
-/* Whether the call sends a body (perhaps empty): POST, PUT and PATCH always do. */
-static int sends_body(const mf_http_call_t *call)
+int mf_http_client__sends_body(const char *method, const char *body)
 {
-    return call->body || !strcmp(call->method, "POST") || !strcmp(call->method, "PUT") ||
-           !strcmp(call->method, "PATCH");
+    return body || !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH");
 }
 
 /* The attempt's header list: the caller's lines, the attempt's budget and traceparent, and with
@@ -225,12 +223,12 @@ static struct curl_slist *build_headers(const mf_http_xfer_t *x, int64_t timeout
             goto oom;
         list = next;
     }
-    if (sends_body(call) && !has_header(call->headers, "expect")) {
+    if (mf_http_client__sends_body(call->method, call->body) && !has_header(call->headers, "expect")) {
         if (!(next = curl_slist_append(list, "Expect:")))
             goto oom;
         list = next;
     }
-    if (sends_body(call) && !has_header(call->headers, "content-type")) {
+    if (mf_http_client__sends_body(call->method, call->body) && !has_header(call->headers, "content-type")) {
         if (!(next = curl_slist_append(list, "Content-Type:")))
             goto oom;
         list = next;
@@ -243,26 +241,24 @@ oom:
 
 static void set_method(CURL *e, const char *method, const char *body, size_t body_len)
 {
-    mf_http_call_t hop = {.method = method, .body = body, .body_len = body_len};
-    const mf_http_call_t *call = &hop;
     /* Undo the last call's method first: POSTFIELDS selects POST, HTTPGET goes back to GET. */
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
     curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    if (!strcmp(call->method, "HEAD")) {
+    if (!strcmp(method, "HEAD")) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
         return;
     }
-    int is_get = !strcmp(call->method, "GET");
-    if (call->body || !is_get) {
+    int is_get = !strcmp(method, "GET");
+    if (body || !is_get) {
         /* POST stays a plain POST so that a 303 turns it into a GET, as browsers do. */
-        if (strcmp(call->method, "POST") != 0)
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method);
-        if (sends_body(call)) {
-            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
-            curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body ? call->body : "");
+        if (strcmp(method, "POST") != 0)
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+        if (mf_http_client__sends_body(method, body)) {
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, body ? body : "");
         }
     }
 }
@@ -376,12 +372,6 @@ static int64_t backoff_ms(int retry)
 int mf_http_client__credential(const char *line)
 {
     return !strncasecmp(line, "authorization:", 14) || !strncasecmp(line, "cookie:", 7);
-}
-
-int mf_http_client__sends_body(const char *method, const char *body)
-{
-    mf_http_call_t hop = {.method = method, .body = body};
-    return sends_body(&hop);
 }
 
 int mf_http_client__attempt_begin(mf_http_xfer_t *x)

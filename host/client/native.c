@@ -226,16 +226,23 @@ void mf_http_client__native_connected(mf_http_xfer_t *x)
 
 /* The final response is in. A redirect to follow starts the next hop (or hands the attempt to
  * libcurl for https); anything else is the attempt's response. */
+/* The Location of a redirect the call follows (*len bytes), or NULL when the head is none. */
+static const char *redirect_location(const mf_http_xfer_t *x, size_t *len)
+{
+    int status = x->nat.reader.status;
+    if (x->call.max_redirects <= 0 || (status != 301 && status != 302 && status != 303 &&
+                                       status != 307 && status != 308))
+        return NULL;
+    return mf_http_reader_header(&x->nat.reader, "location", len);
+}
+
 static void response_done(mf_http_xfer_t *x, int keep)
 {
     mf_http_native_t *nat = &x->nat;
     int status = nat->reader.status;
     size_t loc_len = 0;
-    const char *loc;
-    int redirect = (status == 301 || status == 302 || status == 303 || status == 307 ||
-                    status == 308) &&
-                   x->call.max_redirects > 0;
-    if (!redirect || !(loc = mf_http_reader_header(&nat->reader, "location", &loc_len))) {
+    const char *loc = redirect_location(x, &loc_len);
+    if (!loc) {
         attempt_end(x, MF_HTTP_ERR_NONE, NULL, keep);
         return;
     }
@@ -321,8 +328,7 @@ static int stream_head(mf_http_xfer_t *x, const char *data, size_t n, size_t use
     mf_http_result_t *res = x->res;
     size_t len;
     int status = nat->reader.status;
-    if ((status == 301 || status == 302 || status == 303 || status == 307 || status == 308) &&
-        x->call.max_redirects > 0 && mf_http_reader_header(&nat->reader, "location", &len)) {
+    if (redirect_location(x, &len)) {
         response_done(x, 0);
         return 0;
     }

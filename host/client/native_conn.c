@@ -64,13 +64,19 @@ static void close_fd(mf_http_conn_t *conn)
     conn->events = 0;
 }
 
+/* conn is closed and forgotten; its place is free. */
+static void conn_drop(mf_http_conn_t *conn)
+{
+    close_fd(conn);
+    conn->c->open_conns--;
+    free(conn);
+}
+
 /* conn is closed and its place given to the next call waiting for one. */
 static void conn_close(mf_http_conn_t *conn)
 {
     mf_http_client_t *c = conn->c;
-    close_fd(conn);
-    free(conn);
-    c->open_conns--;
+    conn_drop(conn);
     if (c->conn_queue)
         mf_loop_timer_start(c->loop, &c->queue_timer, 0); /* not from inside another call */
 }
@@ -109,9 +115,7 @@ static int close_some_idle(mf_http_client_t *c)
             if (p->idle) {
                 mf_http_conn_t *conn = p->idle;
                 p->idle = conn->next_idle;
-                close_fd(conn);
-                free(conn);
-                c->open_conns--;
+                conn_drop(conn);
                 return 1;
             }
     return 0;
@@ -242,9 +246,7 @@ void mf_http_client__conn_get(mf_http_xfer_t *x)
     while (!x->nat.fresh_retry && (conn = pool->idle)) {
         pool->idle = conn->next_idle;
         if (now - conn->idle_since > MAX_IDLE_NS) {
-            close_fd(conn);
-            free(conn);
-            c->open_conns--;
+            conn_drop(conn);
             continue;
         }
         conn->x = x;
