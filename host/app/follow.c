@@ -5,17 +5,53 @@
 
 #include "observe/log.h"
 
+void mf_published_init(mf_published_t *p, mf_scripts_t *scripts, mf_config_t *config)
+{
+    pthread_mutex_init(&p->lock, NULL);
+    atomic_init(&p->scripts, scripts);
+    atomic_init(&p->config, config);
+}
+
+mf_scripts_t *mf_published_swap_scripts(mf_published_t *p, mf_scripts_t *next)
+{
+    pthread_mutex_lock(&p->lock);
+    mf_scripts_t *before = atomic_exchange(&p->scripts, next);
+    pthread_mutex_unlock(&p->lock);
+    return before;
+}
+
+mf_config_t *mf_published_swap_config(mf_published_t *p, mf_config_t *next)
+{
+    pthread_mutex_lock(&p->lock);
+    mf_config_t *before = atomic_exchange(&p->config, next);
+    pthread_mutex_unlock(&p->lock);
+    return before;
+}
+
+void mf_published_free(mf_published_t *p)
+{
+    mf_scripts_release(atomic_load(&p->scripts));
+    mf_config_release(atomic_load(&p->config));
+    pthread_mutex_destroy(&p->lock);
+}
+
+/* References of the follower's own to what is published now. */
+static void take(mf_published_t *p, mf_scripts_t **scripts, mf_config_t **config)
+{
+    pthread_mutex_lock(&p->lock);
+    *scripts = atomic_load(&p->scripts);
+    mf_scripts_retain(*scripts);
+    *config = atomic_load(&p->config);
+    mf_config_retain(*config);
+    pthread_mutex_unlock(&p->lock);
+}
+
 int mf_follow_init(mf_follow_t *f, const char *name, const mf_options_t *o,
-                   mf_scripts_t *_Atomic *latest, mf_config_t *_Atomic *latest_config, char *err,
-                   size_t errlen)
+                   mf_published_t *latest, char *err, size_t errlen)
 {
     snprintf(f->name, sizeof f->name, "%s", name);
     f->latest = latest;
-    f->latest_config = latest_config;
-    f->scripts = atomic_load(latest);
-    mf_scripts_retain(f->scripts);
-    f->config = atomic_load(latest_config);
-    mf_config_retain(f->config);
+    take(latest, &f->scripts, &f->config);
     f->vm = mf_vm_new(o, err, errlen);
     if (!f->vm || mf_vm_compile(f->vm, f->scripts, err, errlen))
         return -1;
@@ -27,20 +63,21 @@ int mf_follow_init(mf_follow_t *f, const char *name, const mf_options_t *o,
 int mf_follow_sync(mf_follow_t *f)
 {
     char err[512];
-    mf_config_t *config = atomic_load(f->latest_config);
-    mf_scripts_t *latest = atomic_load(f->latest);
-    if (config == f->config && latest == f->scripts)
+    if (!mf_follow_behind(f))
         return 0;
+    mf_scripts_t *latest;
+    mf_config_t *config;
+    take(f->latest, &latest, &config);
     /* A new state for every new version, scripts or config: a reload starts from nothing. */
     if (mf_vm_renew(f->vm, latest, config, err, sizeof err)) {
         mf_log_msg(MF_LOG_ERROR, "%s keeps version %s: %s", f->name, f->scripts->version, err);
+        mf_scripts_release(latest);
+        mf_config_release(config);
         return 0;
     }
     int scripts_changed = latest != f->scripts;
-    mf_scripts_retain(latest);
     mf_scripts_release(f->scripts);
     f->scripts = latest;
-    mf_config_retain(config);
     mf_config_release(f->config);
     f->config = config;
     return scripts_changed;
@@ -48,7 +85,10 @@ int mf_follow_sync(mf_follow_t *f)
 
 int mf_follow_behind(const mf_follow_t *f)
 {
-    return atomic_load(f->latest_config) != f->config || atomic_load(f->latest) != f->scripts;
+    /* A pointer compare needs no lock: the follower's reference keeps its own version's address
+     * from being reused. */
+    return atomic_load(&f->latest->config) != f->config ||
+           atomic_load(&f->latest->scripts) != f->scripts;
 }
 
 void mf_follow_free(mf_follow_t *f)

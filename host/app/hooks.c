@@ -331,8 +331,8 @@ static void set_owner(mf_hooks_t *h)
     snprintf(h->owner, sizeof h->owner, "%s/%d/%08x", pod, (int)getpid(), r);
 }
 
-mf_hooks_t *mf_hooks_start(const mf_options_t *o, int slot, mf_scripts_t *_Atomic *latest,
-                           mf_config_t *_Atomic *latest_config, char *err, size_t errlen)
+mf_hooks_t *mf_hooks_start(const mf_options_t *o, int slot, mf_published_t *latest, char *err,
+                           size_t errlen)
 {
     mf_hooks_t *h = mf_xcalloc(1, sizeof *h);
     pthread_condattr_t ca;
@@ -346,7 +346,7 @@ mf_hooks_t *mf_hooks_start(const mf_options_t *o, int slot, mf_scripts_t *_Atomi
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&h->cond, &ca);
     pthread_condattr_destroy(&ca);
-    if (mf_follow_init(&h->follow, "hooks", o, latest, latest_config, err, errlen))
+    if (mf_follow_init(&h->follow, "hooks", o, latest, err, errlen))
         goto fail;
     mf_readiness_add_check("hooks", ready_check, h);
     if (pthread_create(&h->thread, NULL, hooks_thread, h)) {

@@ -12,6 +12,7 @@
 
 #include "base/config.h"
 #include "base/options.h"
+#include "app/follow.h"
 #include "lua/scripts.h"
 #include "lua/vm.h"
 
@@ -20,8 +21,8 @@ typedef struct mf_hooks mf_hooks_t;
 /* Builds the runner's state on the current scripts and config and starts the thread, which sets
  * the lifecycle READY once every on_start hook has passed. slot: its lifecycle busy slot.
  * Returns NULL with a message. */
-mf_hooks_t *mf_hooks_start(const mf_options_t *o, int slot, mf_scripts_t *_Atomic *latest,
-                           mf_config_t *_Atomic *latest_config, char *err, size_t errlen);
+mf_hooks_t *mf_hooks_start(const mf_options_t *o, int slot, mf_published_t *latest, char *err,
+                           size_t errlen);
 /* The runner's state, for the watchdog. */
 mf_vm_t *mf_hooks_vm(mf_hooks_t *h);
 /* Runs the on_config hooks of the current scripts with c as the config they read. Returns 0 when

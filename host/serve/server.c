@@ -43,8 +43,7 @@
 
 typedef struct {
     const mf_options_t *opts;
-    mf_scripts_t *_Atomic current; /* the version workers move to (the server's reference) */
-    mf_config_t *_Atomic config;   /* likewise for the config folder */
+    mf_published_t current; /* the scripts version and config workers move to */
     mf_folder_watch_t *watch;
     mf_worker_t *workers;
     mf_vm_t **vms;
@@ -102,11 +101,11 @@ static int start(server_t *s, char *err, size_t errlen)
         mf_worker_t *w = &s->workers[i];
         char name[32];
         snprintf(name, sizeof name, "worker %d", i);
-        if (mf_follow_init(&w->run, name, o, &s->current, &s->config, err, errlen))
+        if (mf_follow_init(&w->run, name, o, &s->current, err, errlen))
             return -1;
         s->vms[i] = w->run.vm;
     }
-    s->hooks = mf_hooks_start(o, o->workers, &s->current, &s->config, err, errlen);
+    s->hooks = mf_hooks_start(o, o->workers, &s->current, err, errlen);
     if (!s->hooks)
         return -1;
     s->vms[o->workers] = mf_hooks_vm(s->hooks);
@@ -133,8 +132,8 @@ static int start(server_t *s, char *err, size_t errlen)
     if (mf_admin_port(s->admin) >= 0)
         mf_jsonbuf_int(&l, "admin_port", mf_admin_port(s->admin));
     mf_jsonbuf_int(&l, "workers", o->workers);
-    mf_jsonbuf_int(&l, "routes", atomic_load(&s->current)->nroutes);
-    mf_jsonbuf_cstr(&l, "scripts_version", atomic_load(&s->current)->version);
+    mf_jsonbuf_int(&l, "routes", atomic_load(&s->current.scripts)->nroutes);
+    mf_jsonbuf_cstr(&l, "scripts_version", atomic_load(&s->current.scripts)->version);
     mf_jsonbuf_cstr(&l, "version", MAYFLY_VERSION);
     mf_log_end(&l);
     return 0;
@@ -156,8 +155,7 @@ static void teardown(server_t *s)
         mf_follow_free(&s->workers[i].run);
     free(s->workers);
     free(s->vms);
-    mf_scripts_release(atomic_load(&s->current));
-    mf_config_release(atomic_load(&s->config));
+    mf_published_free(&s->current);
     mf_redis_shutdown();
 }
 
@@ -175,7 +173,7 @@ static void reload_line(mf_jsonbuf_t *l, int level, const char *msg, const char 
  * unreadable folder, config.json that is not an object) keeps the old config. */
 static void reload_config(server_t *s, const char *why)
 {
-    mf_config_t *next, *cur = atomic_load(&s->config);
+    mf_config_t *next, *cur = atomic_load(&s->current.config);
     char err[1024];
     if (!s->opts->config_dir)
         return;
@@ -201,7 +199,7 @@ static void reload_config(server_t *s, const char *why)
         return;
     }
     mf_metrics_reload(MF_METRICS_RELOAD_CONFIG, 1);
-    atomic_store(&s->config, next);
+    mf_published_swap_config(&s->current, next); /* returns cur, released below */
     reload_line(&l, MF_LOG_INFO, "config reloaded", why, NULL);
     mf_jsonbuf_cstr(&l, "version", next->version);
     mf_jsonbuf_int(&l, "keys", next->nentries);
@@ -214,7 +212,7 @@ static void reload_config(server_t *s, const char *why)
 static void reload(server_t *s, const char *why)
 {
     const mf_options_t *o = s->opts;
-    mf_scripts_t *next, *cur = atomic_load(&s->current);
+    mf_scripts_t *next, *cur = atomic_load(&s->current.scripts);
     char err[1024];
     int64_t t0 = mf_now_ns();
 
@@ -235,7 +233,7 @@ static void reload(server_t *s, const char *why)
         mf_scripts_release(next);
         return;
     }
-    atomic_store(&s->current, next);
+    mf_published_swap_scripts(&s->current, next); /* returns cur, released below */
     reload_line(&l, MF_LOG_INFO, "reloaded", why, NULL);
     mf_jsonbuf_cstr(&l, "version", next->version);
     mf_jsonbuf_cstr(&l, "previous", cur->version);
@@ -429,14 +427,13 @@ int mf_server_run(const mf_options_t *o)
         fatal("cannot load scripts", err);
         return MF_EXIT_START;
     }
-    atomic_init(&s.current, first);
     mf_config_t *config;
     if (mf_config_load(o->config_dir, &config, err, sizeof err)) {
         fatal("cannot load the config", err);
         mf_scripts_release(first);
         return MF_EXIT_START;
     }
-    atomic_init(&s.config, config);
+    mf_published_init(&s.current, first, config);
     mf_lifecycle_set_scripts(first->version, first->version, NULL);
     int failed = 1;
     if (mf_log_buffer_start())
