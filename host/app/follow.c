@@ -65,6 +65,10 @@ int mf_follow_sync(mf_follow_t *f)
     char err[512];
     if (!mf_follow_behind(f))
         return 0;
+    /* Asked at the move itself, not by the caller before it: a version published in between
+     * would otherwise replace the state under the waiting runs. */
+    if (mf_vm_waiting(f->vm))
+        return -1;
     mf_scripts_t *latest;
     mf_config_t *config;
     take(f->latest, &latest, &config);

@@ -44,8 +44,9 @@ typedef struct {
 int mf_follow_init(mf_follow_t *f, const char *name, const mf_options_t *o,
                    mf_published_t *latest, char *err, size_t errlen);
 /* Moves to the current config and scripts, in a new Lua state; returns 1 when the scripts
- * changed. Only memory can fail (the server compiled the version): the old version stays and a
- * line is logged. No run of the vm may be waiting. */
+ * changed, 0 when they did not (or only memory failed: the server compiled the version, so the
+ * old one stays and a line is logged), -1 when a newer version waits but runs of the vm are
+ * suspended on the old one: a run is wholly on one version, so the caller waits for them. */
 int mf_follow_sync(mf_follow_t *f);
 /* 1 when a newer config or scripts version waits for mf_follow_sync. */
 int mf_follow_behind(const mf_follow_t *f);

@@ -161,7 +161,7 @@ static void list_jobs(mf_hooks_t *h)
 
 static void sync_version(mf_hooks_t *h)
 {
-    if (mf_follow_sync(&h->follow))
+    if (mf_follow_sync(&h->follow) > 0)
         list_jobs(h);
 }
 

@@ -297,9 +297,8 @@ static enum MHD_Result serve(mf_worker_t *w, struct MHD_Connection *conn, mf_req
     }
     if (mf_lifecycle_get() == MF_STARTING)
         return queue_error(conn, r, 503, "starting");
-    if (mf_vm_waiting(w->run.vm) && mf_follow_behind(&w->run))
+    if (mf_follow_sync(&w->run) < 0)
         return hold(w, conn, h);
-    mf_follow_sync(&w->run);
     int rc =
         mf_dispatch_start(w->run.vm, w->run.scripts, w->id, r, on_response, h, allow, sizeof allow);
     if (rc == MF_ROUTER_NOT_FOUND)

@@ -108,6 +108,31 @@ rm -rf "$dir" && mv "$WORK/whole.new" "$dir"
 check "a folder replaced whole is picked up" wait_body /v "$(body_of two)"
 mf_stop
 
+# ---- a run waiting across a reload ----
+# It finishes on the version it began on; a request that comes meanwhile waits for it, then is
+# served by the new version (a state has one version at a time).
+dir="$WORK/waiting"
+mkdir -p "$dir"
+slow_version() {
+  printf 'local tag = "%s"\nreturn {\n  ["GET /slow"] = function() mayfly.sleep(1) return tag end,\n  ["GET /v"] = function() return tag end,\n}\n' "$2" >"$1"
+}
+slow_version "$dir/v.lua" old
+mf_start "$dir" MAYFLY_WORKERS=1 || exit 1
+curl -s --max-time 10 "$(url /slow)" >"$WORK/slow.out" &
+slow=$!
+sleep 0.2
+slow_version "$WORK/next.lua" new && mv "$WORK/next.lua" "$dir/v.lua"
+kill -HUP "$MF_PID"
+sleep 0.3
+t0=$(date +%s%N)
+http GET /v
+t1=$(date +%s%N)
+wait "$slow"
+check "a request during the waiting run is served by the new version" [ "$BODY" = new ]
+check "the waiting run finishes on its own version" [ "$(cat "$WORK/slow.out")" = old ]
+check "that request waited for the old version's run" [ $(((t1 - t0) / 1000000)) -ge 200 ]
+mf_stop
+
 # ---- a reload storm under load ----
 dir="$WORK/storm"
 mkdir -p "$dir"
