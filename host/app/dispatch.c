@@ -2,11 +2,12 @@
 
 #include "app/lifecycle.h"
 
-int mf_dispatch_start(mf_vm_t *vm, const mf_scripts_t *s, int slot, mf_request_t *r,
-                      mf_vm_sink_fn sink, void *ud, char *allow, size_t allow_len)
+int mf_dispatch_start(mf_vm_t *vm, int slot, mf_request_t *r, mf_vm_sink_fn sink, void *ud,
+                      char *allow, size_t allow_len)
 {
-    int rc =
-        mf_router_match(s->router, r->method, r->target, r->path_len, &r->match, allow, allow_len);
+    /* The vm's own version: a route of another would index the wrong chunks. */
+    int rc = mf_router_match(mf_vm_scripts(vm)->router, r->method, r->target, r->path_len,
+                             &r->match, allow, allow_len);
     if (rc != MF_ROUTER_OK)
         return rc;
     r->route = r->match.route;

@@ -34,7 +34,6 @@ typedef struct exchange {
 
 struct mf_test_client {
     mf_vm_t *vm;
-    const mf_scripts_t *scripts;
     size_t max_body;
     mf_loop_t *loop;
     lua_State *L;     /* where the sink puts a response: the state of the native waiting for it */
@@ -261,7 +260,7 @@ int mf_test_client_start(lua_State *L, mf_test_client_t *c)
         push_host_error(L, x, 413, "request body too large", NULL);
     } else {
         c->L = L;
-        rc = mf_dispatch_start(c->vm, c->scripts, -1, &x->r, on_response, x, allow, sizeof allow);
+        rc = mf_dispatch_start(c->vm, -1, &x->r, on_response, x, allow, sizeof allow);
         if (rc == MF_ROUTER_NOT_FOUND)
             push_host_error(L, x, 404, "not found", NULL);
         else if (rc == MF_ROUTER_METHOD_NOT_ALLOWED)
@@ -363,7 +362,7 @@ int mf_test_client_close_all(lua_State *L, mf_test_client_t *c)
 
 /* ---- the client ---- */
 
-mf_test_client_t *mf_test_client_new(mf_vm_t *vm, const mf_scripts_t *s, size_t max_body, char *err,
+mf_test_client_t *mf_test_client_new(mf_vm_t *vm, size_t max_body, char *err,
                                      size_t errlen)
 {
     mf_loop_t *loop = mf_loop_new();
@@ -373,7 +372,6 @@ mf_test_client_t *mf_test_client_new(mf_vm_t *vm, const mf_scripts_t *s, size_t 
     }
     mf_test_client_t *c = mf_xcalloc(1, sizeof *c);
     c->vm = vm;
-    c->scripts = s;
     c->max_body = max_body;
     c->loop = loop;
     c->scratch = mf_xmalloc(MF_STREAM_BUFFER);

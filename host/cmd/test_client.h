@@ -16,10 +16,9 @@
 
 typedef struct mf_test_client mf_test_client_t;
 
-/* A client of vm, which runs s (both must outlive it); gives vm a loop of the client's own.
- * Returns NULL with the reason in err when the kernel refuses a loop. */
-mf_test_client_t *mf_test_client_new(mf_vm_t *vm, const mf_scripts_t *s, size_t max_body, char *err,
-                                     size_t errlen);
+/* A client of vm and the version it runs (both must outlive it); gives vm a loop of the
+ * client's own. Returns NULL with the reason in err when the kernel refuses a loop. */
+mf_test_client_t *mf_test_client_new(mf_vm_t *vm, size_t max_body, char *err, size_t errlen);
 /* Leaves every open stream, turns the loop until their runs ended (a few seconds at most), and
  * takes the loop back from the vm. NULL is a no-op. Call it before the vm is freed. */
 void mf_test_client_free(mf_test_client_t *c);

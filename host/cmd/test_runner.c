@@ -274,7 +274,7 @@ static int ensure_vm(runner_t *t)
     }
     mf_vm_set_config(t->vm, t->config);
     mf_vm_warm(t->vm, MF_SCRIPTS_LOAD_LIMIT_MS);
-    if (!(t->client = mf_test_client_new(t->vm, t->scripts, t->opts.max_body, err, sizeof err))) {
+    if (!(t->client = mf_test_client_new(t->vm, t->opts.max_body, err, sizeof err))) {
         snprintf(t->err, sizeof t->err, "%s", err);
         return -1;
     }

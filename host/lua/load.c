@@ -57,17 +57,10 @@ void mf_vm__push_chunk(mf_vm_t *vm, lua_State *L, int file, int env)
 void mf_vm__push_route_names(mf_vm_t *vm, lua_State *L, const mf_route_t *route)
 {
     const mf_scripts_t *s = vm->scripts;
-    const mf_script_file_t *f = &s->files[route->file];
-    ptrdiff_t r = route - s->routes;
-    if (r < 0 || r >= s->nroutes) { /* not one of this version's: interned here */
-        lua_pushstring(L, f->module);
-        lua_pushstring(L, route->key);
-        lua_pushstring(L, f->name);
-        return;
-    }
+    int r = (int)(route - s->routes); /* one of the vm's version's (mf_dispatch_start) */
     lua_rawgeti(L, LUA_REGISTRYINDEX, vm->chunks_ref);
     lua_rawgeti(L, -1, s->nfiles + 2 * route->file + 1);
-    lua_rawgeti(L, -2, 3 * s->nfiles + (int)r + 1);
+    lua_rawgeti(L, -2, 3 * s->nfiles + r + 1);
     lua_rawgeti(L, -3, s->nfiles + 2 * route->file + 2);
     lua_remove(L, -4);
 }

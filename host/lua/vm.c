@@ -55,6 +55,11 @@ int64_t mf_vm_deadline_ns(mf_vm_t *vm)
     return atomic_load_explicit(&vm->deadline_ns, memory_order_relaxed);
 }
 
+const mf_scripts_t *mf_vm_scripts(const mf_vm_t *vm)
+{
+    return vm->scripts;
+}
+
 size_t mf_vm_memory(mf_vm_t *vm)
 {
     return vm->mem;

@@ -32,6 +32,9 @@ void mf_vm_set_config_source(mf_vm_t *vm);
  * kept. */
 int mf_vm_renew(mf_vm_t *vm, const mf_scripts_t *s, const mf_config_t *c, char *err, size_t errlen);
 
+/* The version the vm's state runs (NULL before mf_vm_compile). */
+const mf_scripts_t *mf_vm_scripts(const mf_vm_t *vm);
+
 /* Compiles every file of s into a state that has none yet (a new one: one version per state);
  * s becomes the version requests run on and must outlive its use by the vm. Returns 0, or -1
  * with "file:line: message" in err. */

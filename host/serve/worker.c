@@ -299,8 +299,7 @@ static enum MHD_Result serve(mf_worker_t *w, struct MHD_Connection *conn, mf_req
         return queue_error(conn, r, 503, "starting");
     if (mf_follow_sync(&w->run) < 0)
         return hold(w, conn, h);
-    int rc =
-        mf_dispatch_start(w->run.vm, w->run.scripts, w->id, r, on_response, h, allow, sizeof allow);
+    int rc = mf_dispatch_start(w->run.vm, w->id, r, on_response, h, allow, sizeof allow);
     if (rc == MF_ROUTER_NOT_FOUND)
         return queue_error(conn, r, 404, "not found");
     if (rc == MF_ROUTER_METHOD_NOT_ALLOWED) {

@@ -56,7 +56,7 @@ int main(int argc, char **argv)
         mf_request_t r;
         mf_request_begin_local(&r, method, target, NULL, NULL, 0, 0);
         strcpy(r.id, "0123456789abcdef0123456789abcdef");
-        if (mf_dispatch_start(vm, s, -1, &r, to_mhd, &r, NULL, 0) < 0) {
+        if (mf_dispatch_start(vm, -1, &r, to_mhd, &r, NULL, 0) < 0) {
             fprintf(stderr, "no route for %s\n", argv[2]);
             return 1;
         }
