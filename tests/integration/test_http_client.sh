@@ -200,6 +200,18 @@ expect "breaker: closed again" GET "$B" 200 '"status":200'
 mf_stop
 check "exit 0" [ "$MF_EXIT" = 0 ]
 
+# ---- curl's proxy variables: with one set, every call goes through libcurl, which reads them
+# (the upstream fixture answers absolute-form targets, as a forward proxy would) ----
+mf_start "$FIX" MAYFLY_WORKERS=1 MAYFLY_LOG_LEVEL=debug http_proxy="$MAIN" "${CFG[@]}" || exit 1
+expect "http_proxy: a host only the proxy reaches" GET "/call?up=nohost&path=/echo" 200 '"status":200'
+check "http_proxy: the proxy was asked for that host" json_has 'no-such-host.invalid'
+check "http_proxy: libcurl made the call, whatever the engine" log_has '"engine":"curl"'
+check "http_proxy: the native engine made none" bash -c '! grep -q "\"engine\":\"native\"" "$1"' _ "$MF_LOG"
+mf_stop
+mf_start "$FIX" MAYFLY_WORKERS=1 http_proxy="$MAIN" no_proxy=no-such-host.invalid "${CFG[@]}" || exit 1
+expect "no_proxy: a host it names goes direct" GET "/call?up=nohost&path=/echo" 200 '"err":"resolve"'
+mf_stop
+
 # ---- examples/gateway: a mayfly calling another mayfly ----
 CAT_LOG="$WORK/catalog.log"
 env MAYFLY_LISTEN=127.0.0.1:0 MAYFLY_SCRIPTS="$MAYFLY_SOURCE_DIR/examples/gateway/catalog" \
