@@ -159,7 +159,8 @@ void mf_vm__free_runs(mf_vm_t *vm)
 
 /* ---- entering and leaving a run ---- */
 
-static void run_enter(mf_vm_t *vm, mf_vm_run_t *run)
+/* woken: the run waited; its first entry has the deadline mf_vm_start has just set. */
+static void run_enter(mf_vm_t *vm, mf_vm_run_t *run, int woken)
 {
     vm->current = run;
     vm->req = run->r;
@@ -171,7 +172,7 @@ static void run_enter(mf_vm_t *vm, mf_vm_run_t *run)
     if (run->stream && vm->opts->request_timeout_ms > 0) /* each stretch between its waits */
         run->deadline_ns = mf_now_ns() + vm->opts->request_timeout_ms * 1000000;
     atomic_store(&vm->deadline_ns, run->deadline_ns);
-    if (run->deadline_ns)
+    if (woken && run->deadline_ns)
         /* woken past its deadline: the first instruction raises */
         mf_vm_enforce_deadline(vm, mf_now_ns());
 }
@@ -319,11 +320,12 @@ static void finish(mf_vm_run_t *run, int status)
     vm->free_runs = run;
 }
 
-/* Resumes run with nargs values on its thread. Returns 1 when the run ended. */
-static int step(mf_vm_run_t *run, int nargs)
+/* Resumes run with nargs values on its thread (woken: after a wait). Returns 1 when the run
+ * ended. */
+static int step(mf_vm_run_t *run, int nargs, int woken)
 {
     mf_vm_t *vm = run->vm;
-    run_enter(vm, run);
+    run_enter(vm, run, woken);
     int status = lua_resume(run->co, nargs);
     /* A wait is a yield that carries the marker: a waiting flag left by anything else (a bug)
      * must not keep a finished run suspended. */
@@ -369,7 +371,7 @@ int mf_vm_start(mf_vm_t *vm, mf_request_t *r, mf_vm_sink_fn sink, void *ud)
     lua_pushlightuserdata(co, vm->scripts->middleware >= 0 ? &resume_shared_key : &resume_key);
     lua_insert(co, -2);
     mf_vm__push_route_names(vm, co, route);
-    return step(run, 5);
+    return step(run, 5, 0);
 }
 
 mf_vm_run_t *mf_vm_run_of(lua_State *L)
@@ -436,7 +438,7 @@ int mf_vm_resume_woken(mf_vm_t *vm)
         if (!vm->woken)
             vm->woken_tail = &vm->woken;
         vm->nwaiting--;
-        step(run, run->nresults);
+        step(run, run->nresults, 1);
         n++;
     }
     return n;
