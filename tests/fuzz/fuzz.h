@@ -96,7 +96,7 @@ static inline int fuzz_request(const char *method, const char *target, const cha
     fuzz_vm_t *f = fuzz_vm();
     mf_request_t r;
     mf_request_begin_local(&r, method, target, fields, body, body_len, SIZE_MAX);
-    int rc = mf_dispatch_start(f->vm, f->scripts, -1, &r, fuzz_sink, NULL, NULL, 0);
+    int rc = mf_dispatch_start(f->vm, -1, &r, fuzz_sink, NULL, NULL, 0);
     mf_request_end(&r);
     /* Finalizers run now, so what a request allocated is freed within its input. */
     lua_gc(mf_vm_state(f->vm), LUA_GCCOLLECT, 0);
