@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "base/file.h"
+#include "base/intern.h"
 #include "base/hash.h"
 #include "lua/vm.h"
 #include "observe/metrics.h"
@@ -167,7 +168,7 @@ static void on_key(void *ud, const char *key, int type)
     s->routes = mf_xrealloc(s->routes, (size_t)(s->nroutes + 1) * sizeof *s->routes);
     mf_route_t *route = &s->routes[s->nroutes++];
     route->file = p->file;
-    route->key = mf_xstrdup(key);
+    route->key = mf_intern(key);
     const char *path = strchr(key, ' ') + 1; /* looks_like_route: "METHOD /path" */
     route->metric_route = mf_metrics_route_id(path, strlen(path));
     p->nroutes++;

@@ -32,7 +32,7 @@ typedef struct mf_request {
     mf_route_match_t match;
     /* What the access log reports. */
     int status;
-    const char *route; /* pattern, or NULL when no route matched */
+    const char *route; /* the route key (interned: valid after its version), NULL: none matched */
     int metric_route;  /* the route's label in metrics (mf_metrics_route_id) */
     int trace_done;    /* trace is filled (mf_request_trace) */
     mf_trace_t trace;

@@ -19,8 +19,6 @@ void mf_scripts_release(mf_scripts_t *s)
         free(s->files[i].chunkname);
         free(s->files[i].source);
     }
-    for (int i = 0; i < s->nroutes; i++)
-        free(s->routes[i].key);
     free(s->files);
     free(s->routes);
     mf_router_free(s->router);

@@ -44,7 +44,7 @@ typedef struct {
  * the key of the handler in it. */
 typedef struct {
     int file;
-    char *key;
+    const char *key;  /* interned (base/intern.h): requests report it after the version is gone */
     int metric_route; /* the path pattern's label in metrics */
 } mf_route_t;
 

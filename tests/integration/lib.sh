@@ -240,6 +240,8 @@ sanitizer_check() {
   fail "no sanitizer report from the server ($(basename "$1"))" \
     "$(grep -m1 -E 'ERROR: [A-Za-z]+Sanitizer|runtime error' "$1")" \
     "$(grep -m1 -E '^SUMMARY: ' "$1")"
+  # The report's stacks, which go with the log when the test's folder is removed.
+  grep -A60 -m1 -E 'ERROR: [A-Za-z]+Sanitizer|runtime error' "$1" | grep -E '^ *#[0-9]+ |^[A-Za-z].* (by|of) thread' | head -40 | sed 's/^/    /'
   return 1
 }
 
