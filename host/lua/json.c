@@ -173,6 +173,20 @@ static int is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
+/* Reads the digits at *p on into m (up to 19 significant ones: no more fit) and counts the
+ * significant ones; returns how many digits there were. */
+static int read_digits(const char **p, uint64_t *m, int *significant)
+{
+    const char *first = *p;
+    for (; is_digit(**p); (*p)++) {
+        if (*m || **p != '0')
+            (*significant)++;
+        if (*significant <= 19)
+            *m = *m * 10 + (uint64_t)(**p - '0');
+    }
+    return (int)(*p - first);
+}
+
 /* strtod for a number as JSON writes it, -?digits(.digits)?([eE][+-]?digits)?, with at most
  * 19 significant digits making at most 2^53 and a decimal exponent within 22 of it: the digits
  * and 10^|exponent| are exact doubles, so one multiplication or division rounds correctly (the
@@ -185,24 +199,11 @@ double fpconv_strtod(const char *nptr, char **endptr)
     p += negative;
     uint64_t m = 0;
     int significant = 0, fraction = 0, exponent = 0;
-    const char *digits = p;
-    for (; is_digit(*p); p++) {
-        if (m || *p != '0')
-            significant++;
-        if (significant <= 19)
-            m = m * 10 + (uint64_t)(*p - '0');
-    }
-    if (p == digits)
+    if (!read_digits(&p, &m, &significant))
         return strtod(nptr, endptr);
     if (*p == '.') {
-        const char *first = ++p;
-        for (; is_digit(*p); p++, fraction++) {
-            if (m || *p != '0')
-                significant++;
-            if (significant <= 19)
-                m = m * 10 + (uint64_t)(*p - '0');
-        }
-        if (p == first)
+        p++;
+        if (!(fraction = read_digits(&p, &m, &significant)))
             return strtod(nptr, endptr);
     }
     if (*p == 'e' || *p == 'E') {
