@@ -157,7 +157,8 @@ static int on_headers_complete(http_parser *p)
         return -1;
     }
     if (p->status_code >= 100 && p->status_code < 200)
-        return 0; /* an interim head: dropped when it completes */
+        return 1; /* an interim head, dropped when it completes: it ends with its header section
+                   * (RFC 9110 15.2), whatever framing header it carries */
     r->head_complete = 1;
     if (r->stop_at_head) { /* the caller decides whether the body is read, and its bound */
         r->head_done = 1;
