@@ -21,27 +21,17 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BENCH_DIR=$ROOT/tests/bench
 BUILD_DIR=${MAYFLY_BUILD_DIR:-$ROOT/build}
-MAYFLY_BIN=${MAYFLY_BIN:-$BUILD_DIR/mayfly}
 NGINX_MODULE_DIR=/usr/lib/nginx/modules
 BODY=$BENCH_DIR/json_echo_body.json
 N=${1:-2000}
-[ -x "$MAYFLY_BIN" ] || { cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
-  cmake --build "$BUILD_DIR" -j2 --target mayfly >/dev/null; }
-command -v valgrind >/dev/null || "$ROOT/tools/deps.sh" valgrind
-[[ -e $NGINX_MODULE_DIR/ngx_http_lua_module.so ]] ||
-  { echo "json_instructions.sh: needs nginx with lua-nginx-module (apt-get install nginx-extras)" >&2; exit 1; }
 source "$BENCH_DIR/lib.sh"
-TMP=$(mktemp -d /tmp/mayfly-jsoninstr.XXXXXX)
-chmod 755 "$TMP"
-trap 'for p in "${BENCH_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
-# A private copy: a rebuild of the build dir meanwhile cannot change what is measured.
-cp "$MAYFLY_BIN" "$TMP/mayfly"
+instructions_setup json_instructions.sh nginx-lua
 
 port=$(free_port)
 MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=1 MAYFLY_ACCESS_LOG=off MAYFLY_DRAIN_DELAY=0 \
   MAYFLY_SCRIPTS=$BENCH_DIR/json_scripts \
   callgrind_post_requests "$TMP/mayfly-json.out" "$port" /echo "$N" "$BODY" application/json \
-  "$TMP/mayfly" serve
+  "$MAYFLY_BIN" serve
 
 port=$(free_port)
 mkdir -p "$TMP/nginx"

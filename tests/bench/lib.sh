@@ -28,16 +28,33 @@ install_missing() {
         --no-install-recommends "$@" >/dev/null
 }
 
-# ensure_mayfly: sets MAYFLY_BIN to a private copy in TMP of BUILD_DIR's mayfly (built first,
-# Release, when there is none), so that a rebuild during the run cannot change it.
+# ensure_mayfly: sets MAYFLY_BIN to a private copy in TMP of the mayfly MAYFLY_BIN names, or of
+# BUILD_DIR's (built first, Release, when there is none), so that a rebuild during the run
+# cannot change it.
 ensure_mayfly() {
-    MAYFLY_BIN=$BUILD_DIR/mayfly
+    MAYFLY_BIN=${MAYFLY_BIN:-$BUILD_DIR/mayfly}
     if [[ ! -x $MAYFLY_BIN ]]; then
         cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
         cmake --build "$BUILD_DIR" -j2 --target mayfly >/dev/null
     fi
     cp "$MAYFLY_BIN" "$TMP/mayfly"
     MAYFLY_BIN=$TMP/mayfly
+}
+
+# instructions_setup NAME [nginx-lua]: what a *_instructions.sh script needs before it counts:
+# valgrind (installed when missing), nginx's Lua module when asked (NAME, the script, says so
+# when it is missing), TMP (removed at exit, after the processes in BENCH_PIDS are stopped) and
+# MAYFLY_BIN (ensure_mayfly).
+instructions_setup() {
+    command -v valgrind >/dev/null || "$ROOT/tools/deps.sh" valgrind
+    if [[ ${2:-} == nginx-lua && ! -e ${NGINX_MODULE_DIR:-/usr/lib/nginx/modules}/ngx_http_lua_module.so ]]; then
+        echo "$1: needs nginx with lua-nginx-module (apt-get install nginx-extras)" >&2
+        exit 1
+    fi
+    TMP=$(mktemp -d "/tmp/mayfly-$1.XXXXXX")
+    chmod 755 "$TMP" # nginx's workers, not root, read what is in it
+    trap 'for p in "${BENCH_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
+    ensure_mayfly
 }
 
 # stop_pids: stops every process in PIDS (SIGTERM, each waited for) and empties PIDS.

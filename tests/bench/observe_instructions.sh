@@ -15,14 +15,9 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD_DIR=${MAYFLY_BUILD_DIR:-$ROOT/build}
-MAYFLY_BIN=${MAYFLY_BIN:-$BUILD_DIR/mayfly}
 N=${1:-3000}
-[ -x "$MAYFLY_BIN" ] || { cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
-  cmake --build "$BUILD_DIR" -j"$(nproc)" >/dev/null; }
-command -v valgrind >/dev/null || "$ROOT/tools/deps.sh" valgrind
 source "$ROOT/tests/bench/lib.sh"
-TMP=$(mktemp -d /tmp/mayfly-instr.XXXXXX)
-trap 'for p in "${BENCH_PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$TMP"' EXIT
+instructions_setup observe_instructions.sh
 
 # per_request on|off: instructions per request with the access log and metrics on or off.
 per_request() {

@@ -26,18 +26,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BENCH_DIR=$ROOT/tests/bench
 BUILD_DIR=${MAYFLY_BUILD_DIR:-$ROOT/build}
-MAYFLY_BIN=${MAYFLY_BIN:-$BUILD_DIR/mayfly}
 NGINX_MODULE_DIR=/usr/lib/nginx/modules
 N=${1:-2000}
-[ -x "$MAYFLY_BIN" ] || { cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
-  cmake --build "$BUILD_DIR" -j"$(nproc)" >/dev/null; }
-command -v valgrind >/dev/null || "$ROOT/tools/deps.sh" valgrind
-[[ -e $NGINX_MODULE_DIR/ngx_http_lua_module.so ]] ||
-  { echo "outbound_instructions.sh: needs nginx with lua-nginx-module (apt-get install nginx-extras)" >&2; exit 1; }
 source "$BENCH_DIR/lib.sh"
-TMP=$(mktemp -d /tmp/mayfly-outinstr.XXXXXX)
-chmod 755 "$TMP"
-trap 'for p in "${BENCH_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
+instructions_setup outbound_instructions.sh nginx-lua
 
 UP_PORT=$(free_port)
 nginx_conf "$TMP/up" "$UP_PORT" "" 'location = /hello { default_type text/plain; return 200 "hello world"; }'

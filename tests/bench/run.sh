@@ -120,26 +120,29 @@ ratio_add() { RATIOS+=("$1/$2"); }
 # measurement (SIGTERM, then SIGKILL after 10 s). Return non-zero if the server cannot be
 # launched at all; otherwise the harness waits until PATH answers 2xx.
 
-start_mayfly_hello() {
-    local port=$1
+# start_mayfly PORT SCRIPTS [SETTING=value...]: mayfly on the folder SCRIPTS, its access log off
+# unless a setting says otherwise. MAYFLY_DRAIN_DELAY=0: stop at once on SIGTERM instead of
+# serving on for a load balancer.
+start_mayfly() {
+    local port=$1 scripts=$2
+    shift 2
     if [[ ! -x $MAYFLY_BIN ]]; then
         echo "no mayfly binary at $MAYFLY_BIN" >>"$SERVER_LOG"
         return 1
     fi
-    # MAYFLY_DRAIN_DELAY=0: stop at once on SIGTERM instead of serving on for a load balancer.
-    MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=$WORKERS MAYFLY_ACCESS_LOG=off \
-        MAYFLY_DRAIN_DELAY=0 MAYFLY_SCRIPTS=$ROOT/scripts \
+    env MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=$WORKERS MAYFLY_ACCESS_LOG=off \
+        MAYFLY_DRAIN_DELAY=0 MAYFLY_SCRIPTS="$scripts" "$@" \
         "${PIN_SERVER[@]}" "$MAYFLY_BIN" serve >>"$SERVER_LOG" 2>&1 &
     SERVER_PIDS+=($!)
 }
 
+start_mayfly_hello() {
+    start_mayfly "$1" "$ROOT/scripts"
+}
+
 # The 20-route file with two user modules (tests/bench/scripts/api.lua).
 start_mayfly_api() {
-    local port=$1
-    MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=$WORKERS MAYFLY_ACCESS_LOG=off \
-        MAYFLY_DRAIN_DELAY=0 MAYFLY_SCRIPTS=$BENCH_DIR/scripts \
-        "${PIN_SERVER[@]}" "$MAYFLY_BIN" serve >>"$SERVER_LOG" 2>&1 &
-    SERVER_PIDS+=($!)
+    start_mayfly "$1" "$BENCH_DIR/scripts"
 }
 
 # The hello route with what observing it costs (tests/bench/observe.sh): an access log line per
@@ -159,11 +162,7 @@ start_mayfly_unobserved() {
 
 # Metrics alone (the access log off): what the counters cost without a log line per request.
 start_mayfly_metrics() {
-    local port=$1
-    MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=$WORKERS MAYFLY_ACCESS_LOG=off MAYFLY_METRICS=${2:-on} \
-        MAYFLY_DRAIN_DELAY=0 MAYFLY_SCRIPTS=$ROOT/scripts \
-        "${PIN_SERVER[@]}" "$MAYFLY_BIN" serve >>"$SERVER_LOG" 2>&1 &
-    SERVER_PIDS+=($!)
+    start_mayfly "$1" "$ROOT/scripts" MAYFLY_METRICS="${2:-on}"
 }
 
 start_mhd_hello() {
@@ -196,11 +195,7 @@ start_nginx_lua_hello() {
 }
 
 start_mayfly_json() {
-    local port=$1
-    MAYFLY_LISTEN=127.0.0.1:$port MAYFLY_WORKERS=$WORKERS MAYFLY_ACCESS_LOG=off \
-        MAYFLY_DRAIN_DELAY=0 MAYFLY_SCRIPTS=$BENCH_DIR/json_scripts \
-        "${PIN_SERVER[@]}" "$MAYFLY_BIN" serve >>"$SERVER_LOG" 2>&1 &
-    SERVER_PIDS+=($!)
+    start_mayfly "$1" "$BENCH_DIR/json_scripts"
 }
 
 start_nginx_lua_json() {
